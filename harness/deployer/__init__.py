@@ -1,0 +1,1 @@
+"""A deployer: its folder, its spec file (harness.yaml) and its Kubernetes manifest."""

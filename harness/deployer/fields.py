@@ -1,0 +1,94 @@
+"""Reading YAML documents field by field, with errors that name the file, the field and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HarnessError
+
+
+def load_yaml_documents(path: Path, what: str) -> list[Any]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise HarnessError(f"{what} not found", where=path, fix=f"create it or point the spec at the {what}") from None
+    except OSError as exc:
+        raise HarnessError(f"cannot read {what}: {exc.strerror}", where=path) from None
+    try:
+        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise HarnessError(f"not valid YAML: {problem}", where=where, fix="fix the YAML syntax at that line") from None
+
+
+class Fields:
+    """A mapping read from ``path`` at ``prefix`` (``machines.pve1``), strict about its keys."""
+
+    def __init__(self, path: Path, data: Any, prefix: str = "", *, known: tuple[str, ...] = ()) -> None:
+        if not isinstance(data, dict):
+            raise self._error(path, prefix or "(top level)", f"must be a mapping, not {type(data).__name__}")
+        self.path, self.data, self.prefix = path, data, prefix
+        if known:
+            for key in data:
+                if key not in known:
+                    close = difflib.get_close_matches(str(key), known, n=1)
+                    hint = f"did you mean `{close[0]}`?" if close else f"known fields: {', '.join(known)}"
+                    raise self.error(str(key), "unknown field", hint)
+
+    def field_name(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def error(self, key: str, message: str, fix: str | None = None) -> HarnessError:
+        return self._error(self.path, self.field_name(key), message, fix)
+
+    @staticmethod
+    def _error(path: Path, field: str, message: str, fix: str | None = None) -> HarnessError:
+        return HarnessError(f"`{field}` {message}", where=path, fix=fix)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False, fix: str | None = None) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            if required:
+                raise self.error(key, "is required", fix)
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.error(key, f"must be a string, not {type(value).__name__}", fix)
+        return str(value)
+
+    def optional_text(self, key: str) -> str | None:
+        return self.text(key) if key in self.data and self.data[key] is not None else None
+
+    def number(self, key: str, default: float) -> float:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"must be a number, not {value!r}")
+        return float(value)
+
+    def mapping(self, key: str, *, known: tuple[str, ...] = (), required: bool = False) -> Fields:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise self.error(key, "is required")
+            return Fields(self.path, {}, self.field_name(key))
+        return Fields(self.path, self.data[key], self.field_name(key), known=known)
+
+    def string_map(self, key: str) -> dict[str, str]:
+        """A mapping of names to scalar values (numbers and booleans become strings, as Kubernetes wants)."""
+        fields = self.mapping(key)
+        result = {}
+        for name, value in fields.data.items():
+            if isinstance(value, (dict, list)) or value is None:
+                raise fields.error(str(name), "must be a string value", "quote it, e.g. `KEY: \"value\"`")
+            result[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+        return result
+
+    def items(self) -> list[tuple[str, Any]]:
+        return [(str(k), v) for k, v in self.data.items()]

@@ -1,0 +1,153 @@
+"""The deployer's spec file, ``harness.yaml``: what the harness cannot guess.
+
+    manifest: k8s/job.yaml          # the real Kubernetes manifest (default: the only one in k8s/)
+    build: {context: ., dockerfile: Dockerfile}
+    container: deploy               # which container of the pod is the deployer (default: the only one)
+    machines:
+      pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
+    ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
+    secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
+    config_maps: {}
+    verify: {tests: tests, host: pve1}
+    runner: {backoff_seconds: 1}
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.deployer.fields import Fields, load_yaml_documents
+from harness.errors import HarnessError
+
+SPEC_FILE = "harness.yaml"
+_TOP = ("manifest", "build", "container", "machines", "ssh_key", "secrets", "config_maps", "verify", "runner")
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    name: str
+    kind: str
+    hostname: str
+    address: str | None = None  # the production address the manifest names
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SshKeySpec:
+    secret: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DeployerSpec:
+    name: str
+    folder: Path
+    path: Path
+    manifest: Path
+    build_context: Path
+    dockerfile: str
+    container: str | None
+    machines: tuple[MachineSpec, ...]
+    ssh_key: SshKeySpec | None
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    tests: Path | None = None
+    verify_host: str | None = None
+    backoff_seconds: float = 1.0
+
+    def machine(self, name: str) -> MachineSpec:
+        return next(m for m in self.machines if m.name == name)
+
+
+def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
+    path = folder / SPEC_FILE
+    documents = load_yaml_documents(path, "deployer spec")
+    if len(documents) != 1:
+        raise HarnessError("must hold exactly one YAML document", where=path, fix="remove the extra `---` documents")
+    top = Fields(path, documents[0], known=_TOP)
+
+    manifest = _manifest_path(folder, top)
+    build = top.mapping("build", known=("context", "dockerfile"))
+    context = (folder / build.text("context", ".")).resolve()
+    dockerfile = build.text("dockerfile", "Dockerfile")
+    if not (context / dockerfile).is_file():
+        raise build.error(
+            "dockerfile", f"names {context / dockerfile}, which does not exist",
+            "point `build.context`/`build.dockerfile` at the deployer's Dockerfile",
+        )
+
+    machines = _machines(top, machine_kinds)
+    ssh = top.mapping("ssh_key", known=("secret", "key"))
+    ssh_key = SshKeySpec(ssh.text("secret", required=True), ssh.text("key", required=True)) if ssh.data else None
+
+    verify = top.mapping("verify", known=("tests", "host"))
+    tests = folder / verify.text("tests", "tests")
+    verify_host = verify.optional_text("host")
+    if verify_host is not None and verify_host not in {m.name for m in machines}:
+        raise verify.error("host", f"names {verify_host!r}, which is not in `machines`")
+
+    runner = top.mapping("runner", known=("backoff_seconds",))
+    return DeployerSpec(
+        name=folder.name,
+        folder=folder,
+        path=path,
+        manifest=manifest,
+        build_context=context,
+        dockerfile=dockerfile,
+        container=top.optional_text("container"),
+        machines=machines,
+        ssh_key=ssh_key,
+        secrets=_named_maps(top, "secrets"),
+        config_maps=_named_maps(top, "config_maps"),
+        tests=tests if tests.is_dir() else None,
+        verify_host=verify_host,
+        backoff_seconds=runner.number("backoff_seconds", 1.0),
+    )
+
+
+def _manifest_path(folder: Path, top: Fields) -> Path:
+    if top.has("manifest"):
+        manifest = folder / top.text("manifest")
+        if not manifest.is_file():
+            raise top.error("manifest", f"names {manifest}, which does not exist", "give the path of the Job manifest")
+        return manifest
+    found = sorted((folder / "k8s").glob("*.y*ml")) if (folder / "k8s").is_dir() else []
+    if len(found) != 1:
+        raise top.error("manifest", "is required (no single manifest in k8s/ to guess from)",
+                        "add `manifest: k8s/job.yaml`")
+    return found[0]
+
+
+def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
+    section = top.mapping("machines", required=True)
+    if not section.data:
+        raise top.error("machines", "is empty", "declare at least one machine, e.g. `pve1: {kind: pve-8}`")
+    result = []
+    seen_addresses: dict[str, str] = {}
+    for name, _ in section.items():
+        entry = section.mapping(name, known=("kind", "hostname", "address", "aliases"))
+        kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(kinds)}")
+        if kind not in kinds:
+            raise entry.error("kind", f"is {kind!r}, which is not a machine kind", f"use one of: {', '.join(kinds)}")
+        address = entry.optional_text("address")
+        if address is not None:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise entry.error("address", f"is {address!r}, not an IP address",
+                                  "give the address the manifest uses; host names go in `aliases`") from None
+            if address in seen_addresses:
+                raise entry.error("address", f"is also the address of {seen_addresses[address]!r}")
+            seen_addresses[address] = name
+        aliases = entry.data.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise entry.error("aliases", "must be a list of host names")
+        result.append(MachineSpec(name, kind, entry.text("hostname", name), address, tuple(aliases)))
+    return tuple(result)
+
+
+def _named_maps(top: Fields, key: str) -> dict[str, dict[str, str]]:
+    section = top.mapping(key)
+    return {name: section.string_map(name) for name, _ in section.items()}

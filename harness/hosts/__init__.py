@@ -1,0 +1,1 @@
+"""Simulated machines: containers with systemd and sshd on an internal network."""

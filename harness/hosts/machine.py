@@ -1,0 +1,167 @@
+"""Start simulated machines, wait until they are ready, hand out testinfra hosts."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import docker
+import paramiko
+import testinfra.host
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from harness.engine.archive import Entry, put_files
+from harness.engine.labels import Ownership
+from harness.engine.probe import Capabilities, systemd_machine_options
+from harness.errors import HarnessError
+from harness.hosts.keys import KeyPair
+from harness.hosts.ssh_backend import NoDelayParamikoBackend
+
+READY_STATES = {"running", "degraded"}
+
+
+@dataclass(frozen=True)
+class MachineRequest:
+    """What to start: a name the tests use, the image, and how the network knows it."""
+
+    name: str
+    image: str
+    kind: str
+    hostname: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class Machine:
+    request: MachineRequest
+    container: Container
+    address: str
+    key: KeyPair
+    _host: testinfra.host.Host | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.request.name
+
+    @property
+    def host(self) -> testinfra.host.Host:
+        """One SSH connection per machine, opened on first use."""
+        if self._host is None:
+            self._host = testinfra.host.Host(NoDelayParamikoBackend(self.address, self.key.private_path))
+        return self._host
+
+    def exec(self, command: str) -> tuple[int, str]:
+        """Run a shell command through the engine (works even when sshd does not)."""
+        result = self.container.exec_run(["sh", "-c", command], demux=False)
+        return result.exit_code, (result.output or b"").decode(errors="replace")
+
+    def shell_hint(self) -> str:
+        return (
+            f"{self.name}: docker exec -it {self.container.name} bash   "
+            f"| ssh -i {self.key.private_path} -o StrictHostKeyChecking=no root@{self.address}"
+        )
+
+    def close(self) -> None:
+        if self._host is not None:
+            backend = self._host.backend
+            if isinstance(backend, NoDelayParamikoBackend):
+                backend.close()
+            self._host = None
+
+
+def start_machines(
+    client: docker.DockerClient,
+    caps: Capabilities,
+    network: Network,
+    requests: list[MachineRequest],
+    key: KeyPair,
+    ownership: Ownership,
+    *,
+    timeout: float = 90.0,
+) -> list[Machine]:
+    """Start all machines in parallel; raise with each failing machine's boot log."""
+    with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
+        futures = [
+            pool.submit(_start_one, client, caps, network, r, key, ownership, timeout) for r in requests
+        ]
+        machines, errors = [], []
+        for future in futures:
+            try:
+                machines.append(future.result())
+            except HarnessError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise HarnessError("machines did not become ready:\n" + "\n".join(errors))
+    return machines
+
+
+def _start_one(
+    client: docker.DockerClient,
+    caps: Capabilities,
+    network: Network,
+    request: MachineRequest,
+    key: KeyPair,
+    ownership: Ownership,
+    timeout: float,
+) -> Machine:
+    endpoint = client.api.create_endpoint_config(aliases=[request.hostname, request.name, *request.aliases])
+    container = client.containers.create(
+        request.image,
+        name=ownership.name(request.name),
+        hostname=request.hostname,
+        labels={**ownership.labels("machine"), "deployer-harness.machine": request.name},
+        network=network.name,
+        networking_config={network.name: endpoint},
+        detach=True,
+        **systemd_machine_options(caps),
+    )
+    put_files(
+        container,
+        [
+            Entry("/root/.ssh", None, 0o700),
+            Entry("/root/.ssh/authorized_keys", key.public_openssh.encode(), 0o600),
+        ],
+    )
+    container.start()
+    container.reload()
+    address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+    machine = Machine(request, container, address, key)
+    _wait_ready(machine, timeout)
+    return machine
+
+
+def _wait_ready(machine: Machine, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    state = "unknown"
+    while time.monotonic() < deadline:
+        machine.container.reload()
+        if machine.container.status != "running":
+            break
+        _, state = machine.exec("systemctl is-system-running 2>/dev/null")
+        state = state.strip()
+        if state in READY_STATES:
+            break
+        time.sleep(0.1)
+    if state not in READY_STATES:
+        raise HarnessError(f"{machine.name} ({machine.request.kind}): systemd says {state!r}\n" + _boot_log(machine))
+    while True:  # sshd is started by systemd, so it is up or about to be
+        try:
+            machine.host.run("true")
+            return
+        except (OSError, paramiko.SSHException) as exc:
+            machine.close()
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{machine.name}: sshd does not answer ({exc})\n" + _boot_log(machine)) from None
+            time.sleep(0.1)
+
+
+def _boot_log(machine: Machine) -> str:
+    logs = machine.container.logs(tail=30).decode(errors="replace")
+    _, failed = machine.exec("systemctl --failed --no-legend --no-pager 2>&1")
+    return f"  container log:\n{_indent(logs)}\n  failed units:\n{_indent(failed)}"
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    | {line}" for line in text.strip().splitlines()) or "    | (nothing)"

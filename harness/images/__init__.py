@@ -1,0 +1,1 @@
+"""Images built offline and cached by content hash: the rootfs, the machines, the deployers."""

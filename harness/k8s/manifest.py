@@ -1,0 +1,91 @@
+"""A deployer's manifest file: the Job (or, later, DaemonSet) plus ConfigMaps and Secrets beside it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.deployer.fields import Fields, load_yaml_documents
+from harness.errors import HarnessError
+from harness.k8s.pod import PodSpec, parse_pod_spec
+
+DEFAULT_BACKOFF_LIMIT = 6  # Kubernetes' default for Jobs
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    namespace: str
+    pod: PodSpec
+    backoff_limit: int = DEFAULT_BACKOFF_LIMIT
+    active_deadline_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    job: JobSpec | None
+    config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def load_manifest(path: Path) -> Manifest:
+    documents = load_yaml_documents(path, "Kubernetes manifest")
+    jobs: list[JobSpec] = []
+    config_maps: dict[str, dict[str, str]] = {}
+    secrets: dict[str, dict[str, str]] = {}
+    for index, document in enumerate(documents):
+        prefix = f"(document {index + 1})"
+        top = Fields(path, document, prefix)
+        kind = top.text("kind", required=True, fix="every document needs `apiVersion` and `kind`")
+        if kind == "Job":
+            jobs.append(_job(top))
+        elif kind == "ConfigMap":
+            config_maps[_name(top)] = top.string_map("data")
+        elif kind == "Secret":
+            secrets[_name(top)] = {**_decoded(top.mapping("data")), **top.string_map("stringData")}
+    if len(jobs) > 1:
+        raise HarnessError("holds more than one Job", where=path, fix="keep one Job per deployer manifest")
+    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets)
+
+
+def _name(top: Fields) -> str:
+    return top.mapping("metadata", required=True).text("name", required=True)
+
+
+def _job(top: Fields) -> JobSpec:
+    api = top.text("apiVersion", required=True)
+    if api != "batch/v1":
+        raise top.error("apiVersion", f"is {api!r}; Jobs are `batch/v1`")
+    metadata = top.mapping("metadata", required=True)
+    spec = top.mapping("spec", required=True)
+    template = spec.mapping("template", required=True)
+    pod = parse_pod_spec(template.mapping("spec", required=True))
+    if pod.restart_policy not in ("OnFailure", "Never"):
+        raise template.error(
+            "spec.restartPolicy", f"is {pod.restart_policy!r}; a Job's pods need `OnFailure` or `Never`",
+            "set `restartPolicy: OnFailure` (Kubernetes rejects Always for Jobs)",
+        )
+    backoff = spec.number("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    deadline = spec.data.get("activeDeadlineSeconds")
+    if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int) or deadline <= 0):
+        raise spec.error("activeDeadlineSeconds", f"must be a positive integer, not {deadline!r}")
+    return JobSpec(
+        name=metadata.text("name", required=True),
+        namespace=metadata.text("namespace", "default"),
+        pod=pod,
+        backoff_limit=int(backoff),
+        active_deadline_seconds=float(deadline) if deadline is not None else None,
+    )
+
+
+def _decoded(data: Fields) -> dict[str, str]:
+    result = {}
+    for key, value in data.items():
+        try:
+            result[key] = base64.b64decode(str(value), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise data.error(key, "is not base64 text", "put plain values under `stringData`") from None
+    return result

@@ -1,0 +1,235 @@
+"""Pod templates: containers, env, envFrom and volumes, parsed with field paths in every error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.deployer.fields import Fields
+
+DEFAULT_VOLUME_MODE = 0o644  # Kubernetes' default for secret and configMap volumes
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    kind: str  # "secret" or "configMap"
+    name: str
+    key: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str | None = None
+    ref: KeyRef | None = None
+
+
+@dataclass(frozen=True)
+class EnvFrom:
+    kind: str  # "secret" or "configMap"
+    name: str
+    prefix: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    name: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str = ""
+
+
+@dataclass(frozen=True)
+class KeyToPath:
+    key: str
+    path: str
+    mode: int | None = None
+
+
+@dataclass(frozen=True)
+class Volume:
+    name: str
+    kind: str  # "secret", "configMap", "emptyDir", "hostPath", or the unsupported kind's name
+    source: str = ""  # secretName / configMap name / hostPath path
+    default_mode: int = DEFAULT_VOLUME_MODE
+    items: tuple[KeyToPath, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
+    env: tuple[EnvVar, ...] = ()
+    env_from: tuple[EnvFrom, ...] = ()
+    volume_mounts: tuple[VolumeMount, ...] = ()
+    working_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class PodSpec:
+    containers: tuple[Container, ...]
+    init_containers: tuple[Container, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    restart_policy: str = "Always"
+    host_network: bool = False
+    host_pid: bool = False
+    node_selector: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def volume(self, name: str) -> Volume:
+        return next(v for v in self.volumes if v.name == name)
+
+
+_POD_KNOWN_VOLUME_KINDS = ("secret", "configMap", "emptyDir", "hostPath")
+
+
+def parse_pod_spec(spec: Fields) -> PodSpec:
+    containers = tuple(_containers(spec, "containers", required=True))
+    init_containers = tuple(_containers(spec, "initContainers"))
+    volumes = tuple(_volumes(spec))
+    names = {v.name for v in volumes}
+    for index, container in enumerate((*init_containers, *containers)):
+        for mount in container.volume_mounts:
+            if mount.name not in names:
+                raise spec.error(
+                    f"containers[{index}].volumeMounts", f"mounts volume {mount.name!r}, which `volumes` does not define"
+                )
+    return PodSpec(
+        containers=containers,
+        init_containers=init_containers,
+        volumes=volumes,
+        restart_policy=spec.text("restartPolicy", "Always"),
+        host_network=bool(spec.data.get("hostNetwork", False)),
+        host_pid=bool(spec.data.get("hostPID", False)),
+        node_selector=spec.string_map("nodeSelector"),
+        raw=spec.data,
+    )
+
+
+def _list(parent: Fields, key: str, *, required: bool = False) -> list[Fields]:
+    value = parent.data.get(key)
+    if value is None:
+        if required:
+            raise parent.error(key, "is required")
+        return []
+    if not isinstance(value, list):
+        raise parent.error(key, f"must be a list, not {type(value).__name__}")
+    return [Fields(parent.path, item, f"{parent.field_name(key)}[{i}]") for i, item in enumerate(value)]
+
+
+def _strings(parent: Fields, key: str) -> tuple[str, ...] | None:
+    value = parent.data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+        raise parent.error(key, "must be a list of strings")
+    return tuple(str(v) for v in value)
+
+
+def _containers(spec: Fields, key: str, *, required: bool = False) -> list[Container]:
+    result = []
+    for item in _list(spec, key, required=required):
+        result.append(
+            Container(
+                name=item.text("name", required=True),
+                image=item.text("image", required=True),
+                command=_strings(item, "command"),
+                args=_strings(item, "args"),
+                env=tuple(_env(item)),
+                env_from=tuple(_env_from(item)),
+                volume_mounts=tuple(
+                    VolumeMount(
+                        name=m.text("name", required=True),
+                        mount_path=m.text("mountPath", required=True),
+                        read_only=bool(m.data.get("readOnly", False)),
+                        sub_path=m.text("subPath", ""),
+                    )
+                    for m in _list(item, "volumeMounts")
+                ),
+                working_dir=item.optional_text("workingDir"),
+            )
+        )
+    return result
+
+
+def _env(container: Fields) -> list[EnvVar]:
+    result = []
+    for item in _list(container, "env"):
+        name = item.text("name", required=True)
+        if "valueFrom" in item.data:
+            source = item.mapping("valueFrom")
+            for field_name, kind in (("secretKeyRef", "secret"), ("configMapKeyRef", "configMap")):
+                if source.has(field_name):
+                    ref = source.mapping(field_name)
+                    key_ref = KeyRef(kind, ref.text("name", required=True), ref.text("key", required=True),
+                                     bool(ref.data.get("optional", False)))
+                    result.append(EnvVar(name, ref=key_ref))
+                    break
+            else:
+                raise source.error(
+                    next(iter(source.data), "valueFrom"), "is not supported by the harness",
+                    "use a literal `value`, secretKeyRef or configMapKeyRef",
+                )
+        else:
+            result.append(EnvVar(name, value=item.text("value", "")))
+    return result
+
+
+def _env_from(container: Fields) -> list[EnvFrom]:
+    result = []
+    for item in _list(container, "envFrom"):
+        for field_name, kind in (("secretRef", "secret"), ("configMapRef", "configMap")):
+            if item.has(field_name):
+                ref = item.mapping(field_name)
+                result.append(EnvFrom(kind, ref.text("name", required=True), item.text("prefix", ""),
+                                      bool(ref.data.get("optional", False))))
+                break
+        else:
+            raise item.error("secretRef", "or `configMapRef` is required")
+    return result
+
+
+def _mode(fields: Fields, key: str, default: int | None) -> int | None:
+    value = fields.data.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
+        raise fields.error(key, f"must be a file mode between 0 and 0777 (511), not {value!r}")
+    return value
+
+
+def _volumes(spec: Fields) -> list[Volume]:
+    result = []
+    for item in _list(spec, "volumes"):
+        name = item.text("name", required=True)
+        kinds = [k for k in item.data if k != "name"]
+        if len(kinds) != 1:
+            raise item.error("name", f"volume {name!r} must have exactly one source (secret, configMap, ...)")
+        kind = kinds[0]
+        source = item.mapping(kind) if isinstance(item.data[kind], dict) else Fields(item.path, {}, kind)
+        if kind == "secret":
+            volume = Volume(name, kind, source.text("secretName", required=True),
+                            _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0, tuple(_items(source)),
+                            bool(source.data.get("optional", False)))
+        elif kind == "configMap":
+            volume = Volume(name, kind, source.text("name", required=True),
+                            _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0, tuple(_items(source)),
+                            bool(source.data.get("optional", False)))
+        elif kind == "hostPath":
+            volume = Volume(name, kind, source.text("path", required=True))
+        else:
+            volume = Volume(name, kind)
+        result.append(volume)
+    return result
+
+
+def _items(source: Fields) -> list[KeyToPath]:
+    return [
+        KeyToPath(i.text("key", required=True), i.text("path", required=True), _mode(i, "mode", None))
+        for i in _list(source, "items")
+    ]

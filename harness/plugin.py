@@ -1,0 +1,234 @@
+"""The pytest plugin: ``pytest --deployer NAME`` turns each scenario into an item per deployer.
+
+A thin layer: options paired with ini settings, state in ``config.stash``, and
+the work done by the library (workbench, deployment, scenario steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import PROJECT
+from harness.deployer.discovery import resolve
+from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
+from harness.deployment import Deployment
+from harness.engine.client import connect
+from harness.engine.labels import Ownership
+from harness.engine.sweep import sweep
+from harness.errors import EngineUnavailable, HarnessError
+from harness.images.catalog import Catalog
+from harness.scenario.model import Scenario, scenarios_for
+from harness.scenario.steps import STEPS, ScenarioLog, StepFailed
+from harness.workbench import Workbench
+
+RUN_ID_INPUT = "deployer_harness_run_id"
+
+
+@dataclass
+class State:
+    specs: dict[Path, DeployerSpec] = field(default_factory=dict)  # by spec file path
+    keep: bool = False
+    ownership: Ownership = field(default_factory=Ownership)
+    bench: Workbench | None = None
+    build_errors: dict[str, str] = field(default_factory=dict)
+    kept: list[str] = field(default_factory=list)
+    reporter: Any = None
+
+    def workbench(self) -> Workbench:
+        if self.bench is None:
+            self.bench = Workbench(progress=self.progress, ownership=self.ownership, keep=self.keep)
+        return self.bench
+
+    def progress(self, line: str) -> None:
+        if self.reporter is not None:
+            self.reporter.write_line(f"[{PROJECT}] {line}")
+
+
+STATE = pytest.StashKey[State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup(PROJECT, "deployer test harness")
+    group.addoption("--deployer", action="append", default=[], metavar="NAME",
+                    help="test this deployer (a folder of the deployers dir with harness.yaml); repeatable; `all`")
+    group.addoption("--deployers-dir", default=None, metavar="DIR",
+                    help="where deployers live (default: ini deployers_dir, or `deployers`)")
+    group.addoption("--keep", action="store_true", default=None,
+                    help="leave the machines running after the run and print how to get a shell in each")
+    parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
+    parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for scenario in scenarios_for():
+        config.addinivalue_line("markers", f"{scenario.name}: the {scenario.name} scenario ({scenario.description})")
+    keep = config.getoption("keep")
+    state = State(keep=bool(config.getini("deployer_keep") if keep is None else keep))
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and RUN_ID_INPUT in workerinput:
+        state.ownership = Ownership(run_id=workerinput[RUN_ID_INPUT])
+    config.stash[STATE] = state
+    names: list[str] = config.getoption("deployer")
+    if not names:
+        return
+    root = Path(config.getoption("deployers_dir") or config.getini("deployers_dir"))
+    root = root if root.is_absolute() else config.rootpath / root
+    try:
+        kinds = Catalog().names(hosts_only=True)
+        for folder in resolve(root, names):
+            spec = load_spec(folder, kinds)
+            state.specs[spec.path] = spec
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    spec_files = [str(path) for path in state.specs]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args += spec_files
+    else:  # no paths given: run the deployers, not the project's testpaths
+        config.args[:] = spec_files
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: workers share the run id, so the controller can clean up after all of them."""
+    node.workerinput[RUN_ID_INPUT] = node.config.stash[STATE].ownership.run_id
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash[STATE]
+    if not state.specs:
+        return []
+    try:
+        info = connect().info()
+        engine = f"docker {info.get('ServerVersion')}, cgroup v{info.get('CgroupVersion') or 1}"
+    except EngineUnavailable:
+        engine = "no Docker engine"
+    names = ", ".join(spec.name for spec in state.specs.values())
+    return [f"{PROJECT}: {engine}; deployers: {names}; run {state.ownership.run_id}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Controller (or a run without xdist): sweep dead runs, then build every image once."""
+    config = session.config
+    state = config.stash[STATE]
+    if not state.specs or hasattr(config, "workerinput"):
+        return
+    state.reporter = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        client = connect()
+    except EngineUnavailable as exc:
+        raise pytest.UsageError(str(exc)) from None
+    swept = sweep(client)
+    if swept:
+        state.progress(str(swept))
+    bench = state.workbench()
+    for spec in state.specs.values():
+        try:
+            for machine in spec.machines:
+                bench.machine_image(machine.kind)
+            bench.deployer_image(spec)
+        except HarnessError as exc:
+            state.build_errors[spec.name] = str(exc)
+    try:
+        state.progress(f"engine: {bench.capabilities.describe()}")
+    except HarnessError as exc:
+        state.progress(str(exc))
+    state.reporter = None  # progress during tests would break the report lines
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    state = parent.config.stash[STATE]
+    if file_path.name == SPEC_FILE and file_path in state.specs:
+        return DeployerFile.from_parent(parent, path=file_path)
+    return None
+
+
+class DeployerFile(pytest.File):
+    def collect(self) -> list[pytest.Item]:
+        spec = self.config.stash[STATE].specs[self.path]
+        try:
+            scenarios = scenarios_for(spec.folder)
+        except HarnessError as exc:
+            raise self.CollectError(str(exc)) from None
+        items: list[pytest.Item] = []
+        for scenario in scenarios:
+            item = ScenarioItem.from_parent(self, name=scenario.name, spec=spec, scenario=scenario)
+            item.add_marker(scenario.name)
+            items.append(item)
+        return items
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, spec: DeployerSpec, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.spec, self.scenario = spec, scenario
+
+    def runtest(self) -> None:
+        state = self.config.stash[STATE]
+        if self.spec.name in state.build_errors:
+            raise HarnessError(state.build_errors[self.spec.name])
+        log = ScenarioLog()
+        try:
+            with Deployment(state.workbench(), self.spec, keep=state.keep) as deployment:
+                try:
+                    for step in self.scenario.steps:
+                        STEPS[step](deployment, log)
+                finally:
+                    if state.keep:
+                        for hint in deployment.shell_hints():
+                            log.record("shell", hint)
+        finally:
+            self.user_properties.extend(log.properties)
+            for title, text in log.sections:
+                self.add_report_section("call", title, text)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (StepFailed, HarnessError)):
+            return f"{self.spec.name} / {self.scenario.name}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.spec.name}::{self.scenario.name}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash[STATE]
+    if not state.specs:
+        return
+    lines = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when != "call" or not report.nodeid.endswith(tuple(f"::{s}" for s in _scenario_names())):
+                continue
+            props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k != "shell")
+            lines.append(f"{outcome.upper():7} {report.nodeid}  {props}")
+            lines += [f"        {v}" for k, v in report.user_properties if k == "shell"]
+    if lines:
+        terminalreporter.write_sep("=", f"{PROJECT} summary")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def _scenario_names() -> list[str]:
+    return [s.name for s in scenarios_for()]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Controller: whatever this run made and did not remove (an interrupt, a crash in a worker) goes now."""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    if state is None or not state.specs or hasattr(config, "workerinput"):
+        if state is not None and state.bench is not None:
+            state.bench.close()
+        return
+    if not state.keep:
+        try:
+            sweep(connect(), run_id=state.ownership.run_id)
+        except EngineUnavailable:
+            pass
+    if state.bench is not None:
+        state.bench.close()

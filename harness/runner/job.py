@@ -1,0 +1,245 @@
+"""Run a Job's pod template with Docker, with Kubernetes' Job semantics.
+
+restartPolicy OnFailure restarts the container in the same pod (emptyDir kept),
+Never starts a new pod; either way failures count against backoffLimit, with a
+doubling back-off (compressed: ``backoff_seconds`` instead of Kubernetes' 10 s).
+activeDeadlineSeconds bounds the whole Job, back-offs included.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+import time
+from dataclasses import dataclass, field
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container as DockerContainer
+from docker.models.networks import Network
+
+from harness.engine.archive import Entry, put_files
+from harness.engine.labels import Ownership
+from harness.errors import HarnessError
+from harness.k8s.manifest import JobSpec
+from harness.k8s.pod import Container, PodSpec
+from harness.runner.addresses import AddressMap
+from harness.runner.expand import expand
+from harness.runner.pod_env import Sources, container_env, volume_entries
+
+MAX_BACKOFF = 60.0
+LOG_TAIL_LINES = 80
+
+
+@dataclass
+class Attempt:
+    number: int
+    pod: str
+    exit_code: int | None
+    reason: str  # Completed, Error, DeadlineExceeded
+    logs: str
+    seconds: float
+
+
+@dataclass
+class JobResult:
+    job: str
+    succeeded: bool
+    reason: str  # Complete, BackoffLimitExceeded, DeadlineExceeded
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def logs(self) -> str:
+        return self.attempts[-1].logs if self.attempts else ""
+
+    def describe(self) -> str:
+        lines = [f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}), "
+                 f"{len(self.attempts)} attempt(s)"]
+        for attempt in self.attempts:
+            code = "-" if attempt.exit_code is None else attempt.exit_code
+            lines.append(f"--- attempt {attempt.number} (pod {attempt.pod}): {attempt.reason}, exit code {code}, "
+                         f"{attempt.seconds:.1f} s")
+            tail = attempt.logs.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+            lines += [f"    | {line}" for line in tail] or ["    | (no output)"]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """Everything a Job needs besides its manifest: where it runs and what the cluster would hold."""
+
+    network: Network
+    images: dict[str, str]  # container name -> image to run instead of the manifest's
+    addresses: AddressMap
+    sources: Sources
+    backoff_seconds: float = 1.0
+    extra_labels: dict[str, str] = field(default_factory=dict)
+
+
+def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun) -> JobResult:
+    pod = job.pod
+    # Resolve every container's configuration first: a missing Secret is a spec error, not a failed run.
+    configs = {c.name: _container_config(c, pod, run) for c in (*pod.init_containers, *pod.containers)}
+    deadline = time.monotonic() + job.active_deadline_seconds if job.active_deadline_seconds else None
+    result = JobResult(job.name, succeeded=False, reason="")
+    pod_name = ""
+    volumes: dict[str, str] = {}
+    try:
+        for number in range(1, job.backoff_limit + 2):
+            if number == 1 or pod.restart_policy == "Never":  # OnFailure restarts within the same pod
+                _remove_volumes(client, volumes)
+                pod_name = _pod_name(job.name)
+                volumes = _create_empty_dirs(client, ownership, pod, pod_name)
+            attempt = _run_pod(client, ownership, pod, pod_name, number, configs, volumes, run, deadline)
+            result.attempts.append(attempt)
+            if attempt.reason == "Completed":
+                result.succeeded, result.reason = True, "Complete"
+                return result
+            if attempt.reason == "DeadlineExceeded":
+                result.reason = "DeadlineExceeded"
+                return result
+            if number <= job.backoff_limit:
+                pause = min(run.backoff_seconds * 2 ** (number - 1), MAX_BACKOFF)
+                if deadline is not None and time.monotonic() + pause >= deadline:
+                    time.sleep(max(0.0, deadline - time.monotonic()))
+                    result.reason = "DeadlineExceeded"
+                    return result
+                time.sleep(pause)
+        result.reason = "BackoffLimitExceeded"
+        return result
+    finally:
+        _remove_volumes(client, volumes)
+
+
+@dataclass(frozen=True)
+class _Config:
+    container: Container
+    image: str
+    env: dict[str, str]
+    entrypoint: list[str] | None
+    command: list[str] | None
+    files: list[Entry]
+
+
+def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Config:
+    env = container_env(container, run.sources, run.addresses)
+
+    def resolve(words: tuple[str, ...] | None) -> list[str] | None:
+        return None if words is None else [run.addresses.apply(expand(w, env)) for w in words]
+
+    command, args = resolve(container.command), resolve(container.args)
+    for volume in pod.volumes:
+        if volume.kind not in ("secret", "configMap", "emptyDir"):
+            raise HarnessError(
+                f"volume {volume.name!r} is a {volume.kind} volume, which a Job run by the harness cannot mount",
+                where=run.sources.spec_path, fix="use secret, configMap or emptyDir volumes in the Job",
+            )
+    return _Config(
+        container=container,
+        image=run.images.get(container.name, container.image),
+        env=env,
+        # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD.
+        entrypoint=command,
+        command=args if args is not None else ([] if command is not None else None),
+        files=volume_entries(pod, container, run.sources),
+    )
+
+
+def _run_pod(
+    client: docker.DockerClient,
+    ownership: Ownership,
+    pod: PodSpec,
+    pod_name: str,
+    number: int,
+    configs: dict[str, _Config],
+    volumes: dict[str, str],
+    run: JobRun,
+    deadline: float | None,
+) -> Attempt:
+    started = time.monotonic()
+    logs: list[str] = []
+    for container in (*pod.init_containers, *pod.containers):
+        config = configs[container.name]
+        exit_code, reason, output = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
+        logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
+        if reason != "Completed":
+            return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started)
+    return Attempt(number, pod_name, 0, "Completed", "".join(logs), time.monotonic() - started)
+
+
+def _run_container(
+    client: docker.DockerClient,
+    ownership: Ownership,
+    pod_name: str,
+    config: _Config,
+    volumes: dict[str, str],
+    run: JobRun,
+    deadline: float | None,
+) -> tuple[int | None, str, str]:
+    mounts = {
+        volumes[m.name]: {"bind": m.mount_path, "mode": "ro" if m.read_only else "rw"}
+        for m in config.container.volume_mounts
+        if m.name in volumes
+    }
+    try:
+        container: DockerContainer = client.containers.create(
+            config.image,
+            command=config.command,
+            entrypoint=config.entrypoint,
+            environment=config.env,
+            working_dir=config.container.working_dir,
+            name=ownership.name(pod_name, config.container.name, random.token_hex(2)),
+            hostname=pod_name,
+            network=run.network.name,
+            volumes=mounts,
+            labels={**ownership.labels("pod"), **run.extra_labels},
+            detach=True,
+        )
+    except docker.errors.ImageNotFound:
+        raise HarnessError(
+            f"container {config.container.name!r} uses image {config.image!r}, which is not available locally",
+            where=run.sources.spec_path, fix="build or load that image first (there is no registry to pull from)",
+        ) from None
+    try:
+        if config.files:
+            put_files(container, config.files)
+        container.start()
+        timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
+        try:
+            status = container.wait(timeout=timeout)
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            container.kill()
+            return None, "DeadlineExceeded", _logs(container)
+        code = int(status["StatusCode"])
+        return code, "Completed" if code == 0 else "Error", _logs(container)
+    finally:
+        container.remove(force=True)
+
+
+def _logs(container: DockerContainer) -> str:
+    return container.logs(stdout=True, stderr=True).decode(errors="replace")
+
+
+def _pod_name(job: str) -> str:
+    return f"{job}-{random.token_hex(3)[:5]}"
+
+
+def _create_empty_dirs(
+    client: docker.DockerClient, ownership: Ownership, pod: PodSpec, pod_name: str
+) -> dict[str, str]:
+    created = {}
+    for volume in pod.volumes:
+        if volume.kind == "emptyDir":
+            created[volume.name] = client.volumes.create(
+                ownership.name(pod_name, volume.name), labels=ownership.labels("volume")
+            ).name
+    return created
+
+
+def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str]) -> None:
+    for name in volumes.values():
+        try:
+            client.volumes.get(name).remove(force=True)
+        except docker.errors.NotFound:
+            pass
+    volumes.clear()

@@ -1,0 +1,1 @@
+"""Scenarios as data: a named list of steps, each a pytest item per deployer."""

@@ -1,0 +1,44 @@
+"""Scenario files: ``scenarios/*.yaml`` shipped with the harness, plus a deployer's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.deployer.fields import Fields, load_yaml_documents
+from harness.errors import HarnessError
+from harness.resources import scenarios_dir
+from harness.scenario.steps import STEPS
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    steps: tuple[str, ...]
+    path: Path
+
+
+def load_scenario(path: Path) -> Scenario:
+    documents = load_yaml_documents(path, "scenario")
+    if len(documents) != 1:
+        raise HarnessError("must hold exactly one YAML document", where=path)
+    top = Fields(path, documents[0], known=("name", "description", "steps"))
+    steps = top.data.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise top.error("steps", "must be a non-empty list of step names", f"steps: {', '.join(STEPS)}")
+    for index, step in enumerate(steps):
+        if step not in STEPS:
+            raise top.error(f"steps[{index}]", f"is {step!r}, which is not a step", f"use one of: {', '.join(STEPS)}")
+    return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path)
+
+
+def scenarios_for(deployer_folder: Path | None = None) -> list[Scenario]:
+    """Shipped scenarios, then the deployer's own (``<deployer>/scenarios/*.yaml``), which may replace one by name."""
+    found: dict[str, Scenario] = {}
+    folders = [scenarios_dir()] + ([deployer_folder / "scenarios"] if deployer_folder else [])
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+            scenario = load_scenario(path)
+            found[scenario.name] = scenario
+    return list(found.values())

@@ -1,0 +1,51 @@
+"""Fixtures for a deployer's own tests, loaded into the verify run with ``-p harness.verify_fixtures``.
+
+``host`` is the default machine, ``hosts`` every machine by name, ``secrets`` the
+spec's test values: all as testinfra sees them, over one SSH connection per machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import testinfra.host
+
+from harness.hosts.ssh_backend import ssh_host
+from harness.verify import TARGETS_ENV
+
+
+def _targets() -> dict[str, Any]:
+    path = os.environ.get(TARGETS_ENV)
+    if not path:
+        raise pytest.UsageError(f"{TARGETS_ENV} is not set: these fixtures only work in the harness's verify run")
+    data: dict[str, Any] = json.loads(Path(path).read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def hosts() -> Iterator[dict[str, testinfra.host.Host]]:
+    targets = _targets()
+    made = {
+        name: ssh_host(info["address"], Path(info["key"])) for name, info in targets["machines"].items()
+    }
+    yield made
+    for made_host in made.values():
+        backend = made_host.backend
+        if "client" in backend.__dict__:
+            backend.client.close()
+
+
+@pytest.fixture(scope="session")
+def host(hosts: dict[str, testinfra.host.Host]) -> testinfra.host.Host:
+    return hosts[_targets()["default"]]
+
+
+@pytest.fixture(scope="session")
+def secrets() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = _targets()["secrets"]
+    return data

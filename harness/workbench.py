@@ -1,0 +1,64 @@
+"""Per-process shared state: the engine, its capabilities, the image builder, the run's identity."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import docker
+
+from harness import PROJECT
+from harness.deployer.spec import DeployerSpec
+from harness.engine import Capabilities, Ownership, connect, probe
+from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
+from harness.images.content_hash import hash_tree
+from harness.images.dockerfile_build import Progress, build_context, image_exists
+from harness.images.locks import build_lock
+
+DEPLOYER_BASE = "deployer-base"
+
+
+class Workbench:
+    def __init__(
+        self, progress: Progress = lambda line: None, ownership: Ownership | None = None, *, keep: bool = False
+    ) -> None:
+        self.progress = progress
+        self.ownership = ownership or Ownership()
+        self.catalog = Catalog()
+        self.keep = keep  # kept machines need their SSH keys after the run
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{PROJECT}-{self.ownership.run_id}-"))
+
+    @functools.cached_property
+    def client(self) -> docker.DockerClient:
+        return connect()
+
+    @functools.cached_property
+    def builder(self) -> ImageBuilder:
+        return ImageBuilder(self.client, self.catalog, self.progress)
+
+    @functools.cached_property
+    def capabilities(self) -> Capabilities:
+        return probe(self.client, self.builder.ensure(ROOTFS), self.ownership)
+
+    def machine_image(self, kind: str) -> str:
+        return self.builder.ensure(kind)
+
+    def deployer_image(self, spec: DeployerSpec) -> str:
+        """The deployer's real image, built from its own Dockerfile and cached by content."""
+        base = self.builder.ensure(DEPLOYER_BASE)
+        digest = hash_tree(spec.build_context, spec.dockerfile, base)[:12]
+        tag = f"{PROJECT}/deployer-{spec.name}:{digest}"
+        if not image_exists(self.client, tag):
+            with build_lock(tag):
+                if not image_exists(self.client, tag):
+                    self.progress(f"building deployer image {spec.name} ({tag})")
+                    build_context(self.client, spec.build_context, tag, dockerfile=spec.dockerfile,
+                                  labels={f"{PROJECT}.deployer": spec.name},
+                                  progress=self.progress, what=spec.name)
+        return tag
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,11 @@
+def test_greeting(host):
+    greeting = host.file("/etc/hello/greeting.conf")
+    assert greeting.is_file
+    assert greeting.content_string == "hello from the manifest\n"
+
+
+def test_env_is_private(host, secrets):
+    env = host.file("/etc/hello/.env")
+    assert env.mode == 0o600
+    assert env.user == "root"
+    assert env.content_string == f"TOKEN={secrets['hello-secrets']['HELLO_TOKEN']}\n"
