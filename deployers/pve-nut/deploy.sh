@@ -92,6 +92,7 @@ SUDO=
 [[ $TARGET_USER != root ]] && SUDO="sudo -n"
 
 # remote CMD: run one shell command line on the host (as root).
+# shellcheck disable=SC2029  # expanding on the client side is the point
 remote() {
     ssh "${SSH_OPTS[@]}" "$TARGET_USER@$TARGET_HOST" "$SUDO sh -c $(printf '%q' "$1")"
 }
@@ -100,6 +101,7 @@ remote() {
 remote_script() {
     local args
     args=$(printf ' %q' "$@")
+    # shellcheck disable=SC2029
     ssh "${SSH_OPTS[@]}" "$TARGET_USER@$TARGET_HOST" "$SUDO bash -s --$args"
 }
 
@@ -207,6 +209,7 @@ connect() {
     log "connected"
 
     local info
+    # shellcheck disable=SC2016  # expands on the host
     info=$(remote '. /etc/os-release && echo "$PRETTY_NAME"; hostname; pveversion 2>/dev/null || echo "-"')
     log "host $(sed -n 2p <<<"$info"): $(sed -n 1p <<<"$info")"
     if [[ $(sed -n 3p <<<"$info") == "-" ]]; then
@@ -331,13 +334,20 @@ if [[ $drivers == yes ]]; then
     systemctl restart nut-driver.target
     echo "restarted nut-driver-enumerator.service nut-driver.target"
 else
+    stopped=$(systemctl list-units --all --plain --no-legend 'nut-driver@*' | awk '$3 != "active" {print $1}')
     systemctl start nut-driver.target
+    if [[ -n $stopped ]]; then echo "started" $stopped; fi
 fi
 if [[ $server == yes ]]; then
     systemctl restart nut-server.service nut-monitor.service
     echo "restarted nut-server.service nut-monitor.service"
 else
-    systemctl start nut-server.service nut-monitor.service
+    for unit in nut-server.service nut-monitor.service; do
+        if ! systemctl is-active --quiet "$unit"; then
+            systemctl start "$unit"
+            echo "started $unit"
+        fi
+    done
 fi
 EOF
     ) || die "systemctl failed on $TARGET_HOST"
@@ -353,7 +363,9 @@ UPS_STATUS=
 wait_for_ups() {
     step verify
     local deadline=$((SECONDS + UPS_WAIT_SECONDS))
-    until UPS_STATUS=$(remote "upsc $UPS_NAME ups.status 2>/dev/null"); do
+    # The driver reports WAIT until it has read the UPS for the first time.
+    until UPS_STATUS=$(remote "upsc $UPS_NAME ups.status 2>/dev/null") \
+            && [[ -n $UPS_STATUS && $UPS_STATUS != WAIT ]]; do
         if (( SECONDS >= deadline )); then
             warn "diagnostics from $TARGET_HOST:"
             remote "systemctl --no-pager --lines=10 status 'nut-driver@*' nut-server nut-monitor 2>&1; upsc $UPS_NAME 2>&1 | head -n 3" >&2 || true
@@ -362,6 +374,7 @@ wait_for_ups() {
         sleep 2
     done
     log "$UPS_NAME reports ups.status=$UPS_STATUS"
+    [[ " $UPS_STATUS " == *" OL "* ]] || warn "$UPS_NAME is not on line power (ups.status=$UPS_STATUS)"
     local svc
     for svc in nut-server nut-monitor; do
         remote "systemctl is-active --quiet $svc" || die "$svc is not running on $TARGET_HOST"
@@ -384,7 +397,7 @@ EOF
     [[ -n $CHANGES ]] && n_changed=$(grep -c . <<<"$CHANGES")
     log "host:        $TARGET_HOST"
     log "version:     $VERSION"
-    log "files:       $n_changed changed"
+    log "files:       $n_changed changed or fixed"
     log "restarted:   ${RESTARTED[*]:-none}"
     log "UPS status:  $UPS_STATUS"
     log "deploy OK"

@@ -1,0 +1,48 @@
+# The README's commands. Everything installs what it needs first (fresh Debian, as root).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup engine demo test unit lint bench prune sweep clean
+
+$(BIN)/pytest: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+engine:
+	bash tools/ensure-engine.sh
+
+setup: engine $(BIN)/pytest
+
+# The main job: the reference deployer against a simulated Proxmox VE 8 host.
+demo: setup
+	$(BIN)/pytest --deployer pve-nut
+
+# The project's own tests: lint, types, unit tests and integration tests on real containers.
+test: setup lint
+	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+
+unit: $(BIN)/pytest
+	$(BIN)/pytest tests/unit
+
+lint: $(BIN)/pytest
+	$(BIN)/ruff check harness tests benchmarks
+	$(BIN)/ruff format --check harness tests benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+# Cached images are kept on purpose (labelled deployer-harness.cache); this removes them.
+prune: $(BIN)/pytest
+	$(BIN)/deployer-harness prune
+
+# Remove containers, networks and volumes left by runs that are gone.
+sweep: $(BIN)/pytest
+	$(BIN)/deployer-harness sweep
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

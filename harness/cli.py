@@ -1,0 +1,47 @@
+"""``deployer-harness``: housekeeping outside pytest (prune cached images, sweep dead runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import docker.errors
+
+from harness.engine.client import connect
+from harness.engine.labels import CACHE
+from harness.engine.sweep import sweep
+from harness.errors import HarnessError
+
+
+def prune() -> int:
+    client = connect()
+    removed = 0
+    for image in client.images.list(filters={"label": f"{CACHE}=true"}):
+        for tag in image.tags or [image.id]:
+            try:
+                client.images.remove(tag, force=True)
+                removed += 1
+            except docker.errors.APIError as exc:
+                print(f"kept {tag}: {exc.explanation}", file=sys.stderr)
+    print(f"removed {removed} cached image tag(s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="deployer-harness", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("prune", help="remove the cached images the harness built")
+    commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "prune":
+            return prune()
+        print(sweep(connect()))
+        return 0
+    except HarnessError as exc:
+        print(f"deployer-harness: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

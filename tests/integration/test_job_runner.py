@@ -1,0 +1,60 @@
+"""The Job runner on real containers: success, failure with logs, deadline, backoff."""
+
+from __future__ import annotations
+
+from harness.deployment import Deployment
+from harness.workbench import Workbench
+
+
+def test_a_working_deployer_changes_its_host(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    with Deployment(bench, test_spec("hello")) as deployment:
+        result = deployment.apply()
+        assert result.succeeded, result.describe()
+        assert "deploying greeting to" in result.logs
+        web = deployment.machines["web1"]
+        # The manifest's production address reached the simulated machine, and only it.
+        assert f"deploying greeting to {web.address}" in result.logs
+        assert web.host.file("/etc/hello/greeting.conf").content_string == "hello from the manifest\n"
+        env = web.host.file("/etc/hello/.env")
+        assert (env.mode, env.content_string) == (0o600, "TOKEN=t0ken-for-tests\n")
+
+
+def test_a_failing_deployer_is_reported_with_its_log_and_retried(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    with Deployment(bench, test_spec("failing")) as deployment:
+        result = deployment.apply()
+    assert not result.succeeded
+    assert result.reason == "BackoffLimitExceeded"
+    assert [a.exit_code for a in result.attempts] == [3, 3]  # backoffLimit: 1 -> two tries
+    assert len({a.pod for a in result.attempts}) == 2  # restartPolicy Never: a new pod per try
+    assert "permission denied" in result.describe()
+
+
+def test_a_hanging_deployer_is_stopped_at_the_deadline(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    with Deployment(bench, test_spec("slow")) as deployment:
+        result = deployment.apply()
+    assert not result.succeeded
+    assert result.reason == "DeadlineExceeded"
+    assert len(result.attempts) == 1
+    assert result.attempts[0].seconds < 60
+    assert "waiting for a lock" in result.logs
+
+
+def test_the_secret_volume_has_its_default_mode(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    spec = test_spec("hello")
+    with Deployment(bench, spec) as deployment:
+        image = bench.deployer_image(spec)
+        probe = "stat -c '%a %U' /etc/ssh-key/id_ed25519; head -c 35 /etc/ssh-key/id_ed25519"
+        result = _run_with_command(deployment, image, probe)
+    assert result.succeeded, result.describe()
+    assert "400 root" in result.logs  # defaultMode: 0400 in the manifest
+    assert "-----BEGIN OPENSSH PRIVATE KEY-----" in result.logs
+
+
+def _run_with_command(deployment: Deployment, image: str, script: str):  # type: ignore[no-untyped-def]
+    """Run the Job's pod with its command replaced, to look inside the pod the harness builds."""
+    from dataclasses import replace
+
+    job = deployment.job
+    container = replace(job.pod.containers[0], command=("bash", "-c", script), args=None)
+    deployment.manifest = replace(deployment.manifest, job=replace(job, pod=replace(job.pod, containers=(container,))))
+    return deployment.apply(image)

@@ -1,0 +1,70 @@
+"""Simulated machines: systemd as PID 1, sshd with sftp, root's bash, a private /proc/sys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.hosts.keys import generate
+from harness.hosts.machine import Machine, MachineRequest, start_machines
+from harness.hosts.network import create_internal_network, remove_network
+from harness.workbench import Workbench
+
+
+@pytest.fixture(scope="module")
+def debian(bench: Workbench) -> Iterator[Machine]:
+    network = create_internal_network(bench.client, bench.ownership, "machines")
+    try:
+        key = generate(bench.workdir / "machines-key")
+        request = MachineRequest("box", bench.machine_image("debian-12"), "debian-12", "box")
+        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+        yield machine
+        machine.close()
+    finally:
+        remove_network(network)
+
+
+def test_systemd_is_pid_1_and_the_system_is_running(debian: Machine) -> None:
+    host = debian.host
+    assert host.check_output("ps -o comm= -p 1") == "systemd"
+    assert host.run("systemctl is-system-running").stdout.strip() in ("running", "degraded")
+    assert host.service("ssh").is_running
+    assert host.service("cron").is_running
+
+
+def test_root_logs_in_with_bash_and_sftp_works(debian: Machine) -> None:
+    assert debian.host.user().shell == "/bin/bash"
+    assert debian.host.check_output("echo $0").endswith("bash")
+    backend = debian.host.backend
+    sftp = backend.client.open_sftp()  # type: ignore[attr-defined]
+    try:
+        with sftp.open("/tmp/sftp-probe", "w") as handle:
+            handle.write("over sftp\n")
+    finally:
+        sftp.close()
+    assert debian.host.file("/tmp/sftp-probe").content_string == "over sftp\n"
+
+
+def test_the_hostname_is_the_requested_one(debian: Machine) -> None:
+    assert debian.host.check_output("hostname") == "box"
+
+
+def test_kernel_keys_written_inside_never_reach_the_real_kernel(debian: Machine) -> None:
+    real = Path("/proc/sys/vm/swappiness").read_text().strip()
+    new = "13" if real != "13" else "14"
+    debian.host.run_expect([0], f"echo 'vm.swappiness = {new}' > /etc/sysctl.d/99-test.conf")
+    debian.host.run_expect([0], "sysctl --system")
+    assert debian.host.check_output("cat /proc/sys/vm/swappiness") == new
+    # Even a deliberate remount of the shadowed /proc/sys writes to the machine's own copy.
+    debian.host.run("mount -o remount,rw /proc/sys; sysctl -w vm.swappiness=17")
+    assert Path("/proc/sys/vm/swappiness").read_text().strip() == real
+
+
+def test_the_machine_sits_on_an_internal_network(debian: Machine) -> None:
+    debian.container.reload()
+    (name,) = debian.container.attrs["NetworkSettings"]["Networks"]
+    network = debian.container.client.networks.get(name)  # type: ignore[union-attr]
+    assert network.attrs["Internal"] is True  # Docker drops everything forwarded out of it
+    assert network.attrs["Labels"]["deployer-harness.run"]

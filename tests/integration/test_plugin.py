@@ -1,0 +1,137 @@
+"""``pytest --deployer`` end to end, in a pytest of its own: verdicts, reports, errors, leaks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.engine.client import connect
+from harness.engine.labels import RUN
+from harness.engine.sweep import sweep
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_DEPLOYERS = REPO / "tests" / "deployers"
+
+
+def harness_pytest(*args: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "pytest", "--deployers-dir", str(TEST_DEPLOYERS), "-p", "no:cacheprovider", *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def run(*args: str) -> tuple[int, str]:
+    process = harness_pytest(*args)
+    output, _ = process.communicate(timeout=600)
+    return process.returncode, output
+
+
+def run_id(output: str) -> str:
+    match = re.search(r"deployer-harness: .*; run (\w+)", output)
+    assert match, output
+    return match.group(1)
+
+
+def leftovers(run: str) -> list[str]:
+    client = connect()
+    flt = {"label": f"{RUN}={run}"}
+    return (
+        [c.name for c in client.containers.list(all=True, filters=flt)]
+        + [n.name for n in client.networks.list(filters=flt)]
+        + [v.name for v in client.volumes.list(filters=flt)]
+    )
+
+
+def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:
+    code, output = run("--deployer", "hello", f"--junitxml={tmp_path / 'report.xml'}")
+    assert code == 0, output
+    assert "1 passed" in output
+    assert "harness.yaml::converge" in output
+    assert "verify: 2 passed" in output
+    junit = (tmp_path / "report.xml").read_text()
+    assert 'name="verify" value="2 passed"' in junit
+    assert leftovers(run_id(output)) == []
+
+
+def test_a_failing_deployer_fails_with_its_log_and_leaves_nothing() -> None:
+    code, output = run("--deployer", "failing")
+    assert code == 1, output
+    assert "apply 1 failed" in output
+    assert "BackoffLimitExceeded" in output
+    assert "error: /etc/nut/ups.conf: permission denied" in output
+    assert "Traceback" not in output
+    assert leftovers(run_id(output)) == []
+
+
+def test_a_dockerfile_that_does_not_build_names_the_failing_step() -> None:
+    code, output = run("--deployer", "broken-build")
+    assert code == 1, output
+    assert "image build failed at Step 2/" in output
+    assert 'RUN echo "compiling the deployer" && false' in output
+    assert "broken-build/Dockerfile" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--deployer", "nonesuch"), "no deployer named 'nonesuch'"),
+        (("--deployer", "hello", "--deployers-dir", "/nonexistent"), "the deployers folder does not exist"),
+    ],
+)
+def test_bad_input_is_a_short_usage_error(args: tuple[str, ...], expected: str) -> None:
+    code, output = run(*args)
+    assert code == 4, output  # pytest's usage error
+    assert expected in output
+    assert "Traceback" not in output
+
+
+def test_xdist_runs_deployers_in_parallel_and_cleans_up() -> None:
+    code, output = run("--deployer", "hello", "--deployer", "failing", "-n", "2")
+    assert code == 1, output
+    assert "1 failed, 1 passed" in output
+    assert leftovers(run_id(output)) == []
+
+
+def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240) -> str:
+    """Read the run id from the header, then wait until the deployer's pod runs."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "; run " in line:
+            break
+    run = run_id("".join(lines))
+    client = connect()
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if client.containers.list(filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]}):
+            return run
+        time.sleep(0.2)
+    raise AssertionError("the deployer's pod never started:\n" + "".join(lines))
+
+
+def test_ctrl_c_leaves_nothing_behind() -> None:
+    process = harness_pytest("--deployer", "sleepy")
+    run = _wait_for_pod(process)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 2, output  # interrupted
+    assert leftovers(run) == []
+
+
+def test_a_killed_run_is_swept_by_the_next_one() -> None:
+    process = harness_pytest("--deployer", "sleepy")
+    run = _wait_for_pod(process)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert leftovers(run), "a killed run cannot clean up after itself"
+    report = sweep(connect())
+    assert report.containers
+    assert leftovers(run) == []

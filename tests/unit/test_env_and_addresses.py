@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.k8s.manifest import load_manifest
+from harness.runner.addresses import AddressMap
+from harness.runner.expand import expand
+from harness.runner.pod_env import Sources, container_env, volume_entries
+
+
+def test_whole_addresses_only_are_mapped() -> None:
+    mapping = AddressMap({"192.0.2.1": "172.18.0.2", "192.0.2.10": "172.18.0.3"})
+    assert mapping.apply("192.0.2.1 192.0.2.10 192.0.2.100 10.192.0.2.1") == "172.18.0.2 172.18.0.3 192.0.2.100 10.192.0.2.1"
+    assert mapping.apply("root@192.0.2.10:22") == "root@172.18.0.3:22"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain $A", "plain $A"), ("$(A)$(A)", "11")],
+)
+def test_kubernetes_variable_expansion(text: str, expected: str) -> None:
+    assert expand(text, {"A": "1"}) == expected
+
+
+POD = """
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: c
+          image: i
+          envFrom:
+            - secretRef: {name: s}
+            - configMapRef: {name: optional-missing, optional: true}
+          env:
+            - {name: HOST, value: "192.0.2.10"}
+            - {name: URL, value: "ssh://$(HOST)/$(TOKEN)"}
+            - {name: TOKEN, value: overridden}
+          volumeMounts:
+            - {name: key, mountPath: /etc/deployer/ssh}
+            - {name: conf, mountPath: /etc/app/app.conf, subPath: app.conf}
+      volumes:
+        - name: key
+          secret: {secretName: k, defaultMode: 0600, items: [{key: id, path: id_ed25519}, {key: id, path: ro, mode: 0400}]}
+        - name: conf
+          configMap: {name: conf}
+"""
+
+
+def pod_and_container(tmp_path: Path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "job.yaml"
+    path.write_text(POD)
+    job = load_manifest(path).job
+    assert job is not None
+    return job.pod, job.pod.containers[0]
+
+
+def test_env_wins_over_env_from_and_addresses_are_mapped(tmp_path: Path) -> None:
+    _, container = pod_and_container(tmp_path)
+    sources = Sources({"s": {"TOKEN": "from-secret", "1BAD": "skipped"}}, {}, "harness.yaml")
+    env = container_env(container, sources, AddressMap({"192.0.2.10": "172.18.0.9"}))
+    assert env["HOST"] == "172.18.0.9"
+    assert env["URL"] == "ssh://172.18.0.9/from-secret"  # expanded before TOKEN is overridden, as in Kubernetes
+    assert env["TOKEN"] == "overridden"
+    assert "1BAD" not in env
+
+
+def test_a_missing_secret_says_where_to_add_a_test_value(tmp_path: Path) -> None:
+    _, container = pod_and_container(tmp_path)
+    with pytest.raises(HarnessError) as raised:
+        container_env(container, Sources({}, {}, "deployers/x/harness.yaml"), AddressMap({}))
+    assert "Secret 's'" in str(raised.value)
+    assert "deployers/x/harness.yaml" in str(raised.value)
+    assert "secrets: {s: {KEY: test-value}}" in str(raised.value)
+
+
+def test_volume_files_get_kubernetes_modes_items_and_sub_paths(tmp_path: Path) -> None:
+    pod, container = pod_and_container(tmp_path)
+    sources = Sources({"k": {"id": "PRIVATE"}}, {"conf": {"app.conf": "x=1", "other": "y"}}, "harness.yaml")
+    files = {e.path: e for e in volume_entries(pod, container, sources) if e.content is not None}
+    assert files["/etc/deployer/ssh/id_ed25519"].mode == 0o600
+    assert files["/etc/deployer/ssh/ro"].mode == 0o400
+    assert files["/etc/deployer/ssh/id_ed25519"].content == b"PRIVATE"
+    assert files["/etc/app/app.conf"].content == b"x=1"
+    assert files["/etc/app/app.conf"].mode == 0o644
+    assert "/etc/app/other" not in files

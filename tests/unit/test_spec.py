@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import pytest
+
+from harness.deployer.discovery import resolve
+from harness.deployer.spec import load_spec
+from harness.errors import HarnessError
+
+KINDS = ["debian-12", "pve-8"]
+SPEC = """
+manifest: k8s/job.yaml
+machines:
+  pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
+ssh_key: {secret: ssh, key: id_ed25519}
+secrets:
+  env: {PASSWORD: pw, PORT: 3493, DEBUG: true}
+verify: {host: pve1}
+"""
+
+
+def deployer(tmp_path: Path, spec: str = SPEC) -> Path:
+    folder = tmp_path / "pve-nut"
+    (folder / "k8s").mkdir(parents=True)
+    (folder / "k8s" / "job.yaml").write_text("kind: Job\n")
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "harness.yaml").write_text(spec)
+    return folder
+
+
+def test_a_full_spec_is_read(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path), KINDS)
+    assert spec.name == "pve-nut"
+    assert spec.machines[0].address == "192.0.2.10"
+    assert spec.machines[0].aliases == ("pve1.example.org",)
+    assert spec.ssh_key is not None and spec.ssh_key.secret == "ssh"
+    assert spec.secrets == {"env": {"PASSWORD": "pw", "PORT": "3493", "DEBUG": "true"}}
+    assert spec.verify_host == "pve1"
+
+
+def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC.replace("manifest: k8s/job.yaml\n", "")), KINDS)
+    assert spec.manifest.name == "job.yaml"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("kind: pve-8", "kind: pve-9"), "`machines.pve1.kind` is 'pve-9', which is not a machine kind"),
+        (("kind: pve-8", "kind: pve-9"), "use one of: debian-12, pve-8"),
+        (("address: 192.0.2.10", "address: pve1.lan"), "`machines.pve1.address` is 'pve1.lan', not an IP"),
+        (("ssh_key:", "ssh_keys:"), "did you mean `ssh_key`?"),
+        (("manifest: k8s/job.yaml", "manifest: k8s/absent.yaml"), "`manifest` names"),
+        (("verify: {host: pve1}", "verify: {host: pve2}"), "`verify.host` names 'pve2'"),
+        (("{kind: pve-8, ", "{"), "`machines.pve1.kind` is required"),
+        (("env: {PASSWORD: pw,", "env: {PASSWORD: [pw],"), "`secrets.env.PASSWORD` must be a string value"),
+    ],
+)
+def test_bad_specs_name_the_field_and_the_fix(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    assert change[0] in SPEC
+    with pytest.raises(HarnessError) as raised:
+        load_spec(deployer(tmp_path, SPEC.replace(*change)), KINDS)
+    assert expected in str(raised.value)
+    assert "harness.yaml" in str(raised.value)
+
+
+def test_missing_dockerfile_is_named(tmp_path: Path) -> None:
+    folder = deployer(tmp_path)
+    (folder / "Dockerfile").unlink()
+    with pytest.raises(HarnessError, match="Dockerfile, which does not exist"):
+        load_spec(folder, KINDS)
+
+
+def test_malformed_spec_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError, match=r"harness.yaml:\d+: not valid YAML"):
+        load_spec(deployer(tmp_path, "machines: {pve1: [\n"), KINDS)
+
+
+def test_unknown_deployer_lists_the_known_ones(tmp_path: Path) -> None:
+    deployer(tmp_path)
+    with pytest.raises(HarnessError) as raised:
+        resolve(tmp_path, ["pve-nutt"])
+    assert "no deployer named 'pve-nutt'" in str(raised.value)
+    assert "use one of: pve-nut" in str(raised.value)
+
+
+def test_a_folder_without_spec_says_what_to_add(tmp_path: Path) -> None:
+    (tmp_path / "half").mkdir()
+    deployer(tmp_path)
+    with pytest.raises(HarnessError, match="harness.yaml is missing"):
+        resolve(tmp_path, ["half"])
+
+
+def test_all_means_every_deployer(tmp_path: Path) -> None:
+    deployer(tmp_path)
+    assert [p.name for p in resolve(tmp_path, ["all"])] == ["pve-nut"]
