@@ -33,8 +33,11 @@ class Deployment:
     def __post_init__(self) -> None:
         self.manifest = load_manifest(self.spec.manifest)
         if self.manifest.job is None:
-            raise HarnessError("holds no Job", where=self.spec.manifest,
-                               fix="a Job + SSH deployer needs a `kind: Job` document (batch/v1)")
+            raise HarnessError(
+                "holds no Job",
+                where=self.spec.manifest,
+                fix="a Job + SSH deployer needs a `kind: Job` document (batch/v1)",
+            )
         self._deployer_container()  # fail early on an ambiguous pod
 
     @property
@@ -58,18 +61,14 @@ class Deployment:
         images = {m.kind: bench.machine_image(m.kind) for m in self.spec.machines}
         self.network = create_internal_network(bench.client, bench.ownership, self.spec.name)
         self.key = generate(bench.workdir / self.network.name)
-        requests = [
-            MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases) for m in self.spec.machines
-        ]
+        requests = [MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases) for m in self.spec.machines]
         started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, bench.ownership)
         self.machines = {m.name: m for m in started}
 
     def apply(self, image: str | None = None) -> JobResult:
         """Run the Job once, as Kubernetes would, with the deployer's image (by default the current one)."""
         assert self.network is not None and self.key is not None, "start() first"
-        addresses = AddressMap(
-            {m.address: self.machines[m.name].address for m in self.spec.machines if m.address}
-        )
+        addresses = AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
         secrets = {**self.manifest.secrets, **self.spec.secrets}
         if self.spec.ssh_key is not None:
             ssh = self.spec.ssh_key
@@ -89,12 +88,18 @@ class Deployment:
         names = [c.name for c in self.job.pod.containers]
         if self.spec.container is not None:
             if self.spec.container not in names:
-                raise HarnessError(f"`container` names {self.spec.container!r}, which the Job does not have",
-                                   where=self.spec.path, fix=f"use one of: {', '.join(names)}")
+                raise HarnessError(
+                    f"`container` names {self.spec.container!r}, which the Job does not have",
+                    where=self.spec.path,
+                    fix=f"use one of: {', '.join(names)}",
+                )
             return self.spec.container
         if len(names) != 1:
-            raise HarnessError("the Job has several containers; which one is the deployer?",
-                               where=self.spec.path, fix=f"add `container:` with one of: {', '.join(names)}")
+            raise HarnessError(
+                "the Job has several containers; which one is the deployer?",
+                where=self.spec.path,
+                fix=f"add `container:` with one of: {', '.join(names)}",
+            )
         return names[0]
 
     def shell_hints(self) -> list[str]:

@@ -6,6 +6,7 @@ the work done by the library (workbench, deployment, scenario steps).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +54,25 @@ STATE = pytest.StashKey[State]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup(PROJECT, "deployer test harness")
-    group.addoption("--deployer", action="append", default=[], metavar="NAME",
-                    help="test this deployer (a folder of the deployers dir with harness.yaml); repeatable; `all`")
-    group.addoption("--deployers-dir", default=None, metavar="DIR",
-                    help="where deployers live (default: ini deployers_dir, or `deployers`)")
-    group.addoption("--keep", action="store_true", default=None,
-                    help="leave the machines running after the run and print how to get a shell in each")
+    group.addoption(
+        "--deployer",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="test this deployer (a folder of the deployers dir with harness.yaml); repeatable; `all`",
+    )
+    group.addoption(
+        "--deployers-dir",
+        default=None,
+        metavar="DIR",
+        help="where deployers live (default: ini deployers_dir, or `deployers`)",
+    )
+    group.addoption(
+        "--keep",
+        action="store_true",
+        default=None,
+        help="leave the machines running after the run and print how to get a shell in each",
+    )
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
     parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
 
@@ -226,9 +240,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             state.bench.close()
         return
     if not state.keep:
-        try:
+        with contextlib.suppress(EngineUnavailable):
             sweep(connect(), run_id=state.ownership.run_id)
-        except EngineUnavailable:
-            pass
     if state.bench is not None:
         state.bench.close()

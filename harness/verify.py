@@ -74,11 +74,30 @@ def verify(spec: DeployerSpec, machines: dict[str, Machine], workdir: Path) -> V
     (workdir / "pytest.ini").write_text("[pytest]\n")  # the user's own ini must not leak into this run
     junit = workdir / "verify.xml"
     command = [
-        sys.executable, "-m", "pytest", str(spec.tests),
-        "-c", str(workdir / "pytest.ini"), "--rootdir", str(spec.folder),
-        "-p", "harness.verify_fixtures", "-p", "no:pytest11.testinfra", "-p", "no:cacheprovider",
-        "-p", "no:xdist", "-p", "no:deployer_harness",
-        f"--junitxml={junit}", "-o", "junit_family=xunit1", "-q", "--no-header", "-rN",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(spec.tests),
+        "-c",
+        str(workdir / "pytest.ini"),
+        "--rootdir",
+        str(spec.folder),
+        "-p",
+        "harness.verify_fixtures",
+        "-p",
+        "no:pytest11.testinfra",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:deployer_harness",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=xunit1",
+        "-q",
+        "--no-header",
+        "-rN",
     ]
     env = {**os.environ, TARGETS_ENV: str(workdir / "targets.json")}
     env.pop("PYTEST_XDIST_WORKER", None)

@@ -30,9 +30,7 @@ def _targets() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def hosts() -> Iterator[dict[str, testinfra.host.Host]]:
     targets = _targets()
-    made = {
-        name: ssh_host(info["address"], Path(info["key"])) for name, info in targets["machines"].items()
-    }
+    made = {name: ssh_host(info["address"], Path(info["key"])) for name, info in targets["machines"].items()}
     yield made
     for made_host in made.values():
         backend = made_host.backend

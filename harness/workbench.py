@@ -54,9 +54,15 @@ class Workbench:
             with build_lock(tag):
                 if not image_exists(self.client, tag):
                     self.progress(f"building deployer image {spec.name} ({tag})")
-                    build_context(self.client, spec.build_context, tag, dockerfile=spec.dockerfile,
-                                  labels={f"{PROJECT}.deployer": spec.name},
-                                  progress=self.progress, what=spec.name)
+                    build_context(
+                        self.client,
+                        spec.build_context,
+                        tag,
+                        dockerfile=spec.dockerfile,
+                        labels={f"{PROJECT}.deployer": spec.name},
+                        progress=self.progress,
+                        what=spec.name,
+                    )
         return tag
 
     def close(self) -> None:

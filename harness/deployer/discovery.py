@@ -21,19 +21,27 @@ def resolve(root: Path, names: list[str]) -> list[Path]:
     found = available(root)
     if not root.is_dir():
         raise HarnessError(
-            "the deployers folder does not exist", where=root,
+            "the deployers folder does not exist",
+            where=root,
             fix="run pytest from the repository that holds deployers/, or pass --deployers-dir",
         )
     wanted = found if ALL in names else list(dict.fromkeys(names))
     if not wanted:
-        raise HarnessError(f"no deployer (a folder with {SPEC_FILE}) in this folder", where=root,
-                           fix=f"add deployers/<name>/{SPEC_FILE}")
+        raise HarnessError(
+            f"no deployer (a folder with {SPEC_FILE}) in this folder",
+            where=root,
+            fix=f"add deployers/<name>/{SPEC_FILE}",
+        )
     for name in wanted:
         if name not in found:
             folder = root / name
             if folder.is_dir():
-                raise HarnessError(f"{SPEC_FILE} is missing", where=folder,
-                                   fix=f"add {folder / SPEC_FILE} (see the README: 'Point it at your deployer')")
-            raise HarnessError(f"no deployer named {name!r}", where=root,
-                               fix=f"use one of: {', '.join(found) or '(none)'}, or `all`")
+                raise HarnessError(
+                    f"{SPEC_FILE} is missing",
+                    where=folder,
+                    fix=f"add {folder / SPEC_FILE} (see the README: 'Point it at your deployer')",
+                )
+            raise HarnessError(
+                f"no deployer named {name!r}", where=root, fix=f"use one of: {', '.join(found) or '(none)'}, or `all`"
+            )
     return [root / name for name in wanted]

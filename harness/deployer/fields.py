@@ -86,7 +86,7 @@ class Fields:
         result = {}
         for name, value in fields.data.items():
             if isinstance(value, (dict, list)) or value is None:
-                raise fields.error(str(name), "must be a string value", "quote it, e.g. `KEY: \"value\"`")
+                raise fields.error(str(name), "must be a string value", 'quote it, e.g. `KEY: "value"`')
             result[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
         return result
 

@@ -1,15 +1,15 @@
 """The deployer's spec file, ``harness.yaml``: what the harness cannot guess.
 
-    manifest: k8s/job.yaml          # the real Kubernetes manifest (default: the only one in k8s/)
-    build: {context: ., dockerfile: Dockerfile}
-    container: deploy               # which container of the pod is the deployer (default: the only one)
-    machines:
-      pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
-    ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
-    secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
-    config_maps: {}
-    verify: {tests: tests, host: pve1}
-    runner: {backoff_seconds: 1}
+manifest: k8s/job.yaml          # the real Kubernetes manifest (default: the only one in k8s/)
+build: {context: ., dockerfile: Dockerfile}
+container: deploy               # which container of the pod is the deployer (default: the only one)
+machines:
+  pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
+ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
+secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
+config_maps: {}
+verify: {tests: tests, host: pve1}
+runner: {backoff_seconds: 1}
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
     dockerfile = build.text("dockerfile", "Dockerfile")
     if not (context / dockerfile).is_file():
         raise build.error(
-            "dockerfile", f"names {context / dockerfile}, which does not exist",
+            "dockerfile",
+            f"names {context / dockerfile}, which does not exist",
             "point `build.context`/`build.dockerfile` at the deployer's Dockerfile",
         )
 
@@ -115,8 +116,9 @@ def _manifest_path(folder: Path, top: Fields) -> Path:
         return manifest
     found = sorted((folder / "k8s").glob("*.y*ml")) if (folder / "k8s").is_dir() else []
     if len(found) != 1:
-        raise top.error("manifest", "is required (no single manifest in k8s/ to guess from)",
-                        "add `manifest: k8s/job.yaml`")
+        raise top.error(
+            "manifest", "is required (no single manifest in k8s/ to guess from)", "add `manifest: k8s/job.yaml`"
+        )
     return found[0]
 
 
@@ -136,8 +138,11 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
             try:
                 ipaddress.ip_address(address)
             except ValueError:
-                raise entry.error("address", f"is {address!r}, not an IP address",
-                                  "give the address the manifest uses; host names go in `aliases`") from None
+                raise entry.error(
+                    "address",
+                    f"is {address!r}, not an IP address",
+                    "give the address the manifest uses; host names go in `aliases`",
+                ) from None
             if address in seen_addresses:
                 raise entry.error("address", f"is also the address of {seen_addresses[address]!r}")
             seen_addresses[address] = name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,7 +46,7 @@ def sweep(
     flt = {"label": OWNER}
     for container in client.containers.list(all=True, filters=flt):
         if doomed(container.labels):
-            _quietly(lambda c=container: c.remove(force=True, v=True))
+            _quietly(functools.partial(container.remove, force=True, v=True))
             report.containers.append(container.name)
     for network in client.networks.list(filters=flt):
         if doomed(network.attrs.get("Labels") or {}):
@@ -52,13 +54,11 @@ def sweep(
             report.networks.append(network.name)
     for volume in client.volumes.list(filters=flt):
         if doomed(volume.attrs.get("Labels") or {}):
-            _quietly(lambda v=volume: v.remove(force=True))
+            _quietly(functools.partial(volume.remove, force=True))
             report.volumes.append(volume.name)
     return report
 
 
 def _quietly(action: Callable[[], object]) -> None:
-    try:
+    with contextlib.suppress(docker.errors.NotFound):  # someone else removed it first: the goal is met
         action()
-    except docker.errors.NotFound:
-        pass  # someone else removed it first: the goal is met

@@ -83,9 +83,7 @@ def start_machines(
 ) -> list[Machine]:
     """Start all machines in parallel; raise with each failing machine's boot log."""
     with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
-        futures = [
-            pool.submit(_start_one, client, caps, network, r, key, ownership, timeout) for r in requests
-        ]
+        futures = [pool.submit(_start_one, client, caps, network, r, key, ownership, timeout) for r in requests]
         machines, errors = [], []
         for future in futures:
             try:

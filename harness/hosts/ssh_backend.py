@@ -16,7 +16,7 @@ import testinfra.host
 from testinfra.backend.paramiko import IgnorePolicy, ParamikoBackend
 
 
-class NoDelayParamikoBackend(ParamikoBackend):
+class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
     def __init__(self, address: str, key_path: Path, *, port: int = 22, user: str = "root", timeout: int = 10):
         super().__init__(f"{user}@{address}:{port}", ssh_identity_file=str(key_path), timeout=timeout)
         self._address, self._port, self._user = address, port, user

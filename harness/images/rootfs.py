@@ -94,7 +94,7 @@ def _build(client: docker.DockerClient, recipe_path: Path, tag: str, progress: P
         progress(f"rootfs: debootstrap {recipe['suite']} (about a minute, once per recipe)")
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
-            log = (target / "debootstrap" / "debootstrap.log")
+            log = target / "debootstrap" / "debootstrap.log"
             detail = log.read_text()[-3000:] if log.exists() else result.stderr[-3000:]
             raise ImageBuildError(
                 f"debootstrap failed (exit {result.returncode}):\n{detail}",

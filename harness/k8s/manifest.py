@@ -65,7 +65,8 @@ def _job(top: Fields) -> JobSpec:
     pod = parse_pod_spec(template.mapping("spec", required=True))
     if pod.restart_policy not in ("OnFailure", "Never"):
         raise template.error(
-            "spec.restartPolicy", f"is {pod.restart_policy!r}; a Job's pods need `OnFailure` or `Never`",
+            "spec.restartPolicy",
+            f"is {pod.restart_policy!r}; a Job's pods need `OnFailure` or `Never`",
             "set `restartPolicy: OnFailure` (Kubernetes rejects Always for Jobs)",
         )
     backoff = spec.number("backoffLimit", DEFAULT_BACKOFF_LIMIT)

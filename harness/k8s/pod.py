@@ -97,7 +97,8 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
         for mount in container.volume_mounts:
             if mount.name not in names:
                 raise spec.error(
-                    f"containers[{index}].volumeMounts", f"mounts volume {mount.name!r}, which `volumes` does not define"
+                    f"containers[{index}].volumeMounts",
+                    f"mounts volume {mount.name!r}, which `volumes` does not define",
                 )
     return PodSpec(
         containers=containers,
@@ -166,13 +167,18 @@ def _env(container: Fields) -> list[EnvVar]:
             for field_name, kind in (("secretKeyRef", "secret"), ("configMapKeyRef", "configMap")):
                 if source.has(field_name):
                     ref = source.mapping(field_name)
-                    key_ref = KeyRef(kind, ref.text("name", required=True), ref.text("key", required=True),
-                                     bool(ref.data.get("optional", False)))
+                    key_ref = KeyRef(
+                        kind,
+                        ref.text("name", required=True),
+                        ref.text("key", required=True),
+                        bool(ref.data.get("optional", False)),
+                    )
                     result.append(EnvVar(name, ref=key_ref))
                     break
             else:
                 raise source.error(
-                    next(iter(source.data), "valueFrom"), "is not supported by the harness",
+                    next(iter(source.data), "valueFrom"),
+                    "is not supported by the harness",
                     "use a literal `value`, secretKeyRef or configMapKeyRef",
                 )
         else:
@@ -186,8 +192,14 @@ def _env_from(container: Fields) -> list[EnvFrom]:
         for field_name, kind in (("secretRef", "secret"), ("configMapRef", "configMap")):
             if item.has(field_name):
                 ref = item.mapping(field_name)
-                result.append(EnvFrom(kind, ref.text("name", required=True), item.text("prefix", ""),
-                                      bool(ref.data.get("optional", False))))
+                result.append(
+                    EnvFrom(
+                        kind,
+                        ref.text("name", required=True),
+                        item.text("prefix", ""),
+                        bool(ref.data.get("optional", False)),
+                    )
+                )
                 break
         else:
             raise item.error("secretRef", "or `configMapRef` is required")
@@ -213,13 +225,23 @@ def _volumes(spec: Fields) -> list[Volume]:
         kind = kinds[0]
         source = item.mapping(kind) if isinstance(item.data[kind], dict) else Fields(item.path, {}, kind)
         if kind == "secret":
-            volume = Volume(name, kind, source.text("secretName", required=True),
-                            _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0, tuple(_items(source)),
-                            bool(source.data.get("optional", False)))
+            volume = Volume(
+                name,
+                kind,
+                source.text("secretName", required=True),
+                _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0,
+                tuple(_items(source)),
+                bool(source.data.get("optional", False)),
+            )
         elif kind == "configMap":
-            volume = Volume(name, kind, source.text("name", required=True),
-                            _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0, tuple(_items(source)),
-                            bool(source.data.get("optional", False)))
+            volume = Volume(
+                name,
+                kind,
+                source.text("name", required=True),
+                _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0,
+                tuple(_items(source)),
+                bool(source.data.get("optional", False)),
+            )
         elif kind == "hostPath":
             volume = Volume(name, kind, source.text("path", required=True))
         else:

@@ -8,6 +8,7 @@ activeDeadlineSeconds bounds the whole Job, back-offs included.
 
 from __future__ import annotations
 
+import contextlib
 import secrets as random
 import time
 from dataclasses import dataclass, field
@@ -53,12 +54,16 @@ class JobResult:
         return self.attempts[-1].logs if self.attempts else ""
 
     def describe(self) -> str:
-        lines = [f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}), "
-                 f"{len(self.attempts)} attempt(s)"]
+        lines = [
+            f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}), "
+            f"{len(self.attempts)} attempt(s)"
+        ]
         for attempt in self.attempts:
             code = "-" if attempt.exit_code is None else attempt.exit_code
-            lines.append(f"--- attempt {attempt.number} (pod {attempt.pod}): {attempt.reason}, exit code {code}, "
-                         f"{attempt.seconds:.1f} s")
+            lines.append(
+                f"--- attempt {attempt.number} (pod {attempt.pod}): {attempt.reason}, exit code {code}, "
+                f"{attempt.seconds:.1f} s"
+            )
             tail = attempt.logs.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
             lines += [f"    | {line}" for line in tail] or ["    | (no output)"]
         return "\n".join(lines)
@@ -132,7 +137,8 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
         if volume.kind not in ("secret", "configMap", "emptyDir"):
             raise HarnessError(
                 f"volume {volume.name!r} is a {volume.kind} volume, which a Job run by the harness cannot mount",
-                where=run.sources.spec_path, fix="use secret, configMap or emptyDir volumes in the Job",
+                where=run.sources.spec_path,
+                fix="use secret, configMap or emptyDir volumes in the Job",
             )
     return _Config(
         container=container,
@@ -198,7 +204,8 @@ def _run_container(
     except docker.errors.ImageNotFound:
         raise HarnessError(
             f"container {config.container.name!r} uses image {config.image!r}, which is not available locally",
-            where=run.sources.spec_path, fix="build or load that image first (there is no registry to pull from)",
+            where=run.sources.spec_path,
+            fix="build or load that image first (there is no registry to pull from)",
         ) from None
     try:
         if config.files:
@@ -217,7 +224,8 @@ def _run_container(
 
 
 def _logs(container: DockerContainer) -> str:
-    return container.logs(stdout=True, stderr=True).decode(errors="replace")
+    raw: bytes = container.logs(stdout=True, stderr=True)
+    return raw.decode(errors="replace")
 
 
 def _pod_name(job: str) -> str:
@@ -238,8 +246,6 @@ def _create_empty_dirs(
 
 def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str]) -> None:
     for name in volumes.values():
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(name).remove(force=True)
-        except docker.errors.NotFound:
-            pass
     volumes.clear()

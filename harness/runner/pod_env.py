@@ -41,15 +41,20 @@ class Sources:
 def container_env(container: Container, sources: Sources, addresses: AddressMap) -> dict[str, str]:
     env: dict[str, str] = {}
     for index, source in enumerate(container.env_from):
-        data = sources.lookup(source.kind, source.name, optional=source.optional,
-                              field=f"containers[{container.name}].envFrom[{index}]")
+        data = sources.lookup(
+            source.kind, source.name, optional=source.optional, field=f"containers[{container.name}].envFrom[{index}]"
+        )
         for key, value in (data or {}).items():
             if _ENV_NAME.match(source.prefix + key):  # Kubernetes skips invalid names
                 env[source.prefix + key] = addresses.apply(value)
     for var in container.env:  # env wins over envFrom, and may refer to earlier variables
         if var.ref is not None:
-            data = sources.lookup(var.ref.kind, var.ref.name, optional=var.ref.optional,
-                                  field=f"containers[{container.name}].env[{var.name}]")
+            data = sources.lookup(
+                var.ref.kind,
+                var.ref.name,
+                optional=var.ref.optional,
+                field=f"containers[{container.name}].env[{var.name}]",
+            )
             if data is None:
                 continue
             if var.ref.key not in data:
@@ -57,7 +62,8 @@ def container_env(container: Container, sources: Sources, addresses: AddressMap)
                     continue
                 raise HarnessError(
                     f"env {var.name} needs key {var.ref.key!r} of {var.ref.kind} {var.ref.name!r}, "
-                    "which its test values lack", where=sources.spec_path,
+                    "which its test values lack",
+                    where=sources.spec_path,
                     fix=f"add `{var.ref.key}` under `{var.ref.name}` in the spec",
                 )
             env[var.name] = addresses.apply(data[var.ref.key])
@@ -99,7 +105,8 @@ def _volume_files(volume: Volume, sources: Sources) -> dict[str, tuple[str, int]
         if item.key not in data:
             raise HarnessError(
                 f"volume {volume.name!r} projects key {item.key!r} of {volume.kind} {volume.source!r}, "
-                "which its test values lack", where=sources.spec_path,
+                "which its test values lack",
+                where=sources.spec_path,
                 fix=f"add `{item.key}` under `{volume.source}` in the spec",
             )
         files[item.path] = (data[item.key], item.mode if item.mode is not None else volume.default_mode)

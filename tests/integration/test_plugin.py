@@ -23,8 +23,9 @@ TEST_DEPLOYERS = REPO / "tests" / "deployers"
 def harness_pytest(*args: str) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "pytest", "--deployers-dir", str(TEST_DEPLOYERS), "-p", "no:cacheprovider", *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -11,7 +11,10 @@ from harness.runner.pod_env import Sources, container_env, volume_entries
 
 def test_whole_addresses_only_are_mapped() -> None:
     mapping = AddressMap({"192.0.2.1": "172.18.0.2", "192.0.2.10": "172.18.0.3"})
-    assert mapping.apply("192.0.2.1 192.0.2.10 192.0.2.100 10.192.0.2.1") == "172.18.0.2 172.18.0.3 192.0.2.100 10.192.0.2.1"
+    assert (
+        mapping.apply("192.0.2.1 192.0.2.10 192.0.2.100 10.192.0.2.1")
+        == "172.18.0.2 172.18.0.3 192.0.2.100 10.192.0.2.1"
+    )
     assert mapping.apply("root@192.0.2.10:22") == "root@172.18.0.3:22"
 
 
@@ -46,7 +49,10 @@ spec:
             - {name: conf, mountPath: /etc/app/app.conf, subPath: app.conf}
       volumes:
         - name: key
-          secret: {secretName: k, defaultMode: 0600, items: [{key: id, path: id_ed25519}, {key: id, path: ro, mode: 0400}]}
+          secret:
+            secretName: k
+            defaultMode: 0600
+            items: [{key: id, path: id_ed25519}, {key: id, path: ro, mode: 0400}]
         - name: conf
           configMap: {name: conf}
 """

@@ -100,8 +100,10 @@ def test_backoff_limit_defaults_to_six(tmp_path: Path) -> None:
         (("- {name: key, mountPath", "- {name: nokey, mountPath"), "mounts volume 'nokey'"),
         (("apiVersion: batch/v1", "apiVersion: batch/v2"), "Jobs are `batch/v1`"),
         (("data: {TOKEN: c2VjcmV0}", "data: {TOKEN: not-base64!}"), "is not base64 text"),
-        (("        - name: deploy\n          image: registry.example.com/pve-nut:1.0\n", "        - name: deploy\n"),
-         "containers[0].image` is required"),
+        (
+            ("        - name: deploy\n          image: registry.example.com/pve-nut:1.0\n", "        - name: deploy\n"),
+            "containers[0].image` is required",
+        ),
     ],
 )
 def test_bad_manifests_name_the_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

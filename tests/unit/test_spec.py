@@ -86,7 +86,7 @@ def test_unknown_deployer_lists_the_known_ones(tmp_path: Path) -> None:
 def test_a_folder_without_spec_says_what_to_add(tmp_path: Path) -> None:
     (tmp_path / "half").mkdir()
     deployer(tmp_path)
-    with pytest.raises(HarnessError, match="harness.yaml is missing"):
+    with pytest.raises(HarnessError, match=r"harness\.yaml is missing"):
         resolve(tmp_path, ["half"])
 
 

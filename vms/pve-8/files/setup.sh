@@ -27,11 +27,11 @@ for f in /sbin/shutdown /sbin/reboot /sbin/poweroff /sbin/halt /bin/udevadm; do
     ln -s /usr/local/sbin/"${f##*/}" "$f"
 done
 
-# The deployer's "driver = usbhid-ups / port = auto" runs dummy-ups, which reads
-# /etc/nut/auto (port relative to /etc/nut). The driver drops to user nut
-# before reading it.
+# The deployer's "driver = usbhid-ups / port = auto" runs dummy-ups in
+# dummy-once mode (see /usr/lib/pve-mimic/usbhid-ups), which reads
+# /etc/nut/auto. The driver drops to user nut before reading it.
 dpkg-divert --local --rename --divert /lib/nut/usbhid-ups.distrib --add /lib/nut/usbhid-ups
-ln -s dummy-ups /lib/nut/usbhid-ups
+ln -s /usr/lib/pve-mimic/usbhid-ups /lib/nut/usbhid-ups
 chown root:nut /etc/nut/auto
 chmod 0640 /etc/nut/auto
 
@@ -43,6 +43,7 @@ for d in pmxcfs pvedaemon pvestatd pvescheduler pve-firewall; do
 done
 ln -s /bin/sh /usr/lib/pve-mimic/bin/pveproxy
 ln -s /usr/bin/socat "/usr/lib/pve-mimic/bin/pveproxy worker"
+ln -s /lib/nut/dummy-ups /usr/lib/pve-mimic/bin/usbhid-ups
 
 # Keys pmxcfs and pvecm would generate on first start. Done here because RSA
 # key generation at boot would cost seconds; the node certificate (it names

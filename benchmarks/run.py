@@ -1,0 +1,131 @@
+"""Benchmarks: ratios against a baseline measured in the same run, never timed assertions.
+
+    python benchmarks/run.py            # host readiness, SSH latency, warm pytest --deployer pve-nut
+    python benchmarks/run.py --cold     # also a cold run: prunes the cached images first (rebuilds them)
+
+Results are printed and written to benchmarks/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paramiko
+
+from harness.engine.sweep import sweep
+from harness.hosts.keys import generate
+from harness.hosts.machine import MachineRequest, start_machines
+from harness.hosts.network import create_internal_network, remove_network
+from harness.workbench import Workbench
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def median_seconds(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def host_readiness(bench: Workbench, kind: str, repeat: int) -> dict[str, float]:
+    image = bench.machine_image(kind)
+    client = bench.client
+
+    def bare_shell() -> None:  # the baseline: the same image, a plain `docker run` reaching a shell
+        client.containers.run(image, ["sh", "-c", "true"], entrypoint=[], remove=True, network_mode="none")
+
+    network = create_internal_network(client, bench.ownership, "bench")
+    key = generate(bench.workdir / "bench-key")
+    try:
+
+        def ready_host() -> None:
+            request = MachineRequest("bench", image, kind, "bench")
+            (machine,) = start_machines(client, bench.capabilities, network, [request], key, bench.ownership)
+            machine.close()
+            machine.container.remove(force=True)
+
+        baseline = median_seconds(bare_shell, repeat)
+        ready = median_seconds(ready_host, repeat)
+    finally:
+        remove_network(network)
+    return {"bare_docker_run_s": baseline, "ready_host_s": ready, "ratio": ready / baseline}
+
+
+def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
+    """Per-command latency over one connection, with TCP_NODELAY (ours) and without (paramiko's default)."""
+    network = create_internal_network(bench.client, bench.ownership, "bench-ssh")
+    key = generate(bench.workdir / "bench-ssh-key")
+    try:
+        request = MachineRequest("ssh", bench.machine_image("debian-12"), "debian-12", "ssh")
+        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+        fast = median_seconds(lambda: machine.host.run("true"), repeat)
+        plain = paramiko.SSHClient()
+        plain.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        plain.connect(machine.address, username="root", key_filename=str(key.private_path), look_for_keys=False)
+
+        def plain_command() -> None:
+            _, stdout, _ = plain.exec_command("true")
+            stdout.channel.recv_exit_status()
+
+        slow = median_seconds(plain_command, repeat // 4)
+        plain.close()
+        machine.close()
+    finally:
+        remove_network(network)
+    return {"nodelay_ms": fast * 1000, "default_ms": slow * 1000, "speedup": slow / fast}
+
+
+def pytest_wall(label: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--deployer", "pve-nut", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        print(result.stdout[-3000:], file=sys.stderr)
+        raise SystemExit(f"pytest --deployer pve-nut failed during the {label} run")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cold", action="store_true", help="prune cached images first and time a cold run")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    results: dict[str, object] = {}
+    if args.cold:
+        subprocess.run([sys.executable, "-m", "harness.cli", "prune"], check=True)
+        results["pytest_pve_nut_cold_s"] = pytest_wall("cold")
+    results["pytest_pve_nut_warm_s"] = pytest_wall("warm")
+
+    bench = Workbench(progress=lambda line: print(line, file=sys.stderr))
+    try:
+        for kind in ("debian-12", "pve-8"):
+            results[f"ready_{kind}"] = host_readiness(bench, kind, args.repeat)
+        results["ssh_command"] = ssh_latency(bench)
+    finally:
+        sweep(bench.client, run_id=bench.ownership.run_id)
+        bench.close()
+
+    print(json.dumps(results, indent=2))
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
