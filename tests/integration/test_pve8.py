@@ -1,0 +1,98 @@
+"""The Proxmox VE 8 mimic: the details real deployers depend on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import testinfra.host
+
+from harness.hosts.keys import generate
+from harness.hosts.machine import Machine, MachineRequest, start_machines
+from harness.hosts.network import create_internal_network, remove_network
+from harness.workbench import Workbench
+
+NUT_CONFIG = {
+    "/etc/nut/nut.conf": "MODE=netserver\n",
+    "/etc/nut/ups.conf": '[ups]\n  driver = usbhid-ups\n  port = auto\n  desc = "test"\n',
+    "/etc/nut/upsd.conf": "LISTEN 127.0.0.1 3493\n",
+    "/etc/nut/upsd.users": "[admin]\n  password = pw\n  actions = SET\n  instcmds = ALL\n"
+    "[mon]\n  password = pw\n  upsmon primary\n",
+    "/etc/nut/upsmon.conf": 'MONITOR ups@localhost 1 mon pw primary\nSHUTDOWNCMD "/sbin/shutdown -h +0"\n',
+}
+
+
+@pytest.fixture(scope="module")
+def pve(bench: Workbench) -> Iterator[Machine]:
+    network = create_internal_network(bench.client, bench.ownership, "pve8")
+    try:
+        key = generate(bench.workdir / "pve8-key")
+        request = MachineRequest("pve1", bench.machine_image("pve-8"), "pve-8", "pve1")
+        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+        yield machine
+        machine.close()
+    finally:
+        remove_network(network)
+
+
+@pytest.fixture
+def host(pve: Machine) -> testinfra.host.Host:
+    return pve.host
+
+
+def test_pveversion_and_debian_underneath(host: testinfra.host.Host) -> None:
+    assert host.check_output("pveversion") == "pve-manager/8.4.10/293f4abc4b22fa08 (running kernel: 6.8.12-13-pve)"
+    assert "proxmox-ve: 8.4.0" in host.check_output("pveversion -v")
+    assert 'VERSION_ID="12"' in host.file("/etc/os-release").content_string
+    assert host.package("pve-manager").is_installed
+
+
+def test_etc_pve_layout_modes_and_links(host: testinfra.host.Host) -> None:
+    pve = host.file("/etc/pve")
+    assert (pve.user, pve.group) == ("root", "www-data")
+    storage = host.file("/etc/pve/storage.cfg")
+    assert (storage.mode, storage.group) == (0o640, "www-data")
+    assert "lvmthin: local-lvm" in storage.content_string
+    assert host.file("/etc/pve/local").linked_to == "/etc/pve/nodes/pve1"
+    assert host.file("/etc/pve/qemu-server").linked_to == "/etc/pve/nodes/pve1/qemu-server"
+    assert host.file("/etc/pve/priv/authkey.key").mode == 0o600
+
+
+def test_guest_commands_print_nothing_without_guests(host: testinfra.host.Host) -> None:
+    for command in ("qm list", "pct list"):
+        result = host.run(command)
+        assert (result.rc, result.stdout) == (0, "")
+    assert host.run("qm start 100").rc == 2
+    assert '"version":"8.4.10"' in host.check_output("pvesh get /version --output-format json")
+
+
+@pytest.mark.parametrize("unit", ["pve-cluster", "pvedaemon", "pveproxy", "pvestatd", "pvescheduler", "pve-firewall"])
+def test_pve_services_run(host: testinfra.host.Host, unit: str) -> None:
+    service = host.service(unit)
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_hardware_commands_are_stubbed_and_logged(host: testinfra.host.Host) -> None:
+    host.run_expect([0], "shutdown -h +0 && udevadm trigger")
+    log = host.file("/var/log/harness-stubs.log").content_string
+    assert "shutdown -h +0" in log
+    assert "udevadm trigger" in log
+    assert host.run("systemctl is-system-running").stdout.strip() in ("running", "degraded")
+
+
+def test_a_dummy_ups_answers_behind_the_usbhid_driver_name(host: testinfra.host.Host) -> None:
+    assert host.run("dpkg -l | grep -q '^ii.*nut '").rc == 0  # the guard deployers use
+    for path, content in NUT_CONFIG.items():
+        host.run_expect([0], f"printf '%s' {_quote(content)} > {path} && chgrp nut {path} && chmod 640 {path}")
+    host.run_expect([0], "systemctl restart nut-driver-enumerator nut-server nut-monitor")
+    # Like real hardware, the driver needs a moment (upsc says WAIT or "Driver not connected" meanwhile).
+    wait = "for i in $(seq 50); do s=$(upsc ups@localhost ups.status 2>/dev/null); [ \"$s\" = OL ] && break; sleep 0.2; done"
+    host.run(wait)
+    assert host.run("upsc ups@localhost ups.status 2>/dev/null").stdout.strip() == "OL"
+    host.run_expect([0], 'upsrw -s ups.status="OB DISCHRG" -u admin -p pw ups@localhost')
+    assert host.run("sleep 2; upsc ups@localhost ups.status 2>/dev/null").stdout.strip() == "OB DISCHRG"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
