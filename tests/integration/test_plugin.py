@@ -53,7 +53,7 @@ def leftovers(run: str) -> list[str]:
 def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:
     code, output = run("--deployer", "hello", f"--junitxml={tmp_path / 'report.xml'}")
     assert code == 0, output
-    assert "1 passed" in output
+    assert "1 passed" in output, output
     assert "harness.yaml::converge" in output
     assert "verify: 2 passed" in output
     junit = (tmp_path / "report.xml").read_text()
@@ -96,7 +96,7 @@ def test_bad_input_is_a_short_usage_error(args: tuple[str, ...], expected: str) 
 def test_xdist_runs_deployers_in_parallel_and_cleans_up() -> None:
     code, output = run("--deployer", "hello", "--deployer", "failing", "-n", "2")
     assert code == 1, output
-    assert "1 failed, 1 passed" in output
+    assert "1 failed, 1 passed" in output, output
     assert leftovers(run_id(output)) == []
 
 
@@ -136,3 +136,41 @@ def test_a_killed_run_is_swept_by_the_next_one() -> None:
     report = sweep(connect())
     assert report.containers
     assert leftovers(run) == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (("harness.yaml", "kind: debian-12", "kind: debian-13"), "`machines.web1.kind` is 'debian-13'"),
+        (("harness.yaml", "machines:", "machines: [\n"), "harness.yaml:"),
+        (("harness.yaml", "manifest: k8s/job.yaml", "manifest: k8s/gone.yaml"), "`manifest` names"),
+    ],
+)
+def test_a_broken_spec_is_named_with_the_fix(tmp_path: Path, breakage: tuple[str, str, str], expected: str) -> None:
+    import shutil
+
+    root = tmp_path / "deployers"
+    shutil.copytree(TEST_DEPLOYERS / "hello", root / "hello")
+    name, old, new = breakage
+    path = root / "hello" / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    code, output = run("--deployer", "hello", "--deployers-dir", str(root))
+    assert code == 4, output
+    assert expected in output
+    assert str(path) in output
+    assert "Traceback" not in output
+
+
+def test_a_missing_secret_value_fails_the_item_with_the_fix(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "deployers"
+    shutil.copytree(TEST_DEPLOYERS / "hello", root / "hello")
+    spec = root / "hello" / "harness.yaml"
+    spec.write_text(spec.read_text().replace("hello-secrets:", "other-secrets:"))
+    code, output = run("--deployer", "hello", "--deployers-dir", str(root))
+    assert code == 1, output
+    assert "Secret 'hello-secrets'" in output
+    assert "add `secrets: {hello-secrets: {KEY: test-value}}`" in output
+    assert "Traceback" not in output

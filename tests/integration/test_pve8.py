@@ -87,7 +87,9 @@ def test_a_dummy_ups_answers_behind_the_usbhid_driver_name(host: testinfra.host.
         host.run_expect([0], f"printf '%s' {_quote(content)} > {path} && chgrp nut {path} && chmod 640 {path}")
     host.run_expect([0], "systemctl restart nut-driver-enumerator nut-server nut-monitor")
     # Like real hardware, the driver needs a moment (upsc says WAIT or "Driver not connected" meanwhile).
-    wait = "for i in $(seq 50); do s=$(upsc ups@localhost ups.status 2>/dev/null); [ \"$s\" = OL ] && break; sleep 0.2; done"
+    wait = (
+        'for i in $(seq 50); do s=$(upsc ups@localhost ups.status 2>/dev/null); [ "$s" = OL ] && break; sleep 0.2; done'
+    )
     host.run(wait)
     assert host.run("upsc ups@localhost ups.status 2>/dev/null").stdout.strip() == "OL"
     host.run_expect([0], 'upsrw -s ups.status="OB DISCHRG" -u admin -p pw ups@localhost')
