@@ -228,7 +228,9 @@ ensure_package() {
     log "nut is not installed: installing it with apt-get"
     remote_script <<'EOF' || die "apt-get install nut failed on $TARGET_HOST"
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -q nut || { apt-get update -q && apt-get install -y -q nut; }
+apt_opts=(-q -o Acquire::Retries=1 -o Acquire::http::Timeout=20 -o Acquire::https::Timeout=20)
+install_nut() { timeout 90 apt-get "${apt_opts[@]}" install -y nut; }
+install_nut || { timeout 60 apt-get "${apt_opts[@]}" update && install_nut; }
 EOF
     remote "dpkg -l | grep -q '^ii.*nut '" || die "nut is still not installed after apt-get"
     log "nut installed ($(remote "dpkg-query -W -f='\${Version}' nut"))"
@@ -311,49 +313,67 @@ EOF
 RESTARTED=()
 configure_services() {
     step services
-    local drivers=no server=no
-    grep -q "^CHANGED $NUT_DIR/ups.conf$" <<<"$CHANGES" && drivers=yes
-    grep -Eq "^CHANGED $NUT_DIR/(nut.conf|ups.conf|upsd.conf|upsd.users|upsmon.conf)$" <<<"$CHANGES" && server=yes
-    [[ $drivers == yes ]] && RESTARTED+=(nut-driver-enumerator nut-driver.target)
-    [[ $server == yes ]] && RESTARTED+=(nut-server nut-monitor)
+    local enumerate=no restart=no
+    grep -q "^CHANGED $NUT_DIR/ups.conf$" <<<"$CHANGES" && enumerate=yes
+    grep -Eq "^CHANGED $NUT_DIR/(nut.conf|ups.conf|upsd.conf|upsd.users|upsmon.conf)$" <<<"$CHANGES" && restart=yes
+    [[ $enumerate == yes ]] && RESTARTED+=(nut-driver-enumerator)
+    [[ $restart == yes ]] && RESTARTED+=(nut-driver.target nut-server nut-monitor)
 
     local out
-    out=$(remote_script "$drivers" "$server" <<'EOF'
+    out=$(remote_script "$enumerate" "$restart" <<'EOF'
 set -euo pipefail
-drivers=$1 server=$2
+enumerate=$1 restart=$2
+drivers() { systemctl list-units --all --plain --no-legend 'nut-driver@*.service' | awk "$1"' {print $1}'; }
+
 for unit in nut.target nut-server.service nut-monitor.service; do
     if ! systemctl is-enabled --quiet "$unit"; then
         systemctl enable --quiet "$unit"
         echo "enabled $unit"
     fi
 done
-if [[ $drivers == yes ]]; then
-    # ups.conf changed: let the enumerator (re)create nut-driver@<ups> units,
-    # then restart the drivers.
+
+if [[ $enumerate == yes ]]; then
+    # ups.conf changed: the enumerator (re)creates the nut-driver@<ups> units.
     systemctl restart nut-driver-enumerator.service
-    systemctl restart nut-driver.target
-    echo "restarted nut-driver-enumerator.service nut-driver.target"
-else
-    stopped=$(systemctl list-units --all --plain --no-legend 'nut-driver@*' | awk '$3 != "active" {print $1}')
-    systemctl start nut-driver.target
-    if [[ -n $stopped ]]; then echo "started" $stopped; fi
+    echo "restarted nut-driver-enumerator.service"
 fi
-if [[ $server == yes ]]; then
-    systemctl restart nut-server.service nut-monitor.service
-    echo "restarted nut-server.service nut-monitor.service"
-else
-    for unit in nut-server.service nut-monitor.service; do
-        if ! systemctl is-active --quiet "$unit"; then
-            systemctl start "$unit"
-            echo "started $unit"
-        fi
-    done
+
+if [[ $restart == yes ]]; then
+    # Drivers, upsd and upsmon go down and come up together, in order. A driver
+    # that outlives a upsd restart keeps the old upsd's socket, and NUT 2.8.0
+    # drivers can abort when they later write to it.
+    systemctl stop nut-monitor.service nut-server.service
+    units=$(drivers 1)
+    # Naming the instances makes systemctl wait until each driver is up.
+    # shellcheck disable=SC2086
+    if ! systemctl restart nut-driver.target $units; then
+        echo "WARNING: driver(s) failed to start:" $units
+    fi
+    systemctl start nut-server.service nut-monitor.service
+    echo "restarted nut-driver.target" $units "nut-server.service nut-monitor.service"
+    exit 0
 fi
+
+# Configuration unchanged: only start what is not running.
+stopped=$(drivers '$3 != "active"')
+if [[ -n $stopped ]]; then
+    # shellcheck disable=SC2086
+    systemctl start nut-driver.target $stopped || echo "WARNING: driver(s) failed to start:" $stopped
+    echo "started" $stopped
+fi
+for unit in nut-server.service nut-monitor.service; do
+    if ! systemctl is-active --quiet "$unit"; then
+        systemctl start "$unit"
+        echo "started $unit"
+    fi
+done
 EOF
     ) || die "systemctl failed on $TARGET_HOST"
     if [[ -n $out ]]; then
         local line
-        while read -r line; do log "$line"; done <<<"$out"
+        while read -r line; do
+            if [[ $line == WARNING:* ]]; then warn "${line#WARNING: }"; else log "$line"; fi
+        done <<<"$out"
     else
         log "services already enabled and running, configuration unchanged: nothing restarted"
     fi
