@@ -23,7 +23,9 @@ def prune() -> int:
                 removed += 1
             except docker.errors.APIError as exc:
                 print(f"kept {tag}: {exc.explanation}", file=sys.stderr)
-    print(f"removed {removed} cached image tag(s)")
+    # Older builds of a changed deployer or machine lose their tag and linger as dangling images.
+    dangling = client.images.prune(filters={"dangling": True, "label": f"{CACHE}=true"})
+    print(f"removed {removed} cached image tag(s) and {len(dangling.get('ImagesDeleted') or [])} dangling layer(s)")
     return 0
 
 
