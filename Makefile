@@ -40,9 +40,9 @@ bench: setup
 prune: $(BIN)/pytest
 	$(BIN)/deployer-harness prune
 
-# Remove containers, networks and volumes left by runs that are gone.
+# Remove containers, networks and volumes left by runs that are gone, and machines kept with --keep.
 sweep: $(BIN)/pytest
-	$(BIN)/deployer-harness sweep
+	$(BIN)/deployer-harness sweep --kept
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

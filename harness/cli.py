@@ -33,12 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployer-harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("prune", help="remove the cached images the harness built")
-    commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
+    sweeper = commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
+    sweeper.add_argument("--kept", action="store_true", help="also remove machines kept with --keep")
     args = parser.parse_args(argv)
     try:
         if args.command == "prune":
             return prune()
-        print(sweep(connect()))
+        print(sweep(connect(), kept=args.kept))
         return 0
     except HarnessError as exc:
         print(f"deployer-harness: {exc}", file=sys.stderr)

@@ -84,8 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
     keep = config.getoption("keep")
     state = State(keep=bool(config.getini("deployer_keep") if keep is None else keep))
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and RUN_ID_INPUT in workerinput:
-        state.ownership = Ownership(run_id=workerinput[RUN_ID_INPUT])
+    run_id = workerinput.get(RUN_ID_INPUT) if workerinput is not None else None
+    state.ownership = Ownership(run_id=run_id, keep=state.keep) if run_id else Ownership(keep=state.keep)
     config.stash[STATE] = state
     names: list[str] = config.getoption("deployer")
     if not names:
@@ -221,6 +221,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k != "shell")
             lines.append(f"{outcome.upper():7} {report.nodeid}  {props}")
             lines += [f"        {v}" for k, v in report.user_properties if k == "shell"]
+    if state.keep:
+        lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")
     if lines:
         terminalreporter.write_sep("=", f"{PROJECT} summary")
         for line in lines:

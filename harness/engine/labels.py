@@ -19,6 +19,7 @@ WORKER = f"{PROJECT}.worker"
 OWNER = f"{PROJECT}.owner"
 ROLE = f"{PROJECT}.role"
 CACHE = f"{PROJECT}.cache"
+KEEP = f"{PROJECT}.keep"  # made with --keep: the sweep leaves it until asked for kept machines too
 
 
 def _process_start(pid: int) -> str:
@@ -59,9 +60,13 @@ class Ownership:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     owner: str = field(default_factory=owner_of_this_process)
+    keep: bool = False
 
     def labels(self, role: str) -> dict[str, str]:
-        return {RUN: self.run_id, WORKER: self.worker, OWNER: self.owner, ROLE: role}
+        labels = {RUN: self.run_id, WORKER: self.worker, OWNER: self.owner, ROLE: role}
+        if self.keep:
+            labels[KEEP] = "true"
+        return labels
 
     def name(self, *parts: str) -> str:
         """A unique, readable name: deployer-harness-<run>-<worker>-<parts>."""

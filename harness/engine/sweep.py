@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
-from harness.engine.labels import OWNER, RUN, owner_is_alive
+from harness.engine.labels import KEEP, OWNER, RUN, owner_is_alive
 
 
 @dataclass
@@ -33,18 +33,25 @@ def sweep(
     client: docker.DockerClient,
     *,
     run_id: str | None = None,
+    kept: bool = False,
     is_dead: Callable[[str], bool] = lambda owner: not owner_is_alive(owner),
 ) -> SweepReport:
-    """Remove resources of dead owners, or, with ``run_id``, every resource of that run."""
+    """Remove resources of dead owners, or, with ``run_id``, every resource of that run.
+
+    Machines kept on purpose (``--keep``) stay unless ``kept`` is set.
+    """
     report = SweepReport()
 
     def doomed(labels: dict[str, str]) -> bool:
+        if labels.get(KEEP) == "true" and not kept:
+            return False
         if run_id is not None:
             return labels.get(RUN) == run_id
         return is_dead(labels.get(OWNER, ""))
 
     flt = {"label": OWNER}
-    for container in client.containers.list(all=True, filters=flt):
+    # Other runs remove their own containers meanwhile: a listed one may be gone before it is inspected.
+    for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
         if doomed(container.labels):
             _quietly(functools.partial(container.remove, force=True, v=True))
             report.containers.append(container.name)

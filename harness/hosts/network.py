@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import docker
 import docker.errors
 from docker.models.networks import Network
@@ -22,8 +24,9 @@ def create_internal_network(client: docker.DockerClient, ownership: Ownership, p
 def remove_network(network: Network) -> None:
     try:
         network.reload()
-        for container in network.containers:
-            container.remove(force=True, v=True)
+        for container_id in network.attrs.get("Containers") or {}:
+            with contextlib.suppress(docker.errors.NotFound):
+                network.client.containers.get(container_id).remove(force=True, v=True)
         network.remove()
     except docker.errors.NotFound:
         pass

@@ -44,7 +44,7 @@ def leftovers(run: str) -> list[str]:
     client = connect()
     flt = {"label": f"{RUN}={run}"}
     return (
-        [c.name for c in client.containers.list(all=True, filters=flt)]
+        [c.name for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
         + [n.name for n in client.networks.list(filters=flt)]
         + [v.name for v in client.volumes.list(filters=flt)]
     )
@@ -112,7 +112,9 @@ def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240) -> str:
     client = connect()
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        if client.containers.list(filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]}):
+        if client.containers.list(
+            filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]}, ignore_removed=True
+        ):
             return run
         time.sleep(0.2)
     raise AssertionError("the deployer's pod never started:\n" + "".join(lines))
@@ -174,3 +176,20 @@ def test_a_missing_secret_value_fails_the_item_with_the_fix(tmp_path: Path) -> N
     assert "Secret 'hello-secrets'" in output
     assert "add `secrets: {hello-secrets: {KEY: test-value}}`" in output
     assert "Traceback" not in output
+
+
+def test_keep_leaves_the_machines_running_with_a_way_in() -> None:
+    code, output = run("--deployer", "hello", "--keep")
+    assert code == 0, output
+    run_ = run_id(output)
+    assert "web1: docker exec -it deployer-harness-" in output
+    try:
+        kept = leftovers(run_)
+        assert any("web1" in name for name in kept), kept
+        sweep(connect())  # the owner is gone, but kept machines are spared
+        assert leftovers(run_) == kept
+        container = connect().containers.list(filters={"label": f"{RUN}={run_}"})[0]
+        assert container.exec_run(["cat", "/etc/hello/greeting.conf"]).output == b"hello from the manifest\n"
+    finally:
+        sweep(connect(), run_id=run_, kept=True)
+    assert leftovers(run_) == []
