@@ -7,6 +7,7 @@ the work done by the library (workbench, deployment, scenario steps).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
 from harness.deployment import Deployment
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
+from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError
 from harness.images.catalog import Catalog
@@ -27,6 +29,7 @@ from harness.scenario.steps import STEPS, ScenarioLog, StepFailed
 from harness.workbench import Workbench
 
 RUN_ID_INPUT = "deployer_harness_run_id"
+CAPS_INPUT = "deployer_harness_capabilities"
 
 
 @dataclass
@@ -87,6 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
     run_id = workerinput.get(RUN_ID_INPUT) if workerinput is not None else None
     state.ownership = Ownership(run_id=run_id, keep=state.keep) if run_id else Ownership(keep=state.keep)
     config.stash[STATE] = state
+    if workerinput is not None and CAPS_INPUT in workerinput:
+        state.workbench().capabilities = Capabilities(**workerinput[CAPS_INPUT])
     names: list[str] = config.getoption("deployer")
     if not names:
         return
@@ -109,18 +114,24 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: workers share the run id, so the controller can clean up after all of them."""
-    node.workerinput[RUN_ID_INPUT] = node.config.stash[STATE].ownership.run_id
+    state = node.config.stash[STATE]
+    node.workerinput[RUN_ID_INPUT] = state.ownership.run_id
+    if state.bench is not None and "capabilities" in state.bench.__dict__:  # probed once, for every worker
+        node.workerinput[CAPS_INPUT] = dataclasses.asdict(state.bench.capabilities)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[STATE]
     if not state.specs:
         return []
-    try:
-        info = connect().info()
-        engine = f"docker {info.get('ServerVersion')}, cgroup v{info.get('CgroupVersion') or 1}"
-    except EngineUnavailable:
-        engine = "no Docker engine"
+    if state.bench is not None and "capabilities" in state.bench.__dict__:  # probed in sessionstart
+        engine = state.bench.capabilities.describe()
+    else:
+        try:
+            info = connect().info()
+            engine = f"docker {info.get('ServerVersion')}, cgroup v{info.get('CgroupVersion') or 1}"
+        except EngineUnavailable:
+            engine = "no Docker engine"
     names = ", ".join(spec.name for spec in state.specs.values())
     return [f"{PROJECT}: {engine}; deployers: {names}; run {state.ownership.run_id}"]
 
@@ -148,7 +159,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         except HarnessError as exc:
             state.build_errors[spec.name] = str(exc)
     try:
-        state.progress(f"engine: {bench.capabilities.describe()}")
+        bench.capabilities  # noqa: B018  (probe now, once: workers receive the result)
     except HarnessError as exc:
         state.progress(str(exc))
     state.reporter = None  # progress during tests would break the report lines
