@@ -165,6 +165,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state.reporter = None  # progress during tests would break the report lines
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """A deployer's own tests run only inside the harness, against its machines.
+
+    Collected as ordinary tests they would get testinfra's default host, the
+    machine running pytest, and check (or change) the wrong computer.
+    """
+    if collection_path.is_dir() and (collection_path.parent / SPEC_FILE).is_file():
+        return True
+    return None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     state = parent.config.stash[STATE]
     if file_path.name == SPEC_FILE and file_path in state.specs:

@@ -193,3 +193,10 @@ def test_keep_leaves_the_machines_running_with_a_way_in() -> None:
     finally:
         sweep(connect(), run_id=run_, kept=True)
     assert leftovers(run_) == []
+
+
+def test_a_deployers_own_tests_never_run_against_the_local_machine() -> None:
+    # Without the harness, testinfra's `host` would be the computer running pytest.
+    code, output = run(str(TEST_DEPLOYERS / "hello"))
+    assert code == 5, output  # nothing collected
+    assert "test_hello" not in output
