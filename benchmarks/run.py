@@ -63,15 +63,11 @@ def host_readiness(bench: Workbench, kind: str, repeat: int) -> dict[str, float]
 
 def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
     """Per-command latency over one connection, with TCP_NODELAY (ours) and without (paramiko's default)."""
-    network = create_internal_network(bench.client, bench.ownership, "bench-ssh")
-    key = generate(bench.workdir / "bench-ssh-key")
-    try:
-        request = MachineRequest("ssh", bench.machine_image("debian-12"), "debian-12", "ssh")
-        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+    with bench.standalone_machine("debian-12", "ssh") as machine:
         fast = median_seconds(lambda: machine.host.run("true"), repeat)
         plain = paramiko.SSHClient()
         plain.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        plain.connect(machine.address, username="root", key_filename=str(key.private_path), look_for_keys=False)
+        plain.connect(machine.address, username="root", key_filename=str(machine.key.private_path), look_for_keys=False)
 
         def plain_command() -> None:
             _, stdout, _ = plain.exec_command("true")
@@ -79,9 +75,6 @@ def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
 
         slow = median_seconds(plain_command, repeat // 4)
         plain.close()
-        machine.close()
-    finally:
-        remove_network(network)
     return {"nodelay_ms": fast * 1000, "default_ms": slow * 1000, "speedup": slow / fast}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
@@ -12,10 +14,12 @@ import docker
 from harness import PROJECT
 from harness.deployer.spec import DeployerSpec
 from harness.engine import Capabilities, Ownership, connect, probe
+from harness.hosts.keys import generate
+from harness.hosts.machine import Machine, MachineRequest, start_machines
+from harness.hosts.network import create_internal_network, remove_network
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
-from harness.images.dockerfile_build import Progress, build_context, image_exists
-from harness.images.locks import build_lock
+from harness.images.dockerfile_build import Progress, build_context, build_once
 
 DEPLOYER_BASE = "deployer-base"
 
@@ -50,20 +54,36 @@ class Workbench:
         base = self.builder.ensure(DEPLOYER_BASE)
         digest = hash_tree(spec.build_context, spec.dockerfile, base)[:12]
         tag = f"{PROJECT}/deployer-{spec.name}:{digest}"
-        if not image_exists(self.client, tag):
-            with build_lock(tag):
-                if not image_exists(self.client, tag):
-                    self.progress(f"building deployer image {spec.name} ({tag})")
-                    build_context(
-                        self.client,
-                        spec.build_context,
-                        tag,
-                        dockerfile=spec.dockerfile,
-                        labels={f"{PROJECT}.deployer": spec.name},
-                        progress=self.progress,
-                        what=spec.name,
-                    )
+
+        def build() -> None:
+            self.progress(f"building deployer image {spec.name} ({tag})")
+            build_context(
+                self.client,
+                spec.build_context,
+                tag,
+                dockerfile=spec.dockerfile,
+                labels={f"{PROJECT}.deployer": spec.name},
+                progress=self.progress,
+                what=spec.name,
+            )
+
+        build_once(self.client, tag, build)
         return tag
+
+    @contextmanager
+    def standalone_machine(self, kind: str, name: str) -> Iterator[Machine]:
+        """One machine of ``kind`` on an internal network of its own (tests, benchmarks, exploring)."""
+        network = create_internal_network(self.client, self.ownership, name)
+        try:
+            key = generate(self.workdir / f"{network.name}-key")
+            request = MachineRequest(name, self.machine_image(kind), kind, name)
+            (machine,) = start_machines(self.client, self.capabilities, network, [request], key, self.ownership)
+            try:
+                yield machine
+            finally:
+                machine.close()
+        finally:
+            remove_network(network)
 
     def close(self) -> None:
         if not self.keep:

@@ -17,8 +17,7 @@ import yaml
 from harness import PROJECT
 from harness.errors import HarnessError
 from harness.images.content_hash import hash_tree
-from harness.images.dockerfile_build import Progress, build_context, image_exists
-from harness.images.locks import build_lock
+from harness.images.dockerfile_build import Progress, build_context, build_once
 from harness.images.rootfs import ensure_rootfs
 from harness.resources import vms_dir
 
@@ -104,19 +103,20 @@ class ImageBuilder:
             definition = self.catalog.get(name)
             base_tag = self._ensure(definition.base, (*chain, name))
             tag = f"{PROJECT}/{name}:{hash_tree(definition.folder, base_tag)[:12]}"
-            if not image_exists(self.client, tag):
-                with build_lock(tag):
-                    if not image_exists(self.client, tag):
-                        self.progress(f"building machine image {name} ({tag})")
-                        build_context(
-                            self.client,
-                            definition.folder,
-                            tag,
-                            buildargs={"BASE": base_tag},
-                            labels={f"{PROJECT}.kind": name},
-                            progress=self.progress,
-                            what=name,
-                        )
+
+            def build() -> None:
+                self.progress(f"building machine image {name} ({tag})")
+                build_context(
+                    self.client,
+                    definition.folder,
+                    tag,
+                    buildargs={"BASE": base_tag},
+                    labels={f"{PROJECT}.kind": name},
+                    progress=self.progress,
+                    what=name,
+                )
+
+            build_once(self.client, tag, build)
             if definition.alias:
                 self.client.images.get(tag).tag(*definition.alias.rsplit(":", 1))
         self._tags[name] = tag

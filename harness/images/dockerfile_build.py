@@ -10,6 +10,7 @@ import docker.errors
 
 from harness.engine.labels import CACHE
 from harness.errors import ImageBuildError
+from harness.images.locks import build_lock
 
 Progress = Callable[[str], None]
 
@@ -20,6 +21,15 @@ def image_exists(client: docker.DockerClient, tag: str) -> bool:
     except docker.errors.ImageNotFound:
         return False
     return True
+
+
+def build_once(client: docker.DockerClient, tag: str, build: Callable[[], None]) -> None:
+    """Run ``build`` unless ``tag`` exists; parallel processes wait for the first one instead of building too."""
+    if image_exists(client, tag):
+        return
+    with build_lock(tag):
+        if not image_exists(client, tag):
+            build()
 
 
 def build_context(

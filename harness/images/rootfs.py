@@ -17,8 +17,7 @@ import yaml
 from harness import PROJECT
 from harness.engine.labels import CACHE
 from harness.errors import HarnessError, ImageBuildError
-from harness.images.dockerfile_build import Progress, image_exists
-from harness.images.locks import build_lock
+from harness.images.dockerfile_build import Progress, build_once, image_exists
 
 MIRROR_ENV = "DEPLOYER_HARNESS_DEBIAN_MIRROR"
 # Imported images have an empty config; STOPSIGNAL cannot be set by `docker import`
@@ -66,11 +65,7 @@ def rootfs_tag(recipe_path: Path) -> str:
 
 def ensure_rootfs(client: docker.DockerClient, recipe_path: Path, progress: Progress) -> str:
     tag = rootfs_tag(recipe_path)
-    if image_exists(client, tag):
-        return tag
-    with build_lock(tag):
-        if not image_exists(client, tag):
-            _build(client, recipe_path, tag, progress)
+    build_once(client, tag, lambda: _build(client, recipe_path, tag, progress))
     return tag
 
 

@@ -85,7 +85,7 @@ class PodSpec:
         return next(v for v in self.volumes if v.name == name)
 
 
-_POD_KNOWN_VOLUME_KINDS = ("secret", "configMap", "emptyDir", "hostPath")
+_SOURCE_NAME_FIELD = {"secret": "secretName", "configMap": "name"}
 
 
 def parse_pod_spec(spec: Fields) -> PodSpec:
@@ -224,20 +224,11 @@ def _volumes(spec: Fields) -> list[Volume]:
             raise item.error("name", f"volume {name!r} must have exactly one source (secret, configMap, ...)")
         kind = kinds[0]
         source = item.mapping(kind) if isinstance(item.data[kind], dict) else Fields(item.path, {}, kind)
-        if kind == "secret":
+        if kind in _SOURCE_NAME_FIELD:  # secret and configMap volumes project keys as files
             volume = Volume(
                 name,
                 kind,
-                source.text("secretName", required=True),
-                _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0,
-                tuple(_items(source)),
-                bool(source.data.get("optional", False)),
-            )
-        elif kind == "configMap":
-            volume = Volume(
-                name,
-                kind,
-                source.text("name", required=True),
+                source.text(_SOURCE_NAME_FIELD[kind], required=True),
                 _mode(source, "defaultMode", DEFAULT_VOLUME_MODE) or 0,
                 tuple(_items(source)),
                 bool(source.data.get("optional", False)),

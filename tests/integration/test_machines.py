@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.hosts.keys import generate
-from harness.hosts.machine import Machine, MachineRequest, start_machines
-from harness.hosts.network import create_internal_network, remove_network
+from harness.hosts.machine import Machine
 from harness.workbench import Workbench
 
 
 @pytest.fixture(scope="module")
 def debian(bench: Workbench) -> Iterator[Machine]:
-    network = create_internal_network(bench.client, bench.ownership, "machines")
-    try:
-        key = generate(bench.workdir / "machines-key")
-        request = MachineRequest("box", bench.machine_image("debian-12"), "debian-12", "box")
-        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+    with bench.standalone_machine("debian-12", "box") as machine:
         yield machine
-        machine.close()
-    finally:
-        remove_network(network)
 
 
 def test_systemd_is_pid_1_and_the_system_is_running(debian: Machine) -> None:

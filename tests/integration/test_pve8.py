@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import pytest
 import testinfra.host
 
-from harness.hosts.keys import generate
-from harness.hosts.machine import Machine, MachineRequest, start_machines
-from harness.hosts.network import create_internal_network, remove_network
+from harness.hosts.machine import Machine
 from harness.workbench import Workbench
 
 NUT_CONFIG = {
@@ -24,15 +22,8 @@ NUT_CONFIG = {
 
 @pytest.fixture(scope="module")
 def pve(bench: Workbench) -> Iterator[Machine]:
-    network = create_internal_network(bench.client, bench.ownership, "pve8")
-    try:
-        key = generate(bench.workdir / "pve8-key")
-        request = MachineRequest("pve1", bench.machine_image("pve-8"), "pve-8", "pve1")
-        (machine,) = start_machines(bench.client, bench.capabilities, network, [request], key, bench.ownership)
+    with bench.standalone_machine("pve-8", "pve1") as machine:
         yield machine
-        machine.close()
-    finally:
-        remove_network(network)
 
 
 @pytest.fixture
