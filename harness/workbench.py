@@ -52,7 +52,7 @@ class Workbench:
     def deployer_image(self, spec: DeployerSpec) -> str:
         """The deployer's real image, built from its own Dockerfile and cached by content."""
         base = self.builder.ensure(DEPLOYER_BASE)
-        digest = hash_tree(spec.build_context, spec.dockerfile, base)[:12]
+        digest = hash_tree(spec.build_context, spec.dockerfile, base, dockerfile=spec.dockerfile)[:12]
         tag = f"{PROJECT}/deployer-{spec.name}:{digest}"
 
         def build() -> None:

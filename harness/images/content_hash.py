@@ -6,23 +6,34 @@ import hashlib
 import os
 from pathlib import Path
 
-# Never part of an image's identity.
-_SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+from docker.utils.build import exclude_paths
 
 
-def hash_tree(root: Path, *extra: str) -> str:
-    """sha256 over every file's relative path, executable bit and content, plus ``extra`` strings."""
+def context_files(root: Path, dockerfile: str = "Dockerfile") -> list[str]:
+    """The files ``docker build`` sends for this context: .dockerignore applies, as in docker-py."""
+    ignore = root / ".dockerignore"
+    patterns = []
+    if ignore.is_file():
+        patterns = [line.strip() for line in ignore.read_text().splitlines()]
+        patterns = [p for p in patterns if p and not p.startswith("#")]
+    included = exclude_paths(str(root), patterns, dockerfile=dockerfile)
+    return sorted(p for p in included if not (root / p).is_dir() or (root / p).is_symlink())
+
+
+def hash_tree(root: Path, *extra: str, dockerfile: str = "Dockerfile") -> str:
+    """sha256 over the context's relative paths, executable bits and contents, plus ``extra`` strings.
+
+    Files the build never sees (tests excluded by .dockerignore, say) do not change the tag.
+    """
     digest = hashlib.sha256()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIPPED_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            digest.update(str(path.relative_to(root)).encode())
-            if path.is_symlink():
-                digest.update(b"->" + os.readlink(path).encode())
-                continue
-            digest.update(b"x" if os.access(path, os.X_OK) else b"-")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for relative in context_files(root, dockerfile):
+        path = root / relative
+        digest.update(relative.encode())
+        if path.is_symlink():
+            digest.update(b"->" + os.readlink(path).encode())
+            continue
+        digest.update(b"x" if os.access(path, os.X_OK) else b"-")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
     for item in extra:
         digest.update(b"\0" + item.encode())
     return digest.hexdigest()
