@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError
 from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.steps import STEPS, ScenarioLog, StepFailed
+from harness.scenario.steps import ScenarioLog, StepFailed, run_steps
 from harness.workbench import Workbench
 
 RUN_ID_INPUT = "deployer_harness_run_id"
@@ -208,11 +209,12 @@ class ScenarioItem(pytest.Item):
         if self.spec.name in state.build_errors:
             raise HarnessError(state.build_errors[self.spec.name])
         log = ScenarioLog()
+        started = time.monotonic()
         try:
             with Deployment(state.workbench(), self.spec, keep=state.keep) as deployment:
+                log.record("machines_ready", f"{time.monotonic() - started:.1f} s")
                 try:
-                    for step in self.scenario.steps:
-                        STEPS[step](deployment, log)
+                    run_steps(deployment, self.scenario.steps, log)
                 finally:
                     if state.keep:
                         for hint in deployment.shell_hints():

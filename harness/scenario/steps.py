@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,3 +49,17 @@ STEPS: dict[str, Callable[[Deployment, ScenarioLog], None]] = {
     "apply": apply,
     "verify": verify,
 }
+
+
+def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:
+    """Run the steps in order; record how long each took, also when one fails."""
+    timings: list[str] = []
+    try:
+        for step in steps:
+            started = time.monotonic()
+            try:
+                STEPS[step](deployment, log)
+            finally:
+                timings.append(f"{step} {time.monotonic() - started:.1f} s")
+    finally:
+        log.record("timing", ", ".join(timings))
