@@ -19,10 +19,11 @@ from pathlib import Path
 
 import paramiko
 
-from harness.engine.sweep import sweep
+from harness.engine.labels import SCOPE
+from harness.engine.sweep import remove_labelled, sweep
 from harness.hosts.keys import generate
 from harness.hosts.machine import MachineRequest, start_machines
-from harness.hosts.network import create_internal_network, remove_network
+from harness.hosts.network import create_internal_network
 from harness.workbench import Workbench
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,20 +45,21 @@ def host_readiness(bench: Workbench, kind: str, repeat: int) -> dict[str, float]
     def bare_shell() -> None:  # the baseline: the same image, a plain `docker run` reaching a shell
         client.containers.run(image, ["sh", "-c", "true"], entrypoint=[], remove=True, network_mode="none")
 
-    network = create_internal_network(client, bench.ownership, "bench")
+    ownership = bench.ownership.scoped()
+    network = create_internal_network(client, ownership, "bench")
     key = generate(bench.workdir / "bench-key")
     try:
 
         def ready_host() -> None:
             request = MachineRequest("bench", image, kind, "bench")
-            (machine,) = start_machines(client, bench.capabilities, network, [request], key, bench.ownership)
+            (machine,) = start_machines(client, bench.capabilities, network, [request], key, ownership)
             machine.close()
             machine.container.remove(force=True)
 
         baseline = median_seconds(bare_shell, repeat)
         ready = median_seconds(ready_host, repeat)
     finally:
-        remove_network(network)
+        remove_labelled(client, SCOPE, ownership.scope)
     return {"bare_docker_run_s": baseline, "ready_host_s": ready, "ratio": ready / baseline}
 
 

@@ -8,10 +8,12 @@ from types import TracebackType
 from docker.models.networks import Network
 
 from harness.deployer.spec import DeployerSpec
+from harness.engine.labels import SCOPE, Ownership
+from harness.engine.sweep import remove_labelled
 from harness.errors import HarnessError
 from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
-from harness.hosts.network import create_internal_network, remove_network
+from harness.hosts.network import create_internal_network
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.runner.addresses import AddressMap
 from harness.runner.job import JobResult, JobRun, run_job
@@ -29,8 +31,10 @@ class Deployment:
     machines: dict[str, Machine] = field(default_factory=dict, init=False)
     key: KeyPair | None = field(default=None, init=False)
     runs: list[JobResult] = field(default_factory=list, init=False)
+    ownership: Ownership = field(init=False)
 
     def __post_init__(self) -> None:
+        self.ownership = self.bench.ownership.scoped()  # everything this deployment makes, removed together
         self.manifest = load_manifest(self.spec.manifest)
         if self.manifest.job is None:
             raise HarnessError(
@@ -59,10 +63,10 @@ class Deployment:
     def start(self) -> None:
         bench = self.bench
         images = {m.kind: bench.machine_image(m.kind) for m in self.spec.machines}
-        self.network = create_internal_network(bench.client, bench.ownership, self.spec.name)
+        self.network = create_internal_network(bench.client, self.ownership, self.spec.name)
         self.key = generate(bench.workdir / self.network.name)
         requests = [MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases) for m in self.spec.machines]
-        started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, bench.ownership)
+        started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, self.ownership)
         self.machines = {m.name: m for m in started}
 
     def apply(self, image: str | None = None) -> JobResult:
@@ -80,7 +84,7 @@ class Deployment:
             sources=Sources(secrets, {**self.manifest.config_maps, **self.spec.config_maps}, str(self.spec.path)),
             backoff_seconds=self.spec.backoff_seconds,
         )
-        result = run_job(self.bench.client, self.bench.ownership, self.job, run)
+        result = run_job(self.bench.client, self.ownership, self.job, run)
         self.runs.append(result)
         return result
 
@@ -108,6 +112,8 @@ class Deployment:
     def close(self) -> None:
         for machine in self.machines.values():
             machine.close()
-        if self.network is not None and not self.keep:
-            remove_network(self.network)
+        if not self.keep:
+            # By label, not through the network: a machine that stopped (a deployer ran `poweroff`)
+            # or never started is no longer listed on it.
+            remove_labelled(self.bench.client, SCOPE, self.ownership.scope)
             self.network = None

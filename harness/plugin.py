@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from harness.workbench import Workbench
 
 RUN_ID_INPUT = "deployer_harness_run_id"
 CAPS_INPUT = "deployer_harness_capabilities"
+BUILD_ERRORS_INPUT = "deployer_harness_build_errors"
 
 
 @dataclass
@@ -91,18 +93,28 @@ def pytest_configure(config: pytest.Config) -> None:
     run_id = workerinput.get(RUN_ID_INPUT) if workerinput is not None else None
     state.ownership = Ownership(run_id=run_id, keep=state.keep) if run_id else Ownership(keep=state.keep)
     config.stash[STATE] = state
+    if workerinput is not None:
+        state.build_errors.update(workerinput.get(BUILD_ERRORS_INPUT, {}))
     if workerinput is not None and CAPS_INPUT in workerinput:
         state.workbench().capabilities = Capabilities(**workerinput[CAPS_INPUT])
     names: list[str] = config.getoption("deployer")
     if not names:
         return
-    root = Path(config.getoption("deployers_dir") or config.getini("deployers_dir"))
-    root = root if root.is_absolute() else config.rootpath / root
+    # The option is relative to where pytest was started, the ini setting to the rootdir; both are
+    # normalised as pytest normalises collection paths, or the spec files would never match.
+    option = config.getoption("deployers_dir")
+    base = config.invocation_params.dir if option else config.rootpath
+    root = Path(os.path.abspath(base / (option or config.getini("deployers_dir"))))
+    registered = {s.name for s in scenarios_for()}
     try:
         kinds = Catalog().names(hosts_only=True)
         for folder in resolve(root, names):
             spec = load_spec(folder, kinds)
             state.specs[spec.path] = spec
+            for scenario in scenarios_for(spec.folder):  # a deployer's own scenarios get markers too
+                if scenario.name not in registered:
+                    registered.add(scenario.name)
+                    config.addinivalue_line("markers", f"{scenario.name}: {scenario.description or 'scenario'}")
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     spec_files = [str(path) for path in state.specs]
@@ -117,6 +129,7 @@ def pytest_configure_node(node: Any) -> None:
     """xdist controller: workers share the run id, so the controller can clean up after all of them."""
     state = node.config.stash[STATE]
     node.workerinput[RUN_ID_INPUT] = state.ownership.run_id
+    node.workerinput[BUILD_ERRORS_INPUT] = state.build_errors  # a broken Dockerfile is built once, not per item
     if state.bench is not None and "capabilities" in state.bench.__dict__:  # probed once, for every worker
         node.workerinput[CAPS_INPUT] = dataclasses.asdict(state.bench.capabilities)
 
@@ -209,6 +222,7 @@ class ScenarioItem(pytest.Item):
         if self.spec.name in state.build_errors:
             raise HarnessError(state.build_errors[self.spec.name])
         log = ScenarioLog()
+        log.record("scenario", self.scenario.name)
         started = time.monotonic()
         try:
             with Deployment(state.workbench(), self.spec, keep=state.keep) as deployment:
@@ -240,9 +254,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     lines = []
     for outcome in ("passed", "failed"):
         for report in terminalreporter.stats.get(outcome, []):
-            if report.when != "call" or not report.nodeid.endswith(tuple(f"::{s}" for s in _scenario_names())):
+            if report.when != "call" or not any(k == "scenario" for k, _ in report.user_properties):
                 continue
-            props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k != "shell")
+            props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k not in ("shell", "scenario"))
             lines.append(f"{outcome.upper():7} {report.nodeid}  {props}")
             lines += [f"        {v}" for k, v in report.user_properties if k == "shell"]
     if state.keep:
@@ -251,10 +265,6 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("=", f"{PROJECT} summary")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-def _scenario_names() -> list[str]:
-    return [s.name for s in scenarios_for()]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

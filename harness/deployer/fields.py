@@ -18,6 +18,8 @@ def load_yaml_documents(path: Path, what: str) -> list[Any]:
         raise HarnessError(f"{what} not found", where=path, fix=f"create it or point the spec at the {what}") from None
     except OSError as exc:
         raise HarnessError(f"cannot read {what}: {exc.strerror}", where=path) from None
+    except UnicodeDecodeError:
+        raise HarnessError(f"{what} is not UTF-8 text", where=path, fix="save it as UTF-8") from None
     try:
         return [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as exc:
@@ -33,7 +35,8 @@ class Fields:
     def __init__(self, path: Path, data: Any, prefix: str = "", *, known: tuple[str, ...] = ()) -> None:
         if not isinstance(data, dict):
             raise self._error(path, prefix or "(top level)", f"must be a mapping, not {type(data).__name__}")
-        self.path, self.data, self.prefix = path, data, prefix
+        # YAML keys may be numbers (`1:`); fields are named by their text.
+        self.path, self.data, self.prefix = path, {str(k): v for k, v in data.items()}, prefix
         if known:
             for key in data:
                 if key not in known:
@@ -67,10 +70,12 @@ class Fields:
     def optional_text(self, key: str) -> str | None:
         return self.text(key) if key in self.data and self.data[key] is not None else None
 
-    def number(self, key: str, default: float) -> float:
+    def number(self, key: str, default: float, *, minimum: float | None = None) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(key, f"must be a number, not {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be {minimum:g} or more, not {value!r}")
         return float(value)
 
     def mapping(self, key: str, *, known: tuple[str, ...] = (), required: bool = False) -> Fields:
@@ -91,4 +96,4 @@ class Fields:
         return result
 
     def items(self) -> list[tuple[str, Any]]:
-        return [(str(k), v) for k, v in self.data.items()]
+        return list(self.data.items())

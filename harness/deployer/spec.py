@@ -15,6 +15,7 @@ runner: {backoff_seconds: 1}
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
 
 SPEC_FILE = "harness.yaml"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # part of container names and network aliases
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 _TOP = ("manifest", "build", "container", "machines", "ssh_key", "secrets", "config_maps", "verify", "runner")
 
 
@@ -104,7 +107,7 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         config_maps=_named_maps(top, "config_maps"),
         tests=tests if tests.is_dir() else None,
         verify_host=verify_host,
-        backoff_seconds=runner.number("backoff_seconds", 1.0),
+        backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
     )
 
 
@@ -129,6 +132,10 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
     result = []
     seen_addresses: dict[str, str] = {}
     for name, _ in section.items():
+        if not _NAME.match(name):
+            raise section.error(
+                name, "is not a usable machine name", "use lower-case letters, digits and dashes, e.g. `pve1`"
+            )
         entry = section.mapping(name, known=("kind", "hostname", "address", "aliases"))
         kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(kinds)}")
         if kind not in kinds:
@@ -149,7 +156,10 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
         aliases = entry.data.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise entry.error("aliases", "must be a list of host names")
-        result.append(MachineSpec(name, kind, entry.text("hostname", name), address, tuple(aliases)))
+        hostname = entry.text("hostname", name)
+        if not _HOSTNAME.match(hostname):
+            raise entry.error("hostname", f"is {hostname!r}, not a host name", "use letters, digits, dots and dashes")
+        result.append(MachineSpec(name, kind, hostname, address, tuple(aliases)))
     return tuple(result)
 
 

@@ -38,9 +38,3 @@ def put_files(container: Container, entries: list[Entry]) -> None:
                 tar.addfile(info, io.BytesIO(entry.content))
     if not container.put_archive("/", buffer.getvalue()):
         raise RuntimeError(f"could not copy files into {container.name}")
-
-
-def parents(path: str, mode: int = 0o755) -> list[Entry]:
-    """Directory entries for every parent of ``path`` (tar needs them to exist with sane modes)."""
-    parts = path.strip("/").split("/")[:-1]
-    return [Entry("/" + "/".join(parts[: i + 1]), None, mode) for i in range(len(parts))]

@@ -7,6 +7,7 @@ Cached images carry ``CACHE`` instead: they are kept on purpose and pruned on re
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import uuid
@@ -19,6 +20,7 @@ WORKER = f"{PROJECT}.worker"
 OWNER = f"{PROJECT}.owner"
 ROLE = f"{PROJECT}.role"
 CACHE = f"{PROJECT}.cache"
+SCOPE = f"{PROJECT}.scope"  # one deployment (network, machines, pods): removed together
 KEEP = f"{PROJECT}.keep"  # made with --keep: the sweep leaves it until asked for kept machines too
 
 
@@ -31,22 +33,32 @@ def _process_start(pid: int) -> str:
         return "?"
 
 
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return "?"
+
+
 def owner_of_this_process() -> str:
+    """host/pid-namespace/pid/start-time: enough to tell, from the same namespace, whether it still runs."""
     pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{_process_start(pid)}"
+    return f"{socket.gethostname()}/{_pid_namespace()}/{pid}/{_process_start(pid)}"
 
 
 def owner_is_alive(owner: str) -> bool:
-    """True unless the owner is a process on this machine that has ended.
+    """True unless the owner is a process that this process can see has ended.
 
-    Resources of another machine sharing the engine are never judged dead here.
+    Only an owner in the same PID namespace on the same host is judged: a CI job in
+    another container (even one sharing the host's name through --network host) or
+    another computer sharing the engine is never taken for dead.
     """
     try:
-        hostname, pid_text, start = owner.split("/")
+        hostname, namespace, pid_text, start = owner.split("/")
         pid = int(pid_text)
     except ValueError:
-        return False  # not ours to understand: a broken label, sweep it
-    if hostname != socket.gethostname():
+        return False  # not a label this harness writes: sweep it
+    if hostname != socket.gethostname() or namespace != _pid_namespace():
         return True
     if not os.path.exists(f"/proc/{pid}"):
         return False
@@ -61,13 +73,20 @@ class Ownership:
     worker: str = field(default_factory=lambda: os.environ.get("PYTEST_XDIST_WORKER", "main"))
     owner: str = field(default_factory=owner_of_this_process)
     keep: bool = False
+    scope: str = ""
+
+    def scoped(self) -> Ownership:
+        """The same owner with a new scope: names that cannot collide, and one label to remove them all by."""
+        return dataclasses.replace(self, scope=uuid.uuid4().hex[:6])
 
     def labels(self, role: str) -> dict[str, str]:
         labels = {RUN: self.run_id, WORKER: self.worker, OWNER: self.owner, ROLE: role}
+        if self.scope:
+            labels[SCOPE] = self.scope
         if self.keep:
             labels[KEEP] = "true"
         return labels
 
     def name(self, *parts: str) -> str:
-        """A unique, readable name: deployer-harness-<run>-<worker>-<parts>."""
-        return "-".join([PROJECT, self.run_id, self.worker, *parts])
+        """A unique, readable name: deployer-harness-<run>-<worker>[-<scope>]-<parts>."""
+        return "-".join([PROJECT, self.run_id, self.worker, *([self.scope] if self.scope else []), *parts])

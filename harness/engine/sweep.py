@@ -1,8 +1,7 @@
-"""Remove what runs that are no longer alive left behind (a kill -9, a lost CI job)."""
+"""Remove what the harness made: a finished deployment, a whole run, or what dead runs left behind."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,15 +17,54 @@ class SweepReport:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.networks or self.volumes)
+        return bool(self.containers or self.networks or self.volumes or self.errors)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"removed {len(self.containers)} container(s), {len(self.networks)} network(s) "
             f"and {len(self.volumes)} volume(s) left by runs that are gone"
         )
+        return text + "".join(f"\n  could not remove {error}" for error in self.errors)
+
+
+def remove_matching(
+    client: docker.DockerClient, doomed: Callable[[dict[str, str]], bool], label: str = OWNER
+) -> SweepReport:
+    """Remove containers, then networks, then volumes carrying ``label`` whose labels ``doomed`` accepts.
+
+    Containers are listed with ``all=True``: created, stopped and exited ones count too.
+    Another run may remove the same things meanwhile; that is success, and any other
+    engine error is reported, not raised, so one stuck resource never stops a run.
+    """
+    report = SweepReport()
+    flt = {"label": label}
+
+    def remove(name: str, action: Callable[[], object], into: list[str]) -> None:
+        try:
+            action()
+            into.append(name)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            report.errors.append(f"{name}: {exc.explanation or exc}")
+
+    for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
+        if doomed(container.labels):
+            remove(container.name, functools.partial(container.remove, force=True, v=True), report.containers)
+    for network in client.networks.list(filters=flt):
+        if doomed(network.attrs.get("Labels") or {}):
+            remove(network.name, network.remove, report.networks)
+    for volume in client.volumes.list(filters=flt):
+        if doomed(volume.attrs.get("Labels") or {}):
+            remove(volume.name, functools.partial(volume.remove, force=True), report.volumes)
+    return report
+
+
+def remove_labelled(client: docker.DockerClient, label: str, value: str) -> SweepReport:
+    return remove_matching(client, lambda labels: labels.get(label) == value, label)
 
 
 def sweep(
@@ -40,7 +78,6 @@ def sweep(
 
     Machines kept on purpose (``--keep``) stay unless ``kept`` is set.
     """
-    report = SweepReport()
 
     def doomed(labels: dict[str, str]) -> bool:
         if labels.get(KEEP) == "true" and not kept:
@@ -49,23 +86,4 @@ def sweep(
             return labels.get(RUN) == run_id
         return is_dead(labels.get(OWNER, ""))
 
-    flt = {"label": OWNER}
-    # Other runs remove their own containers meanwhile: a listed one may be gone before it is inspected.
-    for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
-        if doomed(container.labels):
-            _quietly(functools.partial(container.remove, force=True, v=True))
-            report.containers.append(container.name)
-    for network in client.networks.list(filters=flt):
-        if doomed(network.attrs.get("Labels") or {}):
-            _quietly(network.remove)
-            report.networks.append(network.name)
-    for volume in client.volumes.list(filters=flt):
-        if doomed(volume.attrs.get("Labels") or {}):
-            _quietly(functools.partial(volume.remove, force=True))
-            report.volumes.append(volume.name)
-    return report
-
-
-def _quietly(action: Callable[[], object]) -> None:
-    with contextlib.suppress(docker.errors.NotFound):  # someone else removed it first: the goal is met
-        action()
+    return remove_matching(client, doomed)

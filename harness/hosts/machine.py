@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import docker
+import docker.errors
 import paramiko
 import testinfra.host
 from docker.models.containers import Container
@@ -105,29 +107,38 @@ def _start_one(
     timeout: float,
 ) -> Machine:
     endpoint = client.api.create_endpoint_config(aliases=[request.hostname, request.name, *request.aliases])
-    container = client.containers.create(
-        request.image,
-        name=ownership.name(request.name),
-        hostname=request.hostname,
-        labels={**ownership.labels("machine"), "deployer-harness.machine": request.name},
-        network=network.name,
-        networking_config={network.name: endpoint},
-        detach=True,
-        **systemd_machine_options(caps),
-    )
-    put_files(
-        container,
-        [
-            Entry("/root/.ssh", None, 0o700),
-            Entry("/root/.ssh/authorized_keys", key.public_openssh.encode(), 0o600),
-        ],
-    )
-    container.start()
-    container.reload()
-    address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-    machine = Machine(request, container, address, key)
-    _wait_ready(machine, timeout)
-    return machine
+    try:
+        container = client.containers.create(
+            request.image,
+            name=ownership.name(request.name),
+            hostname=request.hostname,
+            labels={**ownership.labels("machine"), "deployer-harness.machine": request.name},
+            network=network.name,
+            networking_config={network.name: endpoint},
+            detach=True,
+            **systemd_machine_options(caps),
+        )
+    except docker.errors.APIError as exc:
+        raise HarnessError(f"{request.name} ({request.kind}): the engine refused the container: {exc}") from None
+    try:
+        put_files(
+            container,
+            [
+                Entry("/root/.ssh", None, 0o700),
+                Entry("/root/.ssh/authorized_keys", key.public_openssh.encode(), 0o600),
+            ],
+        )
+        container.start()
+        container.reload()
+        address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        machine = Machine(request, container, address, key)
+        _wait_ready(machine, timeout)
+        return machine
+    except Exception as exc:
+        detail = str(exc) if isinstance(exc, HarnessError) else f"{request.name}: {type(exc).__name__}: {exc}"
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True, v=True)
+        raise HarnessError(detail) from None
 
 
 def _wait_ready(machine: Machine, timeout: float) -> None:

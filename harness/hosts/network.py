@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import docker
-import docker.errors
 from docker.models.networks import Network
 
 from harness.engine.labels import Ownership
@@ -19,14 +16,3 @@ def create_internal_network(client: docker.DockerClient, ownership: Ownership, p
         labels=ownership.labels("network"),
         check_duplicate=True,
     )
-
-
-def remove_network(network: Network) -> None:
-    try:
-        network.reload()
-        for container_id in network.attrs.get("Containers") or {}:
-            with contextlib.suppress(docker.errors.NotFound):
-                network.client.containers.get(container_id).remove(force=True, v=True)
-        network.remove()
-    except docker.errors.NotFound:
-        pass

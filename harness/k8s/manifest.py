@@ -70,6 +70,9 @@ def _job(top: Fields) -> JobSpec:
             "set `restartPolicy: OnFailure` (Kubernetes rejects Always for Jobs)",
         )
     backoff = spec.number("backoffLimit", DEFAULT_BACKOFF_LIMIT)
+    if backoff < 0 or backoff != int(backoff):
+        raise spec.error("backoffLimit", f"must be a whole number of retries, 0 or more, not {backoff:g}")
+
     deadline = spec.data.get("activeDeadlineSeconds")
     if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int) or deadline <= 0):
         raise spec.error("activeDeadlineSeconds", f"must be a positive integer, not {deadline!r}")
@@ -86,7 +89,8 @@ def _decoded(data: Fields) -> dict[str, str]:
     result = {}
     for key, value in data.items():
         try:
-            result[key] = base64.b64decode(str(value), validate=True).decode()
+            # Like Kubernetes (Go's decoder), ignore line breaks: `base64` wraps at 76 columns.
+            result[key] = base64.b64decode("".join(str(value).split()), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise data.error(key, "is not base64 text", "put plain values under `stringData`") from None
     return result

@@ -68,6 +68,7 @@ class Container:
     env_from: tuple[EnvFrom, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     working_dir: str | None = None
+    restart_policy: str | None = None  # "Always" on an init container makes it a native sidecar
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,13 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
     init_containers = tuple(_containers(spec, "initContainers"))
     volumes = tuple(_volumes(spec))
     names = {v.name for v in volumes}
-    for index, container in enumerate((*init_containers, *containers)):
+    listed = [("initContainers", i, c) for i, c in enumerate(init_containers)]
+    listed += [("containers", i, c) for i, c in enumerate(containers)]
+    for field_name, index, container in listed:
         for mount in container.volume_mounts:
             if mount.name not in names:
                 raise spec.error(
-                    f"containers[{index}].volumeMounts",
+                    f"{field_name}[{index}].volumeMounts",
                     f"mounts volume {mount.name!r}, which `volumes` does not define",
                 )
     return PodSpec(
@@ -153,6 +156,7 @@ def _containers(spec: Fields, key: str, *, required: bool = False) -> list[Conta
                     for m in _list(item, "volumeMounts")
                 ),
                 working_dir=item.optional_text("workingDir"),
+                restart_policy=item.optional_text("restartPolicy"),
             )
         )
     return result

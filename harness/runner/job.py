@@ -1,9 +1,15 @@
 """Run a Job's pod template with Docker, with Kubernetes' Job semantics.
 
-restartPolicy OnFailure restarts the container in the same pod (emptyDir kept),
-Never starts a new pod; either way failures count against backoffLimit, with a
-doubling back-off (compressed: ``backoff_seconds`` instead of Kubernetes' 10 s).
-activeDeadlineSeconds bounds the whole Job, back-offs included.
+- restartPolicy Never: a failed pod is replaced by a new one (init containers
+  again, new emptyDirs), up to backoffLimit retries: backoffLimit + 1 pods.
+- restartPolicy OnFailure: the failed container restarts in the same pod (init
+  containers are not run again, emptyDirs are kept); the Job fails when the
+  restart count reaches backoffLimit (at the first failure when it is 0), so
+  max(1, backoffLimit) runs in all, as the Job controller counts.
+- Retries wait a doubling back-off, compressed: ``backoff_seconds`` instead of 10 s.
+- activeDeadlineSeconds bounds the whole Job, back-offs included.
+- Only the deployer container of the pod runs (with its init containers):
+  sidecars are not run side by side, and the log says so.
 """
 
 from __future__ import annotations
@@ -83,27 +89,34 @@ class JobRun:
 
 def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun) -> JobResult:
     pod = job.pod
+    deployer = next(c for c in pod.containers if c.name in run.images)
+    init = [c for c in pod.init_containers if c.restart_policy != "Always"]
+    skipped = [c.name for c in (*pod.init_containers, *pod.containers) if c not in (*init, deployer)]
     # Resolve every container's configuration first: a missing Secret is a spec error, not a failed run.
-    configs = {c.name: _container_config(c, pod, run) for c in (*pod.init_containers, *pod.containers)}
+    configs = {c.name: _container_config(c, pod, run) for c in (*init, deployer)}
     deadline = time.monotonic() + job.active_deadline_seconds if job.active_deadline_seconds else None
+    on_failure = pod.restart_policy == "OnFailure"
+    runs = max(1, job.backoff_limit) if on_failure else job.backoff_limit + 1
     result = JobResult(job.name, succeeded=False, reason="")
+    note = f"(sidecars not run by the harness: {', '.join(skipped)})\n" if skipped else ""
     pod_name = ""
     volumes: dict[str, str] = {}
     try:
-        for number in range(1, job.backoff_limit + 2):
-            if number == 1 or pod.restart_policy == "Never":  # OnFailure restarts within the same pod
+        for number in range(1, runs + 1):
+            new_pod = number == 1 or not on_failure
+            if new_pod:
                 _remove_volumes(client, volumes)
                 pod_name = _pod_name(job.name)
                 volumes = _create_empty_dirs(client, ownership, pod, pod_name)
-            attempt = _run_pod(client, ownership, pod, pod_name, number, configs, volumes, run, deadline)
+            containers = [*init, deployer] if new_pod else [deployer]
+            attempt = _run_pod(client, ownership, containers, pod_name, number, configs, volumes, run, deadline)
+            attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
-            if attempt.reason == "Completed":
-                result.succeeded, result.reason = True, "Complete"
+            if attempt.reason in ("Completed", "DeadlineExceeded"):
+                result.succeeded = attempt.reason == "Completed"
+                result.reason = "Complete" if result.succeeded else "DeadlineExceeded"
                 return result
-            if attempt.reason == "DeadlineExceeded":
-                result.reason = "DeadlineExceeded"
-                return result
-            if number <= job.backoff_limit:
+            if number < runs:
                 pause = min(run.backoff_seconds * 2 ** (number - 1), MAX_BACKOFF)
                 if deadline is not None and time.monotonic() + pause >= deadline:
                     time.sleep(max(0.0, deadline - time.monotonic()))
@@ -147,14 +160,14 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
         # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD.
         entrypoint=command,
         command=args if args is not None else ([] if command is not None else None),
-        files=volume_entries(pod, container, run.sources),
+        files=volume_entries(pod, container, run.sources, run.addresses),
     )
 
 
 def _run_pod(
     client: docker.DockerClient,
     ownership: Ownership,
-    pod: PodSpec,
+    containers: list[Container],
     pod_name: str,
     number: int,
     configs: dict[str, _Config],
@@ -164,7 +177,7 @@ def _run_pod(
 ) -> Attempt:
     started = time.monotonic()
     logs: list[str] = []
-    for container in (*pod.init_containers, *pod.containers):
+    for container in containers:
         config = configs[container.name]
         exit_code, reason, output = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from harness.engine.archive import Entry, parents
+from harness.engine.archive import Entry
 from harness.errors import HarnessError
 from harness.k8s.pod import Container, PodSpec, Volume
 from harness.runner.addresses import AddressMap
@@ -72,8 +72,13 @@ def container_env(container: Container, sources: Sources, addresses: AddressMap)
     return env
 
 
-def volume_entries(pod: PodSpec, container: Container, sources: Sources) -> list[Entry]:
-    """Files of the container's secret and configMap volumes, with Kubernetes' modes."""
+def volume_entries(pod: PodSpec, container: Container, sources: Sources, addresses: AddressMap) -> list[Entry]:
+    """Files of the container's secret and configMap volumes, with Kubernetes' modes.
+
+    Only the mount directory and what lies below it get entries: the engine creates
+    missing parents itself, and an entry for an existing one (``/tmp``) would reset its mode.
+    Production addresses in the files are mapped like those in env.
+    """
     entries: list[Entry] = []
     for mount in container.volume_mounts:
         volume = pod.volume(mount.name)
@@ -86,11 +91,12 @@ def volume_entries(pod: PodSpec, container: Container, sources: Sources) -> list
             files = {PurePosixPath(mount.mount_path).name: files[mount.sub_path]}
             base = str(PurePosixPath(mount.mount_path).parent)
         else:
-            base = mount.mount_path
-        entries += [*parents(base + "/x"), Entry(base, None, 0o755)]
+            base = mount.mount_path.rstrip("/")
+            entries.append(Entry(base, None, 0o755))
         for relative, (content, mode) in files.items():
-            path = f"{base.rstrip('/')}/{relative}"
-            entries += [*parents(path), Entry(path, content.encode(), mode)]
+            for depth in range(1, len(PurePosixPath(relative).parts)):  # items may project into subfolders
+                entries.append(Entry(f"{base}/{'/'.join(PurePosixPath(relative).parts[:depth])}", None, 0o755))
+            entries.append(Entry(f"{base}/{relative}", addresses.apply(content).encode(), mode))
     return entries
 
 

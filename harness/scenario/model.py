@@ -28,7 +28,7 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(steps, list) or not steps:
         raise top.error("steps", "must be a non-empty list of step names", f"steps: {', '.join(STEPS)}")
     for index, step in enumerate(steps):
-        if step not in STEPS:
+        if not isinstance(step, str) or step not in STEPS:
             raise top.error(f"steps[{index}]", f"is {step!r}, which is not a step", f"use one of: {', '.join(STEPS)}")
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path)
 

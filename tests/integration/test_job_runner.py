@@ -29,6 +29,21 @@ def test_a_failing_deployer_is_reported_with_its_log_and_retried(bench: Workbenc
     assert "permission denied" in result.describe()
 
 
+def test_on_failure_restarts_in_the_same_pod_until_the_restart_count_reaches_the_limit(  # type: ignore[no-untyped-def]
+    bench: Workbench, test_spec
+) -> None:
+    from dataclasses import replace
+
+    with Deployment(bench, test_spec("failing")) as deployment:
+        job = deployment.job
+        on_failure = replace(job, backoff_limit=3, pod=replace(job.pod, restart_policy="OnFailure"))
+        deployment.manifest = replace(deployment.manifest, job=on_failure)
+        result = deployment.apply()
+    assert result.reason == "BackoffLimitExceeded"
+    assert len(result.attempts) == 3  # the Job controller fails it when restarts reach backoffLimit
+    assert len({a.pod for a in result.attempts}) == 1
+
+
 def test_a_hanging_deployer_is_stopped_at_the_deadline(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
     with Deployment(bench, test_spec("slow")) as deployment:
         result = deployment.apply()

@@ -87,11 +87,13 @@ def test_a_missing_secret_says_where_to_add_a_test_value(tmp_path: Path) -> None
 
 def test_volume_files_get_kubernetes_modes_items_and_sub_paths(tmp_path: Path) -> None:
     pod, container = pod_and_container(tmp_path)
-    sources = Sources({"k": {"id": "PRIVATE"}}, {"conf": {"app.conf": "x=1", "other": "y"}}, "harness.yaml")
-    files = {e.path: e for e in volume_entries(pod, container, sources) if e.content is not None}
+    sources = Sources({"k": {"id": "PRIVATE"}}, {"conf": {"app.conf": "x=1 host=192.0.2.10", "other": "y"}}, "h.yaml")
+    entries = volume_entries(pod, container, sources, AddressMap({"192.0.2.10": "172.18.0.9"}))
+    files = {e.path: e for e in entries if e.content is not None}
+    assert {e.path for e in entries if e.content is None} == {"/etc/deployer/ssh"}  # never /etc or /etc/app
     assert files["/etc/deployer/ssh/id_ed25519"].mode == 0o600
     assert files["/etc/deployer/ssh/ro"].mode == 0o400
     assert files["/etc/deployer/ssh/id_ed25519"].content == b"PRIVATE"
-    assert files["/etc/app/app.conf"].content == b"x=1"
+    assert files["/etc/app/app.conf"].content == b"x=1 host=172.18.0.9"
     assert files["/etc/app/app.conf"].mode == 0o644
     assert "/etc/app/other" not in files

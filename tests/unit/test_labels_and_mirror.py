@@ -1,4 +1,3 @@
-import socket
 import subprocess
 from pathlib import Path
 
@@ -10,16 +9,20 @@ def test_this_process_is_alive_and_an_ended_one_is_not() -> None:
     assert owner_is_alive(owner_of_this_process())
     child = subprocess.Popen(["true"])
     child.wait()
-    assert not owner_is_alive(f"{socket.gethostname()}/{child.pid}/?")
+    hostname, namespace, _, _ = owner_of_this_process().split("/")
+    assert not owner_is_alive(f"{hostname}/{namespace}/{child.pid}/?")
 
 
 def test_a_reused_pid_is_not_mistaken_for_the_owner() -> None:
-    hostname, pid, _ = owner_of_this_process().split("/")
-    assert not owner_is_alive(f"{hostname}/{pid}/1")
+    hostname, namespace, pid, _ = owner_of_this_process().split("/")
+    assert not owner_is_alive(f"{hostname}/{namespace}/{pid}/1")
 
 
-def test_another_machines_resources_are_never_judged_dead() -> None:
-    assert owner_is_alive("some-other-host/1/1")
+def test_owners_this_process_cannot_see_are_never_judged_dead() -> None:
+    hostname, _, _, _ = owner_of_this_process().split("/")
+    assert owner_is_alive("some-other-host/4026531836/1/1")  # another computer sharing the engine
+    assert owner_is_alive(f"{hostname}/1/999999999/1")  # a container with the same host name, other PIDs
+    assert not owner_is_alive("not-a-label-we-write")
 
 
 def test_labels_carry_run_worker_and_owner() -> None:

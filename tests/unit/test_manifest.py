@@ -100,6 +100,7 @@ def test_backoff_limit_defaults_to_six(tmp_path: Path) -> None:
         (("- {name: key, mountPath", "- {name: nokey, mountPath"), "mounts volume 'nokey'"),
         (("apiVersion: batch/v1", "apiVersion: batch/v2"), "Jobs are `batch/v1`"),
         (("data: {TOKEN: c2VjcmV0}", "data: {TOKEN: not-base64!}"), "is not base64 text"),
+        (("backoffLimit: 2", "backoffLimit: -1"), "spec.backoffLimit` must be a whole number"),
         (
             ("        - name: deploy\n          image: registry.example.com/pve-nut:1.0\n", "        - name: deploy\n"),
             "containers[0].image` is required",
@@ -124,3 +125,18 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 def test_missing_manifest_is_named(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="Kubernetes manifest not found"):
         load_manifest(tmp_path / "absent.yaml")
+
+
+def test_line_wrapped_base64_is_decoded_as_kubernetes_does(tmp_path: Path) -> None:
+    manifest = load_manifest(
+        write(tmp_path, JOB.replace("data: {TOKEN: c2VjcmV0}", "data:\n  TOKEN: |\n    c2Vj\n    cmV0"))
+    )
+    assert manifest.secrets["nut-env"]["TOKEN"] == "secret"
+
+
+def test_a_mount_of_an_undefined_volume_names_the_right_container_list(tmp_path: Path) -> None:
+    text = JOB.replace(
+        "      containers:\n", "      initContainers:\n        - {name: prep, image: i}\n      containers:\n"
+    )
+    with pytest.raises(HarnessError, match=r"containers\[0\]\.volumeMounts"):
+        load_manifest(write(tmp_path, text.replace("- {name: key, mountPath", "- {name: nokey, mountPath")))

@@ -53,6 +53,12 @@ def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:
         (("verify: {host: pve1}", "verify: {host: pve2}"), "`verify.host` names 'pve2'"),
         (("{kind: pve-8, ", "{"), "`machines.pve1.kind` is required"),
         (("env: {PASSWORD: pw,", "env: {PASSWORD: [pw],"), "`secrets.env.PASSWORD` must be a string value"),
+        (("  pve1: {", "  Pve 1: {"), "`machines.Pve 1` is not a usable machine name"),
+        (("hostname: pve1,", "hostname: 'pve 1',"), "`machines.pve1.hostname` is 'pve 1', not a host name"),
+        (
+            ("verify: {host: pve1}", "verify: {host: pve1}\nrunner: {backoff_seconds: -1}"),
+            "`runner.backoff_seconds` must be 0 or more",
+        ),
     ],
 )
 def test_bad_specs_name_the_field_and_the_fix(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -93,3 +99,15 @@ def test_a_folder_without_spec_says_what_to_add(tmp_path: Path) -> None:
 def test_all_means_every_deployer(tmp_path: Path) -> None:
     deployer(tmp_path)
     assert [p.name for p in resolve(tmp_path, ["all"])] == ["pve-nut"]
+
+
+def test_numeric_machine_names_are_read_as_text(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC.replace("  pve1: {", "  1: {").replace("host: pve1", "host: '1'")), KINDS)
+    assert spec.machines[0].name == "1"
+
+
+def test_a_spec_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    folder = deployer(tmp_path)
+    (folder / "harness.yaml").write_bytes(b"machines: \xff\xfe\n")
+    with pytest.raises(HarnessError, match="not UTF-8"):
+        load_spec(folder, KINDS)

@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.scenario.model import load_scenario, scenarios_for
+
+
+def test_shipped_scenarios_load() -> None:
+    names = {s.name for s in scenarios_for()}
+    assert "converge" in names
+
+
+def test_a_deployer_may_add_its_own_scenario(tmp_path: Path) -> None:
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "twice.yaml").write_text("name: twice\nsteps: [apply, apply, verify]\n")
+    scenarios = {s.name: s for s in scenarios_for(tmp_path)}
+    assert scenarios["twice"].steps == ("apply", "apply", "verify")
+    assert "converge" in scenarios
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ("[apply, reboot]", "`steps[1]` is 'reboot', which is not a step"),
+        ("[{apply: x}]", "`steps[0]` is"),
+        ("[]", "`steps` must be a non-empty list"),
+    ],
+)
+def test_bad_steps_are_named(tmp_path: Path, steps: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\nsteps: {steps}\n")
+    with pytest.raises(HarnessError) as raised:
+        load_scenario(path)
+    assert expected in str(raised.value)
