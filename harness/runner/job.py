@@ -17,13 +17,14 @@ from __future__ import annotations
 import contextlib
 import secrets as random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import docker
 import docker.errors
 import requests.exceptions
 from docker.models.containers import Container as DockerContainer
 from docker.models.networks import Network
+from docker.types import Mount
 
 from harness.engine.archive import Entry, put_files
 from harness.engine.labels import Ownership
@@ -32,7 +33,7 @@ from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec
 from harness.runner.addresses import AddressMap
 from harness.runner.expand import expand
-from harness.runner.pod_env import Sources, container_env, volume_entries
+from harness.runner.pod_env import Sources, container_env, sub_path_entries, volume_files
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
@@ -96,6 +97,7 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
     configs = {c.name: _container_config(c, pod, run) for c in (*init, deployer)}
     deadline = time.monotonic() + job.active_deadline_seconds if job.active_deadline_seconds else None
     on_failure = pod.restart_policy == "OnFailure"
+    empty_dirs = {v.name for v in pod.volumes if v.kind == "emptyDir"}
     runs = max(1, job.backoff_limit) if on_failure else job.backoff_limit + 1
     result = JobResult(job.name, succeeded=False, reason="")
     note = f"(sidecars not run by the harness: {', '.join(skipped)})\n" if skipped else ""
@@ -107,9 +109,11 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
             if new_pod:
                 _remove_volumes(client, volumes)
                 pod_name = _pod_name(job.name)
-                volumes = _create_empty_dirs(client, ownership, pod, pod_name)
+                volumes = _create_pod_volumes(client, ownership, pod, pod_name, run, configs[deployer.name].image)
             containers = [*init, deployer] if new_pod else [deployer]
-            attempt = _run_pod(client, ownership, containers, pod_name, number, configs, volumes, run, deadline)
+            attempt = _run_pod(
+                client, ownership, containers, pod_name, number, configs, volumes, run, deadline, empty_dirs
+            )
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
             if attempt.reason in ("Completed", "DeadlineExceeded"):
@@ -153,6 +157,14 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
                 where=run.sources.spec_path,
                 fix="use secret, configMap or emptyDir volumes in the Job",
             )
+    for mount in container.volume_mounts:
+        if mount.sub_path and pod.volume(mount.name).kind == "emptyDir":
+            raise HarnessError(
+                f"container {container.name!r} mounts emptyDir {mount.name!r} with subPath, which the harness "
+                "cannot do",
+                where=run.sources.spec_path,
+                fix="mount the emptyDir without subPath",
+            )
     return _Config(
         container=container,
         image=run.images.get(container.name, container.image),
@@ -160,7 +172,7 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
         # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD.
         entrypoint=command,
         command=args if args is not None else ([] if command is not None else None),
-        files=volume_entries(pod, container, run.sources, run.addresses),
+        files=sub_path_entries(pod, container, run.sources, run.addresses),
     )
 
 
@@ -174,12 +186,15 @@ def _run_pod(
     volumes: dict[str, str],
     run: JobRun,
     deadline: float | None,
+    empty_dirs: set[str],
 ) -> Attempt:
     started = time.monotonic()
     logs: list[str] = []
     for container in containers:
         config = configs[container.name]
-        exit_code, reason, output = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
+        exit_code, reason, output = _run_container(
+            client, ownership, pod_name, config, volumes, run, deadline, empty_dirs
+        )
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
             return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started)
@@ -194,12 +209,21 @@ def _run_container(
     volumes: dict[str, str],
     run: JobRun,
     deadline: float | None,
+    empty_dirs: set[str],
 ) -> tuple[int | None, str, str]:
-    mounts = {
-        volumes[m.name]: {"bind": m.mount_path, "mode": "ro" if m.read_only else "rw"}
+    # Secret and configMap volumes are read-only, as the kubelet mounts them; an emptyDir
+    # starts empty (no_copy: nothing of the image's content at that path is copied in).
+    mounts = [
+        Mount(
+            m.mount_path,
+            volumes[m.name],
+            type="volume",
+            no_copy=True,
+            read_only=m.read_only or m.name not in empty_dirs,
+        )
         for m in config.container.volume_mounts
-        if m.name in volumes
-    }
+        if m.name in volumes and not m.sub_path
+    ]
     try:
         container: DockerContainer = client.containers.create(
             config.image,
@@ -210,7 +234,7 @@ def _run_container(
             name=ownership.name(pod_name, config.container.name, random.token_hex(2)),
             hostname=pod_name,
             network=run.network.name,
-            volumes=mounts,
+            mounts=mounts,
             labels={**ownership.labels("pod"), **run.extra_labels},
             detach=True,
         )
@@ -245,16 +269,35 @@ def _pod_name(job: str) -> str:
     return f"{job}-{random.token_hex(3)[:5]}"
 
 
-def _create_empty_dirs(
-    client: docker.DockerClient, ownership: Ownership, pod: PodSpec, pod_name: str
+def _create_pod_volumes(
+    client: docker.DockerClient, ownership: Ownership, pod: PodSpec, pod_name: str, run: JobRun, image: str
 ) -> dict[str, str]:
+    """One labelled Docker volume per emptyDir, secret and configMap volume of the pod."""
     created = {}
     for volume in pod.volumes:
-        if volume.kind == "emptyDir":
-            created[volume.name] = client.volumes.create(
-                ownership.name(pod_name, volume.name), labels=ownership.labels("volume")
-            ).name
+        name = client.volumes.create(ownership.name(pod_name, volume.name), labels=ownership.labels("volume")).name
+        created[volume.name] = name
+        if volume.kind in ("secret", "configMap"):
+            _fill_volume(client, ownership, name, volume_files(volume, run.sources, run.addresses), image)
     return created
+
+
+def _fill_volume(
+    client: docker.DockerClient, ownership: Ownership, volume: str, files: list[Entry], image: str
+) -> None:
+    # The pod mounts it read-only, so the files go in through a container that is never started.
+    helper = client.containers.create(
+        image,
+        ["true"],
+        entrypoint=[],
+        network_mode="none",
+        labels=ownership.labels("volume-filler"),
+        mounts=[Mount("/volume", volume, type="volume", no_copy=True)],
+    )
+    try:
+        put_files(helper, [Entry("/volume", None, 0o755), *(replace(e, path=f"/volume/{e.path}") for e in files)])
+    finally:
+        helper.remove(force=True)
 
 
 def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str]) -> None:

@@ -72,31 +72,33 @@ def container_env(container: Container, sources: Sources, addresses: AddressMap)
     return env
 
 
-def volume_entries(pod: PodSpec, container: Container, sources: Sources, addresses: AddressMap) -> list[Entry]:
-    """Files of the container's secret and configMap volumes, with Kubernetes' modes.
+def volume_files(volume: Volume, sources: Sources, addresses: AddressMap) -> list[Entry]:
+    """A secret or configMap volume's files, relative to the volume's root, with Kubernetes' modes.
 
-    Only the mount directory and what lies below it get entries: the engine creates
-    missing parents itself, and an entry for an existing one (``/tmp``) would reset its mode.
-    Production addresses in the files are mapped like those in env.
+    Production addresses in them are mapped like those in env.
+    """
+    entries: list[Entry] = []
+    for relative, (content, mode) in _volume_files(volume, sources).items():
+        parts = PurePosixPath(relative).parts
+        entries += [Entry("/".join(parts[:depth]), None, 0o755) for depth in range(1, len(parts))]
+        entries.append(Entry(relative, addresses.apply(content).encode(), mode))
+    return entries
+
+
+def sub_path_entries(pod: PodSpec, container: Container, sources: Sources, addresses: AddressMap) -> list[Entry]:
+    """Single files mounted with ``subPath``: written into the container's own filesystem.
+
+    Only the files themselves get entries: the engine creates missing parents, and an
+    entry for an existing one (``/tmp``) would reset its mode.
     """
     entries: list[Entry] = []
     for mount in container.volume_mounts:
         volume = pod.volume(mount.name)
-        if volume.kind not in ("secret", "configMap"):
+        if not mount.sub_path or volume.kind not in ("secret", "configMap"):
             continue
-        files = _volume_files(volume, sources)
-        if mount.sub_path:
-            if mount.sub_path not in files:
-                continue
-            files = {PurePosixPath(mount.mount_path).name: files[mount.sub_path]}
-            base = str(PurePosixPath(mount.mount_path).parent)
-        else:
-            base = mount.mount_path.rstrip("/")
-            entries.append(Entry(base, None, 0o755))
-        for relative, (content, mode) in files.items():
-            for depth in range(1, len(PurePosixPath(relative).parts)):  # items may project into subfolders
-                entries.append(Entry(f"{base}/{'/'.join(PurePosixPath(relative).parts[:depth])}", None, 0o755))
-            entries.append(Entry(f"{base}/{relative}", addresses.apply(content).encode(), mode))
+        for entry in volume_files(volume, sources, addresses):
+            if entry.path == mount.sub_path and entry.content is not None:
+                entries.append(Entry(mount.mount_path, entry.content, entry.mode))
     return entries
 
 

@@ -58,11 +58,16 @@ def test_the_secret_volume_has_its_default_mode(bench: Workbench, test_spec) -> 
     spec = test_spec("hello")
     with Deployment(bench, spec) as deployment:
         image = bench.deployer_image(spec)
-        probe = "stat -c '%a %U' /etc/ssh-key/id_ed25519; head -c 35 /etc/ssh-key/id_ed25519"
+        probe = (
+            "stat -c '%a %U' /etc/ssh-key/id_ed25519; head -c 35 /etc/ssh-key/id_ed25519; echo;"
+            "touch /etc/ssh-key/known_hosts 2>&1 || true; stat -c 'tmp %a' /tmp"
+        )
         result = _run_with_command(deployment, image, probe)
     assert result.succeeded, result.describe()
     assert "400 root" in result.logs  # defaultMode: 0400 in the manifest
     assert "-----BEGIN OPENSSH PRIVATE KEY-----" in result.logs
+    assert "Read-only file system" in result.logs  # the kubelet mounts secret volumes read-only
+    assert "tmp 1777" in result.logs
 
 
 def _run_with_command(deployment: Deployment, image: str, script: str):  # type: ignore[no-untyped-def]

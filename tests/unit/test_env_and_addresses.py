@@ -6,7 +6,7 @@ from harness.errors import HarnessError
 from harness.k8s.manifest import load_manifest
 from harness.runner.addresses import AddressMap
 from harness.runner.expand import expand
-from harness.runner.pod_env import Sources, container_env, volume_entries
+from harness.runner.pod_env import Sources, container_env, sub_path_entries, volume_files
 
 
 def test_whole_addresses_only_are_mapped() -> None:
@@ -88,12 +88,10 @@ def test_a_missing_secret_says_where_to_add_a_test_value(tmp_path: Path) -> None
 def test_volume_files_get_kubernetes_modes_items_and_sub_paths(tmp_path: Path) -> None:
     pod, container = pod_and_container(tmp_path)
     sources = Sources({"k": {"id": "PRIVATE"}}, {"conf": {"app.conf": "x=1 host=192.0.2.10", "other": "y"}}, "h.yaml")
-    entries = volume_entries(pod, container, sources, AddressMap({"192.0.2.10": "172.18.0.9"}))
-    files = {e.path: e for e in entries if e.content is not None}
-    assert {e.path for e in entries if e.content is None} == {"/etc/deployer/ssh"}  # never /etc or /etc/app
-    assert files["/etc/deployer/ssh/id_ed25519"].mode == 0o600
-    assert files["/etc/deployer/ssh/ro"].mode == 0o400
-    assert files["/etc/deployer/ssh/id_ed25519"].content == b"PRIVATE"
-    assert files["/etc/app/app.conf"].content == b"x=1 host=172.18.0.9"
-    assert files["/etc/app/app.conf"].mode == 0o644
-    assert "/etc/app/other" not in files
+    addresses = AddressMap({"192.0.2.10": "172.18.0.9"})
+    key = {e.path: e for e in volume_files(pod.volume("key"), sources, addresses)}
+    assert (key["id_ed25519"].mode, key["id_ed25519"].content) == (0o600, b"PRIVATE")
+    assert key["ro"].mode == 0o400
+    # subPath: one file in the container's filesystem, and no entry for /etc or /etc/app
+    (conf,) = sub_path_entries(pod, container, sources, addresses)
+    assert (conf.path, conf.mode, conf.content) == ("/etc/app/app.conf", 0o644, b"x=1 host=172.18.0.9")
