@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.deployer.fields import Fields
@@ -59,6 +59,28 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class SecurityContext:
+    """The fields that change what a Job's container may do; a container's own override the pod's."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+
+    def over(self, pod: SecurityContext) -> SecurityContext:
+        return SecurityContext(
+            run_as_user=self.run_as_user if self.run_as_user is not None else pod.run_as_user,
+            run_as_group=self.run_as_group if self.run_as_group is not None else pod.run_as_group,
+            run_as_non_root=self.run_as_non_root if self.run_as_non_root is not None else pod.run_as_non_root,
+            read_only_root_filesystem=(
+                self.read_only_root_filesystem
+                if self.read_only_root_filesystem is not None
+                else pod.read_only_root_filesystem
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -69,6 +91,7 @@ class Container:
     volume_mounts: tuple[VolumeMount, ...] = ()
     working_dir: str | None = None
     restart_policy: str | None = None  # "Always" on an init container makes it a native sidecar
+    security: SecurityContext = SecurityContext()
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,8 @@ class PodSpec:
     restart_policy: str = "Always"
     host_network: bool = False
     host_pid: bool = False
+    security: SecurityContext = SecurityContext()
+    fs_group: int | None = None
     node_selector: dict[str, str] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -103,13 +128,16 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
                     f"{field_name}[{index}].volumeMounts",
                     f"mounts volume {mount.name!r}, which `volumes` does not define",
                 )
+    pod_security = _security(spec)
     return PodSpec(
-        containers=containers,
-        init_containers=init_containers,
+        containers=tuple(replace(c, security=c.security.over(pod_security)) for c in containers),
+        init_containers=tuple(replace(c, security=c.security.over(pod_security)) for c in init_containers),
         volumes=volumes,
         restart_policy=spec.text("restartPolicy", "Always"),
         host_network=bool(spec.data.get("hostNetwork", False)),
         host_pid=bool(spec.data.get("hostPID", False)),
+        security=pod_security,
+        fs_group=_id(spec.mapping("securityContext"), "fsGroup"),
         node_selector=spec.string_map("nodeSelector"),
         raw=spec.data,
     )
@@ -157,9 +185,36 @@ def _containers(spec: Fields, key: str, *, required: bool = False) -> list[Conta
                 ),
                 working_dir=item.optional_text("workingDir"),
                 restart_policy=item.optional_text("restartPolicy"),
+                security=_security(item),
             )
         )
     return result
+
+
+def _id(fields: Fields, key: str) -> int | None:
+    value = fields.data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fields.error(key, f"must be a user or group id (a whole number), not {value!r}")
+    return value
+
+
+def _flag(fields: Fields, key: str) -> bool | None:
+    value = fields.data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise fields.error(key, f"must be true or false, not {value!r}")
+    return value
+
+
+def _security(owner: Fields) -> SecurityContext:
+    context = owner.mapping("securityContext")
+    return SecurityContext(
+        run_as_user=_id(context, "runAsUser"),
+        run_as_group=_id(context, "runAsGroup"),
+        run_as_non_root=_flag(context, "runAsNonRoot"),
+        read_only_root_filesystem=_flag(context, "readOnlyRootFilesystem"),
+    )
 
 
 def _env(container: Fields) -> list[EnvVar]:

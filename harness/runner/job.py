@@ -30,7 +30,7 @@ from harness.engine.archive import Entry, put_files
 from harness.engine.labels import Ownership
 from harness.errors import HarnessError
 from harness.k8s.manifest import JobSpec
-from harness.k8s.pod import Container, PodSpec
+from harness.k8s.pod import Container, PodSpec, SecurityContext
 from harness.runner.addresses import AddressMap
 from harness.runner.expand import expand
 from harness.runner.pod_env import Sources, container_env, sub_path_entries, volume_files
@@ -112,13 +112,23 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
                 volumes = _create_pod_volumes(client, ownership, pod, pod_name, run, configs[deployer.name].image)
             containers = [*init, deployer] if new_pod else [deployer]
             attempt = _run_pod(
-                client, ownership, containers, pod_name, number, configs, volumes, run, deadline, empty_dirs
+                client,
+                ownership,
+                containers,
+                pod_name,
+                number,
+                configs,
+                volumes,
+                run,
+                deadline,
+                empty_dirs,
+                pod.fs_group,
             )
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
-            if attempt.reason in ("Completed", "DeadlineExceeded"):
+            if attempt.reason in ("Completed", "DeadlineExceeded", "CreateContainerConfigError"):
                 result.succeeded = attempt.reason == "Completed"
-                result.reason = "Complete" if result.succeeded else "DeadlineExceeded"
+                result.reason = "Complete" if result.succeeded else attempt.reason  # no retry helps these
                 return result
             if number < runs:
                 pause = min(run.backoff_seconds * 2 ** (number - 1), MAX_BACKOFF)
@@ -187,13 +197,14 @@ def _run_pod(
     run: JobRun,
     deadline: float | None,
     empty_dirs: set[str],
+    fs_group: int | None,
 ) -> Attempt:
     started = time.monotonic()
     logs: list[str] = []
     for container in containers:
         config = configs[container.name]
         exit_code, reason, output = _run_container(
-            client, ownership, pod_name, config, volumes, run, deadline, empty_dirs
+            client, ownership, pod_name, config, volumes, run, deadline, empty_dirs, fs_group
         )
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
@@ -210,6 +221,7 @@ def _run_container(
     run: JobRun,
     deadline: float | None,
     empty_dirs: set[str],
+    fs_group: int | None,
 ) -> tuple[int | None, str, str]:
     # Secret and configMap volumes are read-only, as the kubelet mounts them; an emptyDir
     # starts empty (no_copy: nothing of the image's content at that path is copied in).
@@ -224,6 +236,13 @@ def _run_container(
         for m in config.container.volume_mounts
         if m.name in volumes and not m.sub_path
     ]
+    security = config.container.security
+    refusal = _refuses_to_run(client, config.image, security)
+    if refusal:  # the kubelet's CreateContainerConfigError: the container never starts
+        return None, "CreateContainerConfigError", f"Error: {refusal}\n"
+    user = None
+    if security.run_as_user is not None:
+        user = str(security.run_as_user) + (f":{security.run_as_group}" if security.run_as_group is not None else "")
     try:
         container: DockerContainer = client.containers.create(
             config.image,
@@ -235,6 +254,9 @@ def _run_container(
             hostname=pod_name,
             network=run.network.name,
             mounts=mounts,
+            user=user,
+            group_add=[str(fs_group)] if fs_group is not None else None,
+            read_only=bool(security.read_only_root_filesystem),
             labels={**ownership.labels("pod"), **run.extra_labels},
             detach=True,
         )
@@ -260,6 +282,19 @@ def _run_container(
         container.remove(force=True)
 
 
+def _refuses_to_run(client: docker.DockerClient, image: str, security: SecurityContext) -> str | None:
+    """The kubelet's runAsNonRoot check, with its messages."""
+    if not security.run_as_non_root:
+        return None
+    if security.run_as_user is not None:
+        return "container's runAsUser breaks non-root policy" if security.run_as_user == 0 else None
+    user = (client.images.get(image).attrs.get("Config") or {}).get("User") or "0"
+    name = user.split(":")[0]
+    if not name.isdigit():
+        return f"container has runAsNonRoot and image has non-numeric user ({name}), cannot verify user is non-root"
+    return "container has runAsNonRoot and image will run as root" if int(name) == 0 else None
+
+
 def _logs(container: DockerContainer) -> str:
     raw: bytes = container.logs(stdout=True, stderr=True)
     return raw.decode(errors="replace")
@@ -278,7 +313,10 @@ def _create_pod_volumes(
         name = client.volumes.create(ownership.name(pod_name, volume.name), labels=ownership.labels("volume")).name
         created[volume.name] = name
         if volume.kind in ("secret", "configMap"):
-            _fill_volume(client, ownership, name, volume_files(volume, run.sources, run.addresses), image)
+            files = volume_files(volume, run.sources, run.addresses)
+            if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
+                files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
+            _fill_volume(client, ownership, name, files, image)
     return created
 
 

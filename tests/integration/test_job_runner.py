@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.deployment import Deployment
+from harness.k8s.pod import SecurityContext
 from harness.workbench import Workbench
 
 
@@ -70,11 +71,35 @@ def test_the_secret_volume_has_its_default_mode(bench: Workbench, test_spec) -> 
     assert "tmp 1777" in result.logs
 
 
-def _run_with_command(deployment: Deployment, image: str, script: str):  # type: ignore[no-untyped-def]
+def test_the_security_context_is_honoured(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    spec = test_spec("hello")
+    with Deployment(bench, spec) as deployment:
+        image = bench.deployer_image(spec)
+        probe = "id -u; id -G; stat -c 'key %a %g' /etc/ssh-key/id_ed25519; touch /opt/x 2>&1 || true"
+        context = SecurityContext(run_as_user=65534, run_as_group=65534, read_only_root_filesystem=True)
+        result = _run_with_command(deployment, image, probe, security=context, fs_group=2000)
+        assert result.succeeded, result.describe()
+        assert result.logs.splitlines()[0] == "65534"
+        assert "2000" in result.logs.splitlines()[1].split()  # fsGroup is a supplementary group
+        assert "key 440 2000" in result.logs  # 0400 plus the kubelet's group read, owned by fsGroup
+        assert "Read-only file system" in result.logs
+
+        refused = _run_with_command(deployment, image, "true", security=SecurityContext(run_as_non_root=True))
+    assert refused.reason == "CreateContainerConfigError"
+    assert "runAsNonRoot and image will run as root" in refused.logs
+    assert len(refused.attempts) == 1
+
+
+def _run_with_command(  # type: ignore[no-untyped-def]
+    deployment: Deployment, image: str, script: str, *, security=None, fs_group=None
+):
     """Run the Job's pod with its command replaced, to look inside the pod the harness builds."""
     from dataclasses import replace
 
     job = deployment.job
     container = replace(job.pod.containers[0], command=("bash", "-c", script), args=None)
-    deployment.manifest = replace(deployment.manifest, job=replace(job, pod=replace(job.pod, containers=(container,))))
+    if security is not None:
+        container = replace(container, security=security)
+    pod = replace(job.pod, containers=(container,), fs_group=fs_group)
+    deployment.manifest = replace(deployment.manifest, job=replace(job, pod=pod))
     return deployment.apply(image)

@@ -140,3 +140,18 @@ def test_a_mount_of_an_undefined_volume_names_the_right_container_list(tmp_path:
     )
     with pytest.raises(HarnessError, match=r"containers\[0\]\.volumeMounts"):
         load_manifest(write(tmp_path, text.replace("- {name: key, mountPath", "- {name: nokey, mountPath")))
+
+
+def test_a_containers_security_context_overrides_the_pods(tmp_path: Path) -> None:
+    text = JOB.replace(
+        "      restartPolicy: OnFailure\n",
+        "      restartPolicy: OnFailure\n      securityContext: {runAsUser: 1000, runAsNonRoot: true, fsGroup: 2000}\n",
+    ).replace(
+        "          command: [/app/deploy.sh]\n",
+        "          command: [/app/deploy.sh]\n          securityContext: {runAsUser: 1001}\n",
+    )
+    job = load_manifest(write(tmp_path, text)).job
+    assert job is not None
+    security = job.pod.containers[0].security
+    assert (security.run_as_user, security.run_as_non_root) == (1001, True)
+    assert job.pod.fs_group == 2000
