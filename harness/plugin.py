@@ -42,7 +42,6 @@ class State:
     ownership: Ownership = field(default_factory=Ownership)
     bench: Workbench | None = None
     build_errors: dict[str, str] = field(default_factory=dict)
-    kept: list[str] = field(default_factory=list)
     reporter: Any = None
 
     def workbench(self) -> Workbench:
