@@ -20,7 +20,7 @@ def connect() -> docker.DockerClient:
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(
             f"no Docker engine answers at {where} ({_first_line(exc)})",
-            fix="start one with `make docker` (installs Debian's docker.io and starts dockerd), "
+            fix="start one with `make engine` (installs Debian's docker.io and starts dockerd), "
             "or point DOCKER_HOST at a running engine",
         ) from None
     return client
