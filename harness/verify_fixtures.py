@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import testinfra.host
 
-from harness.hosts.ssh_backend import ssh_host
+from harness.hosts.ssh_backend import NoDelayParamikoBackend
 from harness.verify import TARGETS_ENV
 
 
@@ -30,12 +30,12 @@ def _targets() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def hosts() -> Iterator[dict[str, testinfra.host.Host]]:
     targets = _targets()
-    made = {name: ssh_host(info["address"], Path(info["key"])) for name, info in targets["machines"].items()}
-    yield made
-    for made_host in made.values():
-        backend = made_host.backend
-        if "client" in backend.__dict__:
-            backend.client.close()
+    backends = {
+        name: NoDelayParamikoBackend(info["address"], Path(info["key"])) for name, info in targets["machines"].items()
+    }
+    yield {name: testinfra.host.Host(backend) for name, backend in backends.items()}
+    for backend in backends.values():
+        backend.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import socket
 from pathlib import Path
 
 import paramiko
-import testinfra.host
 from testinfra.backend.paramiko import IgnorePolicy, ParamikoBackend
 
 
@@ -43,7 +42,3 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
-
-
-def ssh_host(address: str, key_path: Path, *, port: int = 22) -> testinfra.host.Host:
-    return testinfra.host.Host(NoDelayParamikoBackend(address, key_path, port=port))

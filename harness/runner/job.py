@@ -85,7 +85,6 @@ class JobRun:
     addresses: AddressMap
     sources: Sources
     backoff_seconds: float = 1.0
-    extra_labels: dict[str, str] = field(default_factory=dict)
 
 
 def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun) -> JobResult:
@@ -97,7 +96,6 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
     configs = {c.name: _container_config(c, pod, run) for c in (*init, deployer)}
     deadline = time.monotonic() + job.active_deadline_seconds if job.active_deadline_seconds else None
     on_failure = pod.restart_policy == "OnFailure"
-    empty_dirs = {v.name for v in pod.volumes if v.kind == "emptyDir"}
     runs = max(1, job.backoff_limit) if on_failure else job.backoff_limit + 1
     result = JobResult(job.name, succeeded=False, reason="")
     note = f"(sidecars not run by the harness: {', '.join(skipped)})\n" if skipped else ""
@@ -121,8 +119,6 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
                 volumes,
                 run,
                 deadline,
-                empty_dirs,
-                pod.fs_group,
             )
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
@@ -151,6 +147,8 @@ class _Config:
     entrypoint: list[str] | None
     command: list[str] | None
     files: list[Entry]
+    writable_volumes: frozenset[str]  # emptyDirs; secret and configMap volumes are read-only
+    group_add: list[str] | None  # fsGroup is a supplementary group of every container
 
 
 def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Config:
@@ -183,6 +181,8 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
         entrypoint=command,
         command=args if args is not None else ([] if command is not None else None),
         files=sub_path_entries(pod, container, run.sources, run.addresses),
+        writable_volumes=frozenset(v.name for v in pod.volumes if v.kind == "emptyDir"),
+        group_add=[str(pod.fs_group)] if pod.fs_group is not None else None,
     )
 
 
@@ -196,16 +196,12 @@ def _run_pod(
     volumes: dict[str, str],
     run: JobRun,
     deadline: float | None,
-    empty_dirs: set[str],
-    fs_group: int | None,
 ) -> Attempt:
     started = time.monotonic()
     logs: list[str] = []
     for container in containers:
         config = configs[container.name]
-        exit_code, reason, output = _run_container(
-            client, ownership, pod_name, config, volumes, run, deadline, empty_dirs, fs_group
-        )
+        exit_code, reason, output = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
             return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started)
@@ -220,8 +216,6 @@ def _run_container(
     volumes: dict[str, str],
     run: JobRun,
     deadline: float | None,
-    empty_dirs: set[str],
-    fs_group: int | None,
 ) -> tuple[int | None, str, str]:
     # Secret and configMap volumes are read-only, as the kubelet mounts them; an emptyDir
     # starts empty (no_copy: nothing of the image's content at that path is copied in).
@@ -231,7 +225,7 @@ def _run_container(
             volumes[m.name],
             type="volume",
             no_copy=True,
-            read_only=m.read_only or m.name not in empty_dirs,
+            read_only=m.read_only or m.name not in config.writable_volumes,
         )
         for m in config.container.volume_mounts
         if m.name in volumes and not m.sub_path
@@ -255,9 +249,9 @@ def _run_container(
             network=run.network.name,
             mounts=mounts,
             user=user,
-            group_add=[str(fs_group)] if fs_group is not None else None,
+            group_add=config.group_add,
             read_only=bool(security.read_only_root_filesystem),
-            labels={**ownership.labels("pod"), **run.extra_labels},
+            labels=ownership.labels("pod"),
             detach=True,
         )
     except docker.errors.ImageNotFound:
