@@ -18,6 +18,8 @@ from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.runner.addresses import AddressMap
 from harness.runner.job import JobResult, JobRun, run_job
 from harness.runner.pod_env import Sources
+from harness.state.diff import masker
+from harness.state.tracker import ScriptRunner, StateTracker
 from harness.workbench import Workbench
 
 
@@ -31,6 +33,7 @@ class Deployment:
     machines: dict[str, Machine] = field(default_factory=dict, init=False)
     key: KeyPair | None = field(default=None, init=False)
     runs: list[JobResult] = field(default_factory=list, init=False)
+    state: StateTracker = field(init=False)
     ownership: Ownership = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +71,14 @@ class Deployment:
         requests = [MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases) for m in self.spec.machines]
         started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, self.ownership)
         self.machines = {m.name: m for m in started}
+        runners: dict[str, ScriptRunner] = {m.name: m.run_script for m in started}
+        self.state = StateTracker(runners, self.spec.state, masker(self.secret_values()))
+
+    def secret_values(self) -> list[str]:
+        """Everything secret this deployment hands out: masked wherever host content is shown."""
+        sources = (self.manifest.secrets, self.spec.secrets)
+        values = [value for source in sources for entries in source.values() for value in entries.values()]
+        return values + ([self.key.private_openssh] if self.key else [])
 
     def apply(self, image: str | None = None) -> JobResult:
         """Run the Job once, as Kubernetes would, with the deployer's image (by default the current one)."""

@@ -246,6 +246,10 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"{self.spec.name}::{self.scenario.name}"
 
 
+# Printed on lines of their own (diffs, findings, shell hints), or not at all (data for JUnit readers).
+_OWN_LINES = ("scenario", "diff", "diff_data", "finding", "shell")
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash[STATE]
     if not state.specs:
@@ -255,9 +259,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for report in terminalreporter.stats.get(outcome, []):
             if report.when != "call" or not any(k == "scenario" for k, _ in report.user_properties):
                 continue
-            props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k not in ("shell", "scenario"))
+            props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k not in _OWN_LINES)
             lines.append(f"{outcome.upper():7} {report.nodeid}  {props}")
-            lines += [f"        {v}" for k, v in report.user_properties if k == "shell"]
+            for key, value in report.user_properties:
+                if key in ("diff", "finding", "shell") and value != "no change":
+                    lines += [f"        {line}" for line in str(value).splitlines()]
     if state.keep:
         lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")
     if lines:

@@ -95,5 +95,25 @@ class Fields:
             result[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
         return result
 
+    def string_list(self, key: str, fix: str | None = None) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(key, "must be a list of strings", fix)
+        return tuple(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"must be true or false, not {value!r}")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key, default)
+        if value not in choices:
+            raise self.error(key, f"is {value!r}", f"use one of: {', '.join(choices)}")
+        return value
+
     def items(self) -> list[tuple[str, Any]]:
         return list(self.data.items())

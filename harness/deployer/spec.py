@@ -10,6 +10,13 @@ secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
 config_maps: {}
 verify: {tests: tests, host: pve1}
 runner: {backoff_seconds: 1}
+state:                          # managed state, beyond what the first apply touched (derived by default)
+  paths: [/etc/nut]
+  exclude: [/opt/pve-nut/log]   # find -path patterns: logs the deployer or its tests append to
+  units: [nut-server.service]
+  sysctl: [vm.swappiness]
+  derive: true
+idempotency: {rewritten: warn, restarted: warn, reinstalled: warn}   # findings: warn, fail or ignore
 """
 
 from __future__ import annotations
@@ -21,11 +28,26 @@ from pathlib import Path
 
 from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
+from harness.state.diff import FINDING_KINDS
+from harness.state.model import WatchSpec
 
 SPEC_FILE = "harness.yaml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # part of container names and network aliases
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
-_TOP = ("manifest", "build", "container", "machines", "ssh_key", "secrets", "config_maps", "verify", "runner")
+_TOP = (
+    "manifest",
+    "build",
+    "container",
+    "machines",
+    "ssh_key",
+    "secrets",
+    "config_maps",
+    "verify",
+    "runner",
+    "state",
+    "idempotency",
+)
+FINDING_POLICIES = ("warn", "fail", "ignore")
 
 
 @dataclass(frozen=True)
@@ -59,6 +81,8 @@ class DeployerSpec:
     tests: Path | None = None
     verify_host: str | None = None
     backoff_seconds: float = 1.0
+    state: WatchSpec = field(default_factory=WatchSpec)
+    findings: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FINDING_KINDS, "warn"))
 
     def machine(self, name: str) -> MachineSpec:
         return next(m for m in self.machines if m.name == name)
@@ -108,7 +132,32 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         tests=tests if tests.is_dir() else None,
         verify_host=verify_host,
         backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
+        state=_watch(top),
+        findings=_findings(top),
     )
+
+
+def _watch(top: Fields) -> WatchSpec:
+    state = top.mapping("state", known=("paths", "exclude", "units", "sysctl", "derive"))
+    absolute = "give absolute paths, e.g. `/etc/nut`"
+    paths = state.string_list("paths", absolute)
+    exclude = state.string_list("exclude", absolute)
+    for key, values in (("paths", paths), ("exclude", exclude)):
+        for value in values:
+            if not value.startswith("/"):
+                raise state.error(key, f"holds {value!r}, which is not an absolute path", absolute)
+    return WatchSpec(
+        paths=tuple(p.rstrip("/") or "/" for p in paths),
+        exclude=tuple(p.rstrip("/") or "/" for p in exclude),
+        units=state.string_list("units", "name units in full, e.g. `nut-server.service`"),
+        sysctl=state.string_list("sysctl", "name keys, e.g. `vm.swappiness`"),
+        derive=state.flag("derive", True),
+    )
+
+
+def _findings(top: Fields) -> dict[str, str]:
+    section = top.mapping("idempotency", known=FINDING_KINDS)
+    return {kind: section.choice(kind, "warn", FINDING_POLICIES) for kind in FINDING_KINDS}
 
 
 def _manifest_path(folder: Path, top: Fields) -> Path:

@@ -59,6 +59,11 @@ class Machine:
         result = self.container.exec_run(["sh", "-c", command], demux=False)
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
+    def run_script(self, script: str) -> tuple[int, str, str]:
+        """Run a shell script over the machine's SSH connection: (exit code, stdout, stderr)."""
+        result = self.host.run("sh -c %s", script)
+        return result.rc, result.stdout, result.stderr
+
     def shell_hint(self) -> str:
         return (
             f"{self.name}: docker exec -it {self.container.name} bash   "

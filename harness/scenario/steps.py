@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.deployment import Deployment
@@ -33,6 +36,43 @@ def apply(deployment: Deployment, log: ScenarioLog) -> None:
     log.sections.append((f"apply {number}: deployer log", result.describe()))
     if not result.succeeded:
         raise StepFailed(f"apply {number} failed\n{result.describe()}")
+    deployment.state.derive_watch()  # after the first apply: what it touched is what the deployer manages
+    for machine, derived in deployment.state.derived.items() if number == 1 else ():
+        log.record("watched", f"{machine}: {len(derived.paths)} path(s), {len(derived.units)} unit(s) derived")
+        log.sections.append((f"watched on {machine}", derived.describe()))
+
+
+def snapshot(deployment: Deployment, log: ScenarioLog) -> None:
+    taken = deployment.state.snapshot()
+    number = len(deployment.state.snapshots)
+    sizes = ", ".join(
+        f"{name}: {len(s.files)} files, {len(s.units)} units in {s.seconds * 1000:.0f} ms" for name, s in taken.items()
+    )
+    log.record(f"snapshot{number}", sizes)
+
+
+def expect_no_diff(deployment: Deployment, log: ScenarioLog) -> None:
+    """The last two snapshots must be equal; side effects that left them equal are findings."""
+    snapshots = deployment.state.snapshots
+    if len(snapshots) < 2:
+        raise HarnessError(
+            f"`expect-no-diff` needs two snapshots before it, the scenario took {len(snapshots)}",
+            fix="put `snapshot` steps before `expect-no-diff`",
+        )
+    diff = deployment.state.diff(snapshots[-2], snapshots[-1])
+    policy = deployment.spec.findings
+    diff.changes = [c for c in diff.changes if not c.finding or policy[c.kind] != "ignore"]
+    log.record("diff", diff.stat())
+    log.record("diff_data", json.dumps(diff.to_data(), separators=(",", ":")))
+    for finding in diff.findings:
+        log.record("finding", f"{policy[finding.kind]}: {finding.line()}")
+    if diff:
+        log.sections.append(("state diff", diff.render()))
+    failing = diff.state_changes + [f for f in diff.findings if policy[f.kind] == "fail"]
+    if failing:
+        raise StepFailed(
+            f"the state changed between snapshot {len(snapshots) - 1} and snapshot {len(snapshots)}:\n{diff.render()}"
+        )
 
 
 def verify(deployment: Deployment, log: ScenarioLog) -> None:
@@ -47,13 +87,20 @@ def verify(deployment: Deployment, log: ScenarioLog) -> None:
 
 STEPS: dict[str, Callable[[Deployment, ScenarioLog], None]] = {
     "apply": apply,
+    "snapshot": snapshot,
+    "expect-no-diff": expect_no_diff,
     "verify": verify,
 }
+NEEDS_STATE = {"snapshot"}
 
 
 def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:
     """Run the steps in order; record how long each took, also when one fails."""
     timings: list[str] = []
+    if NEEDS_STATE & set(steps):
+        started = time.monotonic()
+        deployment.state.scan_pristine()  # the first apply's changes are derived against this
+        timings.append(f"pristine scan {time.monotonic() - started:.1f} s")
     try:
         for step in steps:
             started = time.monotonic()

@@ -1,0 +1,71 @@
+"""What a deployer manages, derived from the host: a pristine machine against itself after the first apply."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from harness.state.model import FileState, Snapshot
+
+# Left out of the wide scan: kernel and runtime trees, and what a running system changes by itself
+# (logs, caches, package indexes, systemd's timestamps). Packages are compared through dpkg instead.
+SCAN_EXCLUDES = (
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/tmp",
+    "/var/tmp",
+    "/var/log",
+    "/var/cache",
+    "/var/lib/apt",
+    "/var/lib/dpkg",
+    "/var/lib/systemd",
+    "/var/lib/ucf",
+    "/var/backups",
+)
+# Units that come and go with logins and devices, not with what a deployer does.
+NOISY_UNITS = ("session-*.scope", "user@*.service", "user-runtime-dir@*.service", "user-*.slice", "*.device")
+_UNIT_TYPES = (".service", ".socket", ".timer", ".path", ".target", ".mount")
+
+
+@dataclass(frozen=True)
+class Derived:
+    paths: tuple[str, ...]  # new directories (watched as trees) and changed, new or removed entries
+    units: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "\n".join([*(f"path {p}" for p in self.paths), *(f"unit {u}" for u in self.units)]) or "nothing"
+
+
+def derive(pristine: Snapshot, applied: Snapshot) -> Derived:
+    touched = [p for p in sorted(pristine.files.keys() | applied.files.keys()) if _touched(pristine, applied, p)]
+    new_dirs = {p for p in touched if p not in pristine.files and applied.files[p].type == "dir"}
+    # A new directory is watched whole; below it nothing needs naming.
+    paths = [p for p in touched if not any(_below(p, d) for d in new_dirs)]
+    names = sorted(pristine.units.keys() | applied.units.keys())
+    units = [name for name in names if _unit_moved(pristine, applied, name)]
+    return Derived(tuple(paths), tuple(units))
+
+
+def _touched(pristine: Snapshot, applied: Snapshot, path: str) -> bool:
+    old, new = pristine.files.get(path), applied.files.get(path)
+    if old is None or new is None:
+        return True
+    if new.type == "dir" and old.type == "dir":  # a directory's mtime and size follow its entries
+        return _metadata(old) != _metadata(new)
+    return (*_metadata(old), old.size, old.mtime, old.target) != (*_metadata(new), new.size, new.mtime, new.target)
+
+
+def _metadata(state: FileState) -> tuple[str, str, str, str]:
+    return state.type, state.mode, state.owner, state.group
+
+
+def _below(path: str, directory: str) -> bool:
+    return path != directory and path.startswith(directory.rstrip("/") + "/")
+
+
+def _unit_moved(pristine: Snapshot, applied: Snapshot, name: str) -> bool:
+    if not name.endswith(_UNIT_TYPES) or any(fnmatch.fnmatchcase(name, p) for p in NOISY_UNITS):
+        return False
+    return pristine.units.get(name) != applied.units.get(name)

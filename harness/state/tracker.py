@@ -1,0 +1,77 @@
+"""Snapshots of a deployment's machines: what to watch, taken in parallel, kept in order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from harness.errors import HarnessError
+from harness.state.command import ALL_UNITS, Watch, parse, script
+from harness.state.derive import SCAN_EXCLUDES, Derived, derive
+from harness.state.diff import Mask, StateDiff, compare
+from harness.state.model import Snapshot, WatchSpec
+
+# Runs a shell script on a machine: (exit code, stdout, stderr).
+ScriptRunner = Callable[[str], tuple[int, str, str]]
+
+
+def take(machine: str, run: ScriptRunner, watch: Watch) -> Snapshot:
+    started = time.monotonic()
+    code, out, err = run(script(watch))
+    try:
+        snapshot = parse(machine, out)
+    except ValueError as exc:
+        raise HarnessError(f"{exc}\nexit code {code}, stderr: {err.strip()[-500:]}") from None
+    snapshot.seconds = time.monotonic() - started
+    return snapshot
+
+
+@dataclass
+class StateTracker:
+    runners: dict[str, ScriptRunner]
+    spec: WatchSpec
+    mask: Mask
+    pristine: dict[str, Snapshot] = field(default_factory=dict)
+    derived: dict[str, Derived] = field(default_factory=dict)
+    snapshots: list[dict[str, Snapshot]] = field(default_factory=list)
+
+    def _scan_watch(self) -> Watch:
+        return Watch(("/",), SCAN_EXCLUDES + self.spec.exclude, (ALL_UNITS,), self.spec.sysctl, digests=False)
+
+    def _all(self, watches: dict[str, Watch]) -> dict[str, Snapshot]:
+        with ThreadPoolExecutor(max_workers=max(1, len(watches))) as pool:
+            futures = {name: pool.submit(take, name, self.runners[name], w) for name, w in watches.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+    def scan_pristine(self) -> None:
+        """Before the first apply: the wide listing that :meth:`derive_watch` compares against."""
+        if self.spec.derive:
+            self.pristine = self._all({name: self._scan_watch() for name in self.runners})
+
+    def derive_watch(self) -> None:
+        """After the first apply: watch what it touched (and what the spec names)."""
+        if self.pristine and not self.derived:
+            applied = self._all({name: self._scan_watch() for name in self.runners})
+            self.derived = {name: derive(self.pristine[name], applied[name]) for name in self.runners}
+
+    def watch(self, machine: str) -> Watch:
+        derived = self.derived.get(machine, Derived((), ()))
+        return Watch(
+            tuple(dict.fromkeys(self.spec.paths + derived.paths)),
+            self.spec.exclude,
+            tuple(dict.fromkeys(self.spec.units + derived.units)),
+            self.spec.sysctl,
+        )
+
+    def snapshot(self) -> dict[str, Snapshot]:
+        taken = self._all({name: self.watch(name) for name in self.runners})
+        self.snapshots.append(taken)
+        return taken
+
+    def diff(self, before: dict[str, Snapshot], after: dict[str, Snapshot]) -> StateDiff:
+        result = StateDiff()
+        for name in after:
+            result.changes += compare(before[name], after[name], self.mask).changes
+        return result
