@@ -1,6 +1,6 @@
 """Benchmarks: ratios against a baseline measured in the same run, never timed assertions.
 
-    python benchmarks/run.py            # host readiness, SSH latency, warm pytest --deployer pve-nut
+    python benchmarks/run.py            # host readiness, SSH latency, snapshots, warm pytest --deployer pve-nut
     python benchmarks/run.py --cold     # also a cold run: prunes the cached images first (rebuilds them)
 
 Results are printed and written to benchmarks/results/<timestamp>.json.
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import paramiko
 
+from harness.deployer.spec import load_spec
+from harness.deployment import Deployment
 from harness.engine.labels import SCOPE
 from harness.engine.sweep import remove_labelled, sweep
 from harness.hosts.keys import generate
@@ -80,6 +82,42 @@ def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
     return {"nodelay_ms": fast * 1000, "default_ms": slow * 1000, "speedup": slow / fast}
 
 
+def snapshot_speed(bench: Workbench, repeat: int = 21) -> dict[str, float]:
+    """A snapshot of the converged pve-nut host: one command, against one SSH round trip (the floor)
+    and against asking testinfra item by item (what a harness without the snapshot command would do)."""
+    spec = load_spec(REPO / "deployers" / "pve-nut", bench.builder.catalog.names(hosts_only=True))
+    with Deployment(bench, spec) as deployment:
+        deployment.state.scan_pristine()
+        if not deployment.apply().succeeded:
+            raise SystemExit("pve-nut did not apply in the snapshot benchmark")
+        deployment.state.derive_watch()
+        machine = deployment.machines["pve1"]
+        snapshot = median_seconds(deployment.state.snapshot, repeat)
+        taken = deployment.state.snapshots[-1]["pve1"]
+        host = machine.host
+        floor = median_seconds(lambda: host.run("true"), repeat)
+
+        def item_by_item() -> None:
+            for path, state in taken.files.items():
+                entry = host.file(path)
+                _ = (entry.mode, entry.user, entry.group, entry.mtime)
+                if state.type == "file":
+                    _ = entry.sha256sum
+            for unit in taken.units:
+                _ = (host.service(unit).is_running, host.service(unit).is_enabled)
+
+        naive = median_seconds(item_by_item, 3)
+    return {
+        "files": len(taken.files),
+        "units": len(taken.units),
+        "packages": len(taken.packages),
+        "snapshot_ms": snapshot * 1000,
+        "ssh_round_trip_ms": floor * 1000,
+        "item_by_item_ms": naive * 1000,
+        "speedup_vs_item_by_item": naive / snapshot,
+    }
+
+
 def pytest_wall(label: str) -> float:
     start = time.perf_counter()
     result = subprocess.run(
@@ -112,6 +150,7 @@ def main() -> None:
         for kind in ("debian-12", "pve-8"):
             results[f"ready_{kind}"] = host_readiness(bench, kind, args.repeat)
         results["ssh_command"] = ssh_latency(bench)
+        results["snapshot_pve_nut"] = snapshot_speed(bench)
     finally:
         sweep(bench.client, run_id=bench.ownership.run_id)
         bench.close()

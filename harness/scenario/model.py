@@ -30,6 +30,10 @@ def load_scenario(path: Path) -> Scenario:
     for index, step in enumerate(steps):
         if not isinstance(step, str) or step not in STEPS:
             raise top.error(f"steps[{index}]", f"is {step!r}, which is not a step", f"use one of: {', '.join(STEPS)}")
+        if step == "expect-no-diff" and steps[:index].count("snapshot") < 2:
+            raise top.error(
+                f"steps[{index}]", "compares the last two snapshots, and fewer come before it", "add `snapshot` steps"
+            )
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path)
 
 

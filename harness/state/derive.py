@@ -23,6 +23,11 @@ SCAN_EXCLUDES = (
     "/var/lib/systemd",
     "/var/lib/ucf",
     "/var/backups",
+    # Users and groups are compared as records of their own; the shadow files hold password hashes.
+    "/etc/passwd*",
+    "/etc/group*",
+    "/etc/shadow*",
+    "/etc/gshadow*",
 )
 # Units that come and go with logins and devices, not with what a deployer does.
 NOISY_UNITS = ("session-*.scope", "user@*.service", "user-runtime-dir@*.service", "user-*.slice", "*.device")
@@ -38,8 +43,15 @@ class Derived:
         return "\n".join([*(f"path {p}" for p in self.paths), *(f"unit {u}" for u in self.units)]) or "nothing"
 
 
-def derive(pristine: Snapshot, applied: Snapshot) -> Derived:
-    touched = [p for p in sorted(pristine.files.keys() | applied.files.keys()) if _touched(pristine, applied, p)]
+def changed_packages(pristine: Snapshot, applied: Snapshot) -> list[str]:
+    return sorted(n for n, p in applied.packages.items() if pristine.packages.get(n) != p)
+
+
+def derive(pristine: Snapshot, applied: Snapshot, packaged: frozenset[str] = frozenset()) -> Derived:
+    """``packaged``: files of the packages the apply installed, compared through dpkg (except their /etc files,
+    the configuration a deployer edits after installing)."""
+    candidates = sorted(pristine.files.keys() | applied.files.keys())
+    touched = [p for p in candidates if _touched(pristine, applied, p) and (p not in packaged or p.startswith("/etc/"))]
     new_dirs = {p for p in touched if p not in pristine.files and applied.files[p].type == "dir"}
     # A new directory is watched whole; below it nothing needs naming.
     paths = [p for p in touched if not any(_below(p, d) for d in new_dirs)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 from harness.errors import HarnessError
 from harness.state.command import ALL_UNITS, Watch, parse, script
-from harness.state.derive import SCAN_EXCLUDES, Derived, derive
+from harness.state.derive import SCAN_EXCLUDES, Derived, changed_packages, derive
 from harness.state.diff import Mask, StateDiff, compare
 from harness.state.model import Snapshot, WatchSpec
 
@@ -54,7 +55,19 @@ class StateTracker:
         """After the first apply: watch what it touched (and what the spec names)."""
         if self.pristine and not self.derived:
             applied = self._all({name: self._scan_watch() for name in self.runners})
-            self.derived = {name: derive(self.pristine[name], applied[name]) for name in self.runners}
+            self.derived = {
+                name: derive(self.pristine[name], applied[name], self._packaged(name, applied[name]))
+                for name in self.runners
+            }
+
+    def _packaged(self, machine: str, applied: Snapshot) -> frozenset[str]:
+        """Files of the packages the first apply installed or changed, from dpkg's own lists."""
+        names = changed_packages(self.pristine[machine], applied)
+        if not names:
+            return frozenset()
+        lists = " ".join(shlex.quote(f"/var/lib/dpkg/info/{n}.list") for n in names)
+        _, out, _ = self.runners[machine](f"cat {lists} 2>/dev/null; true")
+        return frozenset(line for line in out.splitlines() if line.startswith("/"))
 
     def watch(self, machine: str) -> Watch:
         derived = self.derived.get(machine, Derived((), ()))

@@ -3,51 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from pytest_runs import TEST_DEPLOYERS, harness_pytest, leftovers, run, run_id
 
 from harness.engine.client import connect
 from harness.engine.labels import RUN
 from harness.engine.sweep import sweep
-
-REPO = Path(__file__).resolve().parents[2]
-TEST_DEPLOYERS = REPO / "tests" / "deployers"
-
-
-def harness_pytest(*args: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "pytest", "--deployers-dir", str(TEST_DEPLOYERS), "-p", "no:cacheprovider", *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    return subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-
-
-def run(*args: str) -> tuple[int, str]:
-    process = harness_pytest(*args)
-    output, _ = process.communicate(timeout=600)
-    return process.returncode, output
-
-
-def run_id(output: str) -> str:
-    match = re.search(r"deployer-harness: .*; run (\w+)", output)
-    assert match, output
-    return match.group(1)
-
-
-def leftovers(run: str) -> list[str]:
-    client = connect()
-    flt = {"label": f"{RUN}={run}"}
-    return (
-        [c.name for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
-        + [n.name for n in client.networks.list(filters=flt)]
-        + [v.name for v in client.volumes.list(filters=flt)]
-    )
 
 
 def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:

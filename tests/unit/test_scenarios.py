@@ -33,3 +33,17 @@ def test_bad_steps_are_named(tmp_path: Path, steps: str, expected: str) -> None:
     with pytest.raises(HarnessError) as raised:
         load_scenario(path)
     assert expected in str(raised.value)
+
+
+def test_the_idempotency_scenario_is_shipped() -> None:
+    scenarios = {s.name: s for s in scenarios_for()}
+    assert scenarios["idempotency"].steps == ("apply", "snapshot", "apply", "snapshot", "expect-no-diff", "verify")
+
+
+def test_expect_no_diff_needs_two_snapshots_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "early.yaml"
+    path.write_text("name: early\nsteps: [apply, snapshot, apply, expect-no-diff]\n")
+    with pytest.raises(HarnessError) as raised:
+        load_scenario(path)
+    assert "`steps[3]` compares the last two snapshots" in str(raised.value)
+    assert "add `snapshot` steps" in str(raised.value)

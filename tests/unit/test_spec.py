@@ -37,6 +37,14 @@ def test_a_full_spec_is_read(tmp_path: Path) -> None:
     assert spec.verify_host == "pve1"
 
 
+def test_state_and_finding_policies_are_read(tmp_path: Path) -> None:
+    text = SPEC + "state: {paths: [/etc/nut/], exclude: [/opt/x/log/*], units: [a.service], sysctl: [vm.swappiness]}\n"
+    spec = load_spec(deployer(tmp_path, text + "idempotency: {restarted: fail}\n"), KINDS)
+    assert (spec.state.paths, spec.state.exclude, spec.state.derive) == (("/etc/nut",), ("/opt/x/log/*",), True)
+    assert (spec.state.units, spec.state.sysctl) == (("a.service",), ("vm.swappiness",))
+    assert spec.findings == {"rewritten": "warn", "restarted": "fail", "reinstalled": "warn"}
+
+
 def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:
     spec = load_spec(deployer(tmp_path, SPEC.replace("manifest: k8s/job.yaml\n", "")), KINDS)
     assert spec.manifest.name == "job.yaml"
@@ -59,6 +67,16 @@ def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:
             ("verify: {host: pve1}", "verify: {host: pve1}\nrunner: {backoff_seconds: -1}"),
             "`runner.backoff_seconds` must be 0 or more",
         ),
+        (
+            ("verify: {host: pve1}", "state: {paths: [etc/nut]}"),
+            "`state.paths` holds 'etc/nut', which is not an absolute path",
+        ),
+        (("verify: {host: pve1}", "state: {units: nut-server}"), "`state.units` must be a list of strings"),
+        (("verify: {host: pve1}", "state: {derive: maybe}"), "`state.derive` must be true or false"),
+        (("verify: {host: pve1}", "state: {path: [/etc]}"), "did you mean `paths`?"),
+        (("verify: {host: pve1}", "idempotency: {restarted: error}"), "`idempotency.restarted` is 'error'"),
+        (("verify: {host: pve1}", "idempotency: {restarted: error}"), "use one of: warn, fail, ignore"),
+        (("verify: {host: pve1}", "idempotency: {restart: fail}"), "did you mean `restarted`?"),
     ],
 )
 def test_bad_specs_name_the_field_and_the_fix(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

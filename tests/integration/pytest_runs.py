@@ -1,0 +1,48 @@
+"""Running ``pytest --deployer`` in a pytest of its own, and what a run left behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.engine.client import connect
+from harness.engine.labels import RUN
+
+REPO = Path(__file__).resolve().parents[2]
+TEST_DEPLOYERS = REPO / "tests" / "deployers"
+
+
+def harness_pytest(*args: str) -> subprocess.Popen[str]:
+    """pytest on the test deployers; ``-m converge`` unless ``-m`` is given (the plugin's mechanics need one)."""
+    select = () if "-m" in args else ("-m", "converge")
+    command = [sys.executable, "-m", "pytest", "--deployers-dir", str(TEST_DEPLOYERS), "-p", "no:cacheprovider"]
+    command += [*select, *args]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
+def run(*args: str) -> tuple[int, str]:
+    process = harness_pytest(*args)
+    output, _ = process.communicate(timeout=600)
+    return process.returncode, output
+
+
+def run_id(output: str) -> str:
+    match = re.search(r"deployer-harness: .*; run (\w+)", output)
+    assert match, output
+    return match.group(1)
+
+
+def leftovers(run: str) -> list[str]:
+    client = connect()
+    flt = {"label": f"{RUN}={run}"}
+    return (
+        [c.name for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
+        + [n.name for n in client.networks.list(filters=flt)]
+        + [v.name for v in client.volumes.list(filters=flt)]
+    )

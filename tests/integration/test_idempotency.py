@@ -1,0 +1,99 @@
+"""The idempotency suite against deployers that are wrong on purpose (tests/deployers/idem-*).
+
+One pytest run with two workers: the verdicts must reach JUnit XML through xdist.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from pytest_runs import leftovers, run, run_id
+
+DEPLOYERS = ["idem-correct", "idem-append", "idem-timestamp", "idem-chmod", "idem-restart", "idem-rewrite"]
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, dict[str, list[str]]], str]:
+    report = tmp_path_factory.mktemp("idem") / "report.xml"
+    selection = [arg for name in DEPLOYERS for arg in ("--deployer", name)]
+    code, output = run(*selection, "-m", "idempotency", "-n", "2", f"--junitxml={report}")
+    assert code == 1, output  # some are wrong on purpose
+    cases: dict[str, dict[str, list[str]]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        deployer = Path(case.get("file", "")).parent.name  # tests/deployers/<name>/harness.yaml
+        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
+        for prop in case.iter("property"):
+            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
+        cases[deployer] = properties
+    return output, cases, run_id(output)
+
+
+def changes(properties: dict[str, list[str]]) -> set[tuple[str, str, str]]:
+    return {(c["section"], c["item"], c["kind"]) for c in json.loads(properties["diff_data"][0])}
+
+
+def test_every_deployer_gets_a_verdict_in_junit(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
+    _, cases, _ = suite
+    assert sorted(cases) == sorted(DEPLOYERS)
+
+
+def test_a_correct_deployer_passes_without_findings(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
+    _, cases, _ = suite
+    correct = cases["idem-correct"]
+    assert correct["outcome"] == ["passed"]
+    assert correct["diff"] == ["no change"]
+    assert "finding" not in correct
+    assert correct["verify"] == ["2 passed"]
+
+
+@pytest.mark.parametrize(
+    ("deployer", "expected"),
+    [
+        ("idem-append", ("file", "/root/.profile", "content")),
+        ("idem-timestamp", ("file", "/etc/idem/app.conf", "content")),
+        ("idem-chmod", ("file", "/etc/idem/app.conf", "metadata")),
+        ("idem-restart", ("unit", "idem.service", "restarted")),
+    ],
+)
+def test_each_flaw_fails_with_its_item_named(
+    suite: tuple[str, dict[str, dict[str, list[str]]], str], deployer: str, expected: tuple[str, str, str]
+) -> None:
+    output, cases, _ = suite
+    case = cases[deployer]
+    assert case["outcome"] == ["failed"]
+    assert changes(case) == {expected}, case["diff"]
+    assert f"{expected[0]} {expected[1]}" in case["diff"][0]
+    assert f"{deployer} / idempotency: the state changed between snapshot 1 and snapshot 2" in output
+
+
+def test_the_diff_shows_what_changed_with_secrets_masked(
+    suite: tuple[str, dict[str, dict[str, list[str]]], str],
+) -> None:
+    output, cases, _ = suite
+    [data] = json.loads(cases["idem-timestamp"]["diff_data"][0])
+    assert "-generated = " in data["patch"] and "+generated = " in data["patch"]
+    assert "token = ********" in data["patch"]
+    assert "idem-secret-token-7d3e" not in output
+    assert "mode 640 -> 644" in cases["idem-chmod"]["diff"][0]
+
+
+def test_findings_warn_by_default_and_fail_when_the_spec_says(
+    suite: tuple[str, dict[str, dict[str, list[str]]], str],
+) -> None:
+    output, cases, _ = suite
+    rewrite = cases["idem-rewrite"]
+    assert rewrite["outcome"] == ["passed"]  # same content, new mtime: a warning
+    assert changes(rewrite) == {
+        ("file", path, "rewritten") for path in ("/etc/idem/app.conf", "/etc/idem/.env", "/etc/cron.d/idem")
+    }
+    assert any(f.startswith("warn: web1: file /etc/idem/app.conf: rewritten") for f in rewrite["finding"])
+    assert cases["idem-restart"]["finding"][0].startswith("fail: web1: unit idem.service: restarted")
+    # the terminal summary lists the findings too
+    assert "warn: web1: file /etc/idem/.env: rewritten" in output
+
+
+def test_nothing_is_left_behind(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
+    assert leftovers(suite[2]) == []
