@@ -60,7 +60,10 @@ class Machine:
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
     def run_script(self, script: str) -> tuple[int, str, str]:
-        """Run a shell script over the machine's SSH connection: (exit code, stdout, stderr)."""
+        """Run a shell script over the machine's SSH connection: (exit code, stdout, stderr).
+
+        A connection a deployer dropped (sshd restarted hard) is opened again, once, by testinfra's backend.
+        """
         result = self.host.run("sh -c %s", script)
         return result.rc, result.stdout, result.stderr
 

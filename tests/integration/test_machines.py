@@ -59,3 +59,10 @@ def test_the_machine_sits_on_an_internal_network(debian: Machine) -> None:
     network = debian.container.client.networks.get(name)  # type: ignore[union-attr]
     assert network.attrs["Internal"] is True  # Docker drops everything forwarded out of it
     assert network.attrs["Labels"]["deployer-harness.run"]
+
+
+def test_a_dropped_ssh_connection_is_opened_again(debian: Machine) -> None:
+    assert debian.run_script("echo one") == (0, "one\n", "")
+    code, output = debian.exec("pkill -f '^sshd: root'")  # what a deployer restarting sshd hard does to sessions
+    assert code == 0, output
+    assert debian.run_script("echo two") == (0, "two\n", "")
