@@ -59,13 +59,18 @@ class Machine:
         result = self.container.exec_run(["sh", "-c", command], demux=False)
         return result.exit_code, (result.output or b"").decode(errors="replace")
 
-    def run_script(self, script: str) -> tuple[int, str, str]:
-        """Run a shell script over the machine's SSH connection: (exit code, stdout, stderr).
+    def run_script(self, script: str) -> tuple[int, bytes, bytes]:
+        """Run a shell script (sent on stdin) over the machine's SSH connection: (exit code, stdout, stderr).
 
-        A connection a deployer dropped (sshd restarted hard) is opened again, once, by testinfra's backend.
+        Bytes, not text: testinfra would run Python on the target to guess an encoding. A connection a
+        deployer dropped (sshd restarted hard) is opened again, once.
         """
-        result = self.host.run("sh -c %s", script)
-        return result.rc, result.stdout, result.stderr
+        backend = self.host.backend
+        assert isinstance(backend, NoDelayParamikoBackend)
+        try:
+            return backend.run_with_input("sh -s", script.encode())
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise HarnessError(f"{self.name}: SSH to {self.address} failed: {exc}", fix=self.shell_hint()) from None
 
     def shell_hint(self) -> str:
         return (

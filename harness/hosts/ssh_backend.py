@@ -38,6 +38,29 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         )
         return client
 
+    def run_with_input(self, command: str, data: bytes) -> tuple[int, bytes, bytes]:
+        """Run ``command`` with ``data`` on its stdin; open the connection again once if it was dropped."""
+        try:
+            return self._exec_with_input(command, data)
+        except (paramiko.SSHException, ConnectionResetError, EOFError):
+            self.close()
+            return self._exec_with_input(command, data)
+
+    def _exec_with_input(self, command: str, data: bytes) -> tuple[int, bytes, bytes]:
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise paramiko.SSHException("connection closed")
+        channel = transport.open_session()
+        try:
+            channel.exec_command(command)
+            channel.sendall(data)
+            channel.shutdown_write()
+            stdout = channel.makefile("rb").read()
+            stderr = channel.makefile_stderr("rb").read()
+            return channel.recv_exit_status(), stdout, stderr
+        finally:
+            channel.close()
+
     def close(self) -> None:
         if "client" in self.__dict__:
             self.client.close()

@@ -59,6 +59,12 @@ def expect_no_diff(deployment: Deployment, log: ScenarioLog) -> None:
             f"`expect-no-diff` needs two snapshots before it, the scenario took {len(snapshots)}",
             fix="put `snapshot` steps before `expect-no-diff`",
         )
+    if not deployment.state.comparable(-2, -1):
+        raise HarnessError(
+            "`expect-no-diff` compares two snapshots that watched different things: the first was taken before the"
+            " first apply, when what the deployer manages was not yet derived",
+            fix="take both snapshots after an `apply`, or name the watched paths in the spec's `state:`",
+        )
     diff = deployment.state.diff(snapshots[-2], snapshots[-1])
     policy = deployment.spec.findings
     diff.changes = [c for c in diff.changes if not c.finding or policy[c.kind] != "ignore"]
@@ -66,10 +72,11 @@ def expect_no_diff(deployment: Deployment, log: ScenarioLog) -> None:
     log.record("diff_data", json.dumps(diff.to_data(), separators=(",", ":")))
     for finding in diff.findings:
         log.record("finding", f"{policy[finding.kind]}: {finding.line()}")
-    failing = diff.state_changes + [f for f in diff.findings if policy[f.kind] == "fail"]
-    if failing:
+    failing_findings = [f for f in diff.findings if policy[f.kind] == "fail"]
+    if diff.state_changes or failing_findings:
+        what = "the state changed" if diff.state_changes else "side effects the spec fails on"
         raise StepFailed(
-            f"the state changed between snapshot {len(snapshots) - 1} and snapshot {len(snapshots)}:\n{diff.render()}"
+            f"{what} between snapshot {len(snapshots) - 1} and snapshot {len(snapshots)}:\n{diff.render()}"
         )
     if diff:  # findings that only warn: the test passes, the report shows them
         log.sections.append(("state diff", diff.render()))

@@ -1,13 +1,15 @@
 """The one shell command that takes a snapshot on the target, and the parser of what it prints.
 
 The target needs sh, coreutils, findutils and (when present) systemctl and
-dpkg-query: no Python. Every parameter is quoted into the script, so the whole
-snapshot is a single round trip.
+dpkg-query: no Python. The script is sent on stdin (``sh -s``), so a long
+list of watched paths is no command-line argument. File records are
+NUL-separated: any byte a file name may hold survives.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import shlex
 from dataclasses import dataclass
 
@@ -27,9 +29,8 @@ _UNIT_PROPERTIES = {
     "InvocationID": "invocation",
     "ActiveEnterTimestampMonotonic": "active_since",
 }
-# find's fields; the path comes last so a tab in it does no harm.
-_FILE_FORMAT = r"%y\t%m\t%u\t%g\t%s\t%T@\t%l\t%p\n"
-_CONTENT_LOOP = r'for f do printf "%s\t" "$f"; base64 -w0 "$f"; echo; done'
+_FILE_FORMAT = r"%y\0%m\0%u\0%g\0%s\0%T@\0%l\0%p\0"  # eight NUL-terminated fields per entry
+_CONTENT_LOOP = r'for f do printf "%s\0" "$f"; base64 -w0 "$f"; printf "\0"; done'
 _SYSCTL_KEYS_IN_FILES = r"s/^[[:space:]]*-\{0,1\}[[:space:]]*\([^#;=[:space:]][^=[:space:]]*\)[[:space:]]*=.*/\1/p"
 _SYSCTL_LOOP = r"""case $k in *'*'*|'') continue;; esac
 f=/proc/sys/$(printf %s "$k" | tr . /)
@@ -37,6 +38,9 @@ v=
 [ -r "$f" ] && v=$(tr -s '[:space:]' ' ' < "$f" | sed 's/ $//')
 printf '%s\t%s\n' "$k" "$v"
 """
+_MARK = b"\n@@"  # starts every section: "\n@@name\n"
+_SECTIONS = {"files", "listing", "sha256", "content", "units", "packages", "dpkg-lists", "cron"}
+_SECTIONS |= {"passwd", "shadow", "group", "sysctl", "end"}
 
 
 @dataclass(frozen=True)
@@ -47,108 +51,135 @@ class Watch:
     exclude: tuple[str, ...] = ()
     units: tuple[str, ...] = ()  # unit names, or (ALL_UNITS,)
     sysctl: tuple[str, ...] = ()  # named keys; keys set in /etc/sysctl.conf and /etc/sysctl.d/*.conf always
+    listings: tuple[str, ...] = ()  # directories whose direct entries are listed: new neighbours show up
     digests: bool = True
 
 
 def script(watch: Watch) -> str:
     q = shlex.quote
-    lines = ["export LC_ALL=C", "cd / || exit 1"]
+    lines = ["export LC_ALL=C", "cd / || exit 1", "section() { printf '\\n@@%s\\n' \"$1\"; }"]
+    prune = " -o ".join(f"-path {q(p)}" for p in watch.exclude)
+    pruning = rf"\( {prune} \) -prune -o " if prune else ""
     if watch.paths:
-        roots = " ".join(q(p) for p in watch.paths)
-        prune = " -o ".join(f"-path {q(p)}" for p in watch.exclude)
-        find = f"find {roots} -xdev " + (rf"\( {prune} \) -prune -o " if prune else "")
-        lines += ["echo @files", f"{find}-printf '{_FILE_FORMAT}' 2>/dev/null"]
+        find = f"find {' '.join(q(p) for p in watch.paths)} -xdev {pruning}"
+        lines += ["section files", f"{find}-printf '{_FILE_FORMAT}' 2>/dev/null"]
         if watch.digests:
             lines += [
-                "echo @sha256",
-                f"{find}-type f -exec sha256sum {{}} + 2>/dev/null",
-                "echo @content",
+                "section sha256",
+                f"{find}-type f -exec sha256sum -z {{}} + 2>/dev/null",
+                "section content",
                 f"{find}-type f -size -{CONTENT_LIMIT + 1}c -exec sh -c {q(_CONTENT_LOOP)} sh {{}} + 2>/dev/null",
             ]
+    if watch.listings:
+        listed = " ".join(q(p) for p in watch.listings)
+        lines += ["section listing", f"find {listed} -mindepth 1 -maxdepth 1 {pruning}-printf '%p\\0' 2>/dev/null"]
     if watch.units:
-        properties = ",".join(_UNIT_PROPERTIES)
-        names = " ".join(q(u) for u in watch.units)
-        show = f"systemctl show --no-pager -p {properties} -- {names}"
-        lines += ["echo @units", f"command -v systemctl >/dev/null && {show}"]
+        show = f"systemctl show --no-pager -p {','.join(_UNIT_PROPERTIES)} -- {' '.join(q(u) for u in watch.units)}"
+        lines += ["section units", f"command -v systemctl >/dev/null && {show}"]
+    sysctl_keys = "".join(f"echo {q(k)}; " for k in watch.sysctl)
     lines += [
-        "echo @packages",
+        "section packages",
         r"dpkg-query -W -f '${db:Status-Abbrev}\t${binary:Package}\t${Version}\n' 2>/dev/null",
-        "echo @dpkg-lists",
+        "section dpkg-lists",
         r"find /var/lib/dpkg/info -name '*.list' -printf '%T@\t%f\n' 2>/dev/null",
-        "echo @cron",
+        "section cron",
         "grep -H -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* "
         "2>/dev/null",
-        "echo @passwd",
+        "section passwd",
         "cut -d: -f1,3- /etc/passwd",
-        "echo @group",
+        "section shadow",  # digested by the parser at once, never kept or shown
+        "cut -d: -f1,2 /etc/shadow 2>/dev/null",
+        "section group",
         "cut -d: -f1,3- /etc/group",
-        "echo @sysctl",
-        "{ "
-        + "".join(f"echo {q(k)}; " for k in watch.sysctl)
-        + f"sed -n {q(_SYSCTL_KEYS_IN_FILES)} /etc/sysctl.conf /etc/sysctl.d/*.conf 2>/dev/null; }}"
-        + f" | sort -u | while IFS= read -r k; do\n{_SYSCTL_LOOP}done",
-        "echo @end",
+        "section sysctl",
+        f"{{ {sysctl_keys}sed -n {q(_SYSCTL_KEYS_IN_FILES)} /etc/sysctl.conf /etc/sysctl.d/*.conf 2>/dev/null; }}"
+        f" | sort -u | while IFS= read -r k; do\n{_SYSCTL_LOOP}done",
+        "section end",
     ]
     return "\n".join(lines) + "\n"
 
 
-def parse(machine: str, output: str) -> Snapshot:
-    """Read what :func:`script` printed. A missing ``@end`` means the command died half way."""
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in output.split("\n"):
-        if line.startswith("@") and line[1:] in _SECTIONS:
-            current = sections.setdefault(line[1:], [])
-        elif current is not None and (line or current is sections.get("units")):
-            current.append(line)  # blank lines separate the units' blocks
+class TruncatedOutput(ValueError):
+    """The command stopped before its end; the message says how far it got, never what it read."""
+
+
+def parse(machine: str, output: bytes) -> Snapshot:
+    """Read what :func:`script` printed."""
+    sections: dict[str, bytes] = {}
+    for chunk in output.split(_MARK)[1:]:
+        heading, _, body = chunk.partition(b"\n")
+        if _decode(heading) in _SECTIONS:
+            sections[_decode(heading)] = body
     if "end" not in sections:
-        raise ValueError(f"the snapshot command on {machine} stopped before its end:\n{output[-2000:]}")
+        got = ", ".join(f"{name} ({len(body)} bytes)" for name, body in sections.items()) or "nothing"
+        raise TruncatedOutput(f"the snapshot command on {machine} stopped before its end; it printed: {got}")
+    text = {name: body.decode(errors="replace") for name, body in sections.items() if name not in ("files", "content")}
     snapshot = Snapshot(machine)
-    digests = dict(_split_sha256(line) for line in sections.get("sha256", []))
-    contents = dict(line.split("\t", 1) for line in sections.get("content", []) if "\t" in line)
-    for line in sections.get("files", []):
-        kind, mode, owner, group, size, mtime, target, path = line.split("\t", 7)
-        content = contents.get(path)
-        snapshot.files[path] = FileState(
-            path,
-            _TYPES.get(kind, kind),
-            mode,
-            owner,
-            group,
-            int(size),
-            mtime,
-            target,
-            digests.get(path, ""),
-            base64.b64decode(content) if content is not None else None,
-        )
-    snapshot.units = _units(sections.get("units", []))
+    snapshot.files = _files(sections.get("files", b""), sections.get("sha256", b""), sections.get("content", b""))
+    snapshot.listed = frozenset(_decode(p) for p in sections.get("listing", b"").split(b"\0") if p)
+    snapshot.units = _units(text.get("units", "").split("\n"))
     list_mtimes = {}
-    for line in sections.get("dpkg-lists", []):
+    for line in _lines(text.get("dpkg-lists", "")):
         mtime, _, name = line.partition("\t")
         list_mtimes[name.removesuffix(".list")] = mtime
-    for line in sections.get("packages", []):
+    for line in _lines(text.get("packages", "")):
         status, name, version = [*line.split("\t"), "", ""][:3]
         snapshot.packages[name] = Package(name, status, version, list_mtimes.get(name, ""))
     cron: dict[str, list[str]] = {}
-    for line in sections.get("cron", []):
+    for line in _lines(text.get("cron", "")):
         source, _, entry = line.partition(":")
-        cron.setdefault(source, []).append(" ".join(entry.split()))
+        cron.setdefault(source, []).append(" ".join(entry.split()))  # cron reads fields, not spacing
     snapshot.cron = {source: tuple(entries) for source, entries in cron.items()}
-    snapshot.users = dict(_name_and_rest(line) for line in sections.get("passwd", []))
-    snapshot.groups = dict(_name_and_rest(line) for line in sections.get("group", []))
-    for line in sections.get("sysctl", []):
+    passwords: dict[str, str] = {}
+    for line in _lines(text.get("shadow", "")):
+        name, _, hashed = line.partition(":")
+        passwords[name] = hashlib.sha256(hashed.encode()).hexdigest()[:12]  # a new salt shows, the hash never
+    snapshot.users = {
+        name: f"{rest}:password {passwords[name]}" if name in passwords else rest
+        for name, rest in map(_name_and_rest, _lines(text.get("passwd", "")))
+    }
+    snapshot.groups = dict(_name_and_rest(line) for line in _lines(text.get("group", "")))
+    for line in _lines(text.get("sysctl", "")):
         key, _, value = line.partition("\t")
         snapshot.sysctl[key.replace("/", ".")] = value
     return snapshot
 
 
-_SECTIONS = {"files", "sha256", "content", "units", "packages", "dpkg-lists", "cron", "passwd", "group", "sysctl"}
-_SECTIONS.add("end")
+def _decode(raw: bytes) -> str:
+    return raw.decode(errors="replace")
 
 
-def _split_sha256(line: str) -> tuple[str, str]:
-    digest, _, path = line.partition("  ")
-    return path, digest.lstrip("\\")
+def _lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line]
+
+
+def _files(listing: bytes, digests: bytes, contents: bytes) -> dict[str, FileState]:
+    sha = {}
+    for record in digests.split(b"\0"):
+        digest, _, digested = record.partition(b"  ")
+        if digested:
+            sha[digested] = digest.decode()
+    content_fields = contents.split(b"\0")
+    content = dict(zip(content_fields[0::2], content_fields[1::2], strict=False))
+    fields = listing.split(b"\0")
+    files = {}
+    for i in range(0, len(fields) - 7, 8):
+        kind, mode, owner, group, size, mtime, target, raw_path = fields[i : i + 8]
+        path = _decode(raw_path)
+        body = content.get(raw_path)
+        files[path] = FileState(
+            path,
+            _TYPES.get(_decode(kind), _decode(kind)),
+            _decode(mode),
+            _decode(owner),
+            _decode(group),
+            int(size or 0),
+            _decode(mtime),
+            _decode(target),
+            sha.get(raw_path, ""),
+            base64.b64decode(body) if body is not None else None,
+        )
+    return files
 
 
 def _name_and_rest(line: str) -> tuple[str, str]:

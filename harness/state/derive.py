@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from dataclasses import dataclass
 
 from harness.state.model import FileState, Snapshot
@@ -39,6 +40,11 @@ class Derived:
     paths: tuple[str, ...]  # new directories (watched as trees) and changed, new or removed entries
     units: tuple[str, ...]
 
+    @property
+    def neighbourhoods(self) -> tuple[str, ...]:
+        """The directories holding what is watched: their direct entries are listed, so new neighbours show."""
+        return tuple(sorted({posixpath.dirname(p) or "/" for p in self.paths}))
+
     def describe(self) -> str:
         return "\n".join([*(f"path {p}" for p in self.paths), *(f"unit {u}" for u in self.units)]) or "nothing"
 
@@ -47,17 +53,26 @@ def changed_packages(pristine: Snapshot, applied: Snapshot) -> list[str]:
     return sorted(n for n, p in applied.packages.items() if pristine.packages.get(n) != p)
 
 
-def derive(pristine: Snapshot, applied: Snapshot, packaged: frozenset[str] = frozenset()) -> Derived:
-    """``packaged``: files of the packages the apply installed, compared through dpkg (except their /etc files,
-    the configuration a deployer edits after installing)."""
+def derive(pristine: Snapshot, applied: Snapshot, packaged: dict[str, str] | None = None) -> Derived:
+    """``packaged``: files of the packages the apply installed, with the time dpkg wrote its list. They are
+    compared through dpkg, unless they are configuration (/etc) or were edited after dpkg unpacked them."""
+    packaged = packaged or {}
     candidates = sorted(pristine.files.keys() | applied.files.keys())
-    touched = [p for p in candidates if _touched(pristine, applied, p) and (p not in packaged or p.startswith("/etc/"))]
+    touched = [p for p in candidates if _touched(pristine, applied, p) and not _left_to_dpkg(p, applied, packaged)]
     new_dirs = {p for p in touched if p not in pristine.files and applied.files[p].type == "dir"}
     # A new directory is watched whole; below it nothing needs naming.
     paths = [p for p in touched if not any(_below(p, d) for d in new_dirs)]
     names = sorted(pristine.units.keys() | applied.units.keys())
     units = [name for name in names if _unit_moved(pristine, applied, name)]
     return Derived(tuple(paths), tuple(units))
+
+
+def _left_to_dpkg(path: str, applied: Snapshot, packaged: dict[str, str]) -> bool:
+    if path not in packaged or path.startswith("/etc/"):
+        return False
+    state = applied.files.get(path)
+    # dpkg gives unpacked files the package's own mtimes, older than its list: a newer one was edited since.
+    return state is None or state.type == "dir" or float(state.mtime) <= float(packaged[path] or 0)
 
 
 def _touched(pristine: Snapshot, applied: Snapshot, path: str) -> bool:

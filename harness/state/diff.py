@@ -7,12 +7,17 @@ package reinstalled. Idempotency fails on changes and reports findings.
 
 from __future__ import annotations
 
+import base64
 import difflib
+import json
+import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from harness.state.model import FileState, Snapshot
+from debian.debian_support import Version
+
+from harness.state.model import FileState, Package, Snapshot
 
 FINDING_KINDS = ("rewritten", "restarted", "reinstalled")
 _MARKS = {"added": "A", "removed": "D", "installed": "A"}
@@ -85,13 +90,23 @@ def compare(before: Snapshot, after: Snapshot, mask: Mask = lambda text: text) -
     machine = after.machine
     changes: list[Change] = []
     changes += _files(machine, before.files, after.files, mask)
+    changes += _neighbours(machine, before, after)
     changes += _units(machine, before, after)
     changes += _packages(machine, before, after)
     changes += _cron(machine, before.cron, after.cron, mask)
     changes += _named(machine, "user", before.users, after.users)
     changes += _named(machine, "group", before.groups, after.groups)
     changes += _named(machine, "sysctl", before.sysctl, after.sysctl)
-    return StateDiff(changes)
+    # Secrets can sit anywhere a host keeps text: paths, link targets, user comments, sysctl values.
+    return StateDiff([replace(c, item=mask(c.item), detail=mask(c.detail)) for c in changes])
+
+
+def _neighbours(machine: str, before: Snapshot, after: Snapshot) -> Iterable[Change]:
+    """Entries that came or went next to watched files (a backup copy, a second unit file)."""
+    for path in sorted(after.listed - before.listed - after.files.keys()):
+        yield Change(machine, "file", path, "added", "new entry beside watched files")
+    for path in sorted(before.listed - after.listed - before.files.keys()):
+        yield Change(machine, "file", path, "removed", "entry beside watched files is gone")
 
 
 def _files(machine: str, before: dict[str, FileState], after: dict[str, FileState], mask: Mask) -> Iterable[Change]:
@@ -124,11 +139,20 @@ def _content_detail(old: FileState, new: FileState) -> str:
     old_text, new_text = _text(old), _text(new)
     if old_text is None or new_text is None:
         return f"binary or large, {old.size} -> {new.size} bytes"
+    hidden = " (not shown: others may not read it)" if _private(old) or _private(new) else ""
     added = removed = 0
     for line in difflib.ndiff(old_text.splitlines(), new_text.splitlines()):
         added += line.startswith("+ ")
         removed += line.startswith("- ")
-    return f"+{added} -{removed} lines"
+    return f"+{added} -{removed} lines{hidden}"
+
+
+def _private(state: FileState | None) -> bool:
+    """Content not to print: what others may not read (a .env, a key), or any private key."""
+    if state is None:
+        return False
+    others_read = len(state.mode) >= 1 and state.mode[-1] in "4567"
+    return (state.type == "file" and not others_read) or b"PRIVATE KEY" in (state.content or b"")
 
 
 def _text(state: FileState | None) -> str | None:
@@ -141,6 +165,8 @@ def _text(state: FileState | None) -> str | None:
 
 
 def _patch(machine: str, old: FileState | None, new: FileState | None, mask: Mask) -> str:
+    if _private(old) or _private(new):
+        return ""
     old_text, new_text = _text(old), _text(new)
     if (old is not None and old_text is None) or (new is not None and new_text is None):
         return ""
@@ -172,23 +198,40 @@ def _units(machine: str, before: Snapshot, after: Snapshot) -> Iterable[Change]:
         ]
         if moved:
             yield Change(machine, "unit", name, "state", ", ".join(moved))
-        elif old.invocation != new.invocation or old.main_pid != new.main_pid or old.restarts != new.restarts:
-            pid = f", main PID {old.main_pid} -> {new.main_pid}" if old.main_pid != new.main_pid else ""
-            yield Change(machine, "unit", name, "restarted", f"{new.active} again, new invocation{pid}")
+        else:
+            signs = [
+                sign
+                for sign, moved in (
+                    ("new invocation", old.invocation != new.invocation),
+                    (f"main PID {old.main_pid} -> {new.main_pid}", old.main_pid != new.main_pid),
+                    (f"restart count {old.restarts} -> {new.restarts}", old.restarts != new.restarts),
+                )
+                if moved
+            ]
+            if signs:
+                yield Change(machine, "unit", name, "restarted", f"{new.active} again: {', '.join(signs)}")
+
+
+def _present(package: Package) -> bool:
+    """dpkg's second status letter: n (not installed) and c (only its configuration left) mean gone."""
+    return len(package.status) >= 2 and package.status[1] not in "nc"
 
 
 def _packages(machine: str, before: Snapshot, after: Snapshot) -> Iterable[Change]:
-    old_installed = {n: p for n, p in before.packages.items() if p.status.startswith("ii")}
-    new_installed = {n: p for n, p in after.packages.items() if p.status.startswith("ii")}
-    for name in sorted(old_installed.keys() | new_installed.keys()):
-        old, new = old_installed.get(name), new_installed.get(name)
+    old_present = {n: p for n, p in before.packages.items() if _present(p)}
+    new_present = {n: p for n, p in after.packages.items() if _present(p)}
+    for name in sorted(old_present.keys() | new_present.keys()):
+        old, new = old_present.get(name), new_present.get(name)
         if old is None:
             assert new is not None
             yield Change(machine, "package", name, "installed", new.version)
         elif new is None:
             yield Change(machine, "package", name, "removed", old.version)
         elif old.version != new.version:
-            yield Change(machine, "package", name, "upgraded", f"{old.version} -> {new.version}")
+            kind = "upgraded" if Version(new.version) > Version(old.version) else "downgraded"
+            yield Change(machine, "package", name, kind, f"{old.version} -> {new.version}")
+        elif old.status != new.status:  # held, half-configured, ...: dpkg's status letters
+            yield Change(machine, "package", name, "state", f"status {old.status.strip()} -> {new.status.strip()}")
         elif old.list_mtime != new.list_mtime:
             yield Change(machine, "package", name, "reinstalled", f"{new.version} again")
 
@@ -222,7 +265,8 @@ def masker(secrets: Iterable[str]) -> Mask:
     """Hide every secret value (longest first, so a value inside another is hidden too)."""
     pieces = set()
     for secret in secrets:
-        pieces.add(secret.strip())
+        for value in (secret, secret.strip()):
+            pieces.update(_written_forms(value))
         pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 16)  # a key's lines
     values = sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
 
@@ -232,3 +276,15 @@ def masker(secrets: Iterable[str]) -> Mask:
         return text
 
     return mask
+
+
+def _written_forms(secret: str) -> set[str]:
+    """The ways a deployer may have written a secret down: as is, in a crontab, a URL, JSON, base64."""
+    return {
+        secret,
+        " ".join(secret.split()),  # as a cron entry is compared: spacing squeezed
+        secret.replace("%", "\\%"),  # cron: % must be escaped
+        urllib.parse.quote(secret, safe=""),
+        json.dumps(secret)[1:-1],
+        base64.b64encode(secret.encode()).decode(),
+    }

@@ -55,10 +55,11 @@ class Snapshot:
 
     machine: str
     files: dict[str, FileState] = field(default_factory=dict)
+    listed: frozenset[str] = frozenset()  # direct entries of the directories around watched files
     units: dict[str, UnitState] = field(default_factory=dict)
     packages: dict[str, Package] = field(default_factory=dict)
     cron: dict[str, tuple[str, ...]] = field(default_factory=dict)  # source file -> its entries, in order
-    users: dict[str, str] = field(default_factory=dict)  # name -> passwd fields without the password
+    users: dict[str, str] = field(default_factory=dict)  # name -> passwd fields, and a digest of the password hash
     groups: dict[str, str] = field(default_factory=dict)  # name -> gid:members
     sysctl: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0  # how long taking it took

@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from harness.errors import HarnessError
-from harness.state.command import ALL_UNITS, Watch, parse, script
+from harness.state.command import ALL_UNITS, TruncatedOutput, Watch, parse, script
 from harness.state.derive import SCAN_EXCLUDES, Derived, changed_packages, derive
 from harness.state.diff import Mask, StateDiff, compare
 from harness.state.model import Snapshot, WatchSpec
 
 # Runs a shell script on a machine: (exit code, stdout, stderr).
-ScriptRunner = Callable[[str], tuple[int, str, str]]
+ScriptRunner = Callable[[str], tuple[int, bytes, bytes]]
 
 
 def take(machine: str, run: ScriptRunner, watch: Watch) -> Snapshot:
@@ -23,8 +23,8 @@ def take(machine: str, run: ScriptRunner, watch: Watch) -> Snapshot:
     code, out, err = run(script(watch))
     try:
         snapshot = parse(machine, out)
-    except ValueError as exc:
-        raise HarnessError(f"{exc}\nexit code {code}, stderr: {err.strip()[-500:]}") from None
+    except TruncatedOutput as exc:  # stderr is the shell's own complaint; stdout may hold file contents
+        raise HarnessError(f"{exc}; exit code {code}, stderr: {err.decode(errors='replace').strip()[-500:]}") from None
     snapshot.seconds = time.monotonic() - started
     return snapshot
 
@@ -37,6 +37,7 @@ class StateTracker:
     pristine: dict[str, Snapshot] = field(default_factory=dict)
     derived: dict[str, Derived] = field(default_factory=dict)
     snapshots: list[dict[str, Snapshot]] = field(default_factory=list)
+    watches: list[dict[str, Watch]] = field(default_factory=list)  # what each snapshot looked at
 
     def _scan_watch(self) -> Watch:
         return Watch(("/",), SCAN_EXCLUDES + self.spec.exclude, (ALL_UNITS,), self.spec.sysctl, digests=False)
@@ -60,14 +61,15 @@ class StateTracker:
                 for name in self.runners
             }
 
-    def _packaged(self, machine: str, applied: Snapshot) -> frozenset[str]:
-        """Files of the packages the first apply installed or changed, from dpkg's own lists."""
-        names = changed_packages(self.pristine[machine], applied)
-        if not names:
-            return frozenset()
-        lists = " ".join(shlex.quote(f"/var/lib/dpkg/info/{n}.list") for n in names)
-        _, out, _ = self.runners[machine](f"cat {lists} 2>/dev/null; true")
-        return frozenset(line for line in out.splitlines() if line.startswith("/"))
+    def _packaged(self, machine: str, applied: Snapshot) -> dict[str, str]:
+        """Files of the packages the first apply installed or changed (dpkg's own lists), with each list's mtime."""
+        packaged: dict[str, str] = {}
+        for name in changed_packages(self.pristine[machine], applied):
+            _, out, _ = self.runners[machine](f"cat {shlex.quote(f'/var/lib/dpkg/info/{name}.list')} 2>/dev/null")
+            for line in out.decode(errors="replace").splitlines():
+                if line.startswith("/"):
+                    packaged[line] = applied.packages[name].list_mtime
+        return packaged
 
     def watch(self, machine: str) -> Watch:
         derived = self.derived.get(machine, Derived((), ()))
@@ -76,12 +78,19 @@ class StateTracker:
             self.spec.exclude,
             tuple(dict.fromkeys(self.spec.units + derived.units)),
             self.spec.sysctl,
+            derived.neighbourhoods,
         )
 
     def snapshot(self) -> dict[str, Snapshot]:
-        taken = self._all({name: self.watch(name) for name in self.runners})
+        watches = {name: self.watch(name) for name in self.runners}
+        taken = self._all(watches)
         self.snapshots.append(taken)
+        self.watches.append(watches)
         return taken
+
+    def comparable(self, first: int, second: int) -> bool:
+        """Two snapshots compare item by item only when they watched the same things."""
+        return self.watches[first] == self.watches[second]
 
     def diff(self, before: dict[str, Snapshot], after: dict[str, Snapshot]) -> StateDiff:
         result = StateDiff()

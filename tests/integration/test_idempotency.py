@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from pytest_runs import leftovers, run, run_id
@@ -15,8 +16,15 @@ from pytest_runs import leftovers, run, run_id
 DEPLOYERS = ["idem-correct", "idem-append", "idem-timestamp", "idem-chmod", "idem-restart", "idem-rewrite"]
 
 
+class Suite(NamedTuple):
+    output: str
+    cases: dict[str, dict[str, list[str]]]  # deployer -> JUnit property name -> values (and "outcome")
+    run: str
+    junit: str
+
+
 @pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, dict[str, list[str]]], str]:
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     report = tmp_path_factory.mktemp("idem") / "report.xml"
     selection = [arg for name in DEPLOYERS for arg in ("--deployer", name)]
     code, output = run(*selection, "-m", "idempotency", "-n", "2", f"--junitxml={report}")
@@ -28,20 +36,20 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, dict
         for prop in case.iter("property"):
             properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
         cases[deployer] = properties
-    return output, cases, run_id(output)
+    return Suite(output, cases, run_id(output), report.read_text())
 
 
 def changes(properties: dict[str, list[str]]) -> set[tuple[str, str, str]]:
     return {(c["section"], c["item"], c["kind"]) for c in json.loads(properties["diff_data"][0])}
 
 
-def test_every_deployer_gets_a_verdict_in_junit(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
-    _, cases, _ = suite
+def test_every_deployer_gets_a_verdict_in_junit(suite: Suite) -> None:
+    cases = suite.cases
     assert sorted(cases) == sorted(DEPLOYERS)
 
 
-def test_a_correct_deployer_passes_without_findings(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
-    _, cases, _ = suite
+def test_a_correct_deployer_passes_without_findings(suite: Suite) -> None:
+    cases = suite.cases
     correct = cases["idem-correct"]
     assert correct["outcome"] == ["passed"]
     assert correct["diff"] == ["no change"]
@@ -58,32 +66,32 @@ def test_a_correct_deployer_passes_without_findings(suite: tuple[str, dict[str, 
         ("idem-restart", ("unit", "idem.service", "restarted")),
     ],
 )
-def test_each_flaw_fails_with_its_item_named(
-    suite: tuple[str, dict[str, dict[str, list[str]]], str], deployer: str, expected: tuple[str, str, str]
-) -> None:
-    output, cases, _ = suite
+def test_each_flaw_fails_with_its_item_named(suite: Suite, deployer: str, expected: tuple[str, str, str]) -> None:
+    output, cases = suite.output, suite.cases
     case = cases[deployer]
     assert case["outcome"] == ["failed"]
     assert changes(case) == {expected}, case["diff"]
     assert f"{expected[0]} {expected[1]}" in case["diff"][0]
-    assert f"{deployer} / idempotency: the state changed between snapshot 1 and snapshot 2" in output
+    what = "side effects the spec fails on" if expected[2] == "restarted" else "the state changed"
+    assert f"{deployer} / idempotency: {what} between snapshot 1 and snapshot 2" in output
 
 
 def test_the_diff_shows_what_changed_with_secrets_masked(
-    suite: tuple[str, dict[str, dict[str, list[str]]], str],
+    suite: Suite,
 ) -> None:
-    output, cases, _ = suite
+    output, cases = suite.output, suite.cases
     [data] = json.loads(cases["idem-timestamp"]["diff_data"][0])
     assert "-generated = " in data["patch"] and "+generated = " in data["patch"]
     assert "token = ********" in data["patch"]
     assert "idem-secret-token-7d3e" not in output
+    assert "idem-secret-token-7d3e" not in suite.junit  # diff, diff_data, findings, logs: nowhere
     assert "mode 640 -> 644" in cases["idem-chmod"]["diff"][0]
 
 
 def test_findings_warn_by_default_and_fail_when_the_spec_says(
-    suite: tuple[str, dict[str, dict[str, list[str]]], str],
+    suite: Suite,
 ) -> None:
-    output, cases, _ = suite
+    output, cases = suite.output, suite.cases
     rewrite = cases["idem-rewrite"]
     assert rewrite["outcome"] == ["passed"]  # same content, new mtime: a warning
     assert changes(rewrite) == {
@@ -95,5 +103,5 @@ def test_findings_warn_by_default_and_fail_when_the_spec_says(
     assert "warn: web1: file /etc/idem/.env: rewritten" in output
 
 
-def test_nothing_is_left_behind(suite: tuple[str, dict[str, dict[str, list[str]]], str]) -> None:
-    assert leftovers(suite[2]) == []
+def test_nothing_is_left_behind(suite: Suite) -> None:
+    assert leftovers(suite.run) == []

@@ -62,7 +62,7 @@ def test_the_machine_sits_on_an_internal_network(debian: Machine) -> None:
 
 
 def test_a_dropped_ssh_connection_is_opened_again(debian: Machine) -> None:
-    assert debian.run_script("echo one") == (0, "one\n", "")
+    assert debian.run_script("echo one") == (0, b"one\n", b"")
     code, output = debian.exec("pkill -f '^sshd: root'")  # what a deployer restarting sshd hard does to sessions
     assert code == 0, output
-    assert debian.run_script("echo two") == (0, "two\n", "")
+    assert debian.run_script("echo two") == (0, b"two\n", b"")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from harness.state.diff import compare, masker
 from harness.state.model import FileState, Package, Snapshot, UnitState
 
@@ -58,7 +60,8 @@ def test_content_change_gets_a_unified_diff_with_counts() -> None:
 
 
 def test_secrets_are_masked_in_patches_and_cron_entries() -> None:
-    mask = masker(["s3cret-value", "abc"])  # too short to mask safely: left alone
+    mask = masker(["s3cret-value", "abc"])  # "abc": too short to mask safely, left alone
+    assert mask("abc s3cret-value") == "abc ********"
     changed = replace(CONF, sha256="b", content=b"a = 2\ntoken = s3cret-value\n")
     cron = {"/etc/cron.d/app": ("*/5 * * * * root /bin/true", "0 1 * * * root curl -H s3cret-value x")}
     diff = compare(snap(), snap(files={CONF.path: changed}, cron=cron), mask)
@@ -71,6 +74,44 @@ def test_secrets_are_masked_in_patches_and_cron_entries() -> None:
 def test_a_multi_line_secret_is_masked_line_by_line() -> None:
     key = "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQABAAABAQ\n-----END KEY-----\n"
     assert "AAAAB3NzaC1yc2EAAAADAQABAAABAQ" not in masker([key])("copied: AAAAB3NzaC1yc2EAAAADAQABAAABAQ")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "pa%ss w0rd!",  # as is
+        "pa\\%ss w0rd!",  # in a crontab
+        "pa%25ss%20w0rd%21",  # in a URL
+        "cGElc3MgdzByZCE=",  # base64, as in a basic-auth header
+    ],
+)
+def test_secrets_are_masked_in_the_forms_they_are_written(written: str) -> None:
+    assert masker(["pa%ss w0rd!"])(f"x {written} y") == "x ******** y"
+
+
+def test_json_escaped_secrets_are_masked() -> None:
+    assert masker(['q"uote'])('{"token": "q\\"uote"}') == '{"token": "********"}'
+
+
+def test_private_files_get_no_patch_and_details_are_masked() -> None:
+    env = FileState("/opt/app/.env", "file", "600", "root", "root", 9, "1.0", sha256="a", content=b"TOKEN=a\n")
+    changed = replace(env, sha256="b", content=b"TOKEN=b\n")
+    [change] = compare(snap(files={env.path: env}), snap(files={env.path: changed})).changes
+    assert change.patch == ""
+    assert change.detail == "+1 -1 lines (not shown: others may not read it)"
+    key = replace(CONF, content=b"-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n", sha256="k")
+    [change] = compare(snap(), snap(files={CONF.path: key})).changes
+    assert change.patch == ""
+    users = {"app": "999:999:token s3cret-value:/opt/app:/usr/sbin/nologin"}
+    [change] = compare(snap(), snap(users=users), masker(["s3cret-value"])).changes
+    assert "s3cret-value" not in change.detail and "token ********" in change.detail
+
+
+def test_new_neighbours_of_watched_files_are_added_entries() -> None:
+    before = snap(listed=frozenset({CONF.path}))
+    after = snap(listed=frozenset({CONF.path, "/etc/app/app.conf.1"}))
+    assert kinds(before, after) == [("file", "/etc/app/app.conf.1", "added")]
+    assert kinds(after, before) == [("file", "/etc/app/app.conf.1", "removed")]
 
 
 def test_mode_and_owner_are_metadata_changes() -> None:
@@ -135,6 +176,14 @@ def test_packages_installed_upgraded_removed_and_reinstalled() -> None:
     assert kinds(snap(), snap(packages={"nut": replace(nut, list_mtime="9.0")})) == [("package", "nut", "reinstalled")]
     # removed but with its configuration left ("rc") counts as removed
     assert kinds(snap(), snap(packages={"nut": replace(nut, status="rc ")})) == [("package", "nut", "removed")]
+    # dpkg's version order: 2.8.0-7 -> 2.8.0~rc1 is a downgrade
+    assert kinds(snap(), snap(packages={"nut": replace(nut, version="2.8.0~rc1")})) == [
+        ("package", "nut", "downgraded")
+    ]
+    # a hold, or a package left half-configured, is a change of state
+    [held] = compare(snap(), snap(packages={"nut": replace(nut, status="hi ")})).changes
+    assert (held.kind, held.detail) == ("state", "status ii -> hi")
+    assert kinds(snap(), snap(packages={"nut": replace(nut, status="iF ")})) == [("package", "nut", "state")]
 
 
 def test_a_cron_entry_added_twice_is_counted() -> None:
@@ -158,7 +207,7 @@ def test_the_stat_reads_like_git_diff_stat() -> None:
     assert compare(snap(), after).stat().splitlines() == [
         "web1: 1 change, 1 finding",
         " M file /etc/app/app.conf | metadata: mode 644 -> 600",
-        " ! unit app.service       | restarted: active again, new invocation",
+        " ! unit app.service       | restarted: active again: new invocation",
     ]
 
 
