@@ -61,7 +61,8 @@ def test_a_snapshot_sees_what_changed_on_a_real_machine(bench: Workbench, tmp_pa
             machine,
             "echo 'workers = 4' >> /etc/demo/app.conf && chmod 0600 /etc/cron.d/demo"
             " && touch /etc/sysctl.d/99-demo.conf && systemctl restart cron"
-            " && echo '0 1 * * * root /bin/true nightly' >> /etc/cron.d/demo && userdel demo",
+            " && echo '0 1 * * * root /bin/true nightly' >> /etc/cron.d/demo && userdel demo"
+            " && cp /etc/sysctl.d/99-demo.conf /etc/sysctl.d/99-demo.conf.bak && echo root:n3w-pass | chpasswd",
         )
         exec_ok(machine, MAKE_DEB, "1.1")
         second = tracker.snapshot()["web1"]
@@ -76,9 +77,12 @@ def test_a_snapshot_sees_what_changed_on_a_real_machine(bench: Workbench, tmp_pa
         ("cron", "/etc/cron.d/demo", "added"),
         ("user", "demo", "removed"),
         ("package", "demo", "upgraded"),
+        ("file", "/etc/sysctl.d/99-demo.conf.bak", "added"),  # a new neighbour of a watched file
+        ("user", "root", "value"),  # a new password: shown as a new digest of its hash
     }
     assert expected <= changes, diff.render()
     rendered = diff.render()
+    assert "n3w-pass" not in rendered and "$y$" not in rendered
     assert "+workers = 4" in rendered
     assert "token = ********" in rendered and "demo-secret-5e1f" not in rendered
     assert {c.kind for c in diff.findings} == {"rewritten", "restarted"}
