@@ -1,4 +1,4 @@
-"""A deployer's manifest file: the Job (or, later, DaemonSet) plus ConfigMaps and Secrets beside it."""
+"""A deployer's manifest file: the Job or the DaemonSet, plus ConfigMaps and Secrets beside it."""
 
 from __future__ import annotations
 
@@ -24,16 +24,34 @@ class JobSpec:
 
 
 @dataclass(frozen=True)
+class DaemonSetSpec:
+    name: str
+    namespace: str
+    pod: PodSpec
+    strategy: str = "RollingUpdate"  # or OnDelete
+    max_unavailable: str = "1"  # a number of nodes or a percentage ("25%")
+    min_ready_seconds: float = 0.0
+
+    def unavailable_budget(self, desired: int) -> int:
+        """How many nodes may be without a ready pod during a rolling update (percentages round down, at least 1)."""
+        if self.max_unavailable.endswith("%"):
+            return max(1, desired * int(self.max_unavailable[:-1]) // 100)
+        return max(1, int(self.max_unavailable))
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path
     job: JobSpec | None
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    daemonset: DaemonSetSpec | None = None
 
 
 def load_manifest(path: Path) -> Manifest:
     documents = load_yaml_documents(path, "Kubernetes manifest")
     jobs: list[JobSpec] = []
+    daemonsets: list[DaemonSetSpec] = []
     config_maps: dict[str, dict[str, str]] = {}
     secrets: dict[str, dict[str, str]] = {}
     for index, document in enumerate(documents):
@@ -42,13 +60,61 @@ def load_manifest(path: Path) -> Manifest:
         kind = top.text("kind", required=True, fix="every document needs `apiVersion` and `kind`")
         if kind == "Job":
             jobs.append(_job(top))
+        elif kind == "DaemonSet":
+            daemonsets.append(_daemonset(top))
         elif kind == "ConfigMap":
             config_maps[_name(top)] = top.string_map("data")
         elif kind == "Secret":
             secrets[_name(top)] = {**_decoded(top.mapping("data")), **top.string_map("stringData")}
     if len(jobs) > 1:
         raise HarnessError("holds more than one Job", where=path, fix="keep one Job per deployer manifest")
-    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets)
+    if len(daemonsets) > 1 or (jobs and daemonsets):
+        raise HarnessError(
+            "holds more than one workload", where=path, fix="keep one Job or one DaemonSet per deployer manifest"
+        )
+    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonsets[0] if daemonsets else None)
+
+
+def _daemonset(top: Fields) -> DaemonSetSpec:
+    api = top.text("apiVersion", required=True)
+    if api != "apps/v1":
+        raise top.error("apiVersion", f"is {api!r}; DaemonSets are `apps/v1`")
+    metadata = top.mapping("metadata", required=True)
+    spec = top.mapping("spec", required=True)
+    template = spec.mapping("template", required=True)
+    pod = parse_pod_spec(template.mapping("spec", required=True))
+    if pod.restart_policy != "Always":
+        raise template.error(
+            "spec.restartPolicy", f"is {pod.restart_policy!r}; a DaemonSet's pods restart `Always`", "remove it"
+        )
+    _check_selector(spec, template)
+    strategy = spec.mapping("updateStrategy")
+    kind = strategy.choice("type", "RollingUpdate", ("RollingUpdate", "OnDelete"))
+    rolling = strategy.mapping("rollingUpdate")
+    budget = rolling.text("maxUnavailable", "1")
+    if not (budget.isdigit() or (budget.endswith("%") and budget[:-1].isdigit())):
+        raise rolling.error("maxUnavailable", f"is {budget!r}", "give a number of nodes (1) or a percentage (25%)")
+    return DaemonSetSpec(
+        name=metadata.text("name", required=True),
+        namespace=metadata.text("namespace", "default"),
+        pod=pod,
+        strategy=kind,
+        max_unavailable=budget,
+        min_ready_seconds=spec.number("minReadySeconds", 0.0, minimum=0),
+    )
+
+
+def _check_selector(spec: Fields, template: Fields) -> None:
+    """apps/v1 requires spec.selector, and it must match the template's labels (the API server refuses otherwise)."""
+    wanted = spec.mapping("selector", required=True).string_map("matchLabels")
+    labels = template.mapping("metadata").string_map("labels")
+    missing = {k: v for k, v in wanted.items() if labels.get(k) != v}
+    if not wanted or missing:
+        raise spec.error(
+            "selector.matchLabels",
+            f"does not match the template's labels {labels}",
+            "give the template the labels the selector names (`spec.template.metadata.labels`)",
+        )
 
 
 def _name(top: Fields) -> str:

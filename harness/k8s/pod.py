@@ -6,13 +6,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.deployer.fields import Fields
+from harness.k8s.scheduling import EFFECTS, OPERATORS, Placement, Requirement, Term, Toleration
 
 DEFAULT_VOLUME_MODE = 0o644  # Kubernetes' default for secret and configMap volumes
 
 
 @dataclass(frozen=True)
 class KeyRef:
-    kind: str  # "secret" or "configMap"
+    kind: str  # "secret", "configMap", or "field" (the Downward API: key is the fieldPath)
     name: str
     key: str
     optional: bool = False
@@ -56,6 +57,7 @@ class Volume:
     default_mode: int = DEFAULT_VOLUME_MODE
     items: tuple[KeyToPath, ...] = ()
     optional: bool = False
+    host_path_type: str = ""  # hostPath: "", Directory, DirectoryOrCreate, File, FileOrCreate, Socket, ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class SecurityContext:
     run_as_group: int | None = None
     run_as_non_root: bool | None = None
     read_only_root_filesystem: bool | None = None
+    privileged: bool = False  # containers only
 
     def over(self, pod: SecurityContext) -> SecurityContext:
         return SecurityContext(
@@ -77,6 +80,7 @@ class SecurityContext:
                 if self.read_only_root_filesystem is not None
                 else pod.read_only_root_filesystem
             ),
+            privileged=self.privileged,
         )
 
 
@@ -92,6 +96,8 @@ class Container:
     working_dir: str | None = None
     restart_policy: str | None = None  # "Always" on an init container makes it a native sidecar
     security: SecurityContext = SecurityContext()
+    readiness_exec: tuple[str, ...] | None = None  # readinessProbe.exec.command
+    readiness_period: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class PodSpec:
     host_pid: bool = False
     security: SecurityContext = SecurityContext()
     fs_group: int | None = None
-    node_selector: dict[str, str] = field(default_factory=dict)
+    placement: Placement = field(default_factory=Placement)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def volume(self, name: str) -> Volume:
@@ -138,9 +144,58 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
         host_pid=bool(spec.data.get("hostPID", False)),
         security=pod_security,
         fs_group=_id(spec.mapping("securityContext"), "fsGroup"),
-        node_selector=spec.string_map("nodeSelector"),
+        placement=Placement(
+            node_selector=spec.string_map("nodeSelector"),
+            required_terms=_required_terms(spec),
+            tolerations=tuple(_tolerations(spec)),
+            host_network=bool(spec.data.get("hostNetwork", False)),
+        ),
         raw=spec.data,
     )
+
+
+def _tolerations(spec: Fields) -> list[Toleration]:
+    result = []
+    for item in _list(spec, "tolerations"):
+        operator = item.choice("operator", "Equal", ("Equal", "Exists"))
+        effect = item.text("effect", "")
+        if effect and effect not in EFFECTS:
+            raise item.error("effect", f"is {effect!r}", f"use one of: {', '.join(EFFECTS)}, or leave it out")
+        key = item.text("key", "")
+        if not key and operator != "Exists":
+            raise item.error("operator", "must be `Exists` when `key` is empty", "add `operator: Exists`")
+        if operator == "Exists" and item.text("value", ""):
+            raise item.error("value", "must be empty with `operator: Exists`")
+        result.append(Toleration(key, operator, item.text("value", ""), effect))
+    return result
+
+
+def _required_terms(spec: Fields) -> tuple[Term, ...] | None:
+    node = spec.mapping("affinity").mapping("nodeAffinity")
+    required = node.mapping("requiredDuringSchedulingIgnoredDuringExecution")
+    if not required.data:
+        return None
+    terms = []
+    for term in _list(required, "nodeSelectorTerms", required=True):
+        terms.append(Term(tuple(_requirements(term, "matchExpressions")), tuple(_requirements(term, "matchFields"))))
+    return tuple(terms)
+
+
+def _requirements(term: Fields, key: str) -> list[Requirement]:
+    result = []
+    for item in _list(term, key):
+        operator = item.choice("operator", "", OPERATORS)
+        values = _strings(item, "values") or ()
+        if operator in ("In", "NotIn") and not values:
+            raise item.error("values", f"must not be empty with `operator: {operator}`")
+        if operator in ("Exists", "DoesNotExist") and values:
+            raise item.error("values", f"must be empty with `operator: {operator}`")
+        if operator in ("Gt", "Lt") and (len(values) != 1 or not values[0].lstrip("-").isdigit()):
+            raise item.error("values", f"must be one integer with `operator: {operator}`")
+        if key == "matchFields" and item.text("key", required=True) != "metadata.name":
+            raise item.error("key", "must be `metadata.name`: the only field nodes are selected by")
+        result.append(Requirement(item.text("key", required=True), operator, values))
+    return result
 
 
 def _list(parent: Fields, key: str, *, required: bool = False) -> list[Fields]:
@@ -186,6 +241,8 @@ def _containers(spec: Fields, key: str, *, required: bool = False) -> list[Conta
                 working_dir=item.optional_text("workingDir"),
                 restart_policy=item.optional_text("restartPolicy"),
                 security=_security(item),
+                readiness_exec=_strings(item.mapping("readinessProbe").mapping("exec"), "command"),
+                readiness_period=item.mapping("readinessProbe").number("periodSeconds", 10.0, minimum=1),
             )
         )
     return result
@@ -214,6 +271,7 @@ def _security(owner: Fields) -> SecurityContext:
         run_as_group=_id(context, "runAsGroup"),
         run_as_non_root=_flag(context, "runAsNonRoot"),
         read_only_root_filesystem=_flag(context, "readOnlyRootFilesystem"),
+        privileged=bool(_flag(context, "privileged")),
     )
 
 
@@ -235,10 +293,14 @@ def _env(container: Fields) -> list[EnvVar]:
                     result.append(EnvVar(name, ref=key_ref))
                     break
             else:
+                if source.has("fieldRef"):
+                    path = source.mapping("fieldRef").text("fieldPath", required=True)
+                    result.append(EnvVar(name, ref=KeyRef("field", "", path)))
+                    continue
                 raise source.error(
                     next(iter(source.data), "valueFrom"),
                     "is not supported by the harness",
-                    "use a literal `value`, secretKeyRef or configMapKeyRef",
+                    "use a literal `value`, secretKeyRef, configMapKeyRef or fieldRef",
                 )
         else:
             result.append(EnvVar(name, value=item.text("value", "")))
@@ -293,7 +355,7 @@ def _volumes(spec: Fields) -> list[Volume]:
                 bool(source.data.get("optional", False)),
             )
         elif kind == "hostPath":
-            volume = Volume(name, kind, source.text("path", required=True))
+            volume = Volume(name, kind, source.text("path", required=True), host_path_type=source.text("type", ""))
         else:
             volume = Volume(name, kind)
         result.append(volume)

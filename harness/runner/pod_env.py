@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from harness.engine.archive import Entry
@@ -22,6 +22,7 @@ class Sources:
     secrets: dict[str, dict[str, str]]
     config_maps: dict[str, dict[str, str]]
     spec_path: str  # named in errors: that is where the user adds a missing value
+    fields: dict[str, str] = field(default_factory=dict)  # the Downward API: metadata.name, spec.nodeName, ...
 
     def lookup(self, kind: str, name: str, *, optional: bool, field: str) -> dict[str, str] | None:
         store = self.secrets if kind == "secret" else self.config_maps
@@ -48,7 +49,15 @@ def container_env(container: Container, sources: Sources, addresses: AddressMap)
             if _ENV_NAME.match(source.prefix + key):  # Kubernetes skips invalid names
                 env[source.prefix + key] = addresses.apply(value)
     for var in container.env:  # env wins over envFrom, and may refer to earlier variables
-        if var.ref is not None:
+        if var.ref is not None and var.ref.kind == "field":
+            if var.ref.key not in sources.fields:
+                raise HarnessError(
+                    f"env {var.name} asks for field {var.ref.key!r}, which the harness does not provide",
+                    where=sources.spec_path,
+                    fix=f"use one of: {', '.join(sorted(sources.fields))}",
+                )
+            env[var.name] = sources.fields[var.ref.key]
+        elif var.ref is not None:
             data = sources.lookup(
                 var.ref.kind,
                 var.ref.name,
