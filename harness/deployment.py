@@ -1,26 +1,42 @@
-"""One deployer against its simulated machines: network, machines, Job runs, verification."""
+"""One deployer against its simulated machines: network, machines (or cluster nodes), Job runs or DaemonSet rollouts."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from docker.models.networks import Network
 
-from harness.deployer.spec import DeployerSpec
+from harness.cluster.pod_images import NODE_PATH as POD_IMAGES
+from harness.cluster.pod_images import cache_volume, unpacked
+from harness.cluster.sim import Rollout, SimCluster, SimNode
+from harness.deployer.spec import NODE_KIND, DeployerSpec
 from harness.engine.labels import SCOPE, Ownership
 from harness.engine.sweep import remove_labelled
 from harness.errors import HarnessError
 from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
+from harness.hosts.mirror import APT_CONFIG, start_mirror
 from harness.hosts.network import create_internal_network
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
+from harness.k8s.scheduling import schedule
 from harness.runner.addresses import AddressMap
 from harness.runner.job import JobResult, JobRun, run_job
 from harness.runner.pod_env import Sources
 from harness.state.diff import masker
 from harness.state.tracker import ScriptRunner, StateTracker
 from harness.workbench import Workbench
+
+MIRROR_KIND = "apt-mirror"
+POD_BACKOFF_CAP = 8  # Kubernetes: 10 s doubling to 300 s; compressed, the first wait comes from the spec
+POD_BACKOFF_RESET = 60  # a container that ran this long starts its back-off over (Kubernetes: 10 min)
+
+
+def _pod_backoff(seconds: float) -> tuple[int, int, int]:
+    first = max(1, round(seconds))
+    return first, max(first, POD_BACKOFF_CAP), POD_BACKOFF_RESET
 
 
 @dataclass
@@ -32,18 +48,33 @@ class Deployment:
     network: Network | None = field(default=None, init=False)
     machines: dict[str, Machine] = field(default_factory=dict, init=False)
     key: KeyPair | None = field(default=None, init=False)
-    runs: list[JobResult] = field(default_factory=list, init=False)
+    runs: list[JobResult | Rollout] = field(default_factory=list, init=False)
+    cluster: SimCluster | None = field(default=None, init=False)
     state: StateTracker = field(init=False)
     ownership: Ownership = field(init=False)
 
     def __post_init__(self) -> None:
         self.ownership = self.bench.ownership.scoped()  # everything this deployment makes, removed together
         self.manifest = load_manifest(self.spec.manifest)
+        if self.manifest.daemonset is not None:
+            if not self.spec.nodes:
+                raise HarnessError(
+                    "`cluster.nodes` is missing: a DaemonSet runs on the nodes of a cluster",
+                    where=self.spec.path,
+                    fix="replace `machines` by `cluster: {nodes: {w1: {labels: {...}}, ...}}`",
+                )
+            return
         if self.manifest.job is None:
             raise HarnessError(
-                "holds no Job",
+                "holds no Job or DaemonSet",
                 where=self.spec.manifest,
-                fix="a Job + SSH deployer needs a `kind: Job` document (batch/v1)",
+                fix="a Job + SSH deployer needs a `kind: Job` document (batch/v1), a node configurator a DaemonSet",
+            )
+        if self.spec.nodes:
+            raise HarnessError(
+                "`cluster` is given, but the manifest holds a Job",
+                where=self.spec.path,
+                fix="a Job deployer names its hosts under `machines`",
             )
         self._deployer_container()  # fail early on an ambiguous pod
 
@@ -68,9 +99,32 @@ class Deployment:
         images = {m.kind: bench.machine_image(m.kind) for m in self.spec.machines}
         self.network = create_internal_network(bench.client, self.ownership, self.spec.name)
         self.key = generate(bench.workdir / self.network.name)
-        requests = [MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases) for m in self.spec.machines]
-        started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, self.ownership)
+        # Nodes mount the pod image cache: a pod's root is an overlay over its image, unpacked once.
+        volumes = ((cache_volume(bench.client), POD_IMAGES, "ro"),) if self.spec.nodes else ()
+        files = (APT_CONFIG,) if self.spec.mirror else ()
+        requests = [
+            MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases, volumes, files)
+            for m in self.spec.machines
+        ]
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the mirror starts while the machines boot
+            mirror = (
+                pool.submit(start_mirror, bench.client, self.ownership, self.network, bench.machine_image(MIRROR_KIND))
+                if self.spec.mirror
+                else None
+            )
+            started = start_machines(bench.client, bench.capabilities, self.network, requests, self.key, self.ownership)
+            if mirror is not None:
+                mirror.result()
         self.machines = {m.name: m for m in started}
+        if self.spec.nodes:
+            self.cluster = SimCluster(
+                bench.client,
+                [SimNode(node, self.machines[node.name]) for node in self.spec.nodes],
+                self._sources(),
+                AddressMap({}),
+                lambda image: unpacked(bench.client, self.ownership, image, images[NODE_KIND]),
+                backoff=_pod_backoff(self.spec.backoff_seconds),
+            )
         runners: dict[str, ScriptRunner] = {m.name: m.run_script for m in started}
         self.state = StateTracker(runners, self.spec.state, masker(self.secret_values()))
 
@@ -80,24 +134,35 @@ class Deployment:
         values = [value for source in sources for entries in source.values() for value in entries.values()]
         return values + ([self.key.private_openssh] if self.key else [])
 
-    def apply(self, image: str | None = None) -> JobResult:
-        """Run the Job once, as Kubernetes would, with the deployer's image (by default the current one)."""
+    def apply(self, image: str | None = None) -> JobResult | Rollout:
+        """Run the Job once, or roll the DaemonSet out, as Kubernetes would, with the deployer's image (by default
+        the current one). Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         assert self.network is not None and self.key is not None, "start() first"
+        if self.manifest.daemonset is not None:
+            assert self.cluster is not None
+            rollout = self.cluster.apply(self.manifest.daemonset, image or self.bench.deployer_image(self.spec))
+            self.runs.append(rollout)
+            return rollout
         addresses = AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
-        secrets = {**self.manifest.secrets, **self.spec.secrets}
-        if self.spec.ssh_key is not None:
-            ssh = self.spec.ssh_key
-            secrets[ssh.secret] = {**secrets.get(ssh.secret, {}), ssh.key: self.key.private_openssh}
         run = JobRun(
             network=self.network,
             images={self._deployer_container(): image or self.bench.deployer_image(self.spec)},
             addresses=addresses,
-            sources=Sources(secrets, {**self.manifest.config_maps, **self.spec.config_maps}, str(self.spec.path)),
+            sources=self._sources(),
             backoff_seconds=self.spec.backoff_seconds,
         )
         result = run_job(self.bench.client, self.ownership, self.job, run)
         self.runs.append(result)
         return result
+
+    def _sources(self) -> Sources:
+        """Secrets and ConfigMaps as the cluster would hold them: the manifest's, the spec's test values over them."""
+        secrets = {**self.manifest.secrets, **self.spec.secrets}
+        if self.spec.ssh_key is not None and self.key is not None:
+            ssh = self.spec.ssh_key
+            secrets[ssh.secret] = {**secrets.get(ssh.secret, {}), ssh.key: self.key.private_openssh}
+        config_maps = {**self.manifest.config_maps, **self.spec.config_maps}
+        return Sources(secrets, config_maps, str(self.spec.path), {"metadata.namespace": self.manifest.namespace})
 
     def _deployer_container(self) -> str:
         names = [c.name for c in self.job.pod.containers]
@@ -116,6 +181,24 @@ class Deployment:
                 fix=f"add `container:` with one of: {', '.join(names)}",
             )
         return names[0]
+
+    def cluster_info(self) -> dict[str, Any] | None:
+        """What a DaemonSet deployer's tests may ask about the cluster (the ``cluster`` fixture)."""
+        if self.cluster is None or self.manifest.daemonset is None:
+            return None
+        placed = {d.node: d.runs for d in schedule(self.manifest.daemonset.pod.placement, list(self.spec.nodes))}
+        return {
+            "daemonset": self.manifest.daemonset.name,
+            "nodes": {
+                node.name: {
+                    "labels": node.labels,
+                    "taints": [str(t) for t in node.taints],
+                    "scheduled": placed[node.name],
+                    "pod": self.cluster.pods[node.name].name if node.name in self.cluster.pods else None,
+                }
+                for node in self.spec.nodes
+            },
+        }
 
     def shell_hints(self) -> list[str]:
         return [m.shell_hint() for m in self.machines.values()]

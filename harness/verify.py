@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.deployer.spec import DeployerSpec
 from harness.hosts.machine import Machine
@@ -57,7 +58,9 @@ class VerifyResult:
         return "\n".join(lines)
 
 
-def verify(spec: DeployerSpec, machines: dict[str, Machine], workdir: Path) -> VerifyResult:
+def verify(
+    spec: DeployerSpec, machines: dict[str, Machine], workdir: Path, cluster: dict[str, Any] | None = None
+) -> VerifyResult:
     if spec.tests is None:
         return VerifyResult(output=f"{spec.folder}: no tests/ folder, nothing to verify", returncode=5)
     default = spec.verify_host or spec.machines[0].name
@@ -68,6 +71,7 @@ def verify(spec: DeployerSpec, machines: dict[str, Machine], workdir: Path) -> V
             for name, m in machines.items()
         },
         "secrets": spec.secrets,
+        "cluster": cluster,
     }
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "targets.json").write_text(json.dumps(targets))

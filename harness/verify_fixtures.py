@@ -44,6 +44,15 @@ def host(hosts: dict[str, testinfra.host.Host]) -> testinfra.host.Host:
 
 
 @pytest.fixture(scope="session")
+def cluster() -> dict[str, Any]:
+    """DaemonSet deployers: ``{"daemonset": name, "nodes": {node: {"labels", "taints", "scheduled", "pod"}}}``."""
+    data = _targets()["cluster"]
+    if data is None:
+        pytest.skip("this deployer runs no DaemonSet: there is no cluster")
+    return dict(data)
+
+
+@pytest.fixture(scope="session")
 def secrets() -> dict[str, dict[str, str]]:
     data: dict[str, dict[str, str]] = _targets()["secrets"]
     return data

@@ -17,6 +17,13 @@ state:                          # managed state, beyond what the first apply tou
   sysctl: [vm.swappiness]
   derive: true
 idempotency: {rewritten: warn, restarted: warn, reinstalled: warn}   # findings: warn, fail or ignore
+mirror: false                   # a Debian package mirror (apt proxy) on the test network; default: with `cluster`
+cluster:                        # instead of `machines`, for a DaemonSet: the simulated cluster's nodes
+  nodes:
+    cp1:
+      labels: {node-role.kubernetes.io/control-plane: ""}
+      taints: ["node-role.kubernetes.io/control-plane:NoSchedule"]
+    w1: {labels: {node-type: gpu}}
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 
 from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
+from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
 
@@ -46,7 +54,10 @@ _TOP = (
     "runner",
     "state",
     "idempotency",
+    "cluster",
+    "mirror",
 )
+NODE_KIND = "k8s-node"  # the machine kind of simulated cluster nodes
 FINDING_POLICIES = ("warn", "fail", "ignore")
 
 
@@ -82,6 +93,8 @@ class DeployerSpec:
     verify_host: str | None = None
     backoff_seconds: float = 1.0
     state: WatchSpec = field(default_factory=WatchSpec)
+    nodes: tuple[Node, ...] = ()  # the simulated cluster's nodes, for DaemonSet deployers
+    mirror: bool = False  # a Debian package mirror on the test network (default: for DaemonSet deployers)
     findings: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FINDING_KINDS, "warn"))
 
     def machine(self, name: str) -> MachineSpec:
@@ -106,7 +119,10 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
             "point `build.context`/`build.dockerfile` at the deployer's Dockerfile",
         )
 
-    machines = _machines(top, machine_kinds)
+    nodes = _nodes(top)
+    if nodes and top.has("machines"):
+        raise top.error("machines", "and `cluster` are both given", "a DaemonSet deployer names `cluster.nodes` only")
+    machines = tuple(MachineSpec(n.name, NODE_KIND, n.name) for n in nodes) if nodes else _machines(top, machine_kinds)
     ssh = top.mapping("ssh_key", known=("secret", "key"))
     ssh_key = SshKeySpec(ssh.text("secret", required=True), ssh.text("key", required=True)) if ssh.data else None
 
@@ -133,8 +149,38 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         verify_host=verify_host,
         backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
         state=_watch(top),
+        nodes=nodes,
+        mirror=top.flag("mirror", bool(nodes)),
         findings=_findings(top),
     )
+
+
+def _nodes(top: Fields) -> tuple[Node, ...]:
+    """``cluster.nodes``: name -> labels and taints (``key[=value]:Effect``, as ``kubectl taint`` writes them)."""
+    cluster = top.mapping("cluster", known=("nodes",))
+    if not cluster.data:
+        return ()
+    section = cluster.mapping("nodes", required=True)
+    if not section.data:
+        raise cluster.error("nodes", "is empty", "declare the nodes, e.g. `w1: {labels: {node-type: gpu}}`")
+    nodes = []
+    for name, _ in section.items():
+        if not _NAME.match(name):
+            raise section.error(name, "is not a usable node name", "use lower-case letters, digits and dashes")
+        entry = section.mapping(name, known=("labels", "taints"))
+        labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+        labels.update(entry.string_map("labels"))
+        taints = []
+        for text in entry.string_list("taints", "write taints as `key=value:NoSchedule` or `key:NoExecute`"):
+            key_value, _, effect = text.rpartition(":")
+            key, _, value = key_value.partition("=")
+            if not key or effect not in EFFECTS:
+                raise entry.error(
+                    "taints", f"holds {text!r}", f"write `key[=value]:Effect` with an effect of {', '.join(EFFECTS)}"
+                )
+            taints.append(Taint(key, effect, value))
+        nodes.append(Node(name, labels, tuple(taints)))
+    return tuple(nodes)
 
 
 def _watch(top: Fields) -> WatchSpec:

@@ -33,6 +33,8 @@ class MachineRequest:
     kind: str
     hostname: str
     aliases: tuple[str, ...] = ()
+    volumes: tuple[tuple[str, str, str], ...] = ()  # (Docker volume, path in the machine, "ro" or "rw")
+    files: tuple[Entry, ...] = ()  # put in before it starts
 
 
 @dataclass
@@ -120,6 +122,8 @@ def _start_one(
     timeout: float,
 ) -> Machine:
     endpoint = client.api.create_endpoint_config(aliases=[request.hostname, request.name, *request.aliases])
+    options = systemd_machine_options(caps)
+    options["volumes"] = {**options.get("volumes", {}), **{v: {"bind": p, "mode": m} for v, p, m in request.volumes}}
     try:
         container = client.containers.create(
             request.image,
@@ -129,7 +133,7 @@ def _start_one(
             network=network.name,
             networking_config={network.name: endpoint},
             detach=True,
-            **systemd_machine_options(caps),
+            **options,
         )
     except docker.errors.APIError as exc:
         raise HarnessError(f"{request.name} ({request.kind}): the engine refused the container: {exc}") from None
@@ -139,6 +143,7 @@ def _start_one(
             [
                 Entry("/root/.ssh", None, 0o700),
                 Entry("/root/.ssh/authorized_keys", key.public_openssh.encode(), 0o600),
+                *request.files,
             ],
         )
         container.start()

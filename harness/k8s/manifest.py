@@ -47,6 +47,11 @@ class Manifest:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     daemonset: DaemonSetSpec | None = None
 
+    @property
+    def namespace(self) -> str:
+        workload = self.job or self.daemonset
+        return workload.namespace if workload is not None else "default"
+
 
 def load_manifest(path: Path) -> Manifest:
     documents = load_yaml_documents(path, "Kubernetes manifest")

@@ -60,6 +60,9 @@ class JobResult:
     def logs(self) -> str:
         return self.attempts[-1].logs if self.attempts else ""
 
+    def summary(self) -> str:
+        return f"{self.reason} after {len(self.attempts)} attempt(s)"
+
     def describe(self) -> str:
         lines = [
             f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}), "

@@ -32,7 +32,7 @@ class ScenarioLog:
 def apply(deployment: Deployment, log: ScenarioLog) -> None:
     result = deployment.apply()
     number = len(deployment.runs)
-    log.record(f"apply{number}", f"{result.reason} after {len(result.attempts)} attempt(s)")
+    log.record(f"apply{number}", result.summary())
     log.sections.append((f"apply {number}: deployer log", result.describe()))
     if not result.succeeded:
         raise StepFailed(f"apply {number} failed\n{result.describe()}")
@@ -86,7 +86,7 @@ def verify(deployment: Deployment, log: ScenarioLog) -> None:
     from harness.verify import verify as run_checks
 
     workdir = deployment.bench.workdir / f"verify-{deployment.spec.name}-{len(log.properties)}"
-    result = run_checks(deployment.spec, deployment.machines, workdir)
+    result = run_checks(deployment.spec, deployment.machines, workdir, deployment.cluster_info())
     log.record("verify", result.summary())
     if not result.passed:
         raise StepFailed(result.describe())

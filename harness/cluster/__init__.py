@@ -1,0 +1,1 @@
+"""DaemonSets on a cluster: the simulated one (nodes as containers, pods inside them) and kind."""

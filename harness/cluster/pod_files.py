@@ -1,0 +1,190 @@
+"""What a simulated node needs to run one pod: its files, and the script that sets up its namespaces and mounts.
+
+The script does what the kubelet and containerd do on a real node, with the
+kernel deciding the rest: ``unshare`` for the namespaces the pod does not share
+with the node (PID unless hostPID, network and UTS unless hostNetwork, IPC
+unless hostIPC), a fresh procfs, the node's own view of ``/proc/sys`` over it,
+hostPath volumes as recursive binds (``/`` at ``/host`` gives the node's whole
+mount tree), secret and configMap volumes read-only, then ``chroot`` into the
+overlay of the pod image.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from harness.engine.archive import Entry
+from harness.errors import HarnessError
+from harness.k8s.pod import Container, PodSpec
+from harness.runner.addresses import AddressMap
+from harness.runner.expand import expand
+from harness.runner.pod_env import Sources, container_env, volume_files
+
+PODS_DIR = "/var/lib/harness/pods"
+RUNNER = "/usr/local/lib/harness/harness-pod"
+_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """What ``docker image inspect`` says about how to start the image."""
+
+    env: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    working_dir: str = ""
+
+
+@dataclass(frozen=True)
+class PodPlan:
+    name: str
+    node: str
+    directory: str
+    files: list[Entry]  # absolute paths inside the node
+    argv: tuple[str, ...]  # what runs in the container, after env and command resolution
+    env: dict[str, str]
+
+
+def plan_pod(
+    pod: PodSpec,
+    name: str,
+    node: str,
+    image_dir: str,
+    image: ImageConfig,
+    sources: Sources,
+    addresses: AddressMap,
+    backoff: tuple[int, int, int],
+) -> PodPlan:
+    if len(pod.containers) != 1 or pod.init_containers:
+        raise HarnessError(
+            "the simulated cluster runs pods of one container without init containers",
+            where=sources.spec_path,
+            fix="keep the DaemonSet's pod to one container",
+        )
+    container = pod.containers[0]
+    directory = f"{PODS_DIR}/{name}"
+    env = {**_image_env(image), **container_env(container, sources, addresses)}
+    argv = _argv(container, image, env, addresses)
+    if not argv:
+        raise HarnessError(f"container {container.name!r} has no command and its image no ENTRYPOINT or CMD")
+    files = [
+        Entry(directory, None, 0o700),
+        Entry(f"{directory}/pod.conf", _conf(image_dir, backoff).encode(), 0o600),
+        Entry(f"{directory}/start.sh", _start(pod).encode(), 0o700),
+        Entry(f"{directory}/inner.sh", _inner(pod, container, name, directory, image, env, argv).encode(), 0o700),
+    ]
+    for volume in pod.volumes:
+        if volume.kind in ("secret", "configMap"):
+            base = f"{directory}/volumes/{volume.name}"
+            files.append(Entry(base, None, 0o755))
+            files += [Entry(f"{base}/{e.path}", e.content, e.mode) for e in volume_files(volume, sources, addresses)]
+        elif volume.kind == "emptyDir":
+            files.append(Entry(f"{directory}/empty/{volume.name}", None, 0o777))
+        elif volume.kind != "hostPath":
+            raise HarnessError(
+                f"volume {volume.name!r} is a {volume.kind} volume, which the simulated cluster cannot mount",
+                where=sources.spec_path,
+                fix="use hostPath, secret, configMap or emptyDir volumes",
+            )
+    return PodPlan(name, node, directory, files, argv, env)
+
+
+def _image_env(image: ImageConfig) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in image.env if "=" in item)
+
+
+def _argv(container: Container, image: ImageConfig, env: dict[str, str], addresses: AddressMap) -> tuple[str, ...]:
+    def resolve(words: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(addresses.apply(expand(w, env)) for w in words)
+
+    # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD.
+    if container.command is not None:
+        return resolve(container.command) + resolve(container.args or ())
+    args = resolve(container.args) if container.args is not None else image.cmd
+    return image.entrypoint + args
+
+
+def _conf(image_dir: str, backoff: tuple[int, int, int]) -> str:
+    first, most, reset = backoff
+    return f"IMAGE={shlex.quote(image_dir)}\nBACKOFF={first}\nBACKOFF_MAX={most}\nRESET_AFTER={reset}\n"
+
+
+def _start(pod: PodSpec) -> str:
+    flags = ["--mount", "--propagation", "private"]
+    if not pod.host_pid:
+        flags += ["--pid", "--fork"]
+    if not pod.host_network:
+        flags += ["--net", "--uts"]
+    if not pod.raw.get("hostIPC", False):
+        flags += ["--ipc"]
+    return f'#!/bin/sh\nexec unshare {" ".join(flags)} sh -e "$(dirname "$0")/inner.sh"\n'
+
+
+def _inner(
+    pod: PodSpec,
+    container: Container,
+    name: str,
+    directory: str,
+    image: ImageConfig,
+    env: dict[str, str],
+    argv: tuple[str, ...],
+) -> str:
+    q = shlex.quote
+    root = f"{directory}/rootfs"
+    lines = [f"# pod {name}: namespaces are made by start.sh; these are its mounts, then its process", f"R={q(root)}"]
+    lines += [
+        'mount -t proc proc "$R/proc"',
+        "mount --bind /proc/sys \"$R/proc/sys\"  # the node's own view: a pod never reaches the real kernel's keys",
+    ]
+    if container.security.privileged:
+        lines += ['mount --rbind /dev "$R/dev"', 'mount --rbind /sys "$R/sys"']
+    else:
+        lines += ['mount -t tmpfs -o mode=0755,nosuid pod-dev "$R/dev"']
+        lines += [f'touch "$R/dev/{d}" && mount --bind /dev/{d} "$R/dev/{d}"' for d in _DEVICES]
+        lines += ['mount --rbind /sys "$R/sys" && mount -o remount,bind,ro "$R/sys"']
+    for source in ("/etc/resolv.conf",):
+        lines.append(f'touch "$R{source}" && mount --bind {source} "$R{source}"')
+    if pod.host_network:
+        lines += ['touch "$R/etc/hosts" "$R/etc/hostname"', 'mount --bind /etc/hosts "$R/etc/hosts"']
+        lines += ['mount --bind /etc/hostname "$R/etc/hostname"']
+    else:
+        lines += [f"hostname {q(name[:63])}", "ip link set lo up 2>/dev/null || true"]
+        hosts = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{name}\n"
+        lines += [f'printf %s {q(hosts)} > "$R/etc/hosts"', f'printf "%s\\n" {q(name)} > "$R/etc/hostname"']
+    for mount in container.volume_mounts:
+        volume = pod.volume(mount.name)
+        target = '"$R"' + q(str(PurePosixPath("/") / mount.mount_path))
+        if volume.kind == "hostPath":
+            source = q(volume.source)
+            if volume.host_path_type in ("File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"):
+                create = "" if volume.host_path_type != "FileOrCreate" else f"touch {source} && "
+                lines.append(f'{create}mkdir -p "$(dirname {target})" && touch {target}')
+            else:
+                create = "" if volume.host_path_type == "Directory" else f"mkdir -p {source} && "
+                lines.append(f"{create}mkdir -p {target}")
+            lines.append(f"mount --rbind {source} {target}")
+        elif volume.kind == "emptyDir":
+            lines += [f"mkdir -p {target}", f"mount --bind {q(directory)}/empty/{q(volume.name)} {target}"]
+        else:
+            source = f"{q(directory)}/volumes/{q(volume.name)}"
+            if mount.sub_path:
+                source, file = f"{source}/{q(mount.sub_path)}", True
+            else:
+                file = False
+            lines.append(f'mkdir -p "$(dirname {target})" && touch {target}' if file else f"mkdir -p {target}")
+            lines.append(f"mount --bind {source} {target}")
+            lines.append(f"mount -o remount,bind,ro {target}")  # the kubelet mounts them read-only
+        if mount.read_only and volume.kind in ("hostPath", "emptyDir"):
+            lines.append(f"mount -o remount,bind,ro {target}")
+    assignments = " ".join(q(f"{k}={v}") for k, v in env.items())
+    user = container.security.run_as_user
+    group = container.security.run_as_group if container.security.run_as_group is not None else user
+    userspec = f"--userspec={user}:{group} " if user is not None else ""
+    workdir = container.working_dir or image.working_dir or "/"
+    enter = f'env -i {assignments} chroot {userspec}"$R"'
+    if workdir != "/":
+        enter += f' /bin/sh -c \'cd "$0" && exec "$@"\' {q(workdir)}'
+    lines.append(f"exec {enter} {' '.join(q(a) for a in argv)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,247 @@
+"""The simulated cluster: nodes are machine containers, pods run inside them, a controller rolls DaemonSets out.
+
+Pods are transient systemd units on their node (``harness-pod run``): the node's
+own systemd supervises them, as the kubelet does; their output is the unit's
+journal (``kubectl logs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import docker
+
+from harness.cluster.pod_files import RUNNER, ImageConfig, PodPlan, plan_pod
+from harness.engine.archive import put_files
+from harness.errors import HarnessError
+from harness.hosts.machine import Machine
+from harness.k8s.manifest import DaemonSetSpec
+from harness.k8s.scheduling import Decision, Node, schedule
+from harness.runner.addresses import AddressMap
+from harness.runner.pod_env import Sources
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Pod:
+    name: str
+    node: str
+    revision: str  # the template hash, as the controller-revision-hash label
+    directory: str
+
+    @property
+    def unit(self) -> str:
+        return f"pod-{self.name}.service"
+
+
+@dataclass
+class PodState:
+    pod: str
+    node: str
+    phase: str  # Running, Waiting (CrashLoopBackOff), Pending
+    restarts: int
+    ready: bool
+    last_exit: str = ""
+
+
+@dataclass
+class Rollout:
+    """What one apply did: the kubectl-style log, the decisions, and whether it finished."""
+
+    daemonset: str
+    succeeded: bool = False
+    lines: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    seconds: float = 0.0
+    pod_logs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return "rolled out" if self.succeeded else "rollout did not finish"
+
+    def summary(self) -> str:
+        scheduled = sum(d.runs for d in self.decisions)
+        return f"{self.reason} on {scheduled} of {len(self.decisions)} node(s) in {self.seconds:.1f} s"
+
+    def describe(self) -> str:
+        parts = [f'daemon set "{self.daemonset}": {self.summary()}', *self.lines]
+        parts += [f"  {d.node}: {d.reason}" for d in self.decisions]
+        for pod, log in self.pod_logs.items():
+            parts.append(f"--- logs of pod {pod}")
+            parts += [f"    | {line}" for line in log.strip().splitlines()[-40:]]
+        return "\n".join(parts)
+
+
+@dataclass
+class SimNode:
+    spec: Node
+    machine: Machine
+
+    def run(self, command: str) -> tuple[int, str]:
+        return self.machine.exec(command)
+
+
+class SimCluster:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        nodes: list[SimNode],
+        sources: Sources,
+        addresses: AddressMap,
+        unpack: Callable[[str], str],
+        *,
+        backoff: tuple[int, int, int] = (1, 8, 60),
+        progress: Progress = lambda line: None,
+    ) -> None:
+        self.client = client
+        self.nodes = {n.spec.name: n for n in nodes}
+        self.sources, self.addresses, self.unpack = sources, addresses, unpack
+        self.backoff, self.progress = backoff, progress
+        self.pods: dict[str, Pod] = {}  # node -> its daemon pod
+        self.generation = 0
+
+    # ------------------------------------------------------------------ rollout
+
+    def apply(self, ds: DaemonSetSpec, image: str, *, timeout: float = 120.0) -> Rollout:
+        """Create or update the DaemonSet; an unchanged template restarts its pods (``kubectl rollout restart``)."""
+        started = time.monotonic()
+        self.generation += 1
+        rollout = Rollout(ds.name)
+        image_dir = self.unpack(image)
+        config = _image_config(self.client, image)
+        revision = _revision(ds, self.client.images.get(image).id, self.generation)
+        rollout.decisions = schedule(ds.pod.placement, [n.spec for n in self.nodes.values()])
+        wanted = [d.node for d in rollout.decisions if d.runs]
+        for decision in rollout.decisions:  # nodes that no longer match lose their pod
+            if not decision.runs and decision.node in self.pods:
+                self._delete(self.pods.pop(decision.node))
+        fresh = [node for node in wanted if node not in self.pods]
+        self._start_all(ds, image_dir, config, revision, fresh)
+        old = [node for node in wanted if self.pods[node].revision != revision]
+        if ds.strategy == "OnDelete":
+            rollout.lines.append(f"updateStrategy OnDelete: {len(old)} pod(s) keep the old template until deleted")
+            old = []
+        budget = ds.unavailable_budget(len(wanted))
+        deadline = started + timeout
+        try:
+            for batch in (old[i : i + budget] for i in range(0, len(old), budget)):
+                updated = len(wanted) - len([n for n in old if self.pods[n].revision != revision])
+                rollout.lines.append(
+                    f'Waiting for daemon set "{ds.name}" rollout to finish: {updated} out of {len(wanted)} '
+                    "new pods have been updated..."
+                )
+                for node in batch:
+                    self._delete(self.pods.pop(node))
+                self._start_all(ds, image_dir, config, revision, batch)
+                self._wait_ready(ds, batch, deadline, rollout)
+            self._wait_ready(ds, wanted, deadline, rollout)
+            rollout.succeeded = True
+            rollout.lines.append(f'daemon set "{ds.name}" successfully rolled out')
+        except TimeoutError as exc:
+            rollout.lines.append(str(exc))
+            rollout.pod_logs = {self.pods[n].name: self.logs(n) for n in wanted if n in self.pods}
+        rollout.seconds = time.monotonic() - started
+        return rollout
+
+    def _start_all(
+        self, ds: DaemonSetSpec, image_dir: str, config: ImageConfig, revision: str, nodes: list[str]
+    ) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(nodes)))) as pool:
+            for pod in pool.map(lambda n: self._start(ds, image_dir, config, revision, n), nodes):
+                self.pods[pod.node] = pod
+
+    def _start(self, ds: DaemonSetSpec, image_dir: str, config: ImageConfig, revision: str, node_name: str) -> Pod:
+        node = self.nodes[node_name]
+        name = f"{ds.name}-{uuid.uuid4().hex[:5]}"
+        fields = {
+            "metadata.name": name,
+            "metadata.namespace": ds.namespace,
+            "spec.nodeName": node_name,
+            "spec.serviceAccountName": "default",
+            "status.hostIP": node.machine.address,
+            "status.podIP": node.machine.address if ds.pod.host_network else "",
+        }
+        sources = Sources(self.sources.secrets, self.sources.config_maps, self.sources.spec_path, fields)
+        plan: PodPlan = plan_pod(ds.pod, name, node_name, image_dir, config, sources, self.addresses, self.backoff)
+        put_files(node.machine.container, plan.files)
+        pod = Pod(name, node_name, revision, plan.directory)
+        code, output = node.run(
+            f"systemd-run --quiet --unit={pod.unit} --property=ExecStopPost='{RUNNER} cleanup {pod.directory}' "
+            f"{RUNNER} run {pod.directory}"
+        )
+        if code != 0:
+            raise HarnessError(f"{node_name}: could not start pod {name}: {output.strip()}")
+        return pod
+
+    def _delete(self, pod: Pod) -> None:
+        self.nodes[pod.node].run(f"systemctl stop {pod.unit}; rm -rf {shlex.quote(pod.directory)}")
+
+    def _wait_ready(self, ds: DaemonSetSpec, nodes: list[str], deadline: float, rollout: Rollout) -> None:
+        probe = ds.pod.containers[0].readiness_exec
+        pending = set(nodes)
+        ready_since: dict[str, float] = {}
+        while pending:
+            for node in sorted(pending):
+                state = self.pod_state(node, probe)
+                if state.ready:
+                    ready_since.setdefault(node, time.monotonic())
+                    if time.monotonic() - ready_since[node] >= ds.min_ready_seconds:
+                        pending.discard(node)
+                else:
+                    ready_since.pop(node, None)
+            if pending and time.monotonic() > deadline:
+                states = [self.pod_state(n, probe) for n in sorted(pending)]
+                detail = "; ".join(f"{s.pod} on {s.node}: {s.phase}, {s.restarts} restart(s)" for s in states)
+                raise TimeoutError(f'daemon set "{ds.name}": pods not ready in time: {detail}')
+            if pending:
+                time.sleep(0.2)
+
+    # ------------------------------------------------------------------ status
+
+    def pod_state(self, node: str, probe: tuple[str, ...] | None = None) -> PodState:
+        pod = self.pods.get(node)
+        if pod is None:
+            return PodState("", node, "Absent", 0, False)
+        _, output = self.nodes[node].run(f"cat {pod.directory}/status {pod.directory}/restarts 2>/dev/null")
+        lines = output.split("\n")
+        status, restarts = (lines[0].split() or ["Pending"]), int(lines[1]) if len(lines) > 1 and lines[1] else 0
+        if status[0] != "running":
+            phase = "CrashLoopBackOff" if status[0] == "waiting" else "Pending"
+            return PodState(pod.name, node, phase, restarts, False, status[1] if len(status) > 1 else "")
+        ready = True
+        if probe:
+            command = " ".join(shlex.quote(a) for a in probe)
+            code, _ = self.nodes[node].run(f"{RUNNER} exec {pod.directory} {command}")
+            ready = code == 0
+        return PodState(pod.name, node, "Running", restarts, ready)
+
+    def logs(self, node: str) -> str:
+        pod = self.pods.get(node)
+        if pod is None:
+            return ""
+        _, output = self.nodes[node].run(f"journalctl --no-pager -o cat _SYSTEMD_UNIT={pod.unit}")
+        return output
+
+
+def _image_config(client: docker.DockerClient, image: str) -> ImageConfig:
+    config = client.images.get(image).attrs.get("Config") or {}
+    return ImageConfig(
+        tuple(config.get("Env") or ()),
+        tuple(config.get("Entrypoint") or ()),
+        tuple(config.get("Cmd") or ()),
+        config.get("WorkingDir") or "",
+    )
+
+
+def _revision(ds: DaemonSetSpec, image_id: str, generation: int) -> str:
+    """The template's hash. Every apply is a new generation: unchanged templates restart, as `rollout restart` does."""
+    data = json.dumps({"pod": ds.pod.raw, "image": image_id, "generation": generation}, sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:10]
