@@ -19,7 +19,7 @@ import pytest
 from harness import PROJECT
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
-from harness.deployment import Deployment
+from harness.deployment import MIRROR_KIND, Deployment
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
 from harness.engine.probe import Capabilities
@@ -168,6 +168,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         try:
             for machine in spec.machines:
                 bench.machine_image(machine.kind)
+            if spec.mirror:
+                bench.machine_image(MIRROR_KIND)
             bench.deployer_image(spec)
         except HarnessError as exc:
             state.build_errors[spec.name] = str(exc)
@@ -205,6 +207,8 @@ class DeployerFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         items: list[pytest.Item] = []
         for scenario in scenarios:
+            if scenario.workload not in ("any", spec.workload):
+                continue
             item = ScenarioItem.from_parent(self, name=scenario.name, spec=spec, scenario=scenario)
             item.add_marker(scenario.name)
             items.append(item)

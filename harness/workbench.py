@@ -51,11 +51,15 @@ class Workbench:
     def machine_image(self, kind: str) -> str:
         return self.builder.ensure(kind)
 
-    def deployer_image(self, spec: DeployerSpec) -> str:
-        """The deployer's real image, built from its own Dockerfile and cached by content."""
+    def deployer_image(self, spec: DeployerSpec, revision: str = "") -> str:
+        """The deployer's real image, built from its own Dockerfile and cached by content.
+
+        ``revision`` builds the same files as another image (a label differs): a new image to roll out.
+        """
         base = self.builder.ensure(DEPLOYER_BASE)
-        digest = hash_tree(spec.build_context, spec.dockerfile, base, dockerfile=spec.dockerfile)[:12]
+        digest = hash_tree(spec.build_context, spec.dockerfile, base, revision, dockerfile=spec.dockerfile)[:12]
         tag = f"{PROJECT}/deployer-{spec.name}:{digest}"
+        labels = {f"{PROJECT}.deployer": spec.name, **({f"{PROJECT}.revision": revision} if revision else {})}
 
         def build() -> None:
             self.progress(f"building deployer image {spec.name} ({tag})")
@@ -64,7 +68,7 @@ class Workbench:
                 spec.build_context,
                 tag,
                 dockerfile=spec.dockerfile,
-                labels={f"{PROJECT}.deployer": spec.name},
+                labels=labels,
                 progress=self.progress,
                 what=spec.name,
             )

@@ -36,6 +36,7 @@ class Pod:
     node: str
     revision: str  # the template hash, as the controller-revision-hash label
     directory: str
+    image: str
 
     @property
     def unit(self) -> str:
@@ -115,8 +116,7 @@ class SimCluster:
         started = time.monotonic()
         self.generation += 1
         rollout = Rollout(ds.name)
-        image_dir = self.unpack(image)
-        config = _image_config(self.client, image)
+        unpacked = _Image(image, self.unpack(image), _image_config(self.client, image))
         revision = _revision(ds, self.client.images.get(image).id, self.generation)
         rollout.decisions = schedule(ds.pod.placement, [n.spec for n in self.nodes.values()])
         wanted = [d.node for d in rollout.decisions if d.runs]
@@ -124,7 +124,7 @@ class SimCluster:
             if not decision.runs and decision.node in self.pods:
                 self._delete(self.pods.pop(decision.node))
         fresh = [node for node in wanted if node not in self.pods]
-        self._start_all(ds, image_dir, config, revision, fresh)
+        self._start_all(ds, unpacked, revision, fresh)
         old = [node for node in wanted if self.pods[node].revision != revision]
         if ds.strategy == "OnDelete":
             rollout.lines.append(f"updateStrategy OnDelete: {len(old)} pod(s) keep the old template until deleted")
@@ -140,7 +140,7 @@ class SimCluster:
                 )
                 for node in batch:
                     self._delete(self.pods.pop(node))
-                self._start_all(ds, image_dir, config, revision, batch)
+                self._start_all(ds, unpacked, revision, batch)
                 self._wait_ready(ds, batch, deadline, rollout)
             self._wait_ready(ds, wanted, deadline, rollout)
             rollout.succeeded = True
@@ -151,14 +151,12 @@ class SimCluster:
         rollout.seconds = time.monotonic() - started
         return rollout
 
-    def _start_all(
-        self, ds: DaemonSetSpec, image_dir: str, config: ImageConfig, revision: str, nodes: list[str]
-    ) -> None:
+    def _start_all(self, ds: DaemonSetSpec, image: _Image, revision: str, nodes: list[str]) -> None:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(nodes)))) as pool:
-            for pod in pool.map(lambda n: self._start(ds, image_dir, config, revision, n), nodes):
+            for pod in pool.map(lambda n: self._start(ds, image, revision, n), nodes):
                 self.pods[pod.node] = pod
 
-    def _start(self, ds: DaemonSetSpec, image_dir: str, config: ImageConfig, revision: str, node_name: str) -> Pod:
+    def _start(self, ds: DaemonSetSpec, image: _Image, revision: str, node_name: str) -> Pod:
         node = self.nodes[node_name]
         name = f"{ds.name}-{uuid.uuid4().hex[:5]}"
         fields = {
@@ -170,9 +168,11 @@ class SimCluster:
             "status.podIP": node.machine.address if ds.pod.host_network else "",
         }
         sources = Sources(self.sources.secrets, self.sources.config_maps, self.sources.spec_path, fields)
-        plan: PodPlan = plan_pod(ds.pod, name, node_name, image_dir, config, sources, self.addresses, self.backoff)
+        plan: PodPlan = plan_pod(
+            ds.pod, name, node_name, image.path, image.config, sources, self.addresses, self.backoff
+        )
         put_files(node.machine.container, plan.files)
-        pod = Pod(name, node_name, revision, plan.directory)
+        pod = Pod(name, node_name, revision, plan.directory, image.name)
         code, output = node.run(
             f"systemd-run --quiet --unit={pod.unit} --property=ExecStopPost='{RUNNER} cleanup {pod.directory}' "
             f"{RUNNER} run {pod.directory}"
@@ -229,6 +229,13 @@ class SimCluster:
             return ""
         _, output = self.nodes[node].run(f"journalctl --no-pager -o cat _SYSTEMD_UNIT={pod.unit}")
         return output
+
+
+@dataclass(frozen=True)
+class _Image:
+    name: str
+    path: str  # its files, inside a node
+    config: ImageConfig
 
 
 def _image_config(client: docker.DockerClient, image: str) -> ImageConfig:

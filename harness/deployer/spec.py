@@ -97,6 +97,11 @@ class DeployerSpec:
     mirror: bool = False  # a Debian package mirror on the test network (default: for DaemonSet deployers)
     findings: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FINDING_KINDS, "warn"))
 
+    @property
+    def workload(self) -> str:
+        """job or daemonset, as the scenarios' ``workload`` field names them."""
+        return "daemonset" if self.nodes else "job"
+
     def machine(self, name: str) -> MachineSpec:
         return next(m for m in self.machines if m.name == name)
 

@@ -10,6 +10,8 @@ from harness.errors import HarnessError
 from harness.resources import scenarios_dir
 from harness.scenario.steps import STEPS
 
+WORKLOADS = ("any", "job", "daemonset")
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -17,13 +19,14 @@ class Scenario:
     description: str
     steps: tuple[str, ...]
     path: Path
+    workload: str = "any"  # any, job or daemonset: which deployers the scenario is for
 
 
 def load_scenario(path: Path) -> Scenario:
     documents = load_yaml_documents(path, "scenario")
     if len(documents) != 1:
         raise HarnessError("must hold exactly one YAML document", where=path)
-    top = Fields(path, documents[0], known=("name", "description", "steps"))
+    top = Fields(path, documents[0], known=("name", "description", "steps", "workload"))
     steps = top.data.get("steps")
     if not isinstance(steps, list) or not steps:
         raise top.error("steps", "must be a non-empty list of step names", f"steps: {', '.join(STEPS)}")
@@ -34,7 +37,8 @@ def load_scenario(path: Path) -> Scenario:
             raise top.error(
                 f"steps[{index}]", "compares the last two snapshots, and fewer come before it", "add `snapshot` steps"
             )
-    return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path)
+    workload = top.choice("workload", "any", WORKLOADS)
+    return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload)
 
 
 def scenarios_for(deployer_folder: Path | None = None) -> list[Scenario]:

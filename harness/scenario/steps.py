@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 
@@ -82,6 +82,47 @@ def expect_no_diff(deployment: Deployment, log: ScenarioLog) -> None:
         log.sections.append(("state diff", diff.render()))
 
 
+def expect_untargeted_unchanged(deployment: Deployment, log: ScenarioLog) -> None:
+    """DaemonSets: nodes the daemon does not run on must look exactly as before the first apply."""
+    info = _daemonset_only(deployment, "expect-untargeted-unchanged")
+    untargeted = [name for name, node in info["nodes"].items() if not node["scheduled"]]
+    state = deployment.state
+    if not state.pristine:
+        raise HarnessError(
+            "`expect-untargeted-unchanged` has no pristine scan", fix="give the spec `state: {derive: true}`"
+        )
+    now = state.rescan(untargeted)
+    diff = state.diff({n: state.pristine[n] for n in untargeted}, now)
+    log.record("untargeted", f"{', '.join(untargeted) or 'none'}: {'unchanged' if not diff else 'CHANGED'}")
+    if diff:  # any change at all, a rewrite or a restart too, is the daemon reaching where it should not
+        raise StepFailed(f"nodes the DaemonSet does not target changed:\n{diff.render()}")
+
+
+def apply_new_image(deployment: Deployment, log: ScenarioLog) -> None:
+    """DaemonSets: build the deployer's image again as a new image and roll it out node by node."""
+    _daemonset_only(deployment, "apply-new-image")
+    image = deployment.bench.deployer_image(deployment.spec, revision=f"rollout-{len(deployment.runs) + 1}")
+    result = deployment.apply(image)
+    log.record("rollout", result.summary())
+    log.sections.append(("rollout of a new image", result.describe()))
+    if not result.succeeded:
+        raise StepFailed(f"the new image did not roll out\n{result.describe()}")
+    assert deployment.cluster is not None
+    stale = [node for node, pod in deployment.cluster.pods.items() if pod.image != image]
+    if stale:
+        raise StepFailed(f"pods on {', '.join(stale)} still run the old image after the rollout")
+
+
+def _daemonset_only(deployment: Deployment, step: str) -> dict[str, Any]:
+    info = deployment.cluster_info()
+    if info is None:
+        raise HarnessError(
+            f"`{step}` is a DaemonSet step, and {deployment.spec.name} runs a Job",
+            fix="give the scenario `workload: daemonset`",
+        )
+    return info
+
+
 def verify(deployment: Deployment, log: ScenarioLog) -> None:
     from harness.verify import verify as run_checks
 
@@ -97,8 +138,10 @@ STEPS: dict[str, Callable[[Deployment, ScenarioLog], None]] = {
     "snapshot": snapshot,
     "expect-no-diff": expect_no_diff,
     "verify": verify,
+    "expect-untargeted-unchanged": expect_untargeted_unchanged,
+    "apply-new-image": apply_new_image,
 }
-NEEDS_STATE = {"snapshot"}
+NEEDS_STATE = {"snapshot", "expect-untargeted-unchanged"}
 
 
 def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:

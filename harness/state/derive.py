@@ -24,14 +24,28 @@ SCAN_EXCLUDES = (
     "/var/lib/systemd",
     "/var/lib/ucf",
     "/var/backups",
+    # What the kubelet and the container runtime keep on a node (the simulated node's pods, kind's containerd).
+    "/var/lib/harness",
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
     # Users and groups are compared as records of their own; the shadow files hold password hashes.
     "/etc/passwd*",
     "/etc/group*",
     "/etc/shadow*",
     "/etc/gshadow*",
 )
-# Units that come and go with logins and devices, not with what a deployer does.
-NOISY_UNITS = ("session-*.scope", "user@*.service", "user-runtime-dir@*.service", "user-*.slice", "*.device")
+# Units that come and go with logins, devices and pods, not with what a deployer does.
+NOISY_UNITS = (
+    "session-*.scope",
+    "user@*.service",
+    "user-runtime-dir@*.service",
+    "user-*.slice",
+    "*.device",
+    "pod-*.service",  # the simulated node's pods
+    "var-lib-harness-*.mount",
+    "run-containerd-*.mount",  # kind's
+    "var-lib-kubelet-*.mount",
+)
 _UNIT_TYPES = (".service", ".socket", ".timer", ".path", ".target", ".mount")
 
 

@@ -52,6 +52,10 @@ class StateTracker:
         if self.spec.derive:
             self.pristine = self._all({name: self._scan_watch() for name in self.runners})
 
+    def rescan(self, machines: list[str]) -> dict[str, Snapshot]:
+        """The wide listing again, for machines that must look as they did before the first apply."""
+        return self._all({name: self._scan_watch() for name in machines})
+
     def derive_watch(self) -> None:
         """After the first apply: watch what it touched (and what the spec names)."""
         if self.pristine and not self.derived:
