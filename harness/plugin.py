@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from harness import PROJECT
+from harness.cluster import kind
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
 from harness.deployment import MIRROR_KIND, Deployment
@@ -30,6 +31,7 @@ from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.steps import ScenarioLog, StepFailed, run_steps
 from harness.workbench import Workbench
 
+CLUSTERS = ("sim", "kind")
 RUN_ID_INPUT = "deployer_harness_run_id"
 CAPS_INPUT = "deployer_harness_capabilities"
 BUILD_ERRORS_INPUT = "deployer_harness_build_errors"
@@ -43,6 +45,7 @@ class State:
     bench: Workbench | None = None
     build_errors: dict[str, str] = field(default_factory=dict)
     reporter: Any = None
+    cluster: str = "sim"
 
     def workbench(self) -> Workbench:
         if self.bench is None:
@@ -78,7 +81,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="leave the machines running after the run and print how to get a shell in each",
     )
+    group.addoption(
+        "--cluster",
+        choices=CLUSTERS,
+        default=None,
+        help="where DaemonSet deployers run: sim (simulated nodes, the default) or kind (needs kind and kubectl)",
+    )
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
+    parser.addini("deployer_cluster", "cluster backend for DaemonSets: sim or kind (like --cluster)", default="sim")
     parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
 
 
@@ -88,6 +98,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{scenario.name}: the {scenario.name} scenario ({scenario.description})")
     keep = config.getoption("keep")
     state = State(keep=bool(config.getini("deployer_keep") if keep is None else keep))
+    state.cluster = config.getoption("cluster") or config.getini("deployer_cluster")
+    if state.cluster not in CLUSTERS:
+        raise pytest.UsageError(
+            f"deployer_cluster = {state.cluster!r} in the ini file: use one of {', '.join(CLUSTERS)}"
+        )
     workerinput = getattr(config, "workerinput", None)
     run_id = workerinput.get(RUN_ID_INPUT) if workerinput is not None else None
     state.ownership = Ownership(run_id=run_id, keep=state.keep) if run_id else Ownership(keep=state.keep)
@@ -146,7 +161,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         except EngineUnavailable:
             engine = "no Docker engine"
     names = ", ".join(spec.name for spec in state.specs.values())
-    return [f"{PROJECT}: {engine}; deployers: {names}; run {state.ownership.run_id}"]
+    return [f"{PROJECT}: {engine}; cluster {state.cluster}; deployers: {names}; run {state.ownership.run_id}"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -224,6 +239,14 @@ class ScenarioItem(pytest.Item):
         state = self.config.stash[STATE]
         if self.spec.name in state.build_errors:
             raise HarnessError(state.build_errors[self.spec.name])
+        if self.spec.workload == "daemonset" and state.cluster == "kind":
+            reason = kind.unavailable(state.workbench().capabilities.privileged)
+            if reason:
+                pytest.skip(reason)
+            raise HarnessError(
+                "kind and kubectl are here, but running DaemonSets on kind is not built yet",
+                fix="run with --cluster sim (the default) for now",
+            )
         log = ScenarioLog()
         log.record("scenario", self.scenario.name)
         started = time.monotonic()

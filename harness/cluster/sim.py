@@ -28,6 +28,7 @@ from harness.runner.addresses import AddressMap
 from harness.runner.pod_env import Sources
 
 Progress = Callable[[str], None]
+STOP_GRACE_SECONDS = 2.0  # terminationGracePeriodSeconds, compressed: a pod that ignores SIGTERM is killed after it
 
 
 @dataclass
@@ -173,9 +174,12 @@ class SimCluster:
         )
         put_files(node.machine.container, plan.files)
         pod = Pod(name, node_name, revision, plan.directory, image.name)
+        # A PID 1 without a SIGTERM handler (`sleep infinity`) ignores it, as in any container: the kubelet
+        # waits terminationGracePeriodSeconds (30 s) before SIGKILL; here that wait is compressed.
+        grace = min(float(ds.pod.raw.get("terminationGracePeriodSeconds", 30)), STOP_GRACE_SECONDS)
         code, output = node.run(
             f"systemd-run --quiet --unit={pod.unit} --property=ExecStopPost='{RUNNER} cleanup {pod.directory}' "
-            f"{RUNNER} run {pod.directory}"
+            f"--property=TimeoutStopSec={grace:g}s {RUNNER} run {pod.directory}"
         )
         if code != 0:
             raise HarnessError(f"{node_name}: could not start pod {name}: {output.strip()}")

@@ -1,0 +1,35 @@
+"""The package mirror: the only way out of a test network, and only to Debian's archive."""
+
+from __future__ import annotations
+
+from harness.deployment import MIRROR_KIND
+from harness.engine.labels import SCOPE
+from harness.engine.sweep import remove_labelled
+from harness.hosts.keys import generate
+from harness.hosts.machine import MachineRequest, start_machines
+from harness.hosts.mirror import APT_CONFIG, start_mirror
+from harness.hosts.network import create_internal_network
+from harness.workbench import Workbench
+
+
+def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_else(bench: Workbench) -> None:
+    ownership = bench.ownership.scoped()
+    try:
+        network = create_internal_network(bench.client, ownership, "mirror-test")
+        start_mirror(bench.client, ownership, network, bench.machine_image(MIRROR_KIND))
+        request = MachineRequest("m1", bench.machine_image("debian-12"), "debian-12", "m1", files=(APT_CONFIG,))
+        (machine,) = start_machines(
+            bench.client, bench.capabilities, network, [request], generate(bench.workdir / "mirror-key"), ownership
+        )
+        install = "apt-get -q update >/tmp/apt.log 2>&1 && apt-get -q install -y tree >>/tmp/apt.log 2>&1"
+        _, output = machine.exec(f"{install}; echo rc=$?; tail -n 3 /tmp/apt.log")
+        assert "rc=0" in output, output
+        assert machine.exec("tree --version")[0] == 0
+        # anything but Debian's archive is refused by the mirror, and nothing is reachable without it
+        refused = machine.exec("curl -s -o /dev/null -w '%{http_code}' -x http://mirror:3142 http://pypi.org/simple/")
+        assert refused[1] == "403", refused
+        direct = machine.exec("curl -s -m 5 -o /dev/null -w '%{http_code}' http://deb.debian.org/debian/")
+        assert direct[1] == "000", direct
+        machine.close()
+    finally:
+        remove_labelled(bench.client, SCOPE, ownership.scope)

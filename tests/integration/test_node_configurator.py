@@ -1,0 +1,39 @@
+"""The reference node configurator, through the plugin: every DaemonSet scenario on the simulated cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def harness(*args: str) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    command = [sys.executable, "-m", "pytest", "--deployer", "node-configurator", "-p", "no:cacheprovider", *args]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_node_configurator_passes_every_scenario_on_the_simulated_cluster() -> None:
+    code, output = harness("-n", "2")
+    assert code == 0, output
+    assert "4 passed" in output
+    for scenario in ("converge", "idempotency", "placement", "rollout"):
+        assert f"node-configurator/harness.yaml::{scenario}" in output
+    assert "untargeted: w3: unchanged" in output
+    assert "cluster sim" in output
+
+
+def test_the_kind_backend_skips_with_its_reason_where_kind_is_missing() -> None:
+    if shutil.which("kind"):
+        pytest.skip("kind is installed here: the skip path does not apply")
+    code, output = harness("--cluster", "kind", "-rs")
+    assert code == 0, output
+    assert "4 skipped" in output
+    assert "--cluster kind needs kind" in output

@@ -1,0 +1,93 @@
+"""The simulated cluster on real node containers: placement, namespaces, kernel parameters, restarts, rollouts.
+
+Each test rolls out the variant it needs (tests may run on different xdist workers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.cluster.sim import Rollout
+from harness.deployment import Deployment
+from harness.k8s.manifest import DaemonSetSpec
+from harness.k8s.pod import EnvVar
+from harness.workbench import Workbench
+
+
+@pytest.fixture(scope="module")
+def probe(bench: Workbench, test_spec) -> Iterator[Deployment]:  # type: ignore[no-untyped-def]
+    with Deployment(bench, test_spec("ds-probe")) as deployment:
+        yield deployment
+
+
+def roll_out(deployment: Deployment, *, host_pid: bool = False, env: dict[str, str] | None = None,
+             timeout: float = 60) -> Rollout:  # fmt: skip
+    ds = deployment.manifest.daemonset
+    assert ds is not None and deployment.cluster is not None
+    container = ds.pod.containers[0]
+    container = replace(container, env=container.env + tuple(EnvVar(k, v) for k, v in (env or {}).items()))
+    variant: DaemonSetSpec = replace(ds, pod=replace(ds.pod, host_pid=host_pid, containers=(container,)))
+    return deployment.cluster.apply(variant, deployment.bench.deployer_image(deployment.spec), timeout=timeout)
+
+
+def test_the_daemon_lands_where_the_scheduling_rules_say(probe: Deployment) -> None:
+    rollout = roll_out(probe)
+    assert rollout.succeeded, rollout.describe()
+    assert probe.cluster is not None and sorted(probe.cluster.pods) == ["n1", "n2"]
+    assert "n3: taint dedicated=db:NoSchedule is not tolerated" in rollout.describe()
+
+
+def test_without_host_pid_the_pod_has_its_own_pids_and_systemctl_cannot_reach_the_node(probe: Deployment) -> None:
+    assert roll_out(probe).succeeded
+    assert probe.cluster is not None
+    log = probe.cluster.logs("n1")
+    assert "node=n1 pid=1 " in log, log
+    assert "systemctl failed: Failed to connect to bus" in log  # what real clusters report, decided by the kernel
+
+
+def test_with_host_pid_chroot_host_systemctl_drives_the_node(probe: Deployment) -> None:
+    assert roll_out(probe, host_pid=True).succeeded
+    assert probe.cluster is not None
+    log = probe.cluster.logs("n2")
+    assert "systemctl: active" in log, log
+    assert "node=n2 pid=1 " not in log
+
+
+def test_kernel_parameters_change_on_the_node_and_never_on_this_machine(probe: Deployment) -> None:
+    real = Path("/proc/sys/vm/swappiness").read_text()
+    assert roll_out(probe, host_pid=True, env={"SWAPPINESS": "17"}).succeeded
+    assert probe.cluster is not None
+    assert "swappiness=17 host-swappiness=17" in probe.cluster.logs("n1")
+    assert probe.machines["n1"].exec("cat /proc/sys/vm/swappiness") == (0, "17\n")
+    assert probe.machines["n3"].exec("cat /proc/sys/vm/swappiness")[1] != "17\n"  # no pod there
+    assert Path("/proc/sys/vm/swappiness").read_text() == real
+
+
+def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None:
+    assert roll_out(probe).succeeded
+    assert probe.cluster is not None
+    before = {node: pod.name for node, pod in probe.cluster.pods.items()}
+    rollout = roll_out(probe)
+    assert rollout.succeeded
+    waits = [line for line in rollout.lines if line.startswith("Waiting")]
+    assert [w.split(": ")[1] for w in waits] == [
+        "0 out of 2 new pods have been updated...",
+        "1 out of 2 new pods have been updated...",
+    ]
+    assert all(probe.cluster.pods[node].name != name for node, name in before.items())
+
+
+def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(probe: Deployment) -> None:
+    rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=5)
+    assert not rollout.succeeded
+    assert probe.cluster is not None
+    state = probe.cluster.pod_state("n1")
+    assert state.restarts >= 1 and not state.ready
+    described = rollout.describe()
+    assert "pods not ready in time" in described
+    assert described.count("crashing on purpose") >= 2, described  # restarted, and the log says so
+    assert "container exited with code 3" in described

@@ -1,0 +1,127 @@
+"""DaemonSet manifests, cluster nodes in the spec, and the plan of a pod inside a node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.cluster.pod_files import ImageConfig, plan_pod
+from harness.deployer.spec import load_spec
+from harness.errors import HarnessError
+from harness.k8s.manifest import load_manifest
+from harness.k8s.scheduling import Taint
+from harness.runner.addresses import AddressMap
+from harness.runner.pod_env import Sources
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFEST = REPO / "deployers" / "node-configurator" / "k8s" / "daemonset.yaml"
+
+
+def test_the_reference_daemonset_is_read() -> None:
+    ds = load_manifest(MANIFEST).daemonset
+    assert ds is not None and ds.name == "node-configurator" and ds.namespace == "kube-system"
+    assert (ds.pod.host_pid, ds.pod.host_network, ds.pod.containers[0].security.privileged) == (True, True, True)
+    placement = ds.pod.placement
+    assert placement.required_terms is not None and len(placement.required_terms) == 2
+    assert placement.tolerations[0].operator == "Exists"
+    assert ds.pod.containers[0].readiness_exec == ("test", "-f", "/tmp/converged")
+    assert ds.unavailable_budget(10) == 1
+
+
+@pytest.mark.parametrize(("budget", "desired", "expected"), [("25%", 10, 2), ("25%", 2, 1), ("3", 10, 3)])
+def test_max_unavailable(tmp_path: Path, budget: str, desired: int, expected: int) -> None:
+    text = MANIFEST.read_text().replace("maxUnavailable: 1", f"maxUnavailable: {budget!r}")
+    (tmp_path / "ds.yaml").write_text(text)
+    ds = load_manifest(tmp_path / "ds.yaml").daemonset
+    assert ds is not None and ds.unavailable_budget(desired) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("apiVersion: apps/v1", "apiVersion: extensions/v1beta1"), "DaemonSets are `apps/v1`"),
+        (
+            ("matchLabels: {app: node-configurator}", "matchLabels: {app: other}"),
+            "spec.selector.matchLabels` does not match",
+        ),
+        (("operator: In, values: [gpu]", "operator: Near, values: [gpu]"), "is 'Near'"),
+        (("operator: In, values: [gpu]", "operator: In, values: []"), "must not be empty with `operator: In`"),
+        (
+            ("- operator: Exists          # every taint: the control plane's too", "- operator: Equal"),
+            "must be `Exists` when `key` is empty",
+        ),
+        (("maxUnavailable: 1", "maxUnavailable: lots"), "spec.updateStrategy.rollingUpdate.maxUnavailable` is 'lots'"),
+        (("hostPID: true", "hostPID: true\n      restartPolicy: Never"), "a DaemonSet's pods restart `Always`"),
+    ],
+)
+def test_bad_daemonsets_name_the_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    text = MANIFEST.read_text()
+    assert change[0] in text
+    (tmp_path / "ds.yaml").write_text(text.replace(*change))
+    with pytest.raises(HarnessError) as raised:
+        load_manifest(tmp_path / "ds.yaml")
+    assert expected in str(raised.value) and "ds.yaml" in str(raised.value)
+
+
+def test_cluster_nodes_get_standard_labels_and_parsed_taints() -> None:
+    spec = load_spec(REPO / "deployers" / "node-configurator", ["debian-12", "pve-8"])
+    assert [m.kind for m in spec.machines] == ["k8s-node"] * 4
+    cp1 = spec.nodes[0]
+    assert cp1.taints == (Taint("node-role.kubernetes.io/control-plane", "NoSchedule"),)
+    assert cp1.labels["kubernetes.io/hostname"] == "cp1" and cp1.labels["kubernetes.io/os"] == "linux"
+    assert spec.workload == "daemonset" and spec.mirror is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('  nodes:\n    w1: {taints: ["gpu=true:Sometimes"]}', "`cluster.nodes.w1.taints` holds 'gpu=true:Sometimes'"),
+        ("  nodes: {}", "`cluster.nodes` is empty"),
+        ("  nodes:\n    W_1: {}", "`cluster.nodes.W_1` is not a usable node name"),
+    ],
+)
+def test_bad_cluster_sections_name_the_field(tmp_path: Path, extra: str, expected: str) -> None:
+    folder = tmp_path / "dc"
+    (folder / "k8s").mkdir(parents=True)
+    (folder / "k8s" / "ds.yaml").write_text(MANIFEST.read_text())
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "harness.yaml").write_text(f"cluster:\n{extra}\n")
+    with pytest.raises(HarnessError) as raised:
+        load_spec(folder, ["debian-12"])
+    assert expected in str(raised.value)
+
+
+def plan(manifest: str = MANIFEST.read_text(), tmp_path: Path | None = None):  # type: ignore[no-untyped-def]
+    path = (tmp_path or Path("/tmp")) / "plan-ds.yaml"
+    path.write_text(manifest)
+    ds = load_manifest(path).daemonset
+    assert ds is not None
+    sources = Sources({}, {"node-configurator": {"agent.conf": "A=1\n"}}, "spec", {"spec.nodeName": "w1"})
+    image = ImageConfig(("PATH=/usr/bin:/bin",), ("/app/configure.sh",), (), "/")
+    return plan_pod(ds.pod, "nc-abcde", "w1", "/var/lib/harness/images/x", image, sources, AddressMap({}), (1, 8, 60))
+
+
+def test_a_host_pid_host_network_pod_shares_those_namespaces(tmp_path: Path) -> None:
+    p = plan(tmp_path=tmp_path)
+    files = {e.path: e for e in p.files}
+    start = files["/var/lib/harness/pods/nc-abcde/start.sh"].content.decode()  # type: ignore[union-attr]
+    assert "--pid" not in start and "--net" not in start and "--mount" in start and "--ipc" in start
+    inner = files["/var/lib/harness/pods/nc-abcde/inner.sh"].content.decode()  # type: ignore[union-attr]
+    assert 'mount --rbind / "$R"/host' in inner
+    assert 'mount --bind /proc/sys "$R/proc/sys"' in inner  # the node's own view of kernel parameters
+    assert 'mount --rbind /dev "$R/dev"' in inner  # privileged
+    assert files["/var/lib/harness/pods/nc-abcde/volumes/config/agent.conf"].content == b"A=1\n"
+    assert p.env["NODE_NAME"] == "w1" and p.env["PATH"] == "/usr/bin:/bin"
+    assert p.argv == ("/app/configure.sh",)
+
+
+def test_a_pod_without_host_pid_gets_its_own_pid_and_network(tmp_path: Path) -> None:
+    text = MANIFEST.read_text().replace("hostPID: true", "hostPID: false").replace("hostNetwork: true", "")
+    text = text.replace("privileged: true", "privileged: false")
+    p = plan(text, tmp_path)
+    start = next(e for e in p.files if e.path.endswith("start.sh")).content.decode()  # type: ignore[union-attr]
+    assert "--pid --fork" in start and "--net --uts" in start
+    inner = next(e for e in p.files if e.path.endswith("inner.sh")).content.decode()  # type: ignore[union-attr]
+    assert "hostname nc-abcde" in inner
+    assert 'mount --rbind /dev "$R/dev"' not in inner and 'mount -o remount,bind,ro "$R/sys"' in inner

@@ -1,0 +1,94 @@
+"""The kind backend's pure parts: cluster config from the spec's nodes, node names, commands, rollout condition."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from harness.cluster import kind
+from harness.k8s.scheduling import Node, Taint
+
+CP = Node("cp1", {"node-role.kubernetes.io/control-plane": "", "kubernetes.io/hostname": "cp1"},
+          (Taint("node-role.kubernetes.io/control-plane", "NoSchedule"),))  # fmt: skip
+GPU = Node("w1", {"node-type": "gpu", "kubernetes.io/os": "linux"}, (Taint("gpu", "NoExecute", "true"),))
+PLAIN = Node("w2", {})
+
+
+def test_the_config_has_a_kind_node_per_spec_node_with_labels_and_taints() -> None:
+    config = yaml.safe_load(kind.cluster_config((GPU, CP, PLAIN)))
+    assert config["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    roles = [n["role"] for n in config["nodes"]]
+    assert roles == ["control-plane", "worker", "worker"]  # the control plane first, whatever the spec's order
+    worker = config["nodes"][1]
+    assert worker["labels"] == {"node-type": "gpu"}  # labels kubeadm sets itself are left out
+    patch = yaml.safe_load(worker["kubeadmConfigPatches"][0])
+    assert patch == {
+        "kind": "JoinConfiguration",
+        "nodeRegistration": {"name": "w1", "taints": [{"key": "gpu", "effect": "NoExecute", "value": "true"}]},
+    }
+    plane = yaml.safe_load(config["nodes"][0]["kubeadmConfigPatches"][0])
+    assert plane["kind"] == "InitConfiguration"
+    assert plane["nodeRegistration"]["taints"] == [
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+    ]
+    assert "labels" not in config["nodes"][2]
+
+
+def test_a_cluster_without_control_plane_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs a control-plane node"):
+        kind.cluster_config((GPU, PLAIN))
+
+
+def test_spec_nodes_map_to_kinds_container_names() -> None:
+    assert kind.container_names("h1", (GPU, CP, PLAIN)) == {
+        "cp1": "h1-control-plane",
+        "w1": "h1-worker",
+        "w2": "h1-worker2",
+    }
+
+
+def test_commands() -> None:
+    assert kind.create_command("h1", "/tmp/c.yaml", "/tmp/kc")[:4] == ["kind", "create", "cluster", "--name"]
+    assert kind.load_command("h1", "img:1") == ["kind", "load", "docker-image", "img:1", "--name", "h1"]
+    assert kind.kubectl("/tmp/kc", "get", "nodes") == ["kubectl", "--kubeconfig", "/tmp/kc", "get", "nodes"]
+    assert kind.delete_command("h1", "/tmp/kc") == [
+        "kind",
+        "delete",
+        "cluster",
+        "--name",
+        "h1",
+        "--kubeconfig",
+        "/tmp/kc",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "done", "says"),
+    [
+        ({"observedGeneration": 1}, False, "spec update to be observed"),
+        ({"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1}, False, "1 out of 3 new"),
+        (
+            {"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 2},
+            False,
+            "2 of 3 updated pods are available",
+        ),
+        (
+            {"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3},
+            True,
+            "successfully rolled out",
+        ),
+    ],
+)
+def test_rollout_is_complete_as_kubectl_decides(status: dict[str, int], done: bool, says: str) -> None:
+    finished, message = kind.rollout_complete(2, status)
+    assert finished is done and says in message
+
+
+def test_kind_says_why_it_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: None)
+    assert kind.unavailable(privileged=True) == (
+        "--cluster kind needs kind and kubectl on PATH (https://kind.sigs.k8s.io/); use --cluster sim"
+    )
+    monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    assert "privileged containers" in str(kind.unavailable(privileged=False))
+    assert kind.unavailable(privileged=True) is None
