@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # host readiness, SSH latency, snapshots, warm pytest --deployer pve-nut
     python benchmarks/run.py --cold     # also a cold run: prunes the cached images first (rebuilds them)
+    python benchmarks/run.py --cluster-nodes 50   # also node-configurator on a simulated cluster of 50 nodes
 
 Results are printed and written to benchmarks/results/<timestamp>.json.
 """
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +121,45 @@ def snapshot_speed(bench: Workbench, repeat: int = 21) -> dict[str, float]:
     }
 
 
+def cluster_rollout(bench: Workbench, nodes: int) -> dict[str, float]:
+    """node-configurator on a simulated cluster of ``nodes`` GPU workers: time until every node is configured (the
+    readiness probe says so) and memory per node; the baseline is the same DaemonSet on one node, in this run."""
+
+    def run(count: int) -> dict[str, float]:
+        with tempfile.TemporaryDirectory() as folder:
+            deployer = Path(folder) / "node-configurator"
+            shutil.copytree(REPO / "deployers" / "node-configurator", deployer)
+            names = "".join(f"    n{i:02d}: {{labels: {{node-type: gpu}}}}\n" for i in range(count))
+            (deployer / "harness.yaml").write_text(f"manifest: k8s/daemonset.yaml\ncluster:\n  nodes:\n{names}")
+            spec = load_spec(deployer, bench.builder.catalog.names(hosts_only=True))
+            bench.deployer_image(spec)
+            started = time.perf_counter()
+            with Deployment(bench, spec) as deployment:
+                ready = time.perf_counter() - started
+                rollout = deployment.apply()
+                if not rollout.succeeded:
+                    raise SystemExit(rollout.describe())
+                converged = time.perf_counter() - started
+                usage = [_memory(bench, m.container.id) for m in deployment.machines.values()]
+        return {"nodes_ready_s": ready, "converged_s": converged, "rollout_s": rollout.seconds,
+                "memory_per_node_mib": statistics.mean(usage) / 2**20}  # fmt: skip
+
+    one, many = run(1), run(nodes)
+    return {
+        "nodes": nodes,
+        **{f"{k}_1": v for k, v in one.items()},
+        **{f"{k}_{nodes}": v for k, v in many.items()},
+        "converged_ratio": many["converged_s"] / one["converged_s"],
+    }
+
+
+def _memory(bench: Workbench, container: str) -> float:
+    """What the node uses, page cache left out (cgroup v1: cache; v2: inactive_file)."""
+    stats = bench.client.api.stats(container, stream=False)["memory_stats"]
+    detail = stats.get("stats", {})
+    return float(stats.get("usage", 0) - detail.get("cache", detail.get("inactive_file", 0)))
+
+
 def pytest_wall(label: str) -> float:
     start = time.perf_counter()
     result = subprocess.run(
@@ -137,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", action="store_true", help="prune cached images first and time a cold run")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--cluster-nodes", type=int, default=0, help="also roll node-configurator out on N nodes")
     args = parser.parse_args()
 
     results: dict[str, object] = {}
@@ -151,6 +194,8 @@ def main() -> None:
             results[f"ready_{kind}"] = host_readiness(bench, kind, args.repeat)
         results["ssh_command"] = ssh_latency(bench)
         results["snapshot_pve_nut"] = snapshot_speed(bench)
+        if args.cluster_nodes:
+            results["cluster_rollout"] = cluster_rollout(bench, args.cluster_nodes)
     finally:
         sweep(bench.client, run_id=bench.ownership.run_id)
         bench.close()
