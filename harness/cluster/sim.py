@@ -193,8 +193,9 @@ class SimCluster:
         pending = set(nodes)
         ready_since: dict[str, float] = {}
         while pending:
-            for node in sorted(pending):
-                state = self.pod_state(node, probe)
+            with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:  # one probe per node, in parallel
+                states = list(pool.map(lambda n: self.pod_state(n, probe), sorted(pending)))
+            for node, state in zip(sorted(pending), states, strict=True):
                 if state.ready:
                     ready_since.setdefault(node, time.monotonic())
                     if time.monotonic() - ready_since[node] >= ds.min_ready_seconds:

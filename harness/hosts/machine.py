@@ -6,6 +6,7 @@ import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -99,6 +100,7 @@ def start_machines(
     timeout: float = 90.0,
 ) -> list[Machine]:
     """Start all machines in parallel; raise with each failing machine's boot log."""
+    check_inotify_budget(len(requests))
     with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
         futures = [pool.submit(_start_one, client, caps, network, r, key, ownership, timeout) for r in requests]
         machines, errors = [], []
@@ -157,6 +159,28 @@ def _start_one(
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True, v=True)
         raise HarnessError(detail) from None
+
+
+INOTIFY_PER_MACHINE = 4  # measured: systemd as PID 1 holds 3 to 5 inotify instances, logind 1
+_INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def check_inotify_budget(machines: int, limit_file: Path = _INOTIFY_LIMIT) -> None:
+    """Every machine's systemd runs as root of this computer's kernel and draws on one per-user inotify budget.
+
+    Past it, systemd stays "initializing" and path units fail, with nothing in the logs to say why.
+    """
+    try:
+        limit = int(limit_file.read_text())
+    except (OSError, ValueError):
+        return
+    needed = machines * INOTIFY_PER_MACHINE
+    if needed > limit:
+        raise HarnessError(
+            f"{machines} machines need about {needed} inotify instances, and this computer allows {limit} per user "
+            "(fs.inotify.max_user_instances); their systemd would hang while booting",
+            fix=f"on the computer running the tests: sysctl -w fs.inotify.max_user_instances={max(512, needed * 2)}",
+        )
 
 
 def _wait_ready(machine: Machine, timeout: float) -> None:
