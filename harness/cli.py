@@ -25,14 +25,24 @@ def prune() -> int:
                 print(f"kept {tag}: {exc.explanation}", file=sys.stderr)
     # Older builds of a changed deployer or machine lose their tag and linger as dangling images.
     dangling = client.images.prune(filters={"dangling": True, "label": f"{CACHE}=true"})
-    print(f"removed {removed} cached image tag(s) and {len(dangling.get('ImagesDeleted') or [])} dangling layer(s)")
+    volumes = 0
+    for volume in client.volumes.list(filters={"label": f"{CACHE}=true"}):  # unpacked pod images, the apt cache
+        try:
+            volume.remove(force=True)
+            volumes += 1
+        except docker.errors.APIError as exc:
+            print(f"kept volume {volume.name}: {exc.explanation}", file=sys.stderr)
+    print(
+        f"removed {removed} cached image tag(s), {len(dangling.get('ImagesDeleted') or [])} dangling layer(s) "
+        f"and {volumes} cache volume(s)"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployer-harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("prune", help="remove the cached images the harness built")
+    commands.add_parser("prune", help="remove the cached images and cache volumes the harness made")
     sweeper = commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
     sweeper.add_argument("--kept", action="store_true", help="also remove machines kept with --keep")
     args = parser.parse_args(argv)

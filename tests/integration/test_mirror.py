@@ -16,7 +16,7 @@ def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_e
     ownership = bench.ownership.scoped()
     try:
         network = create_internal_network(bench.client, ownership, "mirror-test")
-        start_mirror(bench.client, ownership, network, bench.machine_image(MIRROR_KIND))
+        mirror = start_mirror(bench.client, ownership, network, bench.machine_image(MIRROR_KIND))
         request = MachineRequest("m1", bench.machine_image("debian-12"), "debian-12", "m1", files=(APT_CONFIG,))
         (machine,) = start_machines(
             bench.client, bench.capabilities, network, [request], generate(bench.workdir / "mirror-key"), ownership
@@ -25,6 +25,12 @@ def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_e
         _, output = machine.exec(f"{install}; echo rc=$?; tail -n 3 /tmp/apt.log")
         assert "rc=0" in output, output
         assert machine.exec("tree --version")[0] == 0
+        # fetched again, the package comes from the mirror's cache (a volume kept across runs): no download
+        assert machine.exec("apt-get clean && apt-get -q install --reinstall -y tree >/dev/null 2>&1")[0] == 0
+        log = mirror.exec_run(["cat", "/var/log/apt-cacher-ng/apt-cacher.log"]).output.decode()
+        fetches = [line.split("|")[1] for line in log.splitlines() if "/tree_" in line]  # time|I or O|size|...
+        assert fetches.count("O") == 2, log  # served twice
+        assert fetches.count("I") <= 1, log  # downloaded from Debian at most once (not at all once cached)
         # anything but Debian's archive is refused by the mirror, and nothing is reachable without it
         refused = machine.exec("curl -s -o /dev/null -w '%{http_code}' -x http://mirror:3142 http://pypi.org/simple/")
         assert refused[1] == "403", refused
