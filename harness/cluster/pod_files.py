@@ -24,7 +24,13 @@ from harness.runner.pod_env import Sources, container_env, volume_files
 
 PODS_DIR = "/var/lib/harness/pods"
 RUNNER = "/usr/local/lib/harness/harness-pod"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # containerd's, for images without one
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+# What containerd grants a container that is not privileged (the rest of root's capabilities are dropped).
+DEFAULT_CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
+    "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class ImageConfig:
     entrypoint: tuple[str, ...] = ()
     cmd: tuple[str, ...] = ()
     working_dir: str = ""
+    user: str = ""  # USER: a name or id, with an optional :group
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ def plan_pod(
         )
     container = pod.containers[0]
     directory = f"{PODS_DIR}/{name}"
-    env = {**_image_env(image), **container_env(container, sources, addresses)}
+    env = {"PATH": DEFAULT_PATH, **_image_env(image), **container_env(container, sources, addresses)}
     argv = _argv(container, image, env, addresses)
     if not argv:
         raise HarnessError(f"container {container.name!r} has no command and its image no ENTRYPOINT or CMD")
@@ -99,10 +106,10 @@ def _argv(container: Container, image: ImageConfig, env: dict[str, str], address
     def resolve(words: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(addresses.apply(expand(w, env)) for w in words)
 
-    # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD.
-    if container.command is not None:
+    # Kubernetes: command replaces ENTRYPOINT and drops CMD; args alone replace CMD. Empty lists count as unset.
+    if container.command:
         return resolve(container.command) + resolve(container.args or ())
-    args = resolve(container.args) if container.args is not None else image.cmd
+    args = resolve(container.args) if container.args else image.cmd
     return image.entrypoint + args
 
 
@@ -134,16 +141,26 @@ def _inner(
     q = shlex.quote
     root = f"{directory}/rootfs"
     lines = [f"# pod {name}: namespaces are made by start.sh; these are its mounts, then its process", f"R={q(root)}"]
+    privileged = container.security.privileged
     lines += [
+        # The container's PID as the node sees it (the node's procfs answers): probes enter through it.
+        f"cut -d' ' -f4 /proc/self/stat > {q(directory)}/pid",
         'mount -t proc proc "$R/proc"',
         "mount --bind /proc/sys \"$R/proc/sys\"  # the node's own view: a pod never reaches the real kernel's keys",
     ]
-    if container.security.privileged:
+    if privileged:
         lines += ['mount --rbind /dev "$R/dev"', 'mount --rbind /sys "$R/sys"']
     else:
+        lines += ['mount -o remount,bind,ro "$R/proc/sys"']  # as containerd mounts it for unprivileged containers
         lines += ['mount -t tmpfs -o mode=0755,nosuid pod-dev "$R/dev"']
         lines += [f'touch "$R/dev/{d}" && mount --bind /dev/{d} "$R/dev/{d}"' for d in _DEVICES]
-        lines += ['mount --rbind /sys "$R/sys" && mount -o remount,bind,ro "$R/sys"']
+        lines += [
+            'mkdir -p "$R/dev/pts" "$R/dev/shm" && mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"',
+            'mount -t tmpfs -o mode=1777,nosuid,nodev shm "$R/dev/shm" && ln -s pts/ptmx "$R/dev/ptmx"',
+            'ln -s /proc/self/fd "$R/dev/fd" && ln -s /proc/self/fd/0 "$R/dev/stdin"',
+            'ln -s /proc/self/fd/1 "$R/dev/stdout" && ln -s /proc/self/fd/2 "$R/dev/stderr"',
+            'mount --rbind /sys "$R/sys" && mount -o remount,bind,ro "$R/sys"',
+        ]
     for source in ("/etc/resolv.conf",):
         lines.append(f'touch "$R{source}" && mount --bind {source} "$R{source}"')
     if pod.host_network:
@@ -157,16 +174,20 @@ def _inner(
         volume = pod.volume(mount.name)
         target = '"$R"' + q(str(PurePosixPath("/") / mount.mount_path))
         if volume.kind == "hostPath":
-            source = q(volume.source)
-            if volume.host_path_type in ("File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"):
-                create = "" if volume.host_path_type != "FileOrCreate" else f"touch {source} && "
-                lines.append(f'{create}mkdir -p "$(dirname {target})" && touch {target}')
-            else:
-                create = "" if volume.host_path_type == "Directory" else f"mkdir -p {source} && "
-                lines.append(f"{create}mkdir -p {target}")
+            source = q(str(PurePosixPath(volume.source) / mount.sub_path) if mount.sub_path else volume.source)
+            kind = volume.host_path_type
+            if kind == "DirectoryOrCreate" or (kind == "" and not mount.sub_path):
+                lines.append(f"[ -e {source} ] || mkdir -p {source}")  # the kubelet makes a missing path a directory
+            elif kind == "FileOrCreate":
+                lines.append(f'[ -e {source} ] || {{ mkdir -p "$(dirname {source})" && touch {source}; }}')
+            # The mount point takes the source's type: a directory, or a file for anything else.
+            lines.append(
+                f'if [ -d {source} ]; then mkdir -p {target}; else mkdir -p "$(dirname {target})" && touch {target}; fi'
+            )
             lines.append(f"mount --rbind {source} {target}")
         elif volume.kind == "emptyDir":
-            lines += [f"mkdir -p {target}", f"mount --bind {q(directory)}/empty/{q(volume.name)} {target}"]
+            source = f"{q(directory)}/empty/{q(volume.name)}" + (f"/{q(mount.sub_path)}" if mount.sub_path else "")
+            lines += [f"mkdir -p {source} {target}", f"mount --bind {source} {target}"]
         else:
             source = f"{q(directory)}/volumes/{q(volume.name)}"
             if mount.sub_path:
@@ -178,13 +199,29 @@ def _inner(
             lines.append(f"mount -o remount,bind,ro {target}")  # the kubelet mounts them read-only
         if mount.read_only and volume.kind in ("hostPath", "emptyDir"):
             lines.append(f"mount -o remount,bind,ro {target}")
+    if container.security.read_only_root_filesystem:
+        lines.append('mount -o remount,ro "$R"')
     assignments = " ".join(q(f"{k}={v}") for k, v in env.items())
-    user = container.security.run_as_user
-    group = container.security.run_as_group if container.security.run_as_group is not None else user
-    userspec = f"--userspec={user}:{group} " if user is not None else ""
+    security = container.security
+    user = str(security.run_as_user) if security.run_as_user is not None else image.user.partition(":")[0]
+    group = str(security.run_as_group) if security.run_as_group is not None else image.user.partition(":")[2] or user
+    userspec = f"--userspec={q(user)}:{q(group)} " if user else ""
     workdir = container.working_dir or image.working_dir or "/"
-    enter = f'env -i {assignments} chroot {userspec}"$R"'
+    # The node's own env and chroot, by path: the pod's PATH is for the container's commands.
+    enter = f'/usr/bin/env -i {assignments} /usr/sbin/chroot {userspec}"$R"'
     if workdir != "/":
-        enter += f' /bin/sh -c \'cd "$0" && exec "$@"\' {q(workdir)}'
+        enter += f' /bin/sh -c \'mkdir -p "$0" 2>/dev/null; cd "$0" && exec "$@"\' {q(workdir)}'
+    if not privileged:
+        bounding = _bounding_set(security.add_capabilities, security.drop_capabilities)
+        enter = f"/usr/bin/setpriv --bounding-set {bounding} {enter}"
     lines.append(f"exec {enter} {' '.join(q(a) for a in argv)}")
     return "\n".join(lines) + "\n"
+
+
+def _bounding_set(add: tuple[str, ...], drop: tuple[str, ...]) -> str:
+    """containerd's default capabilities with the container's add and drop (``ALL`` drops every one)."""
+    names = {c.upper().removeprefix("CAP_") for c in DEFAULT_CAPABILITIES + add}
+    dropped = {c.upper().removeprefix("CAP_") for c in drop}
+    names = set() if "ALL" in dropped else names - dropped
+    names.add("SYS_CHROOT")  # chroot itself needs it, after setpriv: kept even when the pod drops it
+    return ",".join(["-all", *(f"+{n.lower()}" for n in sorted(names))])

@@ -64,6 +64,7 @@ class Rollout:
     decisions: list[Decision] = field(default_factory=list)
     seconds: float = 0.0
     pod_logs: dict[str, str] = field(default_factory=dict)
+    batches: list[list[str]] = field(default_factory=list)  # nodes whose pods were replaced together
 
     @property
     def reason(self) -> str:
@@ -114,10 +115,10 @@ class SimCluster:
 
     def apply(self, ds: DaemonSetSpec, image: str, *, timeout: float = 120.0) -> Rollout:
         """Create or update the DaemonSet; an unchanged template restarts its pods (``kubectl rollout restart``)."""
+        unpacked = _Image(image, self.unpack(image), _image_config(self.client, image))  # before the clock starts
         started = time.monotonic()
         self.generation += 1
         rollout = Rollout(ds.name)
-        unpacked = _Image(image, self.unpack(image), _image_config(self.client, image))
         revision = _revision(ds, self.client.images.get(image).id, self.generation)
         rollout.decisions = schedule(ds.pod.placement, [n.spec for n in self.nodes.values()])
         wanted = [d.node for d in rollout.decisions if d.runs]
@@ -139,6 +140,7 @@ class SimCluster:
                     f'Waiting for daemon set "{ds.name}" rollout to finish: {updated} out of {len(wanted)} '
                     "new pods have been updated..."
                 )
+                rollout.batches.append(batch)
                 for node in batch:
                     self._delete(self.pods.pop(node))
                 self._start_all(ds, unpacked, revision, batch)
@@ -154,8 +156,16 @@ class SimCluster:
 
     def _start_all(self, ds: DaemonSetSpec, image: _Image, revision: str, nodes: list[str]) -> None:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(nodes)))) as pool:
-            for pod in pool.map(lambda n: self._start(ds, image, revision, n), nodes):
+            futures = [pool.submit(self._start, ds, image, revision, n) for n in nodes]
+        errors = []
+        for future in futures:  # every pod that started is tracked, also when another one failed
+            try:
+                pod = future.result()
                 self.pods[pod.node] = pod
+            except HarnessError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise HarnessError("\n".join(errors))
 
     def _start(self, ds: DaemonSetSpec, image: _Image, revision: str, node_name: str) -> Pod:
         node = self.nodes[node_name]
@@ -176,7 +186,7 @@ class SimCluster:
         pod = Pod(name, node_name, revision, plan.directory, image.name)
         # A PID 1 without a SIGTERM handler (`sleep infinity`) ignores it, as in any container: the kubelet
         # waits terminationGracePeriodSeconds (30 s) before SIGKILL; here that wait is compressed.
-        grace = min(float(ds.pod.raw.get("terminationGracePeriodSeconds", 30)), STOP_GRACE_SECONDS)
+        grace = min(max(ds.pod.termination_grace, 0.1), STOP_GRACE_SECONDS)  # 0 would mean "no timeout" to systemd
         code, output = node.run(
             f"systemd-run --quiet --unit={pod.unit} --property=ExecStopPost='{RUNNER} cleanup {pod.directory}' "
             f"--property=TimeoutStopSec={grace:g}s {RUNNER} run {pod.directory}"
@@ -189,12 +199,13 @@ class SimCluster:
         self.nodes[pod.node].run(f"systemctl stop {pod.unit}; rm -rf {shlex.quote(pod.directory)}")
 
     def _wait_ready(self, ds: DaemonSetSpec, nodes: list[str], deadline: float, rollout: Rollout) -> None:
-        probe = ds.pod.containers[0].readiness_exec
+        container = ds.pod.containers[0]
+        probe, probe_timeout = container.readiness_exec, container.readiness_timeout
         pending = set(nodes)
         ready_since: dict[str, float] = {}
         while pending:
             with ThreadPoolExecutor(max_workers=min(8, len(pending))) as pool:  # one probe per node, in parallel
-                states = list(pool.map(lambda n: self.pod_state(n, probe), sorted(pending)))
+                states = list(pool.map(lambda n: self.pod_state(n, probe, probe_timeout), sorted(pending)))
             for node, state in zip(sorted(pending), states, strict=True):
                 if state.ready:
                     ready_since.setdefault(node, time.monotonic())
@@ -211,7 +222,7 @@ class SimCluster:
 
     # ------------------------------------------------------------------ status
 
-    def pod_state(self, node: str, probe: tuple[str, ...] | None = None) -> PodState:
+    def pod_state(self, node: str, probe: tuple[str, ...] | None = None, probe_timeout: float = 1.0) -> PodState:
         pod = self.pods.get(node)
         if pod is None:
             return PodState("", node, "Absent", 0, False)
@@ -224,7 +235,7 @@ class SimCluster:
         ready = True
         if probe:
             command = " ".join(shlex.quote(a) for a in probe)
-            code, _ = self.nodes[node].run(f"{RUNNER} exec {pod.directory} {command}")
+            code, _ = self.nodes[node].run(f"timeout {probe_timeout:g} {RUNNER} exec {pod.directory} {command}")
             ready = code == 0
         return PodState(pod.name, node, "Running", restarts, ready)
 
@@ -250,6 +261,7 @@ def _image_config(client: docker.DockerClient, image: str) -> ImageConfig:
         tuple(config.get("Entrypoint") or ()),
         tuple(config.get("Cmd") or ()),
         config.get("WorkingDir") or "",
+        config.get("User") or "",
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import docker
 import docker.errors
+from docker.models.networks import Network
 
 from harness.engine.labels import KEEP, OWNER, RUN, owner_is_alive
 
@@ -56,6 +58,7 @@ def remove_matching(
             remove(container.name, functools.partial(container.remove, force=True, v=True), report.containers)
     for network in client.networks.list(filters=flt):
         if doomed(network.attrs.get("Labels") or {}):
+            _disconnect_all(network)  # a container shared between deployments (the run's mirror) may still be on it
             remove(network.name, network.remove, report.networks)
     for volume in client.volumes.list(filters=flt):
         if doomed(volume.attrs.get("Labels") or {}):
@@ -87,3 +90,11 @@ def sweep(
         return is_dead(labels.get(OWNER, ""))
 
     return remove_matching(client, doomed)
+
+
+def _disconnect_all(network: Network) -> None:
+    with contextlib.suppress(docker.errors.APIError):
+        network.reload()
+        for container in network.attrs.get("Containers") or {}:
+            with contextlib.suppress(docker.errors.APIError):
+                network.disconnect(container, force=True)

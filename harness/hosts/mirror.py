@@ -8,6 +8,7 @@ downloads nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 
@@ -20,6 +21,7 @@ from harness import PROJECT
 from harness.engine.archive import Entry
 from harness.engine.labels import CACHE, Ownership
 from harness.errors import HarnessError
+from harness.images.locks import build_lock
 
 ALIAS = "mirror"
 PORT = 3142
@@ -33,19 +35,35 @@ APT_CONFIG = Entry(
 def start_mirror(
     client: docker.DockerClient, ownership: Ownership, network: Network, image: str, *, timeout: float = 30.0
 ) -> Container:
+    """The run's mirror, joined to ``network`` as ``mirror``.
+
+    One per run, shared by its deployments and xdist workers: two apt-cacher-ng processes on one cache volume
+    would race on the same files. The run's sweep removes it.
+    """
+    name = f"{PROJECT}-{ownership.run_id}-mirror"
+    with build_lock(name):
+        try:
+            container = client.containers.get(name)
+        except docker.errors.NotFound:
+            container = _create(client, ownership, name, image, timeout)
+    network.connect(container, aliases=[ALIAS])
+    return container
+
+
+def _create(client: docker.DockerClient, ownership: Ownership, name: str, image: str, timeout: float) -> Container:
     try:
         client.volumes.get(CACHE_VOLUME)
     except docker.errors.NotFound:
         client.volumes.create(CACHE_VOLUME, labels={CACHE: "true"})
+    run_level = dataclasses.replace(ownership, scope="")  # not one deployment's: closing a deployment keeps it
     container = client.containers.run(
         image,
-        name=ownership.name("mirror"),
-        labels=ownership.labels("mirror"),
+        name=name,
+        labels=run_level.labels("mirror"),
         volumes={CACHE_VOLUME: {"bind": "/var/cache/apt-cacher-ng", "mode": "rw"}},
         detach=True,
     )
     try:
-        network.connect(container, aliases=[ALIAS])
         container.reload()
         address = container.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from harness.errors import HarnessError
 from harness.k8s.pod import PodSpec, parse_pod_spec
 
 DEFAULT_BACKOFF_LIMIT = 6  # Kubernetes' default for Jobs
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,9 @@ class DaemonSetSpec:
     min_ready_seconds: float = 0.0
 
     def unavailable_budget(self, desired: int) -> int:
-        """How many nodes may be without a ready pod during a rolling update (percentages round down, at least 1)."""
+        """How many nodes may be without a ready pod during a rolling update (DaemonSets round percentages up)."""
         if self.max_unavailable.endswith("%"):
-            return max(1, desired * int(self.max_unavailable[:-1]) // 100)
+            return max(1, -(-desired * int(self.max_unavailable[:-1]) // 100))
         return max(1, int(self.max_unavailable))
 
 
@@ -99,6 +101,13 @@ def _daemonset(top: Fields) -> DaemonSetSpec:
     budget = rolling.text("maxUnavailable", "1")
     if not (budget.isdigit() or (budget.endswith("%") and budget[:-1].isdigit())):
         raise rolling.error("maxUnavailable", f"is {budget!r}", "give a number of nodes (1) or a percentage (25%)")
+    if budget.rstrip("%") == "0":
+        raise rolling.error("maxUnavailable", "is 0, which Kubernetes refuses without maxSurge", "use 1 or more")
+    if rolling.has("maxSurge") and str(rolling.data["maxSurge"]).rstrip("%") != "0":
+        raise rolling.error("maxSurge", "is not supported by the simulated cluster", "roll out with maxUnavailable")
+    name = metadata.text("name", required=True)
+    if not _DNS_LABEL.match(name):
+        raise metadata.error("name", f"is {name!r}, not a DNS-1123 name", "use lower-case letters, digits and dashes")
     return DaemonSetSpec(
         name=metadata.text("name", required=True),
         namespace=metadata.text("namespace", "default"),

@@ -69,6 +69,8 @@ class SecurityContext:
     run_as_non_root: bool | None = None
     read_only_root_filesystem: bool | None = None
     privileged: bool = False  # containers only
+    add_capabilities: tuple[str, ...] = ()  # containers only, as written (NET_ADMIN or CAP_NET_ADMIN)
+    drop_capabilities: tuple[str, ...] = ()
 
     def over(self, pod: SecurityContext) -> SecurityContext:
         return SecurityContext(
@@ -81,6 +83,8 @@ class SecurityContext:
                 else pod.read_only_root_filesystem
             ),
             privileged=self.privileged,
+            add_capabilities=self.add_capabilities,
+            drop_capabilities=self.drop_capabilities,
         )
 
 
@@ -98,6 +102,7 @@ class Container:
     security: SecurityContext = SecurityContext()
     readiness_exec: tuple[str, ...] | None = None  # readinessProbe.exec.command
     readiness_period: float = 10.0
+    readiness_timeout: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class PodSpec:
     security: SecurityContext = SecurityContext()
     fs_group: int | None = None
     placement: Placement = field(default_factory=Placement)
+    termination_grace: float = 30.0
     raw: dict[str, Any] = field(default_factory=dict)
 
     def volume(self, name: str) -> Volume:
@@ -150,6 +156,7 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
             tolerations=tuple(_tolerations(spec)),
             host_network=bool(spec.data.get("hostNetwork", False)),
         ),
+        termination_grace=spec.number("terminationGracePeriodSeconds", 30.0, minimum=0),
         raw=spec.data,
     )
 
@@ -241,11 +248,20 @@ def _containers(spec: Fields, key: str, *, required: bool = False) -> list[Conta
                 working_dir=item.optional_text("workingDir"),
                 restart_policy=item.optional_text("restartPolicy"),
                 security=_security(item),
-                readiness_exec=_strings(item.mapping("readinessProbe").mapping("exec"), "command"),
+                readiness_exec=_readiness(item),
                 readiness_period=item.mapping("readinessProbe").number("periodSeconds", 10.0, minimum=1),
+                readiness_timeout=item.mapping("readinessProbe").number("timeoutSeconds", 1.0, minimum=1),
             )
         )
     return result
+
+
+def _readiness(container: Fields) -> tuple[str, ...] | None:
+    probe = container.mapping("readinessProbe")
+    for kind in ("httpGet", "tcpSocket", "grpc"):
+        if probe.has(kind):
+            raise probe.error(kind, "is a probe the harness cannot run", "use an `exec` readiness probe")
+    return _strings(probe.mapping("exec"), "command")
 
 
 def _id(fields: Fields, key: str) -> int | None:
@@ -272,6 +288,8 @@ def _security(owner: Fields) -> SecurityContext:
         run_as_non_root=_flag(context, "runAsNonRoot"),
         read_only_root_filesystem=_flag(context, "readOnlyRootFilesystem"),
         privileged=bool(_flag(context, "privileged")),
+        add_capabilities=_strings(context.mapping("capabilities"), "add") or (),
+        drop_capabilities=_strings(context.mapping("capabilities"), "drop") or (),
     )
 
 

@@ -32,8 +32,9 @@ def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_e
         assert fetches.count("O") == 2, log  # served twice
         assert fetches.count("I") <= 1, log  # downloaded from Debian at most once (not at all once cached)
         # anything but Debian's archive is refused by the mirror, and nothing is reachable without it
-        refused = machine.exec("curl -s -o /dev/null -w '%{http_code}' -x http://mirror:3142 http://pypi.org/simple/")
-        assert refused[1] == "403", refused
+        for url in ("http://pypi.org/simple/", "http://archive.ubuntu.com/ubuntu/dists/jammy/Release"):
+            refused = machine.exec(f"curl -s -o /dev/null -w '%{{http_code}}' -x http://mirror:3142 {url}")
+            assert refused[1] == "403", (url, refused)
         direct = machine.exec("curl -s -m 5 -o /dev/null -w '%{http_code}' http://deb.debian.org/debian/")
         assert direct[1] == "000", direct
         machine.close()

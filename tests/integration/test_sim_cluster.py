@@ -79,6 +79,10 @@ def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None
         "1 out of 2 new pods have been updated...",
     ]
     assert all(probe.cluster.pods[node].name != name for node, name in before.items())
+    assert rollout.batches in (  # maxUnavailable 1: never two nodes without their pod at once
+        [["n1"], ["n2"]],
+        [["n2"], ["n1"]],
+    )
 
 
 def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(probe: Deployment) -> None:

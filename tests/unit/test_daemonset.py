@@ -29,7 +29,7 @@ def test_the_reference_daemonset_is_read() -> None:
     assert ds.unavailable_budget(10) == 1
 
 
-@pytest.mark.parametrize(("budget", "desired", "expected"), [("25%", 10, 2), ("25%", 2, 1), ("3", 10, 3)])
+@pytest.mark.parametrize(("budget", "desired", "expected"), [("25%", 10, 3), ("25%", 2, 1), ("3", 10, 3)])
 def test_max_unavailable(tmp_path: Path, budget: str, desired: int, expected: int) -> None:
     text = MANIFEST.read_text().replace("maxUnavailable: 1", f"maxUnavailable: {budget!r}")
     (tmp_path / "ds.yaml").write_text(text)
@@ -53,6 +53,10 @@ def test_max_unavailable(tmp_path: Path, budget: str, desired: int, expected: in
         ),
         (("maxUnavailable: 1", "maxUnavailable: lots"), "spec.updateStrategy.rollingUpdate.maxUnavailable` is 'lots'"),
         (("hostPID: true", "hostPID: true\n      restartPolicy: Never"), "a DaemonSet's pods restart `Always`"),
+        (("maxUnavailable: 1", "maxUnavailable: 0"), "is 0, which Kubernetes refuses without maxSurge"),
+        (("maxUnavailable: 1", "maxUnavailable: 1, maxSurge: 1"), "maxSurge` is not supported"),
+        (("name: node-configurator\n  namespace", "name: Node_Configurator\n  namespace"), "not a DNS-1123 name"),
+        (("periodSeconds: 5", "httpGet: {path: /, port: 80}"), "is a probe the harness cannot run"),
     ],
 )
 def test_bad_daemonsets_name_the_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -125,3 +129,34 @@ def test_a_pod_without_host_pid_gets_its_own_pid_and_network(tmp_path: Path) -> 
     inner = next(e for e in p.files if e.path.endswith("inner.sh")).content.decode()  # type: ignore[union-attr]
     assert "hostname nc-abcde" in inner
     assert 'mount --rbind /dev "$R/dev"' not in inner and 'mount -o remount,bind,ro "$R/sys"' in inner
+
+
+def inner_of(text: str, tmp_path: Path) -> str:
+    p = plan(text, tmp_path)
+    return next(e for e in p.files if e.path.endswith("inner.sh")).content.decode()  # type: ignore[union-attr]
+
+
+def test_host_path_mounts_take_the_sources_type_and_sub_path(tmp_path: Path) -> None:
+    text = MANIFEST.read_text().replace(
+        "- {name: host, mountPath: /host}",
+        "- {name: host, mountPath: /host}\n            - {name: host, mountPath: /machine-id, subPath: etc/machine-id}",
+    )
+    inner = inner_of(text, tmp_path)
+    assert "[ -e / ] || mkdir -p /" in inner  # no type: a missing path becomes a directory
+    assert 'if [ -d /etc/machine-id ]; then mkdir -p "$R"/machine-id; else' in inner  # a file gets a file
+    assert 'mount --rbind /etc/machine-id "$R"/machine-id' in inner
+
+
+def test_unprivileged_pods_get_the_runtimes_capabilities_and_a_read_only_proc_sys(tmp_path: Path) -> None:
+    text = MANIFEST.read_text().replace("privileged: true", "capabilities: {add: [NET_ADMIN], drop: [MKNOD]}")
+    inner = inner_of(text, tmp_path)
+    assert 'mount -o remount,bind,ro "$R/proc/sys"' in inner
+    bounding = inner.split("--bounding-set ")[1].split()[0]
+    assert bounding.startswith("-all,") and "+net_admin" in bounding and "+chown" in bounding
+    assert "+mknod" not in bounding and "+sys_admin" not in bounding
+    assert inner.rstrip().endswith('/usr/sbin/chroot "$R" /app/configure.sh')
+
+
+def test_empty_command_and_args_count_as_unset(tmp_path: Path) -> None:
+    text = MANIFEST.read_text().replace("- name: configure\n", "- name: configure\n          command: []\n")
+    assert plan(text, tmp_path).argv == ("/app/configure.sh",)

@@ -38,7 +38,6 @@ def test_untargeted_node_is_left_alone(hosts: dict[str, Any]) -> None:
     assert not host.package("conntrack").is_installed
     assert not host.file("/etc/sysctl.d/99-node-configurator.conf").exists
     assert not host.file("/etc/systemd/system/node-agent.service").exists
-    assert host.check_output("sysctl -n vm.swappiness") != "10"
 
 
 def test_a_hand_edit_is_repaired_within_one_interval(hosts: dict[str, Any]) -> None:
