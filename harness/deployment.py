@@ -6,9 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
+from uuid import uuid4
 
 from docker.models.networks import Network
 
+from harness.cluster.kind import KindCluster, render_objects
 from harness.cluster.pod_images import NODE_PATH as POD_IMAGES
 from harness.cluster.pod_images import cache_volume, unpacked
 from harness.cluster.sim import Rollout, SimCluster, SimNode
@@ -44,6 +46,7 @@ class Deployment:
     bench: Workbench
     spec: DeployerSpec
     keep: bool = False
+    kind: KindCluster | None = None  # DaemonSets on the run's kind cluster instead of simulated nodes
     manifest: Manifest = field(init=False)
     network: Network | None = field(default=None, init=False)
     machines: dict[str, Machine] = field(default_factory=dict, init=False)
@@ -95,6 +98,10 @@ class Deployment:
         self.close()
 
     def start(self) -> None:
+        if self.kind is not None:  # the nodes are kind's: node state through docker exec
+            kind_nodes: dict[str, ScriptRunner] = {node: self.kind.runner(node) for node in self.kind.nodes}
+            self.state = StateTracker(kind_nodes, self.spec.state, masker(self.secret_values()))
+            return
         bench = self.bench
         images = {m.kind: bench.machine_image(m.kind) for m in self.spec.machines}
         self.network = create_internal_network(bench.client, self.ownership, self.spec.name)
@@ -137,12 +144,18 @@ class Deployment:
     def apply(self, image: str | None = None) -> JobResult | Rollout:
         """Run the Job once, or roll the DaemonSet out, as Kubernetes would, with the deployer's image (by default
         the current one). Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
-        assert self.network is not None and self.key is not None, "start() first"
         if self.manifest.daemonset is not None:
-            assert self.cluster is not None
-            rollout = self.cluster.apply(self.manifest.daemonset, image or self.bench.deployer_image(self.spec))
+            ds, image = self.manifest.daemonset, image or self.bench.deployer_image(self.spec)
+            if self.kind is not None:
+                sources = self._sources()
+                objects = render_objects(self.spec.manifest, image, sources.secrets, sources.config_maps, uuid4().hex)
+                rollout = self.kind.apply(objects, ds, image)
+            else:
+                assert self.cluster is not None, "start() first"
+                rollout = self.cluster.apply(ds, image)
             self.runs.append(rollout)
             return rollout
+        assert self.network is not None and self.key is not None, "start() first"
         addresses = AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
         run = JobRun(
             network=self.network,
@@ -182,10 +195,19 @@ class Deployment:
             )
         return names[0]
 
+    def daemon_pods(self) -> dict[str, tuple[str, str]]:
+        """Node -> (pod name, image) of the DaemonSet's pods, on either backend."""
+        if self.kind is not None:
+            return {node: (pod.name, pod.image) for node, pod in self.kind.pods.items()}
+        if self.cluster is not None:
+            return {node: (pod.name, pod.image) for node, pod in self.cluster.pods.items()}
+        return {}
+
     def cluster_info(self) -> dict[str, Any] | None:
         """What a DaemonSet deployer's tests may ask about the cluster (the ``cluster`` fixture)."""
-        if self.cluster is None or self.manifest.daemonset is None:
+        if self.manifest.daemonset is None or (self.cluster is None and self.kind is None):
             return None
+        pods = self.daemon_pods()
         placed = {d.node: d.runs for d in schedule(self.manifest.daemonset.pod.placement, list(self.spec.nodes))}
         return {
             "daemonset": self.manifest.daemonset.name,
@@ -194,7 +216,7 @@ class Deployment:
                     "labels": node.labels,
                     "taints": [str(t) for t in node.taints],
                     "scheduled": placed[node.name],
-                    "pod": self.cluster.pods[node.name].name if node.name in self.cluster.pods else None,
+                    "pod": pods[node.name][0] if node.name in pods else None,
                 }
                 for node in self.spec.nodes
             },
@@ -204,6 +226,8 @@ class Deployment:
         return [m.shell_hint() for m in self.machines.values()]
 
     def close(self) -> None:
+        if self.kind is not None and self.manifest.daemonset is not None:
+            self.kind.remove_daemonset(self.manifest.daemonset)
         for machine in self.machines.values():
             machine.close()
         if not self.keep:

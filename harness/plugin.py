@@ -34,6 +34,7 @@ from harness.workbench import Workbench
 CLUSTERS = ("sim", "kind")
 RUN_ID_INPUT = "deployer_harness_run_id"
 CAPS_INPUT = "deployer_harness_capabilities"
+KIND_INPUT = "deployer_harness_kind_clusters"
 BUILD_ERRORS_INPUT = "deployer_harness_build_errors"
 
 
@@ -46,6 +47,7 @@ class State:
     build_errors: dict[str, str] = field(default_factory=dict)
     reporter: Any = None
     cluster: str = "sim"
+    kind_clusters: dict[str, kind.KindCluster] = field(default_factory=dict)  # by deployer, made by the controller
 
     def workbench(self) -> Workbench:
         if self.bench is None:
@@ -109,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     if workerinput is not None:
         state.build_errors.update(workerinput.get(BUILD_ERRORS_INPUT, {}))
+        state.kind_clusters = {n: kind.KindCluster(**data) for n, data in workerinput.get(KIND_INPUT, {}).items()}
     if workerinput is not None and CAPS_INPUT in workerinput:
         state.workbench().capabilities = Capabilities(**workerinput[CAPS_INPUT])
     names: list[str] = config.getoption("deployer")
@@ -144,6 +147,7 @@ def pytest_configure_node(node: Any) -> None:
     state = node.config.stash[STATE]
     node.workerinput[RUN_ID_INPUT] = state.ownership.run_id
     node.workerinput[BUILD_ERRORS_INPUT] = state.build_errors  # a broken Dockerfile is built once, not per item
+    node.workerinput[KIND_INPUT] = {name: cluster.as_data() for name, cluster in state.kind_clusters.items()}
     if state.bench is not None and "capabilities" in state.bench.__dict__:  # probed once, for every worker
         node.workerinput[CAPS_INPUT] = dataclasses.asdict(state.bench.capabilities)
 
@@ -192,6 +196,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         bench.capabilities  # noqa: B018  (probe now, once: workers receive the result)
     except HarnessError as exc:
         state.progress(str(exc))
+    if state.cluster == "kind" and kind.unavailable(bench.capabilities.privileged) is None:
+        for number, spec in enumerate(s for s in state.specs.values() if s.workload == "daemonset"):
+            name = f"dh-{state.ownership.run_id[:8]}-{number}"
+            state.progress(f"creating kind cluster {name} for {spec.name}")
+            try:
+                state.kind_clusters[spec.name] = kind.KindCluster.create(name, spec.nodes, bench.workdir / "kind")
+            except HarnessError as exc:
+                state.build_errors[spec.name] = f"kind cluster {name}: {exc}"
     state.reporter = None  # progress during tests would break the report lines
 
 
@@ -239,19 +251,21 @@ class ScenarioItem(pytest.Item):
         state = self.config.stash[STATE]
         if self.spec.name in state.build_errors:
             raise HarnessError(state.build_errors[self.spec.name])
+        on_kind = None
         if self.spec.workload == "daemonset" and state.cluster == "kind":
             reason = kind.unavailable(state.workbench().capabilities.privileged)
             if reason:
                 pytest.skip(reason)
-            raise HarnessError(
-                "kind and kubectl are here, but running DaemonSets on kind is not built yet",
-                fix="run with --cluster sim (the default) for now",
-            )
+            on_kind = state.kind_clusters.get(self.spec.name)
+            if on_kind is None:
+                raise HarnessError(
+                    f"no kind cluster was made for {self.spec.name}", fix="see the session's first lines"
+                )
         log = ScenarioLog()
         log.record("scenario", self.scenario.name)
         started = time.monotonic()
         try:
-            with Deployment(state.workbench(), self.spec, keep=state.keep) as deployment:
+            with Deployment(state.workbench(), self.spec, keep=state.keep, kind=on_kind) as deployment:
                 log.record("machines_ready", f"{time.monotonic() - started:.1f} s")
                 try:
                     run_steps(deployment, self.scenario.steps, log)
@@ -308,6 +322,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             state.bench.close()
         return
     if not state.keep:
+        for cluster in state.kind_clusters.values():  # kind's containers carry kind's labels, not ours
+            with contextlib.suppress(HarnessError):
+                cluster.delete()
         with contextlib.suppress(EngineUnavailable):
             sweep(connect(), run_id=state.ownership.run_id)
     if state.bench is not None:

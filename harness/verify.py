@@ -59,7 +59,11 @@ class VerifyResult:
 
 
 def verify(
-    spec: DeployerSpec, machines: dict[str, Machine], workdir: Path, cluster: dict[str, Any] | None = None
+    spec: DeployerSpec,
+    machines: dict[str, Machine],
+    workdir: Path,
+    cluster: dict[str, Any] | None = None,
+    docker_nodes: dict[str, str] | None = None,  # kind: node -> container, reached with `docker exec`
 ) -> VerifyResult:
     if spec.tests is None:
         return VerifyResult(output=f"{spec.folder}: no tests/ folder, nothing to verify", returncode=5)
@@ -67,8 +71,11 @@ def verify(
     targets = {
         "default": default,
         "machines": {
-            name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
-            for name, m in machines.items()
+            **{
+                name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
+                for name, m in machines.items()
+            },
+            **{name: {"docker": container} for name, container in (docker_nodes or {}).items()},
         },
         "secrets": spec.secrets,
         "cluster": cluster,

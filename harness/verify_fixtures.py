@@ -31,9 +31,15 @@ def _targets() -> dict[str, Any]:
 def hosts() -> Iterator[dict[str, testinfra.host.Host]]:
     targets = _targets()
     backends = {
-        name: NoDelayParamikoBackend(info["address"], Path(info["key"])) for name, info in targets["machines"].items()
+        name: NoDelayParamikoBackend(info["address"], Path(info["key"]))
+        for name, info in targets["machines"].items()
+        if "docker" not in info
     }
-    yield {name: testinfra.host.Host(backend) for name, backend in backends.items()}
+    hosts = {name: testinfra.host.Host(backend) for name, backend in backends.items()}
+    for name, info in targets["machines"].items():
+        if "docker" in info:  # a kind node: a container reached with `docker exec`
+            hosts[name] = testinfra.host.get_host(f"docker://{info['docker']}")
+    yield hosts
     for backend in backends.values():
         backend.close()
 

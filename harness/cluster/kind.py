@@ -8,11 +8,21 @@ configuration built from the spec's nodes, the commands, the rollout condition.
 
 from __future__ import annotations
 
+import copy
+import json
 import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness.cluster.sim import Rollout
+from harness.errors import HarnessError
+from harness.k8s.manifest import DaemonSetSpec
 from harness.k8s.scheduling import Node
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -104,3 +114,156 @@ def rollout_complete(generation: int, status: dict[str, Any]) -> tuple[bool, str
             f"Waiting for daemon set rollout to finish: {available} of {desired} updated pods are available...",
         )
     return True, "daemon set successfully rolled out"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Objects sent to the cluster (pure) and the live driver. The driver needs kind, kubectl and privileged
+# containers; the machine this harness is developed on has none of them, so it has only run in its unit-tested parts.
+
+
+def render_objects(
+    manifest_path: Path, image: str, secrets: dict[str, dict[str, str]], config_maps: dict[str, dict[str, str]],
+    restart: str,
+) -> str:  # fmt: skip
+    """The manifest as the cluster gets it: the DaemonSet runs the harness's image (loaded into the nodes, never
+    pulled), its template carries a restart stamp (a new one restarts its pods, as ``kubectl rollout restart``),
+    and ConfigMaps and Secrets hold the spec's test values over the manifest's."""
+    documents = [d for d in yaml.safe_load_all(manifest_path.read_text()) if isinstance(d, dict)]
+    namespace = "default"
+    out: list[dict[str, Any]] = []
+    for document in documents:
+        kind = document.get("kind")
+        if kind == "DaemonSet":
+            daemonset = copy.deepcopy(document)
+            namespace = daemonset.get("metadata", {}).get("namespace", "default")
+            template = daemonset["spec"]["template"]
+            container = template["spec"]["containers"][0]
+            container["image"], container["imagePullPolicy"] = image, "Never"
+            annotations = template.setdefault("metadata", {}).setdefault("annotations", {})
+            annotations[RESTART_ANNOTATION] = restart
+            out.append(daemonset)
+        elif kind not in ("ConfigMap", "Secret"):
+            out.append(document)
+    for name, data in config_maps.items():
+        out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+                    "data": data})  # fmt: skip
+    for name, data in secrets.items():
+        out.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
+                    "type": "Opaque", "stringData": data})  # fmt: skip
+    if namespace != "default":
+        out.insert(0, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    return yaml.safe_dump_all(out, sort_keys=False)
+
+
+def daemon_pods(pods: dict[str, Any]) -> dict[str, KindPod]:
+    """``kubectl get pods -o json`` -> the daemon pod on each node (kind's node name)."""
+    found: dict[str, KindPod] = {}
+    for item in pods.get("items", []):
+        node = item.get("spec", {}).get("nodeName")
+        if not node or item.get("metadata", {}).get("deletionTimestamp"):
+            continue
+        statuses = item.get("status", {}).get("containerStatuses") or [{}]
+        found[node] = KindPod(
+            item["metadata"]["name"],
+            item["spec"]["containers"][0]["image"],
+            bool(statuses[0].get("ready")),
+            int(statuses[0].get("restartCount", 0)),
+        )
+    return found
+
+
+RESTART_ANNOTATION = "deployer-harness/restartedAt"
+
+
+@dataclass(frozen=True)
+class KindPod:
+    name: str
+    image: str
+    ready: bool
+    restarts: int
+
+
+@dataclass
+class KindCluster:
+    """One kind cluster of the run: created by the xdist controller, used by every worker through its kubeconfig."""
+
+    name: str
+    kubeconfig: str
+    nodes: dict[str, str]  # spec node name -> kind's node container (also its Kubernetes node name)
+    pods: dict[str, KindPod] = field(default_factory=dict)  # spec node -> its daemon pod
+
+    @classmethod
+    def create(cls, name: str, nodes: tuple[Node, ...], workdir: Path) -> KindCluster:
+        workdir.mkdir(parents=True, exist_ok=True)
+        config, kubeconfig = workdir / f"{name}.yaml", workdir / f"{name}.kubeconfig"
+        config.write_text(cluster_config(nodes))
+        _run(create_command(name, str(config), str(kubeconfig)), timeout=600)
+        return cls(name, str(kubeconfig), container_names(name, nodes))
+
+    def delete(self) -> None:
+        _run(delete_command(self.name, self.kubeconfig), timeout=300)
+
+    def as_data(self) -> dict[str, Any]:
+        return {"name": self.name, "kubeconfig": self.kubeconfig, "nodes": self.nodes}
+
+    def apply(self, objects: str, ds: DaemonSetSpec, image: str, *, timeout: float = 180.0) -> Rollout:
+        started = time.monotonic()
+        rollout = Rollout(ds.name)
+        _run(load_command(self.name, image), timeout=600)
+        _run(kubectl(self.kubeconfig, "apply", "-f", "-"), stdin=objects)
+        target = ["-n", ds.namespace, "daemonset", ds.name]
+        generation = int(_run(kubectl(self.kubeconfig, "get", *target, "-o", "jsonpath={.metadata.generation}")))
+        deadline = started + timeout
+        while True:
+            status = json.loads(_run(kubectl(self.kubeconfig, "get", *target, "-o", "json"))).get("status", {})
+            done, message = rollout_complete(generation, status)
+            if not rollout.lines or rollout.lines[-1] != message:
+                rollout.lines.append(message)
+            if done:
+                rollout.succeeded = True
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        selector = ",".join(f"{k}={v}" for k, v in ds.selector.items())
+        pods = json.loads(_run(kubectl(self.kubeconfig, "get", "pods", "-n", ds.namespace, "-o", "json",
+                                       *(["-l", selector] if selector else []))))  # fmt: skip
+        by_node = daemon_pods(pods)
+        spec_names = {container: spec for spec, container in self.nodes.items()}
+        self.pods = {spec_names[node]: pod for node, pod in by_node.items() if node in spec_names}
+        rollout.seconds = time.monotonic() - started
+        return rollout
+
+    def remove_daemonset(self, ds: DaemonSetSpec) -> None:
+        """After a scenario: the next one starts without the daemon (what it changed on the nodes stays: kind's
+        nodes are the run's, not the scenario's)."""
+        _run(kubectl(self.kubeconfig, "delete", "-n", ds.namespace, "daemonset", ds.name, "--ignore-not-found",
+                     "--wait=true"), check=False, timeout=180)  # fmt: skip
+        self.pods = {}
+
+    def logs(self, node: str, namespace: str) -> str:
+        pod = self.pods.get(node)
+        if pod is None:
+            return ""
+        return _run(kubectl(self.kubeconfig, "logs", "-n", namespace, pod.name), check=False)
+
+    def runner(self, node: str) -> Callable[[str], tuple[int, bytes, bytes]]:
+        """Runs a script in a node container (``docker exec``): node state, for snapshots."""
+        container = self.nodes[node]
+
+        def run(script: str) -> tuple[int, bytes, bytes]:
+            done = subprocess.run(["docker", "exec", "-i", container, "sh", "-s"], input=script.encode(),
+                                  capture_output=True, timeout=300, check=False)  # fmt: skip
+            return done.returncode, done.stdout, done.stderr
+
+        return run
+
+
+def _run(command: list[str], *, stdin: str | None = None, timeout: float = 120, check: bool = True) -> str:
+    try:
+        done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(f"`{' '.join(command[:4])} ...` failed: {exc}") from None
+    if check and done.returncode != 0:
+        raise HarnessError(f"`{' '.join(command)}` failed (exit {done.returncode}):\n{done.stderr.strip()[-2000:]}")
+    return done.stdout

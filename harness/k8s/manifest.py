@@ -33,6 +33,7 @@ class DaemonSetSpec:
     strategy: str = "RollingUpdate"  # or OnDelete
     max_unavailable: str = "1"  # a number of nodes or a percentage ("25%")
     min_ready_seconds: float = 0.0
+    selector: dict[str, str] = field(default_factory=dict)  # spec.selector.matchLabels
 
     def unavailable_budget(self, desired: int) -> int:
         """How many nodes may be without a ready pod during a rolling update (DaemonSets round percentages up)."""
@@ -94,7 +95,7 @@ def _daemonset(top: Fields) -> DaemonSetSpec:
         raise template.error(
             "spec.restartPolicy", f"is {pod.restart_policy!r}; a DaemonSet's pods restart `Always`", "remove it"
         )
-    _check_selector(spec, template)
+    selector = _check_selector(spec, template)
     strategy = spec.mapping("updateStrategy")
     kind = strategy.choice("type", "RollingUpdate", ("RollingUpdate", "OnDelete"))
     rolling = strategy.mapping("rollingUpdate")
@@ -115,10 +116,11 @@ def _daemonset(top: Fields) -> DaemonSetSpec:
         strategy=kind,
         max_unavailable=budget,
         min_ready_seconds=spec.number("minReadySeconds", 0.0, minimum=0),
+        selector=selector,
     )
 
 
-def _check_selector(spec: Fields, template: Fields) -> None:
+def _check_selector(spec: Fields, template: Fields) -> dict[str, str]:
     """apps/v1 requires spec.selector, and it must match the template's labels (the API server refuses otherwise)."""
     wanted = spec.mapping("selector", required=True).string_map("matchLabels")
     labels = template.mapping("metadata").string_map("labels")
@@ -129,6 +131,7 @@ def _check_selector(spec: Fields, template: Fields) -> None:
             f"does not match the template's labels {labels}",
             "give the template the labels the selector names (`spec.template.metadata.labels`)",
         )
+    return wanted
 
 
 def _name(top: Fields) -> str:

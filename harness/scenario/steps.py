@@ -107,8 +107,7 @@ def apply_new_image(deployment: Deployment, log: ScenarioLog) -> None:
     log.sections.append(("rollout of a new image", result.describe()))
     if not result.succeeded:
         raise StepFailed(f"the new image did not roll out\n{result.describe()}")
-    assert deployment.cluster is not None
-    stale = [node for node, pod in deployment.cluster.pods.items() if pod.image != image]
+    stale = [node for node, (_, running) in deployment.daemon_pods().items() if running != image]
     if stale:
         raise StepFailed(f"pods on {', '.join(stale)} still run the old image after the rollout")
 
@@ -127,7 +126,8 @@ def verify(deployment: Deployment, log: ScenarioLog) -> None:
     from harness.verify import verify as run_checks
 
     workdir = deployment.bench.workdir / f"verify-{deployment.spec.name}-{len(log.properties)}"
-    result = run_checks(deployment.spec, deployment.machines, workdir, deployment.cluster_info())
+    docker_nodes = deployment.kind.nodes if deployment.kind is not None else None
+    result = run_checks(deployment.spec, deployment.machines, workdir, deployment.cluster_info(), docker_nodes)
     log.record("verify", result.summary())
     if not result.passed:
         raise StepFailed(result.describe())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -92,3 +94,38 @@ def test_kind_says_why_it_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kind.shutil, "which", lambda tool: f"/usr/bin/{tool}")
     assert "privileged containers" in str(kind.unavailable(privileged=False))
     assert kind.unavailable(privileged=True) is None
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_objects_run_the_built_image_with_the_specs_test_values() -> None:
+    manifest = REPO / "deployers" / "node-configurator" / "k8s" / "daemonset.yaml"
+    text = kind.render_objects(manifest, "deployer-harness/deployer-nc:abc", {"s": {"K": "v"}},
+                               {"node-configurator": {"agent.conf": "X=1\n"}}, "r1")  # fmt: skip
+    documents = list(yaml.safe_load_all(text))
+    assert [d["kind"] for d in documents] == ["Namespace", "DaemonSet", "ConfigMap", "Secret"]
+    daemonset = documents[1]
+    container = daemonset["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["imagePullPolicy"]) == ("deployer-harness/deployer-nc:abc", "Never")
+    assert daemonset["spec"]["template"]["metadata"]["annotations"] == {kind.RESTART_ANNOTATION: "r1"}
+    assert documents[2]["data"] == {"agent.conf": "X=1\n"}  # the manifest's own ConfigMap is replaced, not doubled
+    assert documents[3]["stringData"] == {"K": "v"} and documents[3]["metadata"]["namespace"] == "kube-system"
+
+
+def test_daemon_pods_are_read_per_node() -> None:
+    pods = {
+        "items": [
+            {
+                "metadata": {"name": "nc-1"},
+                "spec": {"nodeName": "h1-worker", "containers": [{"image": "img:2"}]},
+                "status": {"containerStatuses": [{"ready": True, "restartCount": 1}]},
+            },
+            {
+                "metadata": {"name": "nc-old", "deletionTimestamp": "2026-11-23T00:00:00Z"},
+                "spec": {"nodeName": "h1-worker2", "containers": [{"image": "img:1"}]},
+            },
+            {"metadata": {"name": "pending"}, "spec": {"containers": [{"image": "img:2"}]}},
+        ]
+    }
+    assert kind.daemon_pods(pods) == {"h1-worker": kind.KindPod("nc-1", "img:2", True, 1)}
