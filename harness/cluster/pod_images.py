@@ -7,14 +7,13 @@ each of fifty nodes would take minutes, unpacking it once takes seconds.
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 
 import docker
 import docker.errors
 from docker.types import Mount
 
 from harness import PROJECT
+from harness.engine.archive import Entry, never_started, put_files
 from harness.engine.labels import CACHE, Ownership
 from harness.images.locks import build_lock
 
@@ -37,28 +36,16 @@ def unpacked(client: docker.DockerClient, ownership: Ownership, image: str, help
     key = client.images.get(image).id.split(":")[-1][:16]
     done = f"{key}.done"
     volume = cache_volume(client)
-    with build_lock(f"pod-image-{key}"):
-        helper = client.containers.create(
-            helper_image,
-            ["true"],
-            entrypoint=[],
-            network_mode="none",
-            labels=ownership.labels("pod-image-unpacker"),
-            mounts=[Mount("/images", volume, type="volume")],
-        )
-        try:
-            if not _exists(helper, f"/images/{done}"):
-                source = client.containers.create(
-                    image, ["true"], entrypoint=[], network_mode="none", labels=ownership.labels("pod-image-source")
-                )
-                try:
-                    helper.put_archive("/images", _directory(key))
-                    helper.put_archive(f"/images/{key}", source.export())
-                finally:
-                    source.remove(force=True)
-                helper.put_archive("/images", _empty_file(done))
-        finally:
-            helper.remove(force=True)
+    mounts = [Mount("/images", volume, type="volume")]
+    with (
+        build_lock(f"pod-image-{key}"),
+        never_started(client, ownership, helper_image, "pod-image-unpacker", mounts) as helper,
+    ):
+        if not _exists(helper, f"/images/{done}"):
+            with never_started(client, ownership, image, "pod-image-source") as source:
+                put_files(helper, [Entry(f"/images/{key}", None, 0o755)])
+                helper.put_archive(f"/images/{key}", source.export())
+            put_files(helper, [Entry(f"/images/{done}", b"")])  # written last: the files are all there
     return f"{NODE_PATH}/{key}"
 
 
@@ -68,19 +55,3 @@ def _exists(container: docker.models.containers.Container, path: str) -> bool:
         return True
     except docker.errors.NotFound:
         return False
-
-
-def _directory(name: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.type, info.mode = tarfile.DIRTYPE, 0o755
-        tar.addfile(info)
-    return buffer.getvalue()
-
-
-def _empty_file(name: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        tar.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
-    return buffer.getvalue()

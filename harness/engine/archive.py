@@ -9,9 +9,15 @@ from __future__ import annotations
 import io
 import tarfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import docker
 from docker.models.containers import Container
+from docker.types import Mount
+
+from harness.engine.labels import Ownership
 
 
 @dataclass(frozen=True)
@@ -38,3 +44,17 @@ def put_files(container: Container, entries: list[Entry]) -> None:
                 tar.addfile(info, io.BytesIO(entry.content))
     if not container.put_archive("/", buffer.getvalue()):
         raise RuntimeError(f"could not copy files into {container.name}")
+
+
+@contextmanager
+def never_started(
+    client: docker.DockerClient, ownership: Ownership, image: str, role: str, mounts: list[Mount] | None = None
+) -> Iterator[Container]:
+    """A labelled container that is never started: a way for files in and out of volumes and images."""
+    container = client.containers.create(
+        image, ["true"], entrypoint=[], network_mode="none", labels=ownership.labels(role), mounts=mounts or []
+    )
+    try:
+        yield container
+    finally:
+        container.remove(force=True)

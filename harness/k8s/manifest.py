@@ -83,14 +83,19 @@ def load_manifest(path: Path) -> Manifest:
     return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonsets[0] if daemonsets else None)
 
 
-def _daemonset(top: Fields) -> DaemonSetSpec:
-    api = top.text("apiVersion", required=True)
-    if api != "apps/v1":
-        raise top.error("apiVersion", f"is {api!r}; DaemonSets are `apps/v1`")
+def _workload(top: Fields, api: str, kinds: str) -> tuple[Fields, Fields, Fields, PodSpec]:
+    """A workload's apiVersion checked, and its metadata, spec, pod template and pod spec."""
+    written = top.text("apiVersion", required=True)
+    if written != api:
+        raise top.error("apiVersion", f"is {written!r}; {kinds} are `{api}`")
     metadata = top.mapping("metadata", required=True)
     spec = top.mapping("spec", required=True)
     template = spec.mapping("template", required=True)
-    pod = parse_pod_spec(template.mapping("spec", required=True))
+    return metadata, spec, template, parse_pod_spec(template.mapping("spec", required=True))
+
+
+def _daemonset(top: Fields) -> DaemonSetSpec:
+    metadata, spec, template, pod = _workload(top, "apps/v1", "DaemonSets")
     if pod.restart_policy != "Always":
         raise template.error(
             "spec.restartPolicy", f"is {pod.restart_policy!r}; a DaemonSet's pods restart `Always`", "remove it"
@@ -139,13 +144,7 @@ def _name(top: Fields) -> str:
 
 
 def _job(top: Fields) -> JobSpec:
-    api = top.text("apiVersion", required=True)
-    if api != "batch/v1":
-        raise top.error("apiVersion", f"is {api!r}; Jobs are `batch/v1`")
-    metadata = top.mapping("metadata", required=True)
-    spec = top.mapping("spec", required=True)
-    template = spec.mapping("template", required=True)
-    pod = parse_pod_spec(template.mapping("spec", required=True))
+    metadata, spec, template, pod = _workload(top, "batch/v1", "Jobs")
     if pod.restart_policy not in ("OnFailure", "Never"):
         raise template.error(
             "spec.restartPolicy",

@@ -26,7 +26,7 @@ from docker.models.containers import Container as DockerContainer
 from docker.models.networks import Network
 from docker.types import Mount
 
-from harness.engine.archive import Entry, put_files
+from harness.engine.archive import Entry, never_started, put_files
 from harness.engine.labels import Ownership
 from harness.errors import HarnessError
 from harness.k8s.manifest import JobSpec
@@ -321,18 +321,9 @@ def _fill_volume(
     client: docker.DockerClient, ownership: Ownership, volume: str, files: list[Entry], image: str
 ) -> None:
     # The pod mounts it read-only, so the files go in through a container that is never started.
-    helper = client.containers.create(
-        image,
-        ["true"],
-        entrypoint=[],
-        network_mode="none",
-        labels=ownership.labels("volume-filler"),
-        mounts=[Mount("/volume", volume, type="volume", no_copy=True)],
-    )
-    try:
+    mounts = [Mount("/volume", volume, type="volume", no_copy=True)]
+    with never_started(client, ownership, image, "volume-filler", mounts) as helper:
         put_files(helper, [Entry("/volume", None, 0o755), *(replace(e, path=f"/volume/{e.path}") for e in files)])
-    finally:
-        helper.remove(force=True)
 
 
 def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str]) -> None:
