@@ -71,6 +71,14 @@ def plan_pod(
             fix="keep the DaemonSet's pod to one container",
         )
     container = pod.containers[0]
+    security = container.security
+    user = str(security.run_as_user) if security.run_as_user is not None else image.user.partition(":")[0]
+    if security.run_as_non_root and user in ("", "0", "root"):
+        raise HarnessError(  # the kubelet's own refusal: the pod stays in CreateContainerConfigError
+            f"pod {name} on {node}: CreateContainerConfigError: container has runAsNonRoot and image will run as root",
+            where=sources.spec_path,
+            fix="set `securityContext.runAsUser` to a non-zero id, or a non-root USER in the image",
+        )
     directory = f"{PODS_DIR}/{name}"
     env = {"PATH": DEFAULT_PATH, **_image_env(image), **container_env(container, sources, addresses)}
     argv = _argv(container, image, env, addresses)

@@ -160,3 +160,10 @@ def test_unprivileged_pods_get_the_runtimes_capabilities_and_a_read_only_proc_sy
 def test_empty_command_and_args_count_as_unset(tmp_path: Path) -> None:
     text = MANIFEST.read_text().replace("- name: configure\n", "- name: configure\n          command: []\n")
     assert plan(text, tmp_path).argv == ("/app/configure.sh",)
+
+
+def test_run_as_non_root_is_refused_for_a_root_image_as_the_kubelet_does(tmp_path: Path) -> None:
+    text = MANIFEST.read_text().replace("privileged: true", "runAsNonRoot: true")
+    with pytest.raises(HarnessError, match="CreateContainerConfigError: container has runAsNonRoot"):
+        plan(text, tmp_path)
+    assert plan(text.replace("runAsNonRoot: true", "runAsNonRoot: true\n            runAsUser: 1000"), tmp_path)
