@@ -27,6 +27,7 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError
 from harness.images.catalog import Catalog
+from harness.images.locks import build_lock
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.steps import ScenarioLog, StepFailed, run_steps
 from harness.workbench import Workbench
@@ -193,10 +194,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         except HarnessError as exc:
             state.build_errors[spec.name] = str(exc)
     try:
-        bench.capabilities  # noqa: B018  (probe now, once: workers receive the result)
+        privileged: bool | None = bench.capabilities.privileged  # probed now, once: workers receive the result
     except HarnessError as exc:
         state.progress(str(exc))
-    if state.cluster == "kind" and kind.unavailable(bench.capabilities.privileged) is None:
+        privileged = None
+    if state.cluster == "kind" and privileged is not None and kind.unavailable(privileged) is None:
         for number, spec in enumerate(s for s in state.specs.values() if s.workload == "daemonset"):
             name = f"dh-{state.ownership.run_id[:8]}-{number}"
             state.progress(f"creating kind cluster {name} for {spec.name}")
@@ -265,7 +267,9 @@ class ScenarioItem(pytest.Item):
         log.record("scenario", self.scenario.name)
         started = time.monotonic()
         try:
-            with Deployment(state.workbench(), self.spec, keep=state.keep, kind=on_kind) as deployment:
+            # The scenarios of one deployer share its kind cluster: one at a time, also across xdist workers.
+            shared = build_lock(f"kind-{on_kind.name}") if on_kind is not None else contextlib.nullcontext()
+            with shared, Deployment(state.workbench(), self.spec, keep=state.keep, kind=on_kind) as deployment:
                 log.record("machines_ready", f"{time.monotonic() - started:.1f} s")
                 try:
                     run_steps(deployment, self.scenario.steps, log)

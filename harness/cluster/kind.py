@@ -23,11 +23,21 @@ import yaml
 from harness.cluster.sim import Rollout
 from harness.errors import HarnessError
 from harness.k8s.manifest import DaemonSetSpec
-from harness.k8s.scheduling import Node
+from harness.k8s.scheduling import Decision, Node
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 # Labels kind (kubeadm) sets itself: giving them again in the config is refused.
 _OWN_LABELS = ("kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch", CONTROL_PLANE_LABEL)
+# The kubelet refuses to set labels of its own in the kubernetes.io and k8s.io namespaces, except these.
+_KUBELET_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+_KUBELET_KEYS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "node.kubernetes.io/instance-type")
+
+
+def kubelet_may_set(key: str) -> bool:
+    """Whether the kubelet may register a node with this label (``--node-labels``); the others need kubectl."""
+    domain = key.partition("/")[0] if "/" in key else ""
+    restricted = domain.endswith(("kubernetes.io", "k8s.io"))
+    return not restricted or key.startswith(_KUBELET_PREFIXES) or key in _KUBELET_KEYS
 
 
 def unavailable(privileged: bool) -> str | None:
@@ -45,7 +55,10 @@ def node_roles(nodes: tuple[Node, ...]) -> list[tuple[Node, str]]:
     planes = [n for n in nodes if CONTROL_PLANE_LABEL in n.labels]
     workers = [n for n in nodes if CONTROL_PLANE_LABEL not in n.labels]
     if not planes:
-        raise ValueError("kind needs a control-plane node: label one node `node-role.kubernetes.io/control-plane`")
+        raise HarnessError(
+            "kind needs a control-plane node, and `cluster.nodes` has none",
+            fix='label one node `node-role.kubernetes.io/control-plane: ""`, or run with --cluster sim',
+        )
     return [(n, "control-plane") for n in planes] + [(n, "worker") for n in workers]
 
 
@@ -64,7 +77,7 @@ def cluster_config(nodes: tuple[Node, ...]) -> str:
     entries: list[dict[str, Any]] = []
     for node, role in node_roles(nodes):
         entry: dict[str, Any] = {"role": role}
-        labels = {k: v for k, v in node.labels.items() if k not in _OWN_LABELS}
+        labels = {k: v for k, v in node.labels.items() if k not in _OWN_LABELS and kubelet_may_set(k)}
         if labels:
             entry["labels"] = labels
         registration: dict[str, Any] = {"name": node.name}
@@ -189,7 +202,7 @@ class KindCluster:
 
     name: str
     kubeconfig: str
-    nodes: dict[str, str]  # spec node name -> kind's node container (also its Kubernetes node name)
+    nodes: dict[str, str]  # spec node name (kubeadm registers it as the Kubernetes node name) -> kind's container
     pods: dict[str, KindPod] = field(default_factory=dict)  # spec node -> its daemon pod
 
     @classmethod
@@ -198,6 +211,10 @@ class KindCluster:
         config, kubeconfig = workdir / f"{name}.yaml", workdir / f"{name}.kubeconfig"
         config.write_text(cluster_config(nodes))
         _run(create_command(name, str(config), str(kubeconfig)), timeout=600)
+        for node in nodes:  # labels the kubelet may not set on itself (node-role.kubernetes.io/worker, say)
+            later = [f"{k}={v}" for k, v in node.labels.items() if k not in _OWN_LABELS and not kubelet_may_set(k)]
+            if later:
+                _run(kubectl(str(kubeconfig), "label", "node", node.name, "--overwrite", *later))
         return cls(name, str(kubeconfig), container_names(name, nodes))
 
     def delete(self) -> None:
@@ -229,8 +246,15 @@ class KindCluster:
         pods = json.loads(_run(kubectl(self.kubeconfig, "get", "pods", "-n", ds.namespace, "-o", "json",
                                        *(["-l", selector] if selector else []))))  # fmt: skip
         by_node = daemon_pods(pods)
-        spec_names = {container: spec for spec, container in self.nodes.items()}
-        self.pods = {spec_names[node]: pod for node, pod in by_node.items() if node in spec_names}
+        self.pods = {node: pod for node, pod in by_node.items() if node in self.nodes}
+        rollout.decisions = [
+            Decision(node, node in self.pods, "scheduled" if node in self.pods else "no daemon pod")
+            for node in self.nodes
+        ]
+        if not rollout.succeeded:
+            rollout.pod_logs = {
+                pod.name: self.logs(node, ds.namespace) for node, pod in self.pods.items() if not pod.ready
+            }
         rollout.seconds = time.monotonic() - started
         return rollout
 
@@ -238,7 +262,7 @@ class KindCluster:
         """After a scenario: the next one starts without the daemon (what it changed on the nodes stays: kind's
         nodes are the run's, not the scenario's)."""
         _run(kubectl(self.kubeconfig, "delete", "-n", ds.namespace, "daemonset", ds.name, "--ignore-not-found",
-                     "--wait=true"), check=False, timeout=180)  # fmt: skip
+                     "--cascade=foreground", "--wait=true"), check=False, timeout=180)  # fmt: skip
         self.pods = {}
 
     def logs(self, node: str, namespace: str) -> str:
@@ -252,8 +276,11 @@ class KindCluster:
         container = self.nodes[node]
 
         def run(script: str) -> tuple[int, bytes, bytes]:
-            done = subprocess.run(["docker", "exec", "-i", container, "sh", "-s"], input=script.encode(),
-                                  capture_output=True, timeout=300, check=False)  # fmt: skip
+            try:
+                done = subprocess.run(["docker", "exec", "-i", container, "sh", "-s"], input=script.encode(),
+                                      capture_output=True, timeout=300, check=False)  # fmt: skip
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise HarnessError(f"docker exec into kind node {container} failed: {exc}") from None
             return done.returncode, done.stdout, done.stderr
 
         return run

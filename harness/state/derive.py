@@ -28,6 +28,7 @@ SCAN_EXCLUDES = (
     "/var/lib/harness",
     "/var/lib/kubelet",
     "/var/lib/containerd",
+    "/var/lib/etcd",  # a control plane's database, written all the time
     # Users and groups are compared as records of their own; the shadow files hold password hashes.
     "/etc/passwd*",
     "/etc/group*",

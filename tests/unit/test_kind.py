@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from harness.cluster import kind
+from harness.errors import HarnessError
 from harness.k8s.scheduling import Node, Taint
 
 CP = Node("cp1", {"node-role.kubernetes.io/control-plane": "", "kubernetes.io/hostname": "cp1"},
@@ -37,8 +38,18 @@ def test_the_config_has_a_kind_node_per_spec_node_with_labels_and_taints() -> No
 
 
 def test_a_cluster_without_control_plane_is_refused() -> None:
-    with pytest.raises(ValueError, match="needs a control-plane node"):
+    with pytest.raises(HarnessError, match="needs a control-plane node"):
         kind.cluster_config((GPU, PLAIN))
+
+
+def test_labels_the_kubelet_may_not_set_are_left_for_kubectl() -> None:
+    assert kind.kubelet_may_set("node-type") and kind.kubelet_may_set("example.com/pool")
+    assert kind.kubelet_may_set("node.kubernetes.io/instance-type") and kind.kubelet_may_set("kubelet.kubernetes.io/x")
+    assert not kind.kubelet_may_set("node-role.kubernetes.io/worker")
+    assert not kind.kubelet_may_set("team.k8s.io/owner")
+    worker = Node("w9", {"node-role.kubernetes.io/worker": "", "pool": "a"})
+    config = yaml.safe_load(kind.cluster_config((CP, worker)))
+    assert config["nodes"][1]["labels"] == {"pool": "a"}
 
 
 def test_spec_nodes_map_to_kinds_container_names() -> None:
@@ -118,14 +129,15 @@ def test_daemon_pods_are_read_per_node() -> None:
         "items": [
             {
                 "metadata": {"name": "nc-1"},
-                "spec": {"nodeName": "h1-worker", "containers": [{"image": "img:2"}]},
+                "spec": {"nodeName": "w1", "containers": [{"image": "img:2"}]},
                 "status": {"containerStatuses": [{"ready": True, "restartCount": 1}]},
             },
             {
                 "metadata": {"name": "nc-old", "deletionTimestamp": "2026-11-23T00:00:00Z"},
-                "spec": {"nodeName": "h1-worker2", "containers": [{"image": "img:1"}]},
+                "spec": {"nodeName": "w2", "containers": [{"image": "img:1"}]},
             },
             {"metadata": {"name": "pending"}, "spec": {"containers": [{"image": "img:2"}]}},
         ]
     }
-    assert kind.daemon_pods(pods) == {"h1-worker": kind.KindPod("nc-1", "img:2", True, 1)}
+    # kubeadm registers each node under the spec's name (nodeRegistration.name): pods name those nodes
+    assert kind.daemon_pods(pods) == {"w1": kind.KindPod("nc-1", "img:2", True, 1)}
