@@ -99,8 +99,7 @@ class Deployment:
 
     def start(self) -> None:
         if self.kind is not None:  # the nodes are kind's: node state through docker exec
-            kind_nodes: dict[str, ScriptRunner] = {node: self.kind.runner(node) for node in self.kind.nodes}
-            self.state = StateTracker(kind_nodes, self.spec.state, masker(self.secret_values()))
+            self._track({node: self.kind.runner(node) for node in self.kind.nodes})
             return
         bench = self.bench
         images = {m.kind: bench.machine_image(m.kind) for m in self.spec.machines}
@@ -132,7 +131,10 @@ class Deployment:
                 lambda image: unpacked(bench.client, self.ownership, image, images[NODE_KIND]),
                 backoff=_pod_backoff(self.spec.backoff_seconds),
             )
-        runners: dict[str, ScriptRunner] = {m.name: m.run_script for m in started}
+        self._track({m.name: m.run_script for m in started})
+
+    def _track(self, runners: dict[str, ScriptRunner]) -> None:
+        """Snapshots of these machines, with every secret of the run masked in what they show."""
         self.state = StateTracker(runners, self.spec.state, masker(self.secret_values()))
 
     def secret_values(self) -> list[str]:

@@ -27,7 +27,6 @@ from harness.k8s.scheduling import Decision, Node, schedule
 from harness.runner.addresses import AddressMap
 from harness.runner.pod_env import Sources
 
-Progress = Callable[[str], None]
 STOP_GRACE_SECONDS = 2.0  # terminationGracePeriodSeconds, compressed: a pod that ignores SIGTERM is killed after it
 
 
@@ -102,12 +101,11 @@ class SimCluster:
         unpack: Callable[[str], str],
         *,
         backoff: tuple[int, int, int] = (1, 8, 60),
-        progress: Progress = lambda line: None,
     ) -> None:
         self.client = client
         self.nodes = {n.spec.name: n for n in nodes}
         self.sources, self.addresses, self.unpack = sources, addresses, unpack
-        self.backoff, self.progress = backoff, progress
+        self.backoff = backoff
         self.pods: dict[str, Pod] = {}  # node -> its daemon pod
         self.generation = 0
 

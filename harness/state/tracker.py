@@ -50,16 +50,16 @@ class StateTracker:
     def scan_pristine(self) -> None:
         """Before the first apply: the wide listing that :meth:`derive_watch` compares against."""
         if self.spec.derive:
-            self.pristine = self._all({name: self._scan_watch() for name in self.runners})
+            self.pristine = self.rescan(list(self.runners))
 
     def rescan(self, machines: list[str]) -> dict[str, Snapshot]:
-        """The wide listing again, for machines that must look as they did before the first apply."""
+        """The wide listing (no digests, every loaded unit) of these machines."""
         return self._all({name: self._scan_watch() for name in machines})
 
     def derive_watch(self) -> None:
         """After the first apply: watch what it touched (and what the spec names)."""
         if self.pristine and not self.derived:
-            applied = self._all({name: self._scan_watch() for name in self.runners})
+            applied = self.rescan(list(self.runners))
             self.derived = {
                 name: derive(self.pristine[name], applied[name], self._packaged(name, applied[name]))
                 for name in self.runners
