@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -158,17 +159,69 @@ class Deployment:
             self.runs.append(rollout)
             return rollout
         assert self.network is not None and self.key is not None, "start() first"
-        addresses = AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
         run = JobRun(
             network=self.network,
             images={self._deployer_container(): image or self.bench.deployer_image(self.spec)},
-            addresses=addresses,
+            addresses=self._addresses(),
             sources=self._sources(),
             backoff_seconds=self.spec.backoff_seconds,
         )
         result = run_job(self.bench.client, self.ownership, self.job, run)
         self.runs.append(result)
         return result
+
+    def check_drift(self) -> JobResult:
+        """Run the deployer's drift check once, as its CronJob (or Job) would, or as its own Job with the spec's
+        command: same image, env, mounts and Secrets. No retries: the first pod's exit code is the verdict."""
+        assert self.network is not None, "start() first"
+        job, container, extra = self._drift_job()
+        sources = self._sources()
+        sources = Sources(
+            {**extra.secrets, **sources.secrets},
+            {**extra.config_maps, **sources.config_maps},
+            sources.spec_path,
+            sources.fields,
+        )
+        run = JobRun(
+            network=self.network,
+            images={container: self.bench.deployer_image(self.spec)},
+            addresses=self._addresses(),
+            sources=sources,
+            backoff_seconds=self.spec.backoff_seconds,
+        )
+        return run_job(self.bench.client, self.ownership, dataclasses.replace(job, backoff_limit=0), run)
+
+    def _drift_job(self) -> tuple[JobSpec, str, Manifest]:
+        drift = self.spec.drift
+        if drift.manifest is None:  # the deployer's own Job, its container running the check instead
+            assert drift.command is not None, "no drift check in the spec"
+            name = self._deployer_container()
+            containers = tuple(
+                dataclasses.replace(c, command=drift.command, args=None) if c.name == name else c
+                for c in self.job.pod.containers
+            )
+            job = dataclasses.replace(self.job, pod=dataclasses.replace(self.job.pod, containers=containers))
+            return job, name, self.manifest
+        manifest = load_manifest(drift.manifest)
+        jobs = [*manifest.cron_jobs.values(), *([manifest.job] if manifest.job else [])]
+        if len(jobs) != 1:
+            raise HarnessError(
+                f"`drift.manifest` holds {len(jobs)} CronJobs and Jobs",
+                where=drift.manifest,
+                fix="keep the one CronJob (or Job) that runs the drift check in that file",
+            )
+        names = [c.name for c in jobs[0].pod.containers]
+        container = drift.container or (names[0] if len(names) == 1 else None)
+        if container not in names:
+            raise HarnessError(
+                f"`drift.container` is {drift.container!r}; the drift check's containers are {', '.join(names)}",
+                where=self.spec.path,
+                fix="name the container that runs the deployer's image in `drift.container`",
+            )
+        return jobs[0], container, manifest
+
+    def _addresses(self) -> AddressMap:
+        return AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
 
     def _sources(self) -> Sources:
         """Secrets and ConfigMaps as the cluster would hold them: the manifest's, the spec's test values over them."""

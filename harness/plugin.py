@@ -292,7 +292,18 @@ class ScenarioItem(pytest.Item):
 
 
 # Printed on lines of their own (diffs, findings, shell hints), or not at all (data for JUnit readers).
-_OWN_LINES = ("scenario", "diff", "diff_data", "finding", "shell")
+_OWN_LINES = (
+    "scenario",
+    "diff",
+    "diff_data",
+    "finding",
+    "shell",
+    "drift_matrix",
+    "drift_data",
+    "leftover",
+    "rollback_data",
+)
+_PRINTED = ("diff", "finding", "drift_matrix", "leftover", "shell")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -307,7 +318,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             props = ", ".join(f"{k}: {v}" for k, v in report.user_properties if k not in _OWN_LINES)
             lines.append(f"{outcome.upper():7} {report.nodeid}  {props}")
             for key, value in report.user_properties:
-                if key in ("diff", "finding", "shell") and value != "no change":
+                if key in _PRINTED and value != "no change":
                     lines += [f"        {line}" for line in str(value).splitlines()]
     if state.keep:
         lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")

@@ -46,7 +46,9 @@ SSH_OPEN=no
 ts() { date -u '+%Y-%m-%dT%H:%M:%SZ'; }
 log() { printf '%s [%s] %s\n' "$(ts)" "$STEP" "$*"; }
 warn() { printf '%s [%s] WARNING: %s\n' "$(ts)" "$STEP" "$*" >&2; }
-die() { printf '%s [%s] ERROR: %s\n' "$(ts)" "$STEP" "$*" >&2; exit 1; }
+ACTION=DEPLOY
+DIE_STATUS=1  # check-drift.sh: 2 when it cannot check (1 means drift)
+die() { printf '%s [%s] ERROR: %s\n' "$(ts)" "$STEP" "$*" >&2; exit "$DIE_STATUS"; }
 
 on_err() {
     printf '%s [%s] ERROR: command failed with exit code %s (deploy.sh line %s)\n' \
@@ -66,7 +68,7 @@ cleanup() {
     fi
     [[ -n $WORK_DIR ]] && rm -rf "$WORK_DIR"
     if (( rc != 0 )); then
-        printf '%s [%s] DEPLOY FAILED (exit %s) on %s\n' "$(ts)" "$STEP" "$rc" "${TARGET_HOST:-?}" >&2
+        printf '%s [%s] %s FAILED (exit %s) on %s\n' "$(ts)" "$STEP" "$ACTION" "$rc" "${TARGET_HOST:-?}" >&2
     fi
     exit "$rc"
 }
@@ -142,6 +144,29 @@ put_dir() {
     rm -f "$dir"
     install -d -o "$owner" -g "$group" -m "$mode" "$dir"
     echo "CHANGED $dir/"
+}
+
+# check_file SRC DEST MODE OWNER GROUP, check_dir PATH MODE OWNER GROUP, check_link TARGET LINK:
+# what check-drift.sh compares. Each drift is a line "DRIFT <path>: <what>"; contents are never shown.
+check_file() {
+    local src=$1 dest=$2 want="${3#0} $4 $5" have
+    if [[ -L $dest || ! -f $dest ]]; then echo "DRIFT $dest: missing or not a regular file"; return 0; fi
+    cmp -s "$src" "$dest" || echo "DRIFT $dest: content differs from this version's"
+    have=$(stat -c '%a %U %G' "$dest")
+    [[ $have == "$want" ]] || echo "DRIFT $dest: mode and owner are '$have', expected '$want'"
+}
+
+check_dir() {
+    local dir=$1 want="${2#0} $3 $4" have
+    if [[ -L $dir || ! -d $dir ]]; then echo "DRIFT $dir/: missing or not a directory"; return 0; fi
+    have=$(stat -c '%a %U %G' "$dir")
+    [[ $have == "$want" ]] || echo "DRIFT $dir/: mode and owner are '$have', expected '$want'"
+}
+
+check_link() {
+    local target=$1 link=$2
+    if [[ ! -L $link ]]; then echo "DRIFT $link: not a symlink (expected one to $target)"; return 0; fi
+    [[ $(readlink "$link") == "$target" ]] || echo "DRIFT $link: points to $(readlink "$link"), expected $target"
 }
 
 # put_link TARGET LINK
@@ -278,30 +303,43 @@ upload() {
     log "uploaded to $TARGET_HOST:$REMOTE_STAGE"
 }
 
+# The files the deployer manages on the host, as one plan: deploy.sh installs it (put_*),
+# check-drift.sh compares the host with it (check_*). It runs inside a remote script that
+# defines managed_dir, managed_file and managed_link.
+PLAN=$(cat <<'EOF'
+stage=$1 base=$2 nutdir=$3 cron=$4 link=$5
+managed_dir "$base" 0755 root root
+managed_dir "$base/scripts" 0755 root root
+# notify.sh runs as the nut user and appends to log/events.log
+managed_dir "$base/log" 0775 root nut
+for f in nut.conf ups.conf upsd.conf upsd.users upsmon.conf; do
+    managed_file "$stage/nut/$f" "$nutdir/$f" 0640 root nut
+done
+for f in notify.sh status.sh battery-check.sh; do
+    managed_file "$stage/scripts/$f" "$base/scripts/$f" 0755 root root
+done
+managed_link "$base/scripts/status.sh" "$link"
+managed_file "$stage/env" "$base/.env" 0600 root root
+managed_file "$stage/notify.conf" "$base/notify.conf" 0640 root nut
+managed_file "$stage/cron" "$cron" 0644 root root
+EOF
+)
+
+# remote_plan PREFIX: run the plan on the host with managed_* calling PREFIX_dir, PREFIX_file, PREFIX_link.
+remote_plan() {
+    remote_script "$REMOTE_STAGE/bundle" "$BASE_DIR" "$NUT_DIR" "$CRON_FILE" "$STATUS_LINK" <<EOF
+$REMOTE_LIB
+managed_dir() { $1_dir "\$@"; }
+managed_file() { $1_file "\$@"; }
+managed_link() { $1_link "\$@"; }
+$PLAN
+EOF
+}
+
 CHANGES=
 install_files() {
     step install
-    CHANGES=$(remote_script "$REMOTE_STAGE/bundle" "$BASE_DIR" "$NUT_DIR" "$CRON_FILE" "$STATUS_LINK" <<EOF
-$REMOTE_LIB
-stage=\$1 base=\$2 nutdir=\$3 cron=\$4 link=\$5
-
-put_dir "\$base" 0755 root root
-put_dir "\$base/scripts" 0755 root root
-# notify.sh runs as the nut user and appends to log/events.log
-put_dir "\$base/log" 0775 root nut
-
-for f in nut.conf ups.conf upsd.conf upsd.users upsmon.conf; do
-    put_file "\$stage/nut/\$f" "\$nutdir/\$f" 0640 root nut
-done
-for f in notify.sh status.sh battery-check.sh; do
-    put_file "\$stage/scripts/\$f" "\$base/scripts/\$f" 0755 root root
-done
-put_link "\$base/scripts/status.sh" "\$link"
-put_file "\$stage/env" "\$base/.env" 0600 root root
-put_file "\$stage/notify.conf" "\$base/notify.conf" 0640 root nut
-put_file "\$stage/cron" "\$cron" 0644 root root
-EOF
-    ) || die "installing files on $TARGET_HOST failed"
+    CHANGES=$(remote_plan put) || die "installing files on $TARGET_HOST failed"
     if [[ -z $CHANGES ]]; then
         log "all files up to date"
     else
@@ -337,6 +375,15 @@ if [[ $enumerate == yes ]]; then
     systemctl restart nut-driver-enumerator.service
     echo "restarted nut-driver-enumerator.service"
 fi
+
+# The enumerator enables one nut-driver@<ups> unit per [section] of ups.conf: keep them and their
+# target enabled, or no driver starts at boot and the host never learns that the power failed.
+for unit in nut-driver.target $(sed -n 's/^\[\(.*\)\][[:space:]]*$/nut-driver@\1.service/p' /etc/nut/ups.conf); do
+    if ! systemctl is-enabled --quiet "$unit"; then
+        systemctl enable --quiet "$unit"
+        echo "enabled $unit"
+    fi
+done
 
 if [[ $restart == yes ]]; then
     # Drivers, upsd and upsmon go down and come up together, in order. A driver
@@ -435,4 +482,7 @@ main() {
     finish
 }
 
-main "$@"
+# check-drift.sh sources this file for its functions; only a direct run deploys.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi

@@ -17,6 +17,8 @@ state:                          # managed state, beyond what the first apply tou
   sysctl: [vm.swappiness]
   derive: true
 idempotency: {rewritten: warn, restarted: warn, reinstalled: warn}   # findings: warn, fail or ignore
+drift: {manifest: k8s/drift-check.yaml}   # how the drift check runs (see harness/deployer/suites.py)
+rollback: {stamp: /opt/pve-nut/.version}  # where the previous version comes from, the version stamp
 mirror: false                   # a Debian package mirror (apt proxy) on the test network; default: with `cluster`
 cluster:                        # instead of `machines`, for a DaemonSet: the simulated cluster's nodes
   nodes:
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.deployer.fields import Fields, load_yaml_documents
+from harness.deployer.suites import DriftSpec, RollbackSpec, drift_spec, rollback_spec
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.state.diff import FINDING_KINDS
@@ -56,6 +59,8 @@ _TOP = (
     "idempotency",
     "cluster",
     "mirror",
+    "drift",
+    "rollback",
 )
 NODE_KIND = "k8s-node"  # the machine kind of simulated cluster nodes
 FINDING_POLICIES = ("warn", "fail", "ignore")
@@ -96,6 +101,8 @@ class DeployerSpec:
     nodes: tuple[Node, ...] = ()  # the simulated cluster's nodes, for DaemonSet deployers
     mirror: bool = False  # a Debian package mirror on the test network (default: for DaemonSet deployers)
     findings: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FINDING_KINDS, "warn"))
+    drift: DriftSpec = field(default_factory=DriftSpec)
+    rollback: RollbackSpec = field(default_factory=RollbackSpec)
 
     @property
     def workload(self) -> str:
@@ -157,6 +164,8 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         nodes=nodes,
         mirror=top.flag("mirror", bool(nodes)),
         findings=_findings(top),
+        drift=drift_spec(folder, top, tuple(m.name for m in machines)),
+        rollback=rollback_spec(top),
     )
 
 

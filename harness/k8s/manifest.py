@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from croniter import croniter
+
 from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
 from harness.k8s.pod import PodSpec, parse_pod_spec
@@ -49,6 +51,7 @@ class Manifest:
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     daemonset: DaemonSetSpec | None = None
+    cron_jobs: dict[str, JobSpec] = field(default_factory=dict)  # by name: each one's jobTemplate, as a Job
 
     @property
     def namespace(self) -> str:
@@ -62,6 +65,7 @@ def load_manifest(path: Path) -> Manifest:
     daemonsets: list[DaemonSetSpec] = []
     config_maps: dict[str, dict[str, str]] = {}
     secrets: dict[str, dict[str, str]] = {}
+    cron_jobs: dict[str, JobSpec] = {}
     for index, document in enumerate(documents):
         prefix = f"(document {index + 1})"
         top = Fields(path, document, prefix)
@@ -70,6 +74,9 @@ def load_manifest(path: Path) -> Manifest:
             jobs.append(_job(top))
         elif kind == "DaemonSet":
             daemonsets.append(_daemonset(top))
+        elif kind == "CronJob":
+            cron_job = _cron_job(top)
+            cron_jobs[cron_job.name] = cron_job
         elif kind == "ConfigMap":
             config_maps[_name(top)] = top.string_map("data")
         elif kind == "Secret":
@@ -80,7 +87,8 @@ def load_manifest(path: Path) -> Manifest:
         raise HarnessError(
             "holds more than one workload", where=path, fix="keep one Job or one DaemonSet per deployer manifest"
         )
-    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonsets[0] if daemonsets else None)
+    daemonset = daemonsets[0] if daemonsets else None
+    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonset, cron_jobs)
 
 
 def _workload(top: Fields, api: str, kinds: str) -> tuple[Fields, Fields, Fields, PodSpec]:
@@ -145,6 +153,28 @@ def _name(top: Fields) -> str:
 
 def _job(top: Fields) -> JobSpec:
     metadata, spec, template, pod = _workload(top, "batch/v1", "Jobs")
+    return _job_spec(metadata, spec, template, pod)
+
+
+def _cron_job(top: Fields) -> JobSpec:
+    """A CronJob's jobTemplate, as the Job the CronJob controller would create from it."""
+    written = top.text("apiVersion", required=True)
+    if written != "batch/v1":
+        raise top.error("apiVersion", f"is {written!r}; CronJobs are `batch/v1`")
+    metadata = top.mapping("metadata", required=True)
+    spec = top.mapping("spec", required=True)
+    schedule = spec.text("schedule", required=True, fix="give a cron schedule, e.g. `0 * * * *`")
+    if "TZ=" in schedule:  # Kubernetes refuses these since 1.27
+        raise spec.error("schedule", f"is {schedule!r}", "set the time zone with `spec.timeZone`, not in the schedule")
+    if not croniter.is_valid(schedule):
+        raise spec.error("schedule", f"is {schedule!r}, not a cron schedule", "use five fields, e.g. `*/15 * * * *`")
+    job = spec.mapping("jobTemplate", required=True).mapping("spec", required=True)
+    template = job.mapping("template", required=True)
+    pod = parse_pod_spec(template.mapping("spec", required=True))
+    return _job_spec(metadata, job, template, pod)
+
+
+def _job_spec(metadata: Fields, spec: Fields, template: Fields, pod: PodSpec) -> JobSpec:
     if pod.restart_policy not in ("OnFailure", "Never"):
         raise template.error(
             "spec.restartPolicy",

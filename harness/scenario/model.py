@@ -37,6 +37,12 @@ def load_scenario(path: Path) -> Scenario:
             raise top.error(
                 f"steps[{index}]", "compares the last two snapshots, and fewer come before it", "add `snapshot` steps"
             )
+        if step == "drift" and "snapshot" not in steps[:index]:
+            raise top.error(
+                f"steps[{index}]",
+                "mutates the host as the last snapshot saw it, and no snapshot comes before it",
+                "put `apply` and `snapshot` before `drift`",
+            )
     workload = top.choice("workload", "any", WORKLOADS)
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload)
 

@@ -53,6 +53,7 @@ class Watch:
     sysctl: tuple[str, ...] = ()  # named keys; keys set in /etc/sysctl.conf and /etc/sysctl.d/*.conf always
     listings: tuple[str, ...] = ()  # directories whose direct entries are listed: new neighbours show up
     digests: bool = True
+    content: tuple[str, ...] | None = None  # where small files travel whole (default: every watched path)
 
 
 def script(watch: Watch) -> str:
@@ -64,12 +65,11 @@ def script(watch: Watch) -> str:
         find = f"find {' '.join(q(p) for p in watch.paths)} -xdev {pruning}"
         lines += ["section files", f"{find}-printf '{_FILE_FORMAT}' 2>/dev/null"]
         if watch.digests:
-            lines += [
-                "section sha256",
-                f"{find}-type f -exec sha256sum -z {{}} + 2>/dev/null",
-                "section content",
-                f"{find}-type f -size -{CONTENT_LIMIT + 1}c -exec sh -c {q(_CONTENT_LOOP)} sh {{}} + 2>/dev/null",
-            ]
+            lines += ["section sha256", f"{find}-type f -exec sha256sum -z {{}} + 2>/dev/null"]
+        content = watch.paths if watch.content is None else watch.content
+        if watch.digests and content:
+            small = f"-type f -size -{CONTENT_LIMIT + 1}c -exec sh -c {q(_CONTENT_LOOP)} sh {{}} +"
+            lines += ["section content", f"find {' '.join(q(p) for p in content)} -xdev {pruning}{small} 2>/dev/null"]
     if watch.listings:
         listed = " ".join(q(p) for p in watch.listings)
         lines += ["section listing", f"find {listed} -mindepth 1 -maxdepth 1 {pruning}-printf '%p\\0' 2>/dev/null"]

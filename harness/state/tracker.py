@@ -92,6 +92,10 @@ class StateTracker:
         self.watches.append(watches)
         return taken
 
+    def take(self, watches: dict[str, Watch]) -> dict[str, Snapshot]:
+        """A snapshot with these watches, not kept in :attr:`snapshots` (drift compares many against one)."""
+        return self._all(watches)
+
     def comparable(self, first: int, second: int) -> bool:
         """Two snapshots compare item by item only when they watched the same things."""
         return self.watches[first] == self.watches[second]

@@ -1,0 +1,113 @@
+"""The spec's ``drift:`` and ``rollback:`` sections: how to run the drift check, where the previous version is.
+
+drift:
+  manifest: k8s/drift-check.yaml    # a CronJob (or Job) that runs the deployer's drift check, as in production
+  container: check                  # its container that runs the deployer's image (default: the only one)
+  command: [/app/check-drift.sh]    # instead of `manifest`: the deployer's own Job, with this command
+  mutations:                        # beyond those derived from the converged host: a shell command on a host
+    - {name: ups-on-battery, machine: pve1, run: "upsrw ...", names: [ups.status]}
+  exclude: ["chown /opt/pve-nut/log", "* /root/.profile"]   # `<kind> <item>` patterns of derived mutations
+rollback:
+  ref: v1.2.0                       # the previous version (default: the version before the current one in git)
+  image: registry.example.com/pve-nut-deployer:1.2.0        # or a prebuilt local image
+  stamp: /opt/pve-nut/.version      # where the deployer records its version on the host
+  allow: [/etc/cron.d/pve-nut-report]                       # known leftovers (item patterns): warnings
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.deployer.fields import Fields
+
+_MUTATION_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+@dataclass(frozen=True)
+class CustomMutation:
+    name: str
+    machine: str | None  # None: every machine
+    run: str  # a shell command, run as root on the host
+    names: tuple[str, ...]  # what the drift check's output must name (default: the mutation's name)
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    manifest: Path | None = None
+    container: str | None = None
+    command: tuple[str, ...] | None = None
+    mutations: tuple[CustomMutation, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def has_check(self) -> bool:
+        return self.manifest is not None or self.command is not None
+
+
+@dataclass(frozen=True)
+class RollbackSpec:
+    ref: str | None = None
+    image: str | None = None
+    stamp: str | None = None
+    allow: tuple[str, ...] = ()
+
+
+def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...]) -> DriftSpec:
+    section = top.mapping("drift", known=("manifest", "container", "command", "mutations", "exclude"))
+    if section.has("manifest") and section.has("command"):
+        raise section.error("command", "and `manifest` are both given", "run the check one way: keep one of them")
+    manifest = None
+    if section.has("manifest"):
+        manifest = folder / section.text("manifest")
+        if not manifest.is_file():
+            raise section.error(
+                "manifest", f"names {manifest}, which does not exist", "give the CronJob or Job that runs the check"
+            )
+    command = None
+    if section.has("command"):
+        command = section.string_list("command", "write the command as a list, e.g. `[/app/check-drift.sh]`")
+        if not command:
+            raise section.error("command", "is empty", "write the command as a list, e.g. `[/app/check-drift.sh]`")
+    mutations = []
+    raw = section.data.get("mutations") or []
+    if not isinstance(raw, list):
+        raise section.error("mutations", "must be a list", "e.g. `- {name: wipe-conf, run: 'truncate -s0 /etc/x'}`")
+    for index, entry in enumerate(raw):
+        item = Fields(
+            section.path, entry, section.field_name(f"mutations[{index}]"), known=("name", "machine", "run", "names")
+        )
+        name = item.text("name", required=True)
+        if not _MUTATION_NAME.match(name):
+            raise item.error("name", f"is {name!r}", "use lower-case letters, digits, dots and dashes")
+        machine = item.optional_text("machine")
+        if machine is not None and machine not in machines:
+            raise item.error(
+                "machine", f"names {machine!r}, which is not a machine", f"use one of: {', '.join(machines)}"
+            )
+        run = item.text("run", required=True, fix="give the shell command that makes the drift")
+        names = item.string_list("names", "list what the drift check must name, e.g. `[/etc/nut/ups.conf]`")
+        mutations.append(CustomMutation(name, machine, run, names or (name,)))
+    return DriftSpec(
+        manifest=manifest,
+        container=section.optional_text("container"),
+        command=command,
+        mutations=tuple(mutations),
+        exclude=section.string_list("exclude", "write `<kind> <item>` patterns, e.g. `chmod /etc/nut/*`"),
+    )
+
+
+def rollback_spec(top: Fields) -> RollbackSpec:
+    section = top.mapping("rollback", known=("ref", "image", "stamp", "allow"))
+    if section.has("ref") and section.has("image"):
+        raise section.error("image", "and `ref` are both given", "name the previous version one way")
+    stamp = section.optional_text("stamp")
+    if stamp is not None and not stamp.startswith("/"):
+        raise section.error("stamp", f"is {stamp!r}, not an absolute path", "e.g. `/opt/pve-nut/.version`")
+    return RollbackSpec(
+        ref=section.optional_text("ref"),
+        image=section.optional_text("image"),
+        stamp=stamp,
+        allow=section.string_list("allow", "list item patterns, e.g. `/etc/cron.d/old-*`"),
+    )

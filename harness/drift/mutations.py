@@ -1,0 +1,113 @@
+"""Drift, derived from a converged snapshot: every way a hand on the host can change what the deployer manages.
+
+For each managed file: edit its content, delete it, change its mode, change its owner. For each symlink:
+replace it with a regular file (systemd's enablement links excepted: disabling their unit covers them).
+For each unit: stop it, disable it. For each entry of a managed crontab: remove it. Each mutation is one
+shell command, run as root on the host.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from harness.deployer.suites import CustomMutation
+from harness.state.model import Snapshot
+
+MARK = "drift injected by deployer-harness"
+# systemd's enablement links: the units' own `disable` mutation covers them.
+_ENABLEMENT_LINKS = (
+    "/etc/systemd/system/*.wants/*",
+    "/etc/systemd/system/*.requires/*",
+    "/etc/systemd/system/*.upholds/*",
+)
+_CRON_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")  # SHELL=/bin/bash: a setting, not a job
+
+
+@dataclass(frozen=True)
+class Mutation:
+    machine: str
+    kind: str  # edit, delete, chmod, chown, replace-symlink, stop, disable, remove-cron, or custom
+    item: str  # a path, a unit, a crontab, or the custom mutation's name
+    script: str  # run as root on the machine
+    names: tuple[str, ...]  # the drift check names the mutation when its output holds one of these
+    detail: str = ""  # what exactly changed (the new mode, the removed entry)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind} {self.item}"
+
+    def named_in(self, output: str) -> bool:
+        return any(name in output for name in self.names)
+
+
+def derive_mutations(snapshot: Snapshot) -> list[Mutation]:
+    """The mutations of one machine's managed files, units and crontabs, in a stable order."""
+    return [*_files(snapshot), *_units(snapshot), *_cron(snapshot)]
+
+
+def custom_mutations(custom: Iterable[CustomMutation], machines: Iterable[str]) -> list[Mutation]:
+    return [
+        Mutation(machine, "custom", entry.name, entry.run, entry.names)
+        for entry in custom
+        for machine in machines
+        if entry.machine in (None, machine)
+    ]
+
+
+def excluded(mutation: Mutation, patterns: Iterable[str]) -> bool:
+    """Spec patterns match ``<kind> <item>`` (``chmod /etc/nut/*``, ``* /root/.profile``)."""
+    return any(fnmatch.fnmatchcase(mutation.id, pattern) for pattern in patterns)
+
+
+def _files(snapshot: Snapshot) -> Iterable[Mutation]:
+    machine, q = snapshot.machine, shlex.quote
+    for path, state in sorted(snapshot.files.items()):
+        names = (path,)
+        if state.type == "file":
+            mode = "600" if state.mode != "600" else "644"
+            owner = "nobody" if state.owner != "nobody" else "root"
+            yield Mutation(machine, "edit", path, f"printf '\\n# %s\\n' {q(MARK)} >> {q(path)}", names, "a line added")
+            yield Mutation(machine, "delete", path, f"rm -f -- {q(path)}", names)
+            yield Mutation(machine, "chmod", path, f"chmod {mode} -- {q(path)}", names, f"mode {state.mode} -> {mode}")
+            yield Mutation(
+                machine, "chown", path, f"chown {owner} -- {q(path)}", names, f"owner {state.owner} -> {owner}"
+            )
+        elif state.type == "symlink" and not any(fnmatch.fnmatchcase(path, p) for p in _ENABLEMENT_LINKS):
+            script = f"rm -f -- {q(path)} && printf '%s\\n' {q(MARK)} > {q(path)}"
+            yield Mutation(machine, "replace-symlink", path, script, names, f"was a link to {state.target}")
+
+
+def _units(snapshot: Snapshot) -> Iterable[Mutation]:
+    machine = snapshot.machine
+    for name, unit in sorted(snapshot.units.items()):
+        names = (name, name.removesuffix(".service"))
+        if unit.active == "active":
+            yield Mutation(machine, "stop", name, f"systemctl stop -- {shlex.quote(name)}", names)
+        if unit.enabled == "enabled":
+            yield Mutation(machine, "disable", name, f"systemctl disable --quiet -- {shlex.quote(name)}", names)
+
+
+def _cron(snapshot: Snapshot) -> Iterable[Mutation]:
+    """Entries of the crontabs the deployer manages (those among the watched files); settings are left alone."""
+    machine = snapshot.machine
+    for source, entries in sorted(snapshot.cron.items()):
+        if source not in snapshot.files:
+            continue
+        for entry in dict.fromkeys(e for e in entries if not _CRON_VARIABLE.match(e)):
+            yield Mutation(machine, "remove-cron", source, _remove_line(source, entry), (source, entry), entry)
+
+
+def _remove_line(path: str, entry: str) -> str:
+    """Remove the first line that reads as ``entry`` once its fields are squeezed (as snapshots compare cron)."""
+    q = shlex.quote
+    program = 'BEGIN { entry = ENVIRON["ENTRY"] } '
+    program += "{ line = $0; $1 = $1; if (!done && $0 == entry) { done = 1; next } print line }"
+    temporary = q(f"{path}.deployer-harness")
+    # ENVIRON, not -v: awk would read backslashes in the entry as escapes. Written back through the
+    # same file, so its inode, mode and owner stay.
+    awk = f"ENTRY={q(entry)} awk {q(program)} {q(path)} > {temporary}"
+    return f"{awk} && cat {temporary} > {q(path)}; rm -f {temporary}"

@@ -1,0 +1,166 @@
+"""The drift suite: mutate a converged host one way at a time, run the drift check, apply again, compare.
+
+Each mutation starts from the converged host: when a new apply does not heal it, the harness puts back what
+it saved before the first mutation (the managed files with their modes, owners and times; the units' states).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.cluster.sim import Rollout
+from harness.drift.mutations import Mutation
+from harness.errors import HarnessError
+from harness.runner.job import JobResult
+from harness.state.diff import Mask
+from harness.state.model import Snapshot
+from harness.state.tracker import ScriptRunner
+
+BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
+DETECTED, UNNAMED, MISSED, NO_CHECK = "yes", "not named", "MISSED", "no check"
+
+
+@dataclass
+class Row:
+    mutation: Mutation
+    detected: str = "not run"  # yes, not named (failed without naming it), MISSED (passed), no check
+    healed: str = "not run"  # yes, or what stayed different
+    check_output: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.detected in (UNNAMED, MISSED, "not run") or self.healed != "yes"
+
+
+@dataclass
+class DriftReport:
+    has_check: bool
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Row]:
+        return [r for r in self.rows if r.failed]
+
+    def summary(self) -> str:
+        total = len(self.rows)
+        counts = Counter(r.detected for r in self.rows)
+        healed = sum(r.healed == "yes" for r in self.rows)
+        machines = len({r.mutation.machine for r in self.rows})
+        head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
+        if not self.has_check:
+            return f"{head}: {healed} healed; no drift check in the spec, so healing only"
+        detection = f"{counts[DETECTED]} detected"
+        if counts[UNNAMED]:
+            detection += f", {counts[UNNAMED]} failed without naming what drifted"
+        if counts[DETECTED] == 0 and counts[UNNAMED] == 0 and total:
+            detection = f"the drift check is blind to every mutation (0 of {total} detected)"
+        return f"{head}: {detection}, {healed} healed"
+
+    def table(self, mask: Mask) -> str:
+        """The matrix: one mutation a line, whether the check saw it, whether a new apply healed it."""
+        labels = [mask(_label(r.mutation)) for r in self.rows]
+        width = min(72, max((len(label) for label in labels), default=8))
+        lines = [f"{'mutation':<{width}}  {'detected':<10}  healed"]
+        lines += [
+            f"{label:<{width}}  {r.detected:<10}  {mask(r.healed)}" for label, r in zip(labels, self.rows, strict=True)
+        ]
+        return "\n".join(lines)
+
+    def to_data(self, mask: Mask) -> list[dict[str, str]]:
+        return [
+            {
+                "machine": r.mutation.machine,
+                "mutation": r.mutation.kind,
+                "item": mask(r.mutation.item),
+                "detail": mask(r.mutation.detail),
+                "detected": r.detected,
+                "healed": mask(r.healed),
+            }
+            for r in self.rows
+        ]
+
+
+class CheckBroken(Exception):
+    """The drift check fails on the converged host: it cannot tell drift from no drift."""
+
+
+def _label(mutation: Mutation) -> str:
+    detail = f" ({mutation.detail})" if mutation.detail and mutation.kind != "edit" else ""
+    return f"{mutation.machine}: {mutation.id}{detail}"
+
+
+@dataclass
+class DriftRun:
+    """What the suite needs from a deployment: its machines, its drift check, its apply and its snapshots."""
+
+    runners: dict[str, ScriptRunner]
+    check: Callable[[], JobResult] | None
+    apply: Callable[[], JobResult | Rollout]
+    snapshot: Callable[[], dict[str, Snapshot]]
+    compare: Callable[[dict[str, Snapshot], dict[str, Snapshot]], list[str]]  # what still differs, a line each
+
+
+def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
+    report = DriftReport(has_check=run.check is not None)
+    _save(run, converged)
+    if run.check is not None:
+        baseline = run.check()
+        if not baseline.succeeded:
+            raise CheckBroken(f"the drift check fails on the converged host\n{baseline.describe()}")
+    for mutation in mutations:
+        row = Row(mutation)
+        report.rows.append(row)
+        code, out, err = run.runners[mutation.machine](mutation.script)
+        if code != 0:
+            row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
+            _restore(run, converged, mutation)
+            continue
+        if run.check is None:
+            row.detected = NO_CHECK
+        else:
+            result = run.check()
+            row.check_output = result.logs
+            row.detected = MISSED if result.succeeded else DETECTED if mutation.named_in(result.logs) else UNNAMED
+        applied = run.apply()
+        remaining = run.compare(converged, run.snapshot()) if applied.succeeded else []
+        if not applied.succeeded:
+            row.healed = f"NO: the apply failed ({applied.summary()})"
+        elif remaining:
+            row.healed = "NO: " + "; ".join(remaining)
+        else:
+            row.healed = "yes"
+            continue
+        _restore(run, converged, mutation)
+    return report
+
+
+def _save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
+    """Keep the converged managed files (modes, owners and times with them) on each machine."""
+    for machine, snapshot in converged.items():
+        names = " ".join(shlex.quote(path.lstrip("/")) for path in sorted(snapshot.files) if path != "/")
+        script = f"mkdir -p {shlex.quote(BACKUP.rsplit('/', 1)[0])} && cd / && tar -cpf {BACKUP} --no-recursion {names}"
+        code, _, err = run.runners[machine](script)
+        if code != 0:
+            raise HarnessError(f"could not save the converged files on {machine}: {err.decode(errors='replace')}")
+
+
+def _restore(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) -> None:
+    """Put the machine back as it converged, so the next mutation starts from there."""
+    snapshot = converged[mutation.machine]
+    q = shlex.quote
+    lines = [f"tar -xpf {BACKUP} -C /", "systemctl daemon-reload"]
+    for name, unit in sorted(snapshot.units.items()):
+        if unit.enabled == "enabled":
+            lines.append(f"systemctl enable --quiet -- {q(name)}")
+        lines.append(f"systemctl {'start' if unit.active == 'active' else 'stop'} -- {q(name)}")
+    run.runners[mutation.machine]("\n".join(lines))
+    still = run.compare(converged, run.snapshot())
+    if still:
+        raise HarnessError(
+            f"after `{mutation.id}` neither a new apply nor the harness could put {mutation.machine} back as it"
+            f" converged, so the mutations after it would start from a drifted host: {'; '.join(still)}",
+            fix=f"exclude the mutation in the spec (`drift.exclude: [{mutation.id!r}]`) or make the deployer heal it",
+        )
