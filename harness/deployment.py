@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,6 +27,7 @@ from harness.hosts.mirror import APT_CONFIG, start_mirror
 from harness.hosts.network import create_internal_network
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.k8s.scheduling import schedule
+from harness.rollback.version import PreviousVersion, previous_version
 from harness.runner.addresses import AddressMap
 from harness.runner.job import JobResult, JobRun, run_job
 from harness.runner.pod_env import Sources
@@ -55,6 +58,7 @@ class Deployment:
     runs: list[JobResult | Rollout] = field(default_factory=list, init=False)
     cluster: SimCluster | None = field(default=None, init=False)
     state: StateTracker = field(init=False)
+    stamps: list[tuple[str, dict[str, str | None]]] = field(default_factory=list, init=False)  # (version, stamps)
     ownership: Ownership = field(init=False)
 
     def __post_init__(self) -> None:
@@ -144,14 +148,17 @@ class Deployment:
         values = [value for source in sources for entries in source.values() for value in entries.values()]
         return values + ([self.key.private_openssh] if self.key else [])
 
-    def apply(self, image: str | None = None) -> JobResult | Rollout:
+    def apply(self, image: str | None = None, manifest: Manifest | None = None) -> JobResult | Rollout:
         """Run the Job once, or roll the DaemonSet out, as Kubernetes would, with the deployer's image (by default
-        the current one). Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
+        the current one) and workload (by default the current manifest's; a previous version brings its own).
+        Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
+        manifest = manifest if manifest is not None and (manifest.job or manifest.daemonset) else self.manifest
+        image = image or self.bench.deployer_image(self.spec)
         if self.manifest.daemonset is not None:
-            ds, image = self.manifest.daemonset, image or self.bench.deployer_image(self.spec)
+            ds = manifest.daemonset or self.manifest.daemonset
             if self.kind is not None:
                 sources = self._sources()
-                objects = render_objects(self.spec.manifest, image, sources.secrets, sources.config_maps, uuid4().hex)
+                objects = render_objects(manifest.path, image, sources.secrets, sources.config_maps, uuid4().hex)
                 rollout = self.kind.apply(objects, ds, image)
             else:
                 assert self.cluster is not None, "start() first"
@@ -159,14 +166,15 @@ class Deployment:
             self.runs.append(rollout)
             return rollout
         assert self.network is not None and self.key is not None, "start() first"
+        job = manifest.job or self.job
         run = JobRun(
             network=self.network,
-            images={self._deployer_container(): image or self.bench.deployer_image(self.spec)},
+            images={self._deployer_container(job): image},
             addresses=self._addresses(),
             sources=self._sources(),
             backoff_seconds=self.spec.backoff_seconds,
         )
-        result = run_job(self.bench.client, self.ownership, self.job, run)
+        result = run_job(self.bench.client, self.ownership, job, run)
         self.runs.append(result)
         return result
 
@@ -220,6 +228,22 @@ class Deployment:
             )
         return jobs[0], container, manifest
 
+    @functools.cached_property
+    def previous(self) -> PreviousVersion:
+        """The version before this one (built once per deployment; the image is cached by content)."""
+        return previous_version(self.bench, self.spec)
+
+    def read_stamps(self) -> dict[str, str | None]:
+        """The spec's version stamp file on each machine (``rollback.stamp``), as text; None where it is missing."""
+        path = self.spec.rollback.stamp
+        if path is None:
+            return {}
+        found: dict[str, str | None] = {}
+        for machine, run in self.state.runners.items():
+            code, out, _ = run(f"head -c 4096 -- {shlex.quote(path)}")
+            found[machine] = out.decode(errors="replace").strip() if code == 0 else None
+        return found
+
     def _addresses(self) -> AddressMap:
         return AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
 
@@ -232,8 +256,8 @@ class Deployment:
         config_maps = {**self.manifest.config_maps, **self.spec.config_maps}
         return Sources(secrets, config_maps, str(self.spec.path), {"metadata.namespace": self.manifest.namespace})
 
-    def _deployer_container(self) -> str:
-        names = [c.name for c in self.job.pod.containers]
+    def _deployer_container(self, job: JobSpec | None = None) -> str:
+        names = [c.name for c in (job or self.job).pod.containers]
         if self.spec.container is not None:
             if self.spec.container not in names:
                 raise HarnessError(

@@ -56,21 +56,19 @@ class Workbench:
 
         ``revision`` builds the same files as another image (a label differs): a new image to roll out.
         """
+        return self.build_deployer(spec.name, spec.build_context, spec.dockerfile, revision)
+
+    def build_deployer(self, name: str, context: Path, dockerfile: str, revision: str = "") -> str:
+        """A deployer image from any build context (the previous version's too), tagged by content."""
         base = self.builder.ensure(DEPLOYER_BASE)
-        digest = hash_tree(spec.build_context, spec.dockerfile, base, revision, dockerfile=spec.dockerfile)[:12]
-        tag = f"{PROJECT}/deployer-{spec.name}:{digest}"
-        labels = {f"{PROJECT}.deployer": spec.name, **({f"{PROJECT}.revision": revision} if revision else {})}
+        digest = hash_tree(context, dockerfile, base, revision, dockerfile=dockerfile)[:12]
+        tag = f"{PROJECT}/deployer-{name}:{digest}"
+        labels = {f"{PROJECT}.deployer": name, **({f"{PROJECT}.revision": revision} if revision else {})}
 
         def build() -> None:
-            self.progress(f"building deployer image {spec.name} ({tag})")
+            self.progress(f"building deployer image {name} ({tag})")
             build_context(
-                self.client,
-                spec.build_context,
-                tag,
-                dockerfile=spec.dockerfile,
-                labels=labels,
-                progress=self.progress,
-                what=spec.name,
+                self.client, context, tag, dockerfile=dockerfile, labels=labels, progress=self.progress, what=name
             )
 
         build_once(self.client, tag, build)

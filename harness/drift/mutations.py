@@ -38,10 +38,12 @@ class Mutation:
 
     @property
     def id(self) -> str:
-        return f"{self.kind} {self.item}"
+        """``<kind> <item>``, what ``drift.exclude`` patterns match; a removed cron entry is part of it."""
+        return f"{self.kind} {self.item}" + (f" {self.detail}" if self.kind == "remove-cron" else "")
 
     def named_in(self, output: str) -> bool:
-        return any(name in output for name in self.names)
+        """One of the names, whole: `/etc/cron.d/x` is not named by `/etc/cron.d/x-report`."""
+        return any(re.search(rf"(?<![\w./@-]){re.escape(name)}(?![\w/@-]|\.\w)", output) for name in self.names)
 
 
 def derive_mutations(snapshot: Snapshot) -> list[Mutation]:
@@ -84,7 +86,7 @@ def _files(snapshot: Snapshot) -> Iterable[Mutation]:
 def _units(snapshot: Snapshot) -> Iterable[Mutation]:
     machine = snapshot.machine
     for name, unit in sorted(snapshot.units.items()):
-        names = (name, name.removesuffix(".service"))
+        names = (name,)  # in full: a bare "drift" would be named by any line that says drift
         if unit.active == "active":
             yield Mutation(machine, "stop", name, f"systemctl stop -- {shlex.quote(name)}", names)
         if unit.enabled == "enabled":
@@ -102,10 +104,11 @@ def _cron(snapshot: Snapshot) -> Iterable[Mutation]:
 
 
 def _remove_line(path: str, entry: str) -> str:
-    """Remove the first line that reads as ``entry`` once its fields are squeezed (as snapshots compare cron)."""
+    """Remove the first line that reads as ``entry`` once its fields are squeezed (as snapshots compare cron),
+    a CRLF line ending ignored."""
     q = shlex.quote
     program = 'BEGIN { entry = ENVIRON["ENTRY"] } '
-    program += "{ line = $0; $1 = $1; if (!done && $0 == entry) { done = 1; next } print line }"
+    program += '{ line = $0; sub(/\r$/, ""); $1 = $1; if (!done && $0 == entry) { done = 1; next } print line }'
     temporary = q(f"{path}.deployer-harness")
     # ENVIRON, not -v: awk would read backslashes in the entry as escapes. Written back through the
     # same file, so its inode, mode and owner stay.

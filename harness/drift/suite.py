@@ -48,16 +48,19 @@ class DriftReport:
         total = len(self.rows)
         counts = Counter(r.detected for r in self.rows)
         healed = sum(r.healed == "yes" for r in self.rows)
+        unmade = sum(r.detected.startswith("mutation failed") for r in self.rows)
         machines = len({r.mutation.machine for r in self.rows})
         head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
+        tail = f", {unmade} could not be made" if unmade else ""
         if not self.has_check:
-            return f"{head}: {healed} healed; no drift check in the spec, so healing only"
+            return f"{head}: {healed} healed{tail}; no drift check in the spec, so healing only"
+        checked = counts[DETECTED] + counts[UNNAMED] + counts[MISSED]  # mutations the check was run against
         detection = f"{counts[DETECTED]} detected"
         if counts[UNNAMED]:
             detection += f", {counts[UNNAMED]} failed without naming what drifted"
-        if counts[DETECTED] == 0 and counts[UNNAMED] == 0 and total:
-            detection = f"the drift check is blind to every mutation (0 of {total} detected)"
-        return f"{head}: {detection}, {healed} healed"
+        if checked and counts[DETECTED] == 0 and counts[UNNAMED] == 0:
+            detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
+        return f"{head}: {detection}, {healed} healed{tail}"
 
     def table(self, mask: Mask) -> str:
         """The matrix: one mutation a line, whether the check saw it, whether a new apply healed it."""
@@ -88,7 +91,8 @@ class CheckBroken(Exception):
 
 
 def _label(mutation: Mutation) -> str:
-    detail = f" ({mutation.detail})" if mutation.detail and mutation.kind != "edit" else ""
+    shown = mutation.detail and mutation.kind not in ("edit", "remove-cron")  # the id holds a removed entry
+    detail = f" ({mutation.detail})" if shown else ""
     return f"{mutation.machine}: {mutation.id}{detail}"
 
 

@@ -166,12 +166,25 @@ def _cron_job(top: Fields) -> JobSpec:
     schedule = spec.text("schedule", required=True, fix="give a cron schedule, e.g. `0 * * * *`")
     if "TZ=" in schedule:  # Kubernetes refuses these since 1.27
         raise spec.error("schedule", f"is {schedule!r}", "set the time zone with `spec.timeZone`, not in the schedule")
-    if not croniter.is_valid(schedule):
+    if not _kubernetes_schedule(schedule):
         raise spec.error("schedule", f"is {schedule!r}, not a cron schedule", "use five fields, e.g. `*/15 * * * *`")
     job = spec.mapping("jobTemplate", required=True).mapping("spec", required=True)
     template = job.mapping("template", required=True)
     pod = parse_pod_spec(template.mapping("spec", required=True))
     return _job_spec(metadata, job, template, pod)
+
+
+_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_GO_DURATION = re.compile(r"^@every ((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+$")
+_QUARTZ_ONLY = re.compile(r"#|(^|,)L|\dL|\dW|LW")  # robfig/cron's standard parser has no L, W or #
+
+
+def _kubernetes_schedule(schedule: str) -> bool:
+    """What the CronJob controller accepts (robfig/cron's ParseStandard): five fields, or a descriptor."""
+    if schedule.startswith("@"):
+        return schedule in _DESCRIPTORS or bool(_GO_DURATION.match(schedule))
+    fields = schedule.split()
+    return len(fields) == 5 and not any(_QUARTZ_ONLY.search(f) for f in fields) and croniter.is_valid(schedule)
 
 
 def _job_spec(metadata: Fields, spec: Fields, template: Fields, pod: PodSpec) -> JobSpec:

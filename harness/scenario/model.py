@@ -37,6 +37,10 @@ def load_scenario(path: Path) -> Scenario:
             raise top.error(
                 f"steps[{index}]", "compares the last two snapshots, and fewer come before it", "add `snapshot` steps"
             )
+        if step == "expect-clean-rollback" and steps[:index].count("scan") < 2:
+            raise top.error(
+                f"steps[{index}]", "compares the last two scans, and fewer come before it", "add `scan` steps"
+            )
         if step == "drift" and "snapshot" not in steps[:index]:
             raise top.error(
                 f"steps[{index}]",

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.state.diff import StateDiff
 
 if TYPE_CHECKING:
     from harness.deployment import Deployment
+    from harness.k8s.manifest import Manifest
 
 
 class StepFailed(Exception):
@@ -30,12 +32,27 @@ class ScenarioLog:
 
 
 def apply(deployment: Deployment, log: ScenarioLog) -> None:
-    result = deployment.apply()
+    _apply(deployment, log, "current")
+
+
+def apply_previous(deployment: Deployment, log: ScenarioLog) -> None:
+    """The previous version (git, or the spec's ref or image), its image and manifest, as a rollback deploys it."""
+    previous = deployment.previous
+    if not any(label == "previous" for label, _ in deployment.stamps):
+        log.record("previous", previous.description)
+    _apply(deployment, log, "previous", previous.image, previous.manifest)
+
+
+def _apply(
+    deployment: Deployment, log: ScenarioLog, version: str, image: str | None = None, manifest: Manifest | None = None
+) -> None:
+    result = deployment.apply(image, manifest)
     number = len(deployment.runs)
-    log.record(f"apply{number}", result.summary())
-    log.sections.append((f"apply {number}: deployer log", result.describe()))
+    log.record(f"apply{number}", f"{version}: {result.summary()}")
+    log.sections.append((f"apply {number} ({version}): deployer log", result.describe()))
     if not result.succeeded:
-        raise StepFailed(f"apply {number} failed\n{result.describe()}")
+        raise StepFailed(f"apply {number} ({version} version) failed\n{result.describe()}")
+    deployment.stamps.append((version, deployment.read_stamps()))
     deployment.state.derive_watch()  # after the first apply: what it touched is what the deployer manages
     for machine, derived in deployment.state.derived.items() if number == 1 else ():
         log.record("watched", f"{machine}: {len(derived.paths)} path(s), {len(derived.units)} unit(s) derived")
@@ -49,6 +66,40 @@ def snapshot(deployment: Deployment, log: ScenarioLog) -> None:
         f"{name}: {len(s.files)} files, {len(s.units)} units in {s.seconds * 1000:.0f} ms" for name, s in taken.items()
     )
     log.record(f"snapshot{number}", sizes)
+
+
+def scan(deployment: Deployment, log: ScenarioLog) -> None:
+    taken = deployment.state.scan()
+    number = len(deployment.state.scans)
+    sizes = ", ".join(f"{n}: {len(s.files)} files, {len(s.units)} units in {s.seconds:.1f} s" for n, s in taken.items())
+    log.record(f"scan{number}", sizes)
+
+
+def expect_clean_rollback(deployment: Deployment, log: ScenarioLog) -> None:
+    """The last two scans: after the previous version, and after it again once the current one ran. What the
+    current version left behind fails (unless the spec allows it), and the version stamp must say previous."""
+    from harness.rollback.report import classify, judge_stamp
+
+    state, spec = deployment.state, deployment.spec
+    before, after = state.scans[-2], state.scans[-1]  # load_scenario asks for two scans before this step
+    diff = state.diff(before, after)
+    report = classify(diff, spec.rollback.allow)
+    stamps = deployment.stamps
+    previous = [found for version, found in stamps if version == "previous"]
+    current = [found for version, found in stamps if version == "current"]
+    if previous:
+        line, failed = judge_stamp(spec.rollback.stamp, previous[0], current[-1] if current else {}, previous[-1])
+        report.stamp, report.stamp_failed = state.mask(line), failed
+    log.record("rollback", report.summary())
+    for line in report.lines():
+        log.record("leftover", line)
+    kept = [*report.leftovers, *report.differences, *report.allowed]
+    log.record("rollback_data", json.dumps(StateDiff(kept).to_data(), separators=(",", ":")))
+    if kept:
+        log.sections.append(("what the rollback left", StateDiff(kept).render()))
+    if report.failed:
+        lines = "\n".join(report.lines())
+        raise StepFailed(f"the rollback to the previous version is not clean: {report.summary()}\n{lines}")
 
 
 def expect_no_diff(deployment: Deployment, log: ScenarioLog) -> None:
@@ -178,8 +229,11 @@ STEPS: dict[str, Callable[[Deployment, ScenarioLog], None]] = {
     "expect-untargeted-unchanged": expect_untargeted_unchanged,
     "apply-new-image": apply_new_image,
     "drift": drift,
+    "apply-previous": apply_previous,
+    "scan": scan,
+    "expect-clean-rollback": expect_clean_rollback,
 }
-NEEDS_STATE = {"snapshot", "expect-untargeted-unchanged"}
+NEEDS_STATE = {"snapshot", "scan", "expect-untargeted-unchanged"}
 
 
 def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:

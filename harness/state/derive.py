@@ -107,7 +107,10 @@ def _below(path: str, directory: str) -> bool:
     return path != directory and path.startswith(directory.rstrip("/") + "/")
 
 
+def deployable_unit(name: str) -> bool:
+    """A unit a deployer may install or change: not one that comes and goes with logins, devices and pods."""
+    return name.endswith(_UNIT_TYPES) and not any(fnmatch.fnmatchcase(name, p) for p in NOISY_UNITS)
+
+
 def _unit_moved(pristine: Snapshot, applied: Snapshot, name: str) -> bool:
-    if not name.endswith(_UNIT_TYPES) or any(fnmatch.fnmatchcase(name, p) for p in NOISY_UNITS):
-        return False
-    return pristine.units.get(name) != applied.units.get(name)
+    return deployable_unit(name) and pristine.units.get(name) != applied.units.get(name)

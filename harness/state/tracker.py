@@ -38,6 +38,7 @@ class StateTracker:
     derived: dict[str, Derived] = field(default_factory=dict)
     snapshots: list[dict[str, Snapshot]] = field(default_factory=list)
     watches: list[dict[str, Watch]] = field(default_factory=list)  # what each snapshot looked at
+    scans: list[dict[str, Snapshot]] = field(default_factory=list)  # whole hosts, with digests
 
     def _scan_watch(self) -> Watch:
         return Watch(("/",), SCAN_EXCLUDES + self.spec.exclude, (ALL_UNITS,), self.spec.sysctl, digests=False)
@@ -90,6 +91,24 @@ class StateTracker:
         taken = self._all(watches)
         self.snapshots.append(taken)
         self.watches.append(watches)
+        return taken
+
+    def scan(self) -> dict[str, Snapshot]:
+        """Every file (outside :data:`SCAN_EXCLUDES`) with its digest, and every unit: what two versions of a
+        deployer that manage different things can be compared by. Watched files keep their content, for patches.
+        About twice the cost of the wide listing (0.8 s on a Proxmox VE host)."""
+        watches = {
+            name: Watch(
+                ("/",),
+                SCAN_EXCLUDES + self.spec.exclude,
+                (ALL_UNITS,),
+                self.spec.sysctl,
+                content=self.watch(name).paths,
+            )
+            for name in self.runners
+        }
+        taken = self._all(watches)
+        self.scans.append(taken)
         return taken
 
     def take(self, watches: dict[str, Watch]) -> dict[str, Snapshot]:

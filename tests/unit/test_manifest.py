@@ -155,3 +155,73 @@ def test_a_containers_security_context_overrides_the_pods(tmp_path: Path) -> Non
     security = job.pod.containers[0].security
     assert (security.run_as_user, security.run_as_non_root) == (1001, True)
     assert job.pod.fs_group == 2000
+
+
+CRON_JOB = """
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nut-drift, namespace: infra}
+spec:
+  schedule: "0 * * * *"
+  jobTemplate:
+    spec:
+      backoffLimit: 0
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: check
+              image: registry.example.com/pve-nut:1.0
+              command: [/app/check-drift.sh]
+"""
+
+
+def test_a_cron_job_is_read_as_the_job_its_template_makes(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, JOB + "---" + CRON_JOB))
+    assert manifest.job is not None and manifest.job.name == "nut-deploy"  # the deployer's Job stays the workload
+    cron_job = manifest.cron_jobs["nut-drift"]
+    assert (cron_job.name, cron_job.namespace, cron_job.backoff_limit) == ("nut-drift", "infra", 0)
+    assert [(c.name, c.command) for c in cron_job.pod.containers] == [("check", ("/app/check-drift.sh",))]
+
+
+def test_a_cron_job_alone_is_no_workload(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, CRON_JOB))
+    assert (manifest.job, manifest.daemonset, list(manifest.cron_jobs)) == (None, None, ["nut-drift"])
+
+
+def test_a_cron_jobs_backoff_limit_defaults_to_six(tmp_path: Path) -> None:
+    manifest = load_manifest(write(tmp_path, CRON_JOB.replace("      backoffLimit: 0\n", "")))
+    assert manifest.cron_jobs["nut-drift"].backoff_limit == 6
+
+
+@pytest.mark.parametrize("schedule", ["@hourly", "*/15 * * * *", "30 2 * * 1-5", "@every 1h30m", "0 0 * JUL WED"])
+def test_cron_job_schedules_kubernetes_accepts_are_accepted(tmp_path: Path, schedule: str) -> None:
+    manifest = load_manifest(write(tmp_path, CRON_JOB.replace('"0 * * * *"', f'"{schedule}"')))
+    assert list(manifest.cron_jobs) == ["nut-drift"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('"0 * * * *"', '"61 * * * *"'), "spec.schedule` is '61 * * * *', not a cron schedule"),
+        (('"0 * * * *"', '"0 * * *"'), "spec.schedule` is '0 * * *', not a cron schedule"),
+        # What croniter accepts and the CronJob controller (robfig/cron's standard parser) does not:
+        (('"0 * * * *"', '"* * * * * *"'), "spec.schedule` is '* * * * * *', not a cron schedule"),
+        (('"0 * * * *"', '"0 0 L * *"'), "spec.schedule` is '0 0 L * *', not a cron schedule"),
+        (('"0 * * * *"', '"0 0 * * MON#1"'), "spec.schedule` is '0 0 * * MON#1', not a cron schedule"),
+        (('"0 * * * *"', '"CRON_TZ=UTC 0 * * * *"'), "set the time zone with `spec.timeZone`"),
+        (('"0 * * * *"', '"TZ=Europe/Berlin 0 * * * *"'), "spec.schedule` is 'TZ=Europe/Berlin 0 * * * *'"),
+        (('  schedule: "0 * * * *"\n', ""), "spec.schedule` is required"),
+        (("apiVersion: batch/v1", "apiVersion: batch/v1beta1"), "CronJobs are `batch/v1`"),
+        (("  jobTemplate:\n    spec:\n", "  jobTemplat:\n    spec:\n"), "spec.jobTemplate` is required"),
+        (("restartPolicy: Never", "restartPolicy: Always"), "restartPolicy` is 'Always'"),
+        (("backoffLimit: 0", "backoffLimit: 1.5"), "spec.jobTemplate.spec.backoffLimit` must be a whole number"),
+    ],
+)
+def test_bad_cron_jobs_name_the_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    assert change[0] in CRON_JOB
+    path = write(tmp_path, CRON_JOB.replace(*change))
+    with pytest.raises(HarnessError) as raised:
+        load_manifest(path)
+    assert expected in str(raised.value)
+    assert str(path) in str(raised.value)

@@ -129,3 +129,94 @@ def test_a_spec_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (folder / "harness.yaml").write_bytes(b"machines: \xff\xfe\n")
     with pytest.raises(HarnessError, match="not UTF-8"):
         load_spec(folder, KINDS)
+
+
+DRIFT = """
+drift:
+  manifest: k8s/drift-check.yaml
+  container: check
+  mutations:
+    - {name: ups-on-battery, machine: pve1, run: "upsrw -s ups.status=OB", names: [ups.status]}
+    - {name: wipe.conf, run: "truncate -s0 /etc/nut/ups.conf"}
+  exclude: ["chown /opt/pve-nut/log", "* /root/.profile"]
+rollback: {ref: v1.2.0, stamp: /opt/pve-nut/.version, allow: [/etc/cron.d/pve-nut-*]}
+"""
+
+
+def test_drift_and_rollback_sections_are_read(tmp_path: Path) -> None:
+    folder = deployer(tmp_path, SPEC + DRIFT)
+    (folder / "k8s" / "drift-check.yaml").write_text("kind: CronJob\n")
+    spec = load_spec(folder, KINDS)
+    assert spec.drift.manifest == folder / "k8s" / "drift-check.yaml"
+    assert (spec.drift.container, spec.drift.command, spec.drift.has_check) == ("check", None, True)
+    assert [(m.name, m.machine, m.run, m.names) for m in spec.drift.mutations] == [
+        ("ups-on-battery", "pve1", "upsrw -s ups.status=OB", ("ups.status",)),
+        ("wipe.conf", None, "truncate -s0 /etc/nut/ups.conf", ("wipe.conf",)),
+    ]
+    assert spec.drift.exclude == ("chown /opt/pve-nut/log", "* /root/.profile")
+    assert (spec.rollback.ref, spec.rollback.image, spec.rollback.stamp) == ("v1.2.0", None, "/opt/pve-nut/.version")
+    assert spec.rollback.allow == ("/etc/cron.d/pve-nut-*",)
+
+
+def test_a_drift_command_runs_the_check_without_a_manifest(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC + "drift: {command: [/app/check-drift.sh, --quiet]}\n"), KINDS)
+    assert (spec.drift.manifest, spec.drift.command) == (None, ("/app/check-drift.sh", "--quiet"))
+    assert spec.drift.has_check
+
+
+def test_without_drift_and_rollback_sections_there_is_no_check_and_no_stamp(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path), KINDS)
+    assert not spec.drift.has_check
+    assert (spec.drift.mutations, spec.drift.exclude) == ((), ())
+    assert (spec.rollback.ref, spec.rollback.image, spec.rollback.stamp, spec.rollback.allow) == (None, None, None, ())
+
+
+def test_a_rollback_image_is_read(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC + "rollback: {image: 'registry.example.com/pve-nut:1.2.0'}\n"), KINDS)
+    assert (spec.rollback.ref, spec.rollback.image) == (None, "registry.example.com/pve-nut:1.2.0")
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        (
+            "drift: {manifest: k8s/absent.yaml}",
+            ["`drift.manifest` names", "k8s/absent.yaml, which does not exist", "fix: give the CronJob or Job"],
+        ),
+        (
+            "drift: {manifest: k8s/job.yaml, command: [/app/check]}",
+            ["`drift.command` and `manifest` are both given", "fix: run the check one way"],
+        ),
+        ("drift: {command: []}", ["`drift.command` is empty", "fix: write the command as a list"]),
+        ("drift: {command: /app/check}", ["`drift.command` must be a list of strings"]),
+        ("drift: {mutations: {name: x, run: 'true'}}", ["`drift.mutations` must be a list"]),
+        (
+            "drift: {mutations: [{name: x, machine: pve9, run: 'true'}]}",
+            ["`drift.mutations[0].machine` names 'pve9', which is not a machine", "fix: use one of: pve1"],
+        ),
+        (
+            "drift: {mutations: [{name: ok, run: 'true'}, {name: Bad_Name, run: 'true'}]}",
+            ["`drift.mutations[1].name` is 'Bad_Name'", "fix: use lower-case letters, digits, dots and dashes"],
+        ),
+        ("drift: {mutations: [{run: 'true'}]}", ["`drift.mutations[0].name` is required"]),
+        ("drift: {mutations: [{name: x}]}", ["`drift.mutations[0].run` is required", "fix: give the shell command"]),
+        ("drift: {mutations: [{name: x, run: 'true', name_s: [y]}]}", ["`drift.mutations[0].name_s` unknown field"]),
+        ("drift: {mutations: [{name: x, run: 'true', names: y}]}", ["`drift.mutations[0].names` must be a list"]),
+        ("drift: {exclude: 'chmod /etc/*'}", ["`drift.exclude` must be a list of strings"]),
+        ("drift: {manifests: k8s/job.yaml}", ["`drift.manifests` unknown field", "did you mean `manifest`?"]),
+        (
+            "rollback: {ref: v1.2.0, image: 'pve-nut:1.2.0'}",
+            ["`rollback.image` and `ref` are both given", "fix: name the previous version one way"],
+        ),
+        ("rollback: {stamp: opt/pve-nut/.version}", ["`rollback.stamp` is 'opt/pve-nut/.version', not an absolute"]),
+        ("rollback: {allow: /etc/cron.d/x}", ["`rollback.allow` must be a list of strings"]),
+    ],
+)
+def test_bad_drift_and_rollback_sections_name_the_field_and_the_fix(
+    tmp_path: Path, section: str, expected: list[str]
+) -> None:
+    with pytest.raises(HarnessError) as raised:
+        load_spec(deployer(tmp_path, SPEC + section + "\n"), KINDS)
+    for text in expected:
+        assert text in str(raised.value)
+    assert "harness.yaml" in str(raised.value)

@@ -1,0 +1,1 @@
+"""Rollback: the previous version from git (or a prebuilt image), and what the current one leaves behind."""

@@ -1,0 +1,96 @@
+"""The previous version of a deployer: by default, from git, the version before the one being tested.
+
+"Before" means the newest commit whose copy of the deployer's folder differs from the working tree: with a
+clean tree that is the commit before the last change to the folder; with uncommitted changes, the last
+commit itself. The spec may name another ref, or a prebuilt local image instead.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+
+@dataclass(frozen=True)
+class PreviousTree:
+    """The build context of the previous version, checked out into ``root`` (the repository's layout kept)."""
+
+    commit: str
+    subject: str
+    root: Path
+    repository: Path
+
+    def moved(self, path: Path) -> Path:
+        """Where a path of the working tree is in the checked-out tree."""
+        return self.root / path.resolve().relative_to(self.repository)
+
+    def describe(self) -> str:
+        subject = self.subject if len(self.subject) <= 60 else self.subject[:57] + "..."
+        return f"git {self.commit[:10]} ({subject})"
+
+
+def _git(repository: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, check=False)
+
+
+def repository_of(folder: Path, spec_path: Path) -> Path:
+    result = _git(folder, "rev-parse", "--show-toplevel")
+    if result.returncode != 0:
+        raise HarnessError(
+            f"{folder} is not in a git repository, so its previous version cannot come from git",
+            where=spec_path,
+            fix="commit the deployer to git, or name the previous version: `rollback: {image: ...}` or `{ref: ...}`",
+        )
+    return Path(result.stdout.decode().strip()).resolve()
+
+
+def previous_commit(folders: list[Path], spec_path: Path, ref: str | None = None) -> tuple[Path, str]:
+    """The repository and the commit that holds the previous version of ``folders`` (the deployer's own, and
+    its build context when that lies elsewhere): the newest commit whose copy of them differs from the tree."""
+    repository = repository_of(folders[0], spec_path)
+    relative = sorted({str(f.resolve().relative_to(repository)) or "." for f in folders})
+    if ref is not None:
+        found = _git(repository, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        if found.returncode != 0:
+            raise HarnessError(
+                f"`rollback.ref` is {ref!r}, which git does not know in {repository}",
+                where=spec_path,
+                fix="name a commit, tag or branch (fetch it first in a shallow clone)",
+            )
+        return repository, found.stdout.decode().strip()
+    history = _git(repository, "rev-list", "HEAD", "--", *relative)
+    for commit in history.stdout.decode().split():
+        if _git(repository, "diff", "--quiet", commit, "--", *relative).returncode == 1:
+            return repository, commit
+    shallow = _git(repository, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
+    raise HarnessError(
+        f"git history holds no earlier version of {' and '.join(relative)}"
+        + (" (this clone is shallow: its history is cut off)" if shallow else ""),
+        where=spec_path,
+        fix="fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout), or name "
+        "the previous version in the spec: `rollback: {ref: ...}` or `rollback: {image: ...}`",
+    )
+
+
+def check_out(repository: Path, commit: str, paths: list[Path], into: Path) -> PreviousTree:
+    """``git archive`` of these paths (the build context, the manifest) at ``commit`` into ``into``; paths the
+    commit does not hold are left out."""
+    relative = sorted({str(p.resolve().relative_to(repository)) or "." for p in paths})
+    relative = [r for r in relative if _git(repository, "cat-file", "-e", f"{commit}:{r}").returncode == 0]
+    if not relative:
+        raise HarnessError(f"git commit {commit[:10]} holds none of {', '.join(str(p) for p in paths)}")
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "previous.tar"
+    result = _git(repository, "archive", "--format=tar", f"--output={archive}", commit, "--", *relative)
+    if result.returncode != 0:
+        raise HarnessError(f"git archive of {', '.join(relative)} at {commit[:10]} failed: {result.stderr.decode()}")
+    root = into / commit[:12]
+    with tarfile.open(archive) as tar:
+        tar.extractall(root, filter="tar")
+    archive.unlink()
+    subject = _git(repository, "log", "-1", "--format=%s", commit).stdout.decode().strip()
+    return PreviousTree(commit, subject, root, repository)

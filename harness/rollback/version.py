@@ -1,0 +1,47 @@
+"""The previous version, ready to apply: its image, and its manifest when git holds one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker.errors
+
+from harness.deployer.spec import DeployerSpec
+from harness.errors import HarnessError
+from harness.k8s.manifest import Manifest, load_manifest
+from harness.rollback.previous import check_out, previous_commit
+from harness.workbench import Workbench
+
+
+@dataclass(frozen=True)
+class PreviousVersion:
+    image: str
+    manifest: Manifest | None  # the previous manifest (its Job's env, command); None: the current one
+    description: str
+
+
+def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
+    rollback = spec.rollback
+    if rollback.image is not None:
+        try:
+            bench.client.images.get(rollback.image)
+        except docker.errors.ImageNotFound:
+            raise HarnessError(
+                f"`rollback.image` names {rollback.image!r}, which this Docker engine does not have",
+                where=spec.path,
+                fix="build or `docker load` it first (there is no registry to pull from), or drop it to use git",
+            ) from None
+        return PreviousVersion(rollback.image, None, f"image {rollback.image}")
+    repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref)
+    tree = check_out(repository, commit, [spec.build_context, spec.manifest], bench.workdir / f"previous-{spec.name}")
+    context = tree.moved(spec.build_context)
+    if not (context / spec.dockerfile).is_file():
+        raise HarnessError(
+            f"the previous version ({tree.describe()}) has no {spec.dockerfile} in its build context",
+            where=spec.path,
+            fix="name the previous version in `rollback.ref` or `rollback.image`",
+        )
+    image = bench.build_deployer(spec.name, context, spec.dockerfile, revision=f"git-{commit[:12]}")
+    old_manifest = tree.moved(spec.manifest)
+    manifest = load_manifest(old_manifest) if old_manifest.is_file() else None
+    return PreviousVersion(image, manifest, tree.describe())

@@ -1,0 +1,114 @@
+"""The drift suite against deployers that are right and wrong on purpose (tests/deployers/drift-*).
+
+One pytest run with two workers: the matrix must reach JUnit XML through xdist.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from pytest_runs import leftovers, run, run_id
+
+DEPLOYERS = ["drift-good", "drift-blind", "drift-sloppy", "drift-nocheck"]
+MUTATIONS = 20  # 4 files x 4, the link, the unit stopped and disabled, the cron entry
+
+
+class Suite(NamedTuple):
+    output: str
+    cases: dict[str, dict[str, list[str]]]  # deployer -> JUnit property -> values (and "outcome")
+    run: str
+    junit: str
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
+    report = tmp_path_factory.mktemp("drift") / "report.xml"
+    selection = [arg for name in DEPLOYERS for arg in ("--deployer", name)]
+    code, output = run(*selection, "-m", "drift", "-n", "2", f"--junitxml={report}")
+    assert code == 1, output  # some are wrong on purpose
+    cases: dict[str, dict[str, list[str]]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        deployer = Path(case.get("file", "")).parent.name
+        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
+        for prop in case.iter("property"):
+            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
+        cases[deployer] = properties
+    return Suite(output, cases, run_id(output), report.read_text())
+
+
+def matrix(case: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
+    """`<mutation> <item>` -> (detected, healed)."""
+    rows = json.loads(case["drift_data"][0])
+    return {f"{r['mutation']} {r['item']}": (r["detected"], r["healed"]) for r in rows}
+
+
+def test_a_good_check_and_deployer_pass_every_derived_mutation(suite: Suite) -> None:
+    case = suite.cases["drift-good"]
+    assert case["outcome"] == ["passed"]
+    rows = matrix(case)
+    assert len(rows) == MUTATIONS
+    assert set(rows.values()) == {("yes", "yes")}
+    for expected in (
+        "edit /etc/drift/app.conf",
+        "delete /opt/drift/run.sh",
+        "chmod /etc/drift/app.conf",
+        "chown /etc/systemd/system/drift.service",
+        "replace-symlink /usr/local/bin/drift-run",
+        "stop drift.service",
+        "disable drift.service",
+        "remove-cron /etc/cron.d/drift",
+    ):
+        assert expected in rows, sorted(rows)
+    assert case["drift"] == [f"{MUTATIONS} mutations on 1 machine: {MUTATIONS} detected, {MUTATIONS} healed"]
+
+
+def test_a_check_that_always_passes_is_blind_to_every_mutation(suite: Suite) -> None:
+    case = suite.cases["drift-blind"]
+    assert case["outcome"] == ["failed"]
+    assert {detected for detected, _ in matrix(case).values()} == {"MISSED"}
+    assert f"the drift check is blind to every mutation (0 of {MUTATIONS} detected)" in case["drift"][0]
+    assert "drift-blind / drift: " in suite.output
+
+
+def test_a_vague_check_and_a_deployer_that_does_not_fix_modes_are_named(suite: Suite) -> None:
+    case = suite.cases["drift-sloppy"]
+    assert case["outcome"] == ["failed"]
+    rows = matrix(case)
+    assert {detected for detected, _ in rows.values()} == {"not named"}  # it fails, and never says on what
+    not_healed = {key for key, (_, healed) in rows.items() if healed != "yes"}
+    assert not_healed == {
+        f"{kind} {path}"
+        for kind in ("chmod", "chown")
+        for path in (
+            "/etc/cron.d/drift",
+            "/etc/drift/app.conf",
+            "/etc/systemd/system/drift.service",
+            "/opt/drift/run.sh",
+        )
+    }
+    assert rows["chmod /etc/drift/app.conf"][1] == "NO: web1: file /etc/drift/app.conf: metadata, mode 640 -> 600"
+    # After an unhealed mutation the harness puts the host back: the next mutation is judged on its own.
+    assert rows["edit /etc/drift/app.conf"][1] == "yes"
+
+
+def test_without_a_check_only_healing_is_judged_with_a_note(suite: Suite) -> None:
+    case = suite.cases["drift-nocheck"]
+    assert case["outcome"] == ["passed"]
+    assert set(matrix(case).values()) == {("no check", "yes")}
+    assert case["drift"] == [
+        f"{MUTATIONS} mutations on 1 machine: {MUTATIONS} healed; no drift check in the spec, so healing only"
+    ]
+
+
+def test_the_matrix_is_in_the_terminal_summary_and_secrets_are_masked(suite: Suite) -> None:
+    assert "web1: chmod /etc/drift/app.conf (mode 640 -> 600)" in suite.output
+    assert "drift-secret-token-51ab" not in suite.output
+    assert "drift-secret-token-51ab" not in suite.junit
+
+
+def test_nothing_is_left_behind(suite: Suite) -> None:
+    assert leftovers(suite.run) == []

@@ -1,0 +1,97 @@
+"""The rollback suite, with the previous version taken from git as by default.
+
+tests/deployers/_rb-image is a deployer whose version 2 adds a script and a cron entry. A repository of
+the test's own gets version 1, then version 2, as two commits; rb-leftover (additive) leaves version 2's
+additions behind when rolled back, rb-clean (prune) removes them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from pytest_runs import TEST_DEPLOYERS, leftovers, run, run_id
+
+FOLDERS = ["_rb-image", "rb-leftover", "rb-clean"]
+
+
+class Suite(NamedTuple):
+    output: str
+    cases: dict[str, dict[str, list[str]]]
+    run: str
+
+
+def git(repository: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-C", str(repository), "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        check=True,
+        capture_output=True,
+    )
+
+
+def two_versions(repository: Path) -> Path:
+    deployers = repository / "deployers"
+    for folder in FOLDERS:
+        shutil.copytree(TEST_DEPLOYERS / folder, deployers / folder)
+    git(repository, "init", "-q")
+    for version in ("1", "2"):
+        (deployers / "_rb-image" / "VERSION").write_text(f"{version}\n")
+        git(repository, "add", "-A")
+        git(repository, "commit", "-q", "-m", f"rb version {version}")
+    return deployers
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
+    deployers = two_versions(tmp_path_factory.mktemp("rb-repo"))
+    report = deployers.parent / "report.xml"
+    args = ["--deployers-dir", str(deployers), "--deployer", "rb-leftover", "--deployer", "rb-clean"]
+    code, output = run(*args, "-m", "rollback", "-n", "2", f"--junitxml={report}")
+    assert code == 1, output  # rb-leftover is wrong on purpose
+    cases: dict[str, dict[str, list[str]]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
+        for prop in case.iter("property"):
+            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
+        cases[Path(case.get("file", "")).parent.name] = properties
+    return Suite(output, cases, run_id(output))
+
+
+def test_the_previous_version_comes_from_git(suite: Suite) -> None:
+    for case in suite.cases.values():
+        assert case["previous"][0].endswith("(rb version 1)"), case["previous"]
+        assert case["apply1"][0].startswith("previous: Complete")
+        assert case["apply2"][0].startswith("current: Complete")
+        assert case["verify"] == ["2 passed"]
+
+
+def test_what_the_current_version_left_behind_is_named(suite: Suite) -> None:
+    case = suite.cases["rb-leftover"]
+    assert case["outcome"] == ["failed"]
+    kept = {(c["section"], c["item"], c["kind"], c["detail"]) for c in json.loads(case["rollback_data"][0])}
+    assert ("file", "/opt/rb/bin/report.sh", "added", "file 755 root:root, 25 bytes") in kept
+    assert ("cron", "/etc/cron.d/rb-report", "added", "0 6 * * * root /opt/rb/bin/report.sh") in kept
+    assert ("file", "/etc/cron.d/rb-report", "added", "file 644 root:root, 37 bytes") in kept
+    assert len(kept) == 3, kept  # nothing else: the scans of the whole host hold no noise
+    assert "fail: leftover web1: file /opt/rb/bin/report.sh: added" in "\n".join(case["leftover"])
+    patch = next(c["patch"] for c in json.loads(case["rollback_data"][0]) if c["item"] == "/opt/rb/bin/report.sh")
+    assert "+echo rb report" in patch  # the left-behind script's content, in the report
+    assert "rb-leftover / rollback: the rollback to the previous version is not clean: 3 leftovers" in suite.output
+
+
+def test_a_clean_rollback_passes_and_its_stamp_says_previous(suite: Suite) -> None:
+    case = suite.cases["rb-clean"]
+    assert case["outcome"] == ["passed"], suite.output
+    assert "leftover" not in case
+    assert case["rollback"] == [
+        "0 leftovers, 0 other differences; web1: /opt/rb/VERSION says '1' (previous; the current wrote '2')"
+    ]
+
+
+def test_nothing_is_left_behind(suite: Suite) -> None:
+    assert leftovers(suite.run) == []

@@ -1,0 +1,440 @@
+"""Drift mutations derived from a snapshot (their scripts run for real in a temp dir) and the drift report."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from harness.deployer.suites import CustomMutation
+from harness.drift import mutations
+from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded
+from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, DriftReport, Row
+from harness.state.model import FileState, Snapshot, UnitState
+
+
+def regular(path: str | Path, mode: str = "644", owner: str = "root") -> FileState:
+    return FileState(str(path), "file", mode, owner, "root", 10, "1.0", sha256="x")
+
+
+def link(path: str | Path, target: str = "/elsewhere") -> FileState:
+    return FileState(str(path), "symlink", "777", "root", "root", 0, "1.0", target=target)
+
+
+def directory(path: str | Path) -> FileState:
+    return FileState(str(path), "dir", "755", "root", "root", 4096, "1.0")
+
+
+def snapshot(*files: FileState, **fields: object) -> Snapshot:
+    snap = Snapshot("pve1", files={f.path: f for f in files})
+    for key, value in fields.items():
+        setattr(snap, key, value)
+    return snap
+
+
+def by_kind(found: list[Mutation]) -> dict[str, Mutation]:
+    assert len({m.kind for m in found}) == len(found), "one mutation of each kind expected"
+    return {m.kind: m for m in found}
+
+
+def run(mutation: Mutation) -> None:
+    done = subprocess.run(["sh", "-c", mutation.script], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+# --- derived from a snapshot ---
+
+
+def test_a_regular_file_is_edited_deleted_chmodded_and_chowned() -> None:
+    found = derive_mutations(snapshot(regular("/etc/nut/ups.conf")))
+    assert [m.kind for m in found] == ["edit", "delete", "chmod", "chown"]
+    assert {(m.machine, m.item, m.names) for m in found} == {("pve1", "/etc/nut/ups.conf", ("/etc/nut/ups.conf",))}
+
+
+@pytest.mark.parametrize(
+    ("mode", "owner", "new_mode", "new_owner"),
+    [("644", "root", "600", "nobody"), ("600", "nobody", "644", "root"), ("755", "nut", "600", "nobody")],
+)
+def test_chmod_and_chown_always_change_the_mode_and_owner(mode: str, owner: str, new_mode: str, new_owner: str) -> None:
+    found = by_kind(derive_mutations(snapshot(regular("/etc/app.conf", mode, owner))))
+    assert found["chmod"].script == f"chmod {new_mode} -- /etc/app.conf"
+    assert found["chmod"].detail == f"mode {mode} -> {new_mode}"
+    assert found["chown"].script == f"chown {new_owner} -- /etc/app.conf"
+    assert found["chown"].detail == f"owner {owner} -> {new_owner}"
+
+
+def test_a_symlink_is_replaced_but_systemd_enablement_links_are_left_to_disable() -> None:
+    found = derive_mutations(
+        snapshot(
+            link("/etc/nut/current", "/etc/nut/v2"),
+            link("/etc/systemd/system/multi-user.target.wants/nut-server.service"),
+            link("/etc/systemd/system/nut.target.requires/nut-driver.service"),
+        )
+    )
+    assert [(m.kind, m.item, m.detail) for m in found] == [
+        ("replace-symlink", "/etc/nut/current", "was a link to /etc/nut/v2")
+    ]
+
+
+def test_a_symlink_in_systemd_system_that_is_not_an_enablement_link_is_replaced() -> None:
+    found = derive_mutations(snapshot(link("/etc/systemd/system/nut-alias.service")))
+    assert [m.kind for m in found] == ["replace-symlink"]
+
+
+def test_directories_get_no_mutation() -> None:
+    assert derive_mutations(snapshot(directory("/etc/nut"))) == []
+
+
+@pytest.mark.parametrize(
+    ("active", "enabled", "kinds"),
+    [
+        ("active", "enabled", ["stop", "disable"]),
+        ("active", "disabled", ["stop"]),
+        ("inactive", "enabled", ["disable"]),
+        ("failed", "static", []),
+        ("activating", "enabled-runtime", []),
+    ],
+)
+def test_units_are_stopped_only_when_active_and_disabled_only_when_enabled(
+    active: str, enabled: str, kinds: list[str]
+) -> None:
+    unit = UnitState("nut-server.service", "loaded", active, "", enabled)
+    found = derive_mutations(snapshot(units={unit.name: unit}))
+    assert [m.kind for m in found] == kinds
+    assert all(m.item == "nut-server.service" for m in found)
+
+
+def test_unit_scripts_name_the_unit() -> None:
+    unit = UnitState("nut-server.service", "loaded", "active", "running", "enabled")
+    found = by_kind(derive_mutations(snapshot(units={unit.name: unit})))
+    assert found["stop"].script == "systemctl stop -- nut-server.service"
+    assert found["disable"].script == "systemctl disable --quiet -- nut-server.service"
+
+
+def test_only_entries_of_managed_crontabs_are_removed_never_their_settings() -> None:
+    cron = {
+        "/etc/cron.d/pve-nut": ("SHELL=/bin/bash", "MAILTO =root", "*/5 * * * * root /opt/report", "@reboot root x"),
+        "/etc/cron.d/unmanaged": ("0 1 * * * root other",),
+    }
+    found = derive_mutations(snapshot(regular("/etc/cron.d/pve-nut"), cron=cron))
+    removed = [m for m in found if m.kind == "remove-cron"]
+    assert [(m.item, m.detail) for m in removed] == [
+        ("/etc/cron.d/pve-nut", "*/5 * * * * root /opt/report"),
+        ("/etc/cron.d/pve-nut", "@reboot root x"),
+    ]
+    assert removed[0].names == ("/etc/cron.d/pve-nut", "*/5 * * * * root /opt/report")
+
+
+def test_a_crontab_that_is_not_a_watched_file_gets_no_cron_mutation() -> None:
+    assert derive_mutations(snapshot(cron={"/etc/crontab": ("0 1 * * * root x",)})) == []
+
+
+def test_a_duplicated_cron_entry_yields_one_mutation() -> None:
+    entry = "0 1 * * * root x"
+    found = derive_mutations(snapshot(regular("/etc/crontab"), cron={"/etc/crontab": (entry, entry)}))
+    assert [m.detail for m in found if m.kind == "remove-cron"] == [entry]
+
+
+def test_mutations_come_in_a_stable_order_files_units_then_cron() -> None:
+    unit = UnitState("b.service", "loaded", "active", "running", "disabled")
+    snap = snapshot(regular("/z"), regular("/a"), units={unit.name: unit}, cron={"/z": ("0 1 * * * root x",)})
+    assert [m.id for m in derive_mutations(snap)] == [
+        "edit /a",
+        "delete /a",
+        "chmod /a",
+        "chown /a",
+        "edit /z",
+        "delete /z",
+        "chmod /z",
+        "chown /z",
+        "stop b.service",
+        "remove-cron /z 0 1 * * * root x",  # each entry an id of its own, so `drift.exclude` can name one
+    ]
+
+
+def test_the_id_is_kind_and_item() -> None:
+    assert Mutation("pve1", "chmod", "/etc/nut/ups.conf", "true", ()).id == "chmod /etc/nut/ups.conf"
+
+
+def test_a_unit_is_named_only_in_full() -> None:
+    unit = UnitState("nut-server.service", "loaded", "active", "running", "")
+    (stop,) = derive_mutations(snapshot(units={unit.name: unit}))
+    assert stop.names == ("nut-server.service",)
+    assert stop.named_in("drift: nut-server.service is inactive")
+    assert not stop.named_in("drift: nut-server is not running")
+
+
+@pytest.mark.parametrize(
+    ("output", "named"),
+    [
+        ("/etc/cron.d/x: entry removed", True),
+        ("drift in /etc/cron.d/x.", True),
+        ("'/etc/cron.d/x' differs", True),
+        ("/etc/cron.d/x-report: entry removed", False),
+        ("/etc/cron.d/x.dpkg-old is new", False),
+        ("/backup/etc/cron.d/x differs", False),
+        ("/etc/cron.d/xy differs", False),
+    ],
+)
+def test_a_name_counts_only_when_it_appears_whole(output: str, named: bool) -> None:
+    assert Mutation("pve1", "delete", "/etc/cron.d/x", "true", ("/etc/cron.d/x",)).named_in(output) is named
+
+
+def test_named_in_matches_any_of_the_names() -> None:
+    mutation = Mutation("pve1", "custom", "on-mains", "true", ("ups.status", "battery"))
+    assert mutation.named_in("upsc says battery low")
+    assert mutation.named_in("ups.status is OB")
+    assert not mutation.named_in("drift: on-mains")  # the item is not one of its names
+
+
+@pytest.mark.parametrize(
+    ("patterns", "expected"),
+    [
+        (["chmod /etc/nut/*"], True),
+        (["* /etc/nut/ups.conf"], True),
+        (["chown /etc/nut/*"], False),
+        (["chmod /etc/nut"], False),
+        (["CHMOD /etc/nut/*"], False),  # case matters
+        ([], False),
+    ],
+)
+def test_excluded_matches_patterns_against_the_id(patterns: list[str], expected: bool) -> None:
+    assert excluded(Mutation("pve1", "chmod", "/etc/nut/ups.conf", "true", ()), patterns) is expected
+
+
+def test_a_custom_mutation_without_machine_runs_on_every_machine() -> None:
+    custom = [
+        CustomMutation("everywhere", None, "touch /x", ("x",)),
+        CustomMutation("only-pve2", "pve2", "touch /y", ("y",)),
+    ]
+    found = custom_mutations(custom, ["pve1", "pve2"])
+    assert [(m.machine, m.kind, m.item, m.script, m.names) for m in found] == [
+        ("pve1", "custom", "everywhere", "touch /x", ("x",)),
+        ("pve2", "custom", "everywhere", "touch /x", ("x",)),
+        ("pve2", "custom", "only-pve2", "touch /y", ("y",)),
+    ]
+
+
+def test_a_custom_mutation_for_another_machine_yields_nothing() -> None:
+    assert custom_mutations([CustomMutation("m", "pve9", "true", ("m",))], ["pve1"]) == []
+
+
+# --- the scripts, run for real on files under tmp_path ---
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    path = tmp_path / "it's a dir" / "app.conf"  # quoting: a space and a quote in the path
+    path.parent.mkdir()
+    path.write_text("a = 1\n")
+    path.chmod(0o644)
+    return path
+
+
+def test_edit_appends_a_marked_line(conf: Path) -> None:
+    run(by_kind(derive_mutations(snapshot(regular(conf))))["edit"])
+    assert conf.read_text().startswith("a = 1\n")
+    assert conf.read_text().splitlines()[-1] == f"# {mutations.MARK}"
+
+
+def test_delete_removes_the_file(conf: Path) -> None:
+    run(by_kind(derive_mutations(snapshot(regular(conf))))["delete"])
+    assert not conf.exists()
+    assert conf.parent.is_dir()
+
+
+@pytest.mark.parametrize(("mode", "expected"), [(0o644, 0o600), (0o600, 0o644)])
+def test_chmod_sets_the_mode(conf: Path, mode: int, expected: int) -> None:
+    conf.chmod(mode)
+    run(by_kind(derive_mutations(snapshot(regular(conf, f"{mode:o}"))))["chmod"])
+    assert stat.S_IMODE(os.stat(conf).st_mode) == expected
+
+
+def test_chown_script_quotes_the_path(conf: Path) -> None:
+    chown = by_kind(derive_mutations(snapshot(regular(conf))))["chown"]
+    assert chown.script == f"chown nobody -- '{conf.parent.parent}/it'\"'\"'s a dir/app.conf'"
+
+
+def test_replace_symlink_leaves_a_regular_file(tmp_path: Path) -> None:
+    target = tmp_path / "target.conf"
+    target.write_text("real\n")
+    path = tmp_path / "current"
+    path.symlink_to(target)
+    (mutation,) = derive_mutations(snapshot(link(path, str(target))))
+    run(mutation)
+    assert not path.is_symlink() and path.is_file()
+    assert mutations.MARK in path.read_text()
+    assert target.read_text() == "real\n"  # the link's target is untouched
+
+
+CRONTAB = (
+    "# m h dom mon dow user command\n"
+    "SHELL=/bin/sh\n"
+    "MAILTO=root\n"
+    "*/5\t*  * * *   root  /opt/report --all\n"
+    "0 1 * * * root /opt/other\n"
+    "*/5 * * * * root /opt/report --all\n"
+)
+
+
+def crontab_snapshot(path: Path) -> Snapshot:
+    """As the snapshot command reads a crontab: comments dropped, fields squeezed."""
+    lines = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    return snapshot(regular(path, "640"), cron={str(path): tuple(" ".join(line.split()) for line in lines)})
+
+
+def remove_cron(path: Path, entry: str) -> Mutation:
+    found = [m for m in derive_mutations(crontab_snapshot(path)) if m.kind == "remove-cron" and m.detail == entry]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_remove_cron_removes_only_the_first_matching_line_whatever_its_spacing(tmp_path: Path) -> None:
+    path = tmp_path / "pve-nut"
+    path.write_text(CRONTAB)
+    path.chmod(0o640)
+    inode = os.stat(path).st_ino
+    run(remove_cron(path, "*/5 * * * * root /opt/report --all"))
+    assert path.read_text() == CRONTAB.replace("*/5\t*  * * *   root  /opt/report --all\n", "")
+    assert os.stat(path).st_ino == inode
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_remove_cron_leaves_a_file_without_the_entry_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "pve-nut"
+    path.write_text(CRONTAB)
+    mutation = remove_cron(path, "0 1 * * * root /opt/other")
+    path.write_text("0 2 * * * root /opt/other\n")
+    run(mutation)
+    assert path.read_text() == "0 2 * * * root /opt/other\n"
+
+
+def test_remove_cron_reads_backslashes_and_percent_signs_literally(tmp_path: Path) -> None:
+    path = tmp_path / "stamp"
+    text = "0 1 * * * root date +\\%s > /tmp/x\n0 2 * * * root date +%s\\n\n"
+    path.write_text(text)
+    run(remove_cron(path, "0 1 * * * root date +\\%s > /tmp/x"))
+    assert path.read_text() == "0 2 * * * root date +%s\\n\n"
+    run(remove_cron(path, "0 2 * * * root date +%s\\n"))
+    assert path.read_text() == ""
+
+
+def test_remove_cron_ignores_a_crlf_line_ending(tmp_path: Path) -> None:
+    path = tmp_path / "dos"
+    path.write_bytes(b"0 1 * * * root /opt/a\r\n0 2 * * * root /opt/b\r\n")
+    run(remove_cron(path, "0 1 * * * root /opt/a"))
+    assert path.read_bytes() == b"0 2 * * * root /opt/b\r\n"
+
+
+# --- the report ---
+
+
+def row(detected: str, healed: str = "yes", machine: str = "pve1", kind: str = "chmod", item: str = "/a") -> Row:
+    detail = {"chmod": "mode 644 -> 600", "edit": "a line added"}.get(kind, "")
+    return Row(Mutation(machine, kind, item, "true", (item,), detail), detected, healed)
+
+
+def mask(text: str) -> str:
+    return text.replace("s3cret", "****")
+
+
+def test_summary_counts_detections_and_healing() -> None:
+    report = DriftReport(
+        True,
+        [row(DETECTED), row(DETECTED, "NO: mode 600", machine="pve2"), row(UNNAMED), row(MISSED, "NO: gone")],
+    )
+    assert report.summary() == ("4 mutations on 2 machines: 2 detected, 1 failed without naming what drifted, 2 healed")
+
+
+def test_summary_of_a_single_mutation_is_singular() -> None:
+    assert DriftReport(True, [row(DETECTED)]).summary() == "1 mutation on 1 machine: 1 detected, 1 healed"
+
+
+def test_summary_calls_a_check_that_missed_everything_blind() -> None:
+    report = DriftReport(True, [row(MISSED), row(MISSED, "NO: x"), row(MISSED, machine="pve2")])
+    assert report.summary() == (
+        "3 mutations on 2 machines: the drift check is blind to every mutation (0 of 3 detected), 2 healed"
+    )
+
+
+def test_summary_is_not_blind_when_the_check_failed_without_naming() -> None:
+    summary = DriftReport(True, [row(MISSED), row(UNNAMED)]).summary()
+    assert "blind" not in summary
+    assert "0 detected, 1 failed without naming what drifted" in summary
+
+
+def test_summary_counts_mutations_that_could_not_be_made_and_never_calls_the_check_blind_for_them() -> None:
+    failed = "mutation failed (exit 1): nope"
+    report = DriftReport(True, [row(failed, failed), row(DETECTED)])
+    assert report.summary() == "2 mutations on 1 machine: 1 detected, 1 healed, 1 could not be made"
+    assert "blind" not in DriftReport(True, [row(failed, failed)]).summary()
+    blind = DriftReport(True, [row(failed, failed), row(MISSED)]).summary()
+    assert "blind to every mutation (0 of 1 detected)" in blind
+
+
+def test_summary_without_a_drift_check_is_about_healing_only() -> None:
+    report = DriftReport(False, [row(NO_CHECK), row(NO_CHECK, "NO: x")])
+    assert report.summary() == "2 mutations on 1 machine: 1 healed; no drift check in the spec, so healing only"
+
+
+@pytest.mark.parametrize(
+    ("detected", "healed", "failed"),
+    [
+        (DETECTED, "yes", False),
+        (NO_CHECK, "yes", False),
+        (DETECTED, "NO: mode 600", True),
+        (NO_CHECK, "NO: the apply failed", True),
+        (UNNAMED, "yes", True),
+        (MISSED, "yes", True),
+        ("not run", "not run", True),
+        ("not run", "yes", True),
+        ("mutation failed (exit 1): x", "mutation failed (exit 1): x", True),
+    ],
+)
+def test_a_row_fails_unless_detected_or_unchecked_and_healed(detected: str, healed: str, failed: bool) -> None:
+    assert row(detected, healed).failed is failed
+
+
+def test_failures_are_the_failed_rows() -> None:
+    report = DriftReport(True, [row(DETECTED), row(MISSED, item="/b"), row(DETECTED, "NO: x", item="/c")])
+    assert [r.mutation.item for r in report.failures] == ["/b", "/c"]
+
+
+def test_the_table_masks_items_and_healing_and_aligns_its_columns() -> None:
+    report = DriftReport(
+        True,
+        [
+            row(DETECTED, item="/etc/s3cret.conf"),
+            row(MISSED, "NO: /etc/s3cret.conf differs", kind="edit", item="/etc/s3cret.conf"),
+        ],
+    )
+    lines = report.table(mask).splitlines()
+    assert "s3cret" not in "\n".join(lines)
+    assert lines[1].split("  ")[0] == "pve1: chmod /etc/****.conf (mode 644 -> 600)"
+    assert lines[2].split("  ")[0] == "pve1: edit /etc/****.conf"  # an edit's detail says nothing: left out
+    assert lines[2].endswith("NO: /etc/****.conf differs")
+    columns = {line.index(word) for line, word in zip(lines, ["detected", DETECTED, MISSED], strict=True)}
+    assert len(columns) == 1
+
+
+def test_the_table_of_an_empty_report_is_its_header() -> None:
+    assert DriftReport(True).table(mask) == "mutation  detected    healed"
+
+
+def test_data_masks_items_details_and_healing() -> None:
+    mutation = Mutation("pve1", "remove-cron", "/etc/cron.d/s3cret", "true", (), "0 1 * * * root x --pw s3cret")
+    report = DriftReport(True, [Row(mutation, DETECTED, "NO: s3cret stays")])
+    assert report.to_data(mask) == [
+        {
+            "machine": "pve1",
+            "mutation": "remove-cron",
+            "item": "/etc/cron.d/****",
+            "detail": "0 1 * * * root x --pw ****",
+            "detected": DETECTED,
+            "healed": "NO: **** stays",
+        }
+    ]
