@@ -1,6 +1,7 @@
 """Benchmarks: ratios against a baseline measured in the same run, never timed assertions.
 
-    python benchmarks/run.py            # host readiness, SSH latency, snapshots, warm pytest --deployer pve-nut
+    python benchmarks/run.py            # host readiness, SSH latency, snapshots, drift and rollback costs,
+                                        # warm pytest --deployer pve-nut
     python benchmarks/run.py --cold     # also a cold run: prunes the cached images first (rebuilds them)
     python benchmarks/run.py --cluster-nodes 50   # also node-configurator on a simulated cluster of 50 nodes
 
@@ -24,11 +25,14 @@ import paramiko
 
 from harness.deployer.spec import load_spec
 from harness.deployment import Deployment
+from harness.drift.mutations import derive_mutations
+from harness.drift.suite import DriftRun, put_back, run_drift, save
 from harness.engine.labels import SCOPE
 from harness.engine.sweep import remove_labelled, sweep
 from harness.hosts.keys import generate
 from harness.hosts.machine import MachineRequest, start_machines
 from harness.hosts.network import create_internal_network
+from harness.state.model import Snapshot
 from harness.workbench import Workbench
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,6 +125,58 @@ def snapshot_speed(bench: Workbench, repeat: int = 21) -> dict[str, float]:
     }
 
 
+def drift_and_rollback_costs(bench: Workbench, repeat: int = 5) -> dict[str, float]:
+    """What the drift and rollback suites spend their time on, on the converged pve-nut host.
+
+    - Putting the host back after a mutation the deployer did not heal: the harness restores its saved files
+      and unit states (tar over SSH), against the baseline of a new machine and a new apply.
+    - The whole-host scan with digests (rollback) against the wide listing without (derivation).
+    - One whole mutation: made, checked by the deployer's drift check, healed by a new apply, compared.
+    """
+    spec = load_spec(REPO / "deployers" / "pve-nut", bench.builder.catalog.names(hosts_only=True))
+    with Deployment(bench, spec) as deployment:
+        state = deployment.state
+        state.scan_pristine()
+        if not deployment.apply().succeeded:
+            raise SystemExit("pve-nut did not apply in the drift benchmark")
+        state.derive_watch()
+        converged, watches = state.snapshot(), state.watches[-1]
+        mutation = next(m for m in derive_mutations(converged["pve1"]) if m.id == "chmod /opt/pve-nut/.env")
+
+        def compare(before: dict[str, Snapshot], after: dict[str, Snapshot]) -> list[str]:
+            return [c.line() for c in state.diff(before, after).state_changes]
+
+        run = DriftRun(state.runners, deployment.check_drift, deployment.apply, lambda: state.take(watches), compare)
+        save(run, converged)
+
+        def restore() -> None:
+            state.runners["pve1"](mutation.script)
+            put_back(run, converged, mutation)
+
+        restored = median_seconds(restore, repeat)
+        cycle = median_seconds(lambda: run_drift(run, converged, [mutation]), 3)
+        listing = median_seconds(lambda: state.rescan(["pve1"]), repeat)
+        scan = median_seconds(state.scan, repeat)
+    fresh_deployment = Deployment(bench, spec)  # the baseline: a new machine, converged by a new apply
+    try:
+        started = time.perf_counter()
+        fresh_deployment.start()
+        if not fresh_deployment.apply().succeeded:
+            raise SystemExit("pve-nut did not apply on the new machine")
+        fresh = time.perf_counter() - started
+    finally:
+        fresh_deployment.close()
+    return {
+        "put_back_by_restore_s": restored,
+        "put_back_by_new_machine_and_apply_s": fresh,
+        "restore_speedup": fresh / restored,
+        "one_mutation_checked_healed_compared_s": cycle,
+        "wide_listing_s": listing,
+        "whole_host_scan_with_digests_s": scan,
+        "scan_cost_vs_listing": scan / listing,
+    }
+
+
 def cluster_rollout(bench: Workbench, nodes: int) -> dict[str, float]:
     """node-configurator on a simulated cluster of ``nodes`` GPU workers: time until every node is configured (the
     readiness probe says so) and memory per node; the baseline is the same DaemonSet on one node, in this run."""
@@ -194,6 +250,7 @@ def main() -> None:
             results[f"ready_{kind}"] = host_readiness(bench, kind, args.repeat)
         results["ssh_command"] = ssh_latency(bench)
         results["snapshot_pve_nut"] = snapshot_speed(bench)
+        results["drift_and_rollback"] = drift_and_rollback_costs(bench)
         if args.cluster_nodes:
             results["cluster_rollout"] = cluster_rollout(bench, args.cluster_nodes)
     finally:

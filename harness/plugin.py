@@ -28,6 +28,7 @@ from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError
 from harness.images.catalog import Catalog
 from harness.images.locks import build_lock
+from harness.rollback.previous import NoPreviousVersion
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.steps import ScenarioLog, StepFailed, run_steps
 from harness.workbench import Workbench
@@ -273,6 +274,8 @@ class ScenarioItem(pytest.Item):
                 log.record("machines_ready", f"{time.monotonic() - started:.1f} s")
                 try:
                     run_steps(deployment, self.scenario.steps, log)
+                except NoPreviousVersion as exc:  # a first version has nothing to roll back to
+                    pytest.skip(f"{self.spec.name}: no previous version to roll back to: {exc}")
                 finally:
                     if state.keep:
                         for hint in deployment.shell_hints():

@@ -109,7 +109,7 @@ class DriftRun:
 
 def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
     report = DriftReport(has_check=run.check is not None)
-    _save(run, converged)
+    save(run, converged)
     if run.check is not None:
         baseline = run.check()
         if not baseline.succeeded:
@@ -120,7 +120,7 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
         code, out, err = run.runners[mutation.machine](mutation.script)
         if code != 0:
             row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
-            _restore(run, converged, mutation)
+            put_back(run, converged, mutation)
             continue
         if run.check is None:
             row.detected = NO_CHECK
@@ -137,11 +137,11 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
         else:
             row.healed = "yes"
             continue
-        _restore(run, converged, mutation)
+        put_back(run, converged, mutation)
     return report
 
 
-def _save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
+def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
     """Keep the converged managed files (modes, owners and times with them) on each machine."""
     for machine, snapshot in converged.items():
         names = " ".join(shlex.quote(path.lstrip("/")) for path in sorted(snapshot.files) if path != "/")
@@ -151,7 +151,7 @@ def _save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
             raise HarnessError(f"could not save the converged files on {machine}: {err.decode(errors='replace')}")
 
 
-def _restore(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) -> None:
+def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) -> None:
     """Put the machine back as it converged, so the next mutation starts from there."""
     snapshot = converged[mutation.machine]
     q = shlex.quote

@@ -15,6 +15,10 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 
+class NoPreviousVersion(HarnessError):
+    """Nothing to roll back to: the deployer is not in git, or git holds no earlier version of it."""
+
+
 @dataclass(frozen=True)
 class PreviousTree:
     """The build context of the previous version, checked out into ``root`` (the repository's layout kept)."""
@@ -40,7 +44,7 @@ def _git(repository: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
 def repository_of(folder: Path, spec_path: Path) -> Path:
     result = _git(folder, "rev-parse", "--show-toplevel")
     if result.returncode != 0:
-        raise HarnessError(
+        raise NoPreviousVersion(
             f"{folder} is not in a git repository, so its previous version cannot come from git",
             where=spec_path,
             fix="commit the deployer to git, or name the previous version: `rollback: {image: ...}` or `{ref: ...}`",
@@ -62,12 +66,14 @@ def previous_commit(folders: list[Path], spec_path: Path, ref: str | None = None
                 fix="name a commit, tag or branch (fetch it first in a shallow clone)",
             )
         return repository, found.stdout.decode().strip()
-    history = _git(repository, "rev-list", "HEAD", "--", *relative)
-    for commit in history.stdout.decode().split():
-        if _git(repository, "diff", "--quiet", commit, "--", *relative).returncode == 1:
+    history = _git(repository, "rev-list", "HEAD", "--", *relative).stdout.decode().split()
+    # A new file not yet added is a change too (`git diff` does not see it): the last commit is then previous.
+    untracked = _git(repository, "ls-files", "--others", "--exclude-standard", "--", *relative).stdout.strip()
+    for commit in history:
+        if untracked or _git(repository, "diff", "--quiet", commit, "--", *relative).returncode == 1:
             return repository, commit
     shallow = _git(repository, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
-    raise HarnessError(
+    raise NoPreviousVersion(
         f"git history holds no earlier version of {' and '.join(relative)}"
         + (" (this clone is shallow: its history is cut off)" if shallow else ""),
         where=spec_path,
@@ -80,7 +86,10 @@ def check_out(repository: Path, commit: str, paths: list[Path], into: Path) -> P
     """``git archive`` of these paths (the build context, the manifest) at ``commit`` into ``into``; paths the
     commit does not hold are left out."""
     relative = sorted({str(p.resolve().relative_to(repository)) or "." for p in paths})
-    relative = [r for r in relative if _git(repository, "cat-file", "-e", f"{commit}:{r}").returncode == 0]
+    # `<commit>:` names the commit's root tree; `<commit>:.` is relative to a working directory git has not got.
+    relative = [
+        r for r in relative if _git(repository, "cat-file", "-e", f"{commit}:{'' if r == '.' else r}").returncode == 0
+    ]
     if not relative:
         raise HarnessError(f"git commit {commit[:10]} holds none of {', '.join(str(p) for p in paths)}")
     into.mkdir(parents=True, exist_ok=True)

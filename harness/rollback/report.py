@@ -77,7 +77,8 @@ def judge_stamp(path: str | None, first: Stamps, current: Stamps, last: Stamps) 
             verdicts.append(f"{machine}: {path} is missing after the rollback")
             failed = True
         elif now != before:
-            verdicts.append(f"{machine}: {path} says {now!r} after the rollback; the previous version wrote {before!r}")
+            wrote = "none" if before is None else repr(before)
+            verdicts.append(f"{machine}: {path} says {now!r} after the rollback; the previous version wrote {wrote}")
             failed = True
         elif theirs == now:
             verdicts.append(f"{machine}: {path} says {now!r}, but the current version writes the same: it cannot tell")

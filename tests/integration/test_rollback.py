@@ -34,12 +34,13 @@ def git(repository: Path, *args: str) -> None:
     )
 
 
-def two_versions(repository: Path) -> Path:
+def committed(repository: Path, versions: tuple[str, ...] = ("1", "2")) -> Path:
+    """The rollback test deployers in a repository of their own, a commit per version of the image."""
     deployers = repository / "deployers"
     for folder in FOLDERS:
         shutil.copytree(TEST_DEPLOYERS / folder, deployers / folder)
     git(repository, "init", "-q")
-    for version in ("1", "2"):
+    for version in versions:
         (deployers / "_rb-image" / "VERSION").write_text(f"{version}\n")
         git(repository, "add", "-A")
         git(repository, "commit", "-q", "-m", f"rb version {version}")
@@ -48,7 +49,7 @@ def two_versions(repository: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
-    deployers = two_versions(tmp_path_factory.mktemp("rb-repo"))
+    deployers = committed(tmp_path_factory.mktemp("rb-repo"))
     report = deployers.parent / "report.xml"
     args = ["--deployers-dir", str(deployers), "--deployer", "rb-leftover", "--deployer", "rb-clean"]
     code, output = run(*args, "-m", "rollback", "-n", "2", f"--junitxml={report}")
@@ -95,3 +96,13 @@ def test_a_clean_rollback_passes_and_its_stamp_says_previous(suite: Suite) -> No
 
 def test_nothing_is_left_behind(suite: Suite) -> None:
     assert leftovers(suite.run) == []
+
+
+def test_a_first_version_has_nothing_to_roll_back_to_and_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    deployers = committed(tmp_path, versions=("1",))
+    code, output = run("--deployers-dir", str(deployers), "--deployer", "rb-clean", "-m", "rollback", "-rs")
+    assert code == 0, output
+    assert "1 skipped" in output
+    assert "rb-clean: no previous version to roll back to" in output
+    assert "git history holds no earlier version of deployers/_rb-image and deployers/rb-clean" in output
+    assert leftovers(run_id(output)) == []
