@@ -282,6 +282,19 @@ class Deployment:
             return {node: (pod.name, pod.image) for node, pod in self.cluster.pods.items()}
         return {}
 
+    def pod_logs(self, node: str) -> str:
+        """The log of the DaemonSet's pod on this node."""
+        if self.kind is not None:
+            return self.kind.logs(node, self.manifest.namespace)
+        return self.cluster.logs(node) if self.cluster is not None else ""
+
+    def pod_exec(self, node: str, command: tuple[str, ...]) -> tuple[int, str]:
+        """A command in the DaemonSet's pod on this node, as ``kubectl exec`` runs it."""
+        if self.kind is not None:
+            return self.kind.exec(node, self.manifest.namespace, command)
+        assert self.cluster is not None, "start() first"
+        return self.cluster.exec(node, command)
+
     def cluster_info(self) -> dict[str, Any] | None:
         """What a DaemonSet deployer's tests may ask about the cluster (the ``cluster`` fixture)."""
         if self.manifest.daemonset is None or (self.cluster is None and self.kind is None):

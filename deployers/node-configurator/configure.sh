@@ -21,10 +21,11 @@ APP=$(cd "$(dirname "$0")" && pwd)
 log() { printf '%s [%s] %s\n' "$(date -u +%H:%M:%S)" "$NODE" "$*"; }
 on_host() { chroot "$HOST" "$@"; }
 
-# put SRC DEST MODE: install SRC at DEST on the node when the content or mode differs; says whether it did.
+# put SRC DEST MODE: install SRC at DEST on the node (root's) when the content, mode or owner differs; says
+# whether it did.
 put() {
     local src=$1 dest=$HOST$2 mode=$3
-    if [[ -f $dest ]] && cmp -s "$src" "$dest" && [[ $(stat -c %a "$dest") == "${mode#0}" ]]; then
+    if [[ -f $dest && ! -L $dest ]] && cmp -s "$src" "$dest" && [[ $(stat -c '%a %u %g' "$dest") == "${mode#0} 0 0" ]]; then
         return 1
     fi
     mkdir -p "$(dirname "$dest")"

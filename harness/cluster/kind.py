@@ -271,6 +271,17 @@ class KindCluster:
             return ""
         return _run(kubectl(self.kubeconfig, "logs", "-n", namespace, pod.name), check=False)
 
+    def exec(self, node: str, namespace: str, command: tuple[str, ...], timeout: float = 60.0) -> tuple[int, str]:
+        pod = self.pods.get(node)
+        if pod is None:
+            return 1, f"no pod of the DaemonSet runs on {node}"
+        try:
+            done = subprocess.run(kubectl(self.kubeconfig, "exec", "-n", namespace, pod.name, "--", *command),
+                                  capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return 1, f"kubectl exec into {pod.name} failed: {exc}"
+        return done.returncode, done.stdout + done.stderr
+
     def runner(self, node: str) -> Callable[[str], tuple[int, bytes, bytes]]:
         """Runs a script in a node container (``docker exec``): node state, for snapshots."""
         container = self.nodes[node]

@@ -232,10 +232,17 @@ class SimCluster:
             return PodState(pod.name, node, phase, restarts, False, status[1] if len(status) > 1 else "")
         ready = True
         if probe:
-            command = " ".join(shlex.quote(a) for a in probe)
-            code, _ = self.nodes[node].run(f"timeout {probe_timeout:g} {RUNNER} exec {pod.directory} {command}")
+            code, _ = self.exec(node, probe, probe_timeout)
             ready = code == 0
         return PodState(pod.name, node, "Running", restarts, ready)
+
+    def exec(self, node: str, command: tuple[str, ...], timeout: float = 60.0) -> tuple[int, str]:
+        """``kubectl exec`` into the pod on this node: the command in the container's namespaces and root."""
+        pod = self.pods.get(node)
+        if pod is None:
+            return 1, f"no pod of the DaemonSet runs on {node}"
+        words = " ".join(shlex.quote(a) for a in command)
+        return self.nodes[node].run(f"timeout {timeout:g} {RUNNER} exec {pod.directory} {words} 2>&1")
 
     def logs(self, node: str) -> str:
         pod = self.pods.get(node)

@@ -164,7 +164,7 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         nodes=nodes,
         mirror=top.flag("mirror", bool(nodes)),
         findings=_findings(top),
-        drift=drift_spec(folder, top, tuple(m.name for m in machines)),
+        drift=drift_spec(folder, top, tuple(m.name for m in machines), daemonset=bool(nodes)),
         rollback=rollback_spec(top),
     )
 

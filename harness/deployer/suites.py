@@ -7,6 +7,8 @@ drift:
   mutations:                        # beyond those derived from the converged host: a shell command on a host
     - {name: ups-on-battery, machine: pve1, run: "upsrw ...", names: [ups.status]}
   exclude: ["chown /opt/pve-nut/log", "* /root/.profile"]   # `<kind> <item>` patterns of derived mutations
+  heal: loop                        # DaemonSets: wait for the pods to repair it (default), or `apply` again
+  heal_seconds: 60                  # how long the pods may take
 rollback:
   ref: v1.2.0                       # the previous version (default: the version before the current one in git)
   image: registry.example.com/pve-nut-deployer:1.2.0        # or a prebuilt local image
@@ -40,6 +42,8 @@ class DriftSpec:
     command: tuple[str, ...] | None = None
     mutations: tuple[CustomMutation, ...] = ()
     exclude: tuple[str, ...] = ()
+    heal: str = "apply"  # apply, or (DaemonSets) loop: wait for the pods to repair it themselves
+    heal_seconds: float = 60.0  # how long a loop may take to repair one mutation
 
     @property
     def has_check(self) -> bool:
@@ -54,8 +58,16 @@ class RollbackSpec:
     allow: tuple[str, ...] = ()
 
 
-def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...]) -> DriftSpec:
-    section = top.mapping("drift", known=("manifest", "container", "command", "mutations", "exclude"))
+def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: bool) -> DriftSpec:
+    known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds")
+    section = top.mapping("drift", known=known)
+    heal = section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop") if daemonset else ("apply",))
+    if daemonset and section.has("manifest"):
+        raise section.error(
+            "manifest",
+            "is for Job deployers; a DaemonSet's check runs in its pods",
+            "give `drift.command`, run in the pod on the mutated node as `kubectl exec` would",
+        )
     if section.has("manifest") and section.has("command"):
         raise section.error("command", "and `manifest` are both given", "run the check one way: keep one of them")
     manifest = None
@@ -95,6 +107,8 @@ def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...]) -> DriftSpe
         command=command,
         mutations=tuple(mutations),
         exclude=section.string_list("exclude", "write `<kind> <item>` patterns, e.g. `chmod /etc/nut/*`"),
+        heal=heal,
+        heal_seconds=section.number("heal_seconds", 60.0, minimum=1),
     )
 
 

@@ -11,10 +11,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.cluster.sim import Rollout
 from harness.drift.mutations import Mutation
 from harness.errors import HarnessError
-from harness.runner.job import JobResult
 from harness.state.diff import Mask
 from harness.state.model import Snapshot
 from harness.state.tracker import ScriptRunner
@@ -32,7 +30,7 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        return self.detected in (UNNAMED, MISSED, "not run") or self.healed != "yes"
+        return self.detected in (UNNAMED, MISSED, "not run") or not self.healed.startswith("yes")
 
 
 @dataclass
@@ -47,7 +45,7 @@ class DriftReport:
     def summary(self) -> str:
         total = len(self.rows)
         counts = Counter(r.detected for r in self.rows)
-        healed = sum(r.healed == "yes" for r in self.rows)
+        healed = sum(r.healed.startswith("yes") for r in self.rows)
         unmade = sum(r.detected.startswith("mutation failed") for r in self.rows)
         machines = len({r.mutation.machine for r in self.rows})
         head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
@@ -96,55 +94,77 @@ def _label(mutation: Mutation) -> str:
     return f"{mutation.machine}: {mutation.id}{detail}"
 
 
+@dataclass(frozen=True)
+class Check:
+    passed: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class Healing:
+    remaining: list[str]  # what still differs from the converged host, a line each; empty: healed
+    report: str = ""  # what the deployer said while healing (a self-healing pod's new log lines)
+    seconds: float | None = None  # how long it took, when it healed by itself
+
+
 @dataclass
 class DriftRun:
-    """What the suite needs from a deployment: its machines, its drift check, its apply and its snapshots."""
+    """What the suite needs from a deployment (see :mod:`harness.drift.targets`)."""
 
     runners: dict[str, ScriptRunner]
-    check: Callable[[], JobResult] | None
-    apply: Callable[[], JobResult | Rollout]
-    snapshot: Callable[[], dict[str, Snapshot]]
-    compare: Callable[[dict[str, Snapshot], dict[str, Snapshot]], list[str]]  # what still differs, a line each
+    check: Callable[[str], Check] | None  # the drift check, run after a mutation on this machine
+    heal: Callable[[Mutation], Healing]  # a new apply, or waiting for a self-healing loop
+    compare: Callable[[str], list[str]]  # what differs now on this machine from its converged snapshot
+    check_per_machine: bool = False  # a DaemonSet's check runs in each node's pod; a Job's checks every host
+    reports_healing: bool = False  # no check, but the healing is logged: the log must name what it repaired
+    before: Callable[[Mutation], None] = lambda mutation: None  # just before the mutation is made
 
 
 def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
-    report = DriftReport(has_check=run.check is not None)
-    save(run, converged)
-    if run.check is not None:
-        baseline = run.check()
-        if not baseline.succeeded:
-            raise CheckBroken(f"the drift check fails on the converged host\n{baseline.describe()}")
+    report = DriftReport(has_check=run.check is not None or run.reports_healing)
+    machines = dict.fromkeys(m.machine for m in mutations)
+    save(run, {name: converged[name] for name in machines})
+    for machine in machines if run.check_per_machine else list(machines)[:1]:
+        baseline = run.check(machine) if run.check is not None else None
+        if baseline is not None and not baseline.passed:
+            raise CheckBroken(f"the drift check fails on the converged host ({machine})\n{baseline.output}")
     for mutation in mutations:
         row = Row(mutation)
         report.rows.append(row)
+        run.before(mutation)
         code, out, err = run.runners[mutation.machine](mutation.script)
         if code != 0:
             row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
             put_back(run, converged, mutation)
             continue
+        if run.check is not None:
+            check = run.check(mutation.machine)
+            row.check_output = check.output
+            row.detected = _detection(mutation, not check.passed, check.output)
+        healing = run.heal(mutation)
         if run.check is None:
-            row.detected = NO_CHECK
-        else:
-            result = run.check()
-            row.check_output = result.logs
-            row.detected = MISSED if result.succeeded else DETECTED if mutation.named_in(result.logs) else UNNAMED
-        applied = run.apply()
-        remaining = run.compare(converged, run.snapshot()) if applied.succeeded else []
-        if not applied.succeeded:
-            row.healed = f"NO: the apply failed ({applied.summary()})"
-        elif remaining:
-            row.healed = "NO: " + "; ".join(remaining)
-        else:
-            row.healed = "yes"
+            row.detected = _detection(mutation, True, healing.report) if run.reports_healing else NO_CHECK
+            row.check_output = healing.report
+        if not healing.remaining:
+            row.healed = "yes" if healing.seconds is None else f"yes ({healing.seconds:.1f} s)"
             continue
+        row.healed = "NO: " + "; ".join(healing.remaining)
         put_back(run, converged, mutation)
     return report
+
+
+def _detection(mutation: Mutation, failed: bool, output: str) -> str:
+    if not failed:
+        return MISSED
+    return DETECTED if mutation.named_in(output) else UNNAMED
 
 
 def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
     """Keep the converged managed files (modes, owners and times with them) on each machine."""
     for machine, snapshot in converged.items():
         names = " ".join(shlex.quote(path.lstrip("/")) for path in sorted(snapshot.files) if path != "/")
+        if not names:  # only units or custom mutations: nothing to put back but their states
+            names = "--files-from=/dev/null"
         script = f"mkdir -p {shlex.quote(BACKUP.rsplit('/', 1)[0])} && cd / && tar -cpf {BACKUP} --no-recursion {names}"
         code, _, err = run.runners[machine](script)
         if code != 0:
@@ -161,7 +181,7 @@ def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) 
             lines.append(f"systemctl enable --quiet -- {q(name)}")
         lines.append(f"systemctl {'start' if unit.active == 'active' else 'stop'} -- {q(name)}")
     run.runners[mutation.machine]("\n".join(lines))
-    still = run.compare(converged, run.snapshot())
+    still = run.compare(mutation.machine)
     if still:
         raise HarnessError(
             f"after `{mutation.id}` neither a new apply nor the harness could put {mutation.machine} back as it"

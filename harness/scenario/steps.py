@@ -170,15 +170,16 @@ def _daemonset_only(deployment: Deployment, step: str) -> dict[str, Any]:
 
 def drift(deployment: Deployment, log: ScenarioLog) -> None:
     """Every mutation derived from the last snapshot (the converged host): the drift check must name it, and a
-    new apply must bring the host back to that snapshot."""
+    new apply (or a DaemonSet's own loop) must bring the host back to that snapshot."""
     from harness.drift.mutations import custom_mutations, derive_mutations, excluded
-    from harness.drift.suite import CheckBroken, DriftRun, run_drift
+    from harness.drift.suite import CheckBroken, run_drift
+    from harness.drift.targets import drift_run, spread
 
-    if deployment.manifest.job is None:
-        raise HarnessError(f"`drift` runs a Job deployer's check, and {deployment.spec.name} is a DaemonSet")
     spec, state = deployment.spec, deployment.state
     converged, watches = state.snapshots[-1], state.watches[-1]  # load_scenario asks for a snapshot before it
     mutations = [m for snapshot in converged.values() for m in derive_mutations(snapshot)]
+    if deployment.manifest.daemonset is not None:
+        mutations = spread(mutations)
     mutations += custom_mutations(spec.drift.mutations, converged)
     mutations = [m for m in mutations if not excluded(m, spec.drift.exclude)]
     if not mutations:
@@ -187,13 +188,7 @@ def drift(deployment: Deployment, log: ScenarioLog) -> None:
             where=spec.path,
             fix="derive the watch (`state.derive`), name paths in `state.paths`, or add `drift.mutations`",
         )
-    run = DriftRun(
-        runners=state.runners,
-        check=deployment.check_drift if spec.drift.has_check else None,
-        apply=deployment.apply,
-        snapshot=lambda: state.take(watches),
-        compare=lambda before, after: [c.line() for c in state.diff(before, after).state_changes],
-    )
+    run = drift_run(deployment, converged, watches)
     try:
         report = run_drift(run, converged, mutations)
     except CheckBroken as exc:
@@ -203,6 +198,8 @@ def drift(deployment: Deployment, log: ScenarioLog) -> None:
     log.record("drift_data", json.dumps(report.to_data(state.mask), separators=(",", ":")))
     if not report.has_check:
         log.sections.append(("drift", "no drift check: give the spec `drift.manifest` or `drift.command`"))
+    elif run.reports_healing:
+        log.record("drift_check", "the pods' own logs, which must name what they repaired")
     unnamed = [r for r in report.rows if r.failed and r.check_output][:3]
     for row in unnamed:  # what the check printed, for the first few it did not name
         log.sections.append((f"drift check output after {row.mutation.id}", state.mask(row.check_output)))

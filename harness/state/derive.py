@@ -24,6 +24,7 @@ SCAN_EXCLUDES = (
     "/var/lib/systemd",
     "/var/lib/ucf",
     "/var/backups",
+    "/etc/ld.so.cache",  # ldconfig rebuilds it whenever a package brings a library
     # What the kubelet and the container runtime keep on a node (the simulated node's pods, kind's containerd).
     "/var/lib/harness",
     "/var/lib/kubelet",

@@ -30,7 +30,7 @@ def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:
 def test_a_failing_deployer_fails_with_its_log_and_leaves_nothing() -> None:
     code, output = run("--deployer", "failing")
     assert code == 1, output
-    assert "apply 1 failed" in output
+    assert "apply 1 (current version) failed" in output
     assert "BackoffLimitExceeded" in output
     assert "error: /etc/nut/ups.conf: permission denied" in output
     assert "Traceback" not in output

@@ -96,6 +96,39 @@ def test_bad_cluster_sections_name_the_field(tmp_path: Path, extra: str, expecte
     assert expected in str(raised.value)
 
 
+def daemonset_spec(tmp_path: Path, drift: str) -> Path:
+    folder = tmp_path / "dc"
+    (folder / "k8s").mkdir(parents=True)
+    (folder / "k8s" / "ds.yaml").write_text(MANIFEST.read_text())
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "harness.yaml").write_text(f"cluster:\n  nodes:\n    w1: {{}}\n{drift}\n")
+    return folder
+
+
+def test_a_daemonsets_drift_is_repaired_by_its_loop_unless_the_spec_says_apply(tmp_path: Path) -> None:
+    spec = load_spec(daemonset_spec(tmp_path, ""), ["debian-12"])
+    assert (spec.drift.heal, spec.drift.heal_seconds, spec.drift.has_check) == ("loop", 60.0, False)
+    spec = load_spec(daemonset_spec(tmp_path / "b", "drift: {heal: apply, command: [/check], heal_seconds: 9}"), [])
+    assert (spec.drift.heal, spec.drift.heal_seconds, spec.drift.command) == ("apply", 9.0, ("/check",))
+
+
+@pytest.mark.parametrize(
+    ("drift", "expected"),
+    [
+        (
+            "drift: {manifest: k8s/ds.yaml}",
+            "`drift.manifest` is for Job deployers; a DaemonSet's check runs in its pods",
+        ),
+        ("drift: {heal: wait}", "`drift.heal` is 'wait'"),
+        ("drift: {heal_seconds: 0}", "`drift.heal_seconds` must be 1 or more"),
+    ],
+)
+def test_bad_daemonset_drift_sections_name_the_field(tmp_path: Path, drift: str, expected: str) -> None:
+    with pytest.raises(HarnessError) as raised:
+        load_spec(daemonset_spec(tmp_path, drift), ["debian-12"])
+    assert expected in str(raised.value)
+
+
 def plan(manifest: str = MANIFEST.read_text(), tmp_path: Path | None = None):  # type: ignore[no-untyped-def]
     path = (tmp_path or Path("/tmp")) / "plan-ds.yaml"
     path.write_text(manifest)

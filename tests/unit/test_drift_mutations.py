@@ -13,6 +13,7 @@ from harness.deployer.suites import CustomMutation
 from harness.drift import mutations
 from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded
 from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, DriftReport, Row
+from harness.drift.targets import spread
 from harness.state.model import FileState, Snapshot, UnitState
 
 
@@ -437,4 +438,27 @@ def test_data_masks_items_details_and_healing() -> None:
             "detected": DETECTED,
             "healed": "NO: **** stays",
         }
+    ]
+
+
+# --- DaemonSets: each distinct mutation once, the nodes in turn ---
+
+
+def test_spread_makes_each_distinct_mutation_once_taking_the_nodes_in_turn() -> None:
+    nodes = [snapshot(regular("/etc/a"), machine=name) for name in ("cp1", "w1", "w2")]
+    spread_out = spread([m for node in nodes for m in derive_mutations(node)])
+    assert [(m.machine, m.id) for m in spread_out] == [
+        ("cp1", "edit /etc/a"),
+        ("w1", "delete /etc/a"),
+        ("w2", "chmod /etc/a"),
+        ("cp1", "chown /etc/a"),
+    ]
+
+
+def test_spread_keeps_a_mutation_only_one_node_has_on_that_node() -> None:
+    only_w2 = UnitState("gpu.service", "loaded", "active", "running", "enabled")
+    nodes = [snapshot(machine="w1"), snapshot(units={only_w2.name: only_w2}, machine="w2")]
+    assert [(m.machine, m.id) for m in spread([m for n in nodes for m in derive_mutations(n)])] == [
+        ("w2", "stop gpu.service"),
+        ("w2", "disable gpu.service"),
     ]

@@ -1,0 +1,113 @@
+"""How the drift suite checks and heals each kind of deployer.
+
+- A Job deployer: its drift check is a Job of its own (the CronJob's, or the deployer's Job with the spec's
+  command); a new apply heals, and every host is compared afterwards.
+- A DaemonSet: its pods loop, so by default the suite waits for the pod on the mutated node to repair it
+  (``drift.heal: loop``), and the pod's log must name what it repaired; a spec may instead give a check command,
+  run in that pod as ``kubectl exec`` would, or heal by applying again (``drift.heal: apply``, a rollout restart).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from harness.drift.mutations import Mutation
+from harness.drift.suite import Check, DriftRun, Healing
+from harness.state.command import Watch
+from harness.state.model import Snapshot
+
+if TYPE_CHECKING:
+    from harness.deployment import Deployment
+
+POLL_SECONDS = 0.5
+LOG_SETTLE_SECONDS = 2.0  # the journal may show a pod's last line a moment after the file it wrote
+
+
+def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: dict[str, Watch]) -> DriftRun:
+    state, spec = deployment.state, deployment.spec
+
+    def differences(machines: list[str]) -> list[str]:
+        now = state.take({name: watches[name] for name in machines})
+        return [c.line() for c in state.diff({name: converged[name] for name in machines}, now).state_changes]
+
+    def compare(machine: str) -> list[str]:
+        return differences([machine])
+
+    def heal_by_applying(mutation: Mutation) -> Healing:
+        applied = deployment.apply()
+        if not applied.succeeded:
+            return Healing([f"the apply failed ({applied.summary()})"])
+        return Healing(differences(list(converged)))
+
+    if deployment.manifest.daemonset is None:
+        check = None
+        if spec.drift.has_check:
+
+            def check(machine: str) -> Check:
+                result = deployment.check_drift()
+                return Check(result.succeeded, result.logs)
+
+        return DriftRun(state.runners, check, heal_by_applying, compare)
+    return _daemonset_run(deployment, compare, heal_by_applying)
+
+
+def _daemonset_run(
+    deployment: Deployment, compare: Callable[[str], list[str]], heal_by_applying: Callable[[Mutation], Healing]
+) -> DriftRun:
+    drift = deployment.spec.drift
+    seen: dict[str, int] = {}  # node -> length of its pod's log before the mutation
+
+    def before(mutation: Mutation) -> None:
+        seen[mutation.machine] = len(deployment.pod_logs(mutation.machine))
+
+    def new_log(mutation: Mutation) -> str:
+        return deployment.pod_logs(mutation.machine)[seen.get(mutation.machine, 0) :]
+
+    def heal_by_loop(mutation: Mutation) -> Healing:
+        started = time.monotonic()
+        while True:
+            remaining = compare(mutation.machine)
+            waited = time.monotonic() - started
+            if not remaining:
+                break
+            if waited > drift.heal_seconds:
+                return Healing(
+                    [f"not repaired within {drift.heal_seconds:g} s: {'; '.join(remaining)}"], new_log(mutation)
+                )
+            time.sleep(POLL_SECONDS)
+        report = new_log(mutation)
+        settle = time.monotonic() + LOG_SETTLE_SECONDS
+        while not mutation.named_in(report) and time.monotonic() < settle:
+            time.sleep(POLL_SECONDS / 2)
+            report = new_log(mutation)
+        return Healing([], report, waited)
+
+    check = None
+    if drift.command is not None:
+        command = drift.command
+
+        def check(machine: str) -> Check:
+            code, output = deployment.pod_exec(machine, command)
+            return Check(code == 0, output)
+
+    heal = heal_by_applying if drift.heal == "apply" else heal_by_loop
+    return DriftRun(
+        deployment.state.runners,
+        check,
+        heal,
+        compare,
+        check_per_machine=True,
+        reports_healing=check is None and heal is heal_by_loop,
+        before=before,
+    )
+
+
+def spread(mutations: list[Mutation]) -> list[Mutation]:
+    """The same DaemonSet configures every node it targets alike: each distinct mutation is made once, on one of
+    the nodes that have it, taking the nodes in turn, so every node is mutated and none twice the same way."""
+    nodes: dict[str, list[Mutation]] = {}
+    for mutation in mutations:
+        nodes.setdefault(mutation.id, []).append(mutation)
+    return [found[index % len(found)] for index, found in enumerate(nodes.values())]
