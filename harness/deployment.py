@@ -59,6 +59,7 @@ class Deployment:
     cluster: SimCluster | None = field(default=None, init=False)
     state: StateTracker = field(init=False)
     stamps: list[tuple[str, dict[str, str | None]]] = field(default_factory=list, init=False)  # (version, stamps)
+    _manifests_read: list[Manifest] = field(default_factory=list, init=False)
     ownership: Ownership = field(init=False)
 
     def __post_init__(self) -> None:
@@ -143,10 +144,19 @@ class Deployment:
         self.state = StateTracker(runners, self.spec.state, masker(self.secret_values()))
 
     def secret_values(self) -> list[str]:
-        """Everything secret this deployment hands out: masked wherever host content is shown."""
-        sources = (self.manifest.secrets, self.spec.secrets)
+        """Everything secret this deployment hands out: masked wherever host content is shown. The drift check's
+        manifest and the previous version's count too, once they are read."""
+        manifests = [self.manifest, *self._manifests_read]
+        sources = [*(m.secrets for m in manifests), self.spec.secrets]
         values = [value for source in sources for entries in source.values() for value in entries.values()]
         return values + ([self.key.private_openssh] if self.key else [])
+
+    def _read(self, manifest: Manifest) -> Manifest:
+        """A manifest besides the deployer's own: its Secrets are masked from now on."""
+        self._manifests_read.append(manifest)
+        if hasattr(self, "state"):
+            self.state.mask = masker(self.secret_values())
+        return manifest
 
     def apply(self, image: str | None = None, manifest: Manifest | None = None) -> JobResult | Rollout:
         """Run the Job once, or roll the DaemonSet out, as Kubernetes would, with the deployer's image (by default
@@ -154,15 +164,15 @@ class Deployment:
         Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         manifest = manifest if manifest is not None and (manifest.job or manifest.daemonset) else self.manifest
         image = image or self.bench.deployer_image(self.spec)
+        sources = self._sources(manifest)  # the ConfigMaps and Secrets of the version applied
         if self.manifest.daemonset is not None:
             ds = manifest.daemonset or self.manifest.daemonset
             if self.kind is not None:
-                sources = self._sources()
                 objects = render_objects(manifest.path, image, sources.secrets, sources.config_maps, uuid4().hex)
                 rollout = self.kind.apply(objects, ds, image)
             else:
                 assert self.cluster is not None, "start() first"
-                rollout = self.cluster.apply(ds, image)
+                rollout = self.cluster.apply(ds, image, sources=sources)
             self.runs.append(rollout)
             return rollout
         assert self.network is not None and self.key is not None, "start() first"
@@ -171,7 +181,7 @@ class Deployment:
             network=self.network,
             images={self._deployer_container(job): image},
             addresses=self._addresses(),
-            sources=self._sources(),
+            sources=sources,
             backoff_seconds=self.spec.backoff_seconds,
         )
         result = run_job(self.bench.client, self.ownership, job, run)
@@ -182,7 +192,7 @@ class Deployment:
         """Run the deployer's drift check once, as its CronJob (or Job) would, or as its own Job with the spec's
         command: same image, env, mounts and Secrets. No retries: the first pod's exit code is the verdict."""
         assert self.network is not None, "start() first"
-        job, container, extra = self._drift_job()
+        job, container, extra = self._drift_job
         sources = self._sources()
         sources = Sources(
             {**extra.secrets, **sources.secrets},
@@ -199,6 +209,7 @@ class Deployment:
         )
         return run_job(self.bench.client, self.ownership, dataclasses.replace(job, backoff_limit=0), run)
 
+    @functools.cached_property
     def _drift_job(self) -> tuple[JobSpec, str, Manifest]:
         drift = self.spec.drift
         if drift.manifest is None:  # the deployer's own Job, its container running the check instead
@@ -210,7 +221,7 @@ class Deployment:
             )
             job = dataclasses.replace(self.job, pod=dataclasses.replace(self.job.pod, containers=containers))
             return job, name, self.manifest
-        manifest = load_manifest(drift.manifest)
+        manifest = self._read(load_manifest(drift.manifest))
         jobs = [*manifest.cron_jobs.values(), *([manifest.job] if manifest.job else [])]
         if len(jobs) != 1:
             raise HarnessError(
@@ -220,9 +231,10 @@ class Deployment:
             )
         names = [c.name for c in jobs[0].pod.containers]
         container = drift.container or (names[0] if len(names) == 1 else None)
-        if container not in names:
+        if container is None or container not in names:
+            given = "is not given" if drift.container is None else f"is {drift.container!r}"
             raise HarnessError(
-                f"`drift.container` is {drift.container!r}; the drift check's containers are {', '.join(names)}",
+                f"`drift.container` {given}; the drift check's containers are {', '.join(names)}",
                 where=self.spec.path,
                 fix="name the container that runs the deployer's image in `drift.container`",
             )
@@ -231,7 +243,10 @@ class Deployment:
     @functools.cached_property
     def previous(self) -> PreviousVersion:
         """The version before this one (built once per deployment; the image is cached by content)."""
-        return previous_version(self.bench, self.spec)
+        found = previous_version(self.bench, self.spec)
+        if found.manifest is not None:
+            self._read(found.manifest)
+        return found
 
     def read_stamps(self) -> dict[str, str | None]:
         """The spec's version stamp file on each machine (``rollback.stamp``), as text; None where it is missing."""
@@ -247,13 +262,15 @@ class Deployment:
     def _addresses(self) -> AddressMap:
         return AddressMap({m.address: self.machines[m.name].address for m in self.spec.machines if m.address})
 
-    def _sources(self) -> Sources:
-        """Secrets and ConfigMaps as the cluster would hold them: the manifest's, the spec's test values over them."""
-        secrets = {**self.manifest.secrets, **self.spec.secrets}
+    def _sources(self, manifest: Manifest | None = None) -> Sources:
+        """Secrets and ConfigMaps as the cluster would hold them: the manifest's (by default the current one's),
+        the spec's test values over them."""
+        manifest = manifest or self.manifest
+        secrets = {**manifest.secrets, **self.spec.secrets}
         if self.spec.ssh_key is not None and self.key is not None:
             ssh = self.spec.ssh_key
             secrets[ssh.secret] = {**secrets.get(ssh.secret, {}), ssh.key: self.key.private_openssh}
-        config_maps = {**self.manifest.config_maps, **self.spec.config_maps}
+        config_maps = {**manifest.config_maps, **self.spec.config_maps}
         return Sources(secrets, config_maps, str(self.spec.path), {"metadata.namespace": self.manifest.namespace})
 
     def _deployer_container(self, job: JobSpec | None = None) -> str:

@@ -110,7 +110,8 @@ def verify(
         "--no-header",
         "-rN",
     ]
-    env = {**os.environ, TARGETS_ENV: str(workdir / "targets.json")}
+    # No __pycache__ in the deployer's folder: it would read as an uncommitted change to git (rollback).
+    env = {**os.environ, TARGETS_ENV: str(workdir / "targets.json"), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTEST_XDIST_WORKER", None)
     env.pop("PYTEST_ADDOPTS", None)
     process = subprocess.run(command, capture_output=True, text=True, env=env, cwd=spec.folder)

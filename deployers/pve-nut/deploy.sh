@@ -51,8 +51,8 @@ DIE_STATUS=1  # check-drift.sh: 2 when it cannot check (1 means drift)
 die() { printf '%s [%s] ERROR: %s\n' "$(ts)" "$STEP" "$*" >&2; exit "$DIE_STATUS"; }
 
 on_err() {
-    printf '%s [%s] ERROR: command failed with exit code %s (deploy.sh line %s)\n' \
-        "$(ts)" "$STEP" "$1" "$2" >&2
+    printf '%s [%s] ERROR: command failed with exit code %s (%s line %s)\n' \
+        "$(ts)" "$STEP" "$1" "${BASH_SOURCE[1]##*/}" "$2" >&2
 }
 trap 'on_err $? $LINENO' ERR
 

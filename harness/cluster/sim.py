@@ -111,8 +111,13 @@ class SimCluster:
 
     # ------------------------------------------------------------------ rollout
 
-    def apply(self, ds: DaemonSetSpec, image: str, *, timeout: float = 120.0) -> Rollout:
-        """Create or update the DaemonSet; an unchanged template restarts its pods (``kubectl rollout restart``)."""
+    def apply(
+        self, ds: DaemonSetSpec, image: str, *, timeout: float = 120.0, sources: Sources | None = None
+    ) -> Rollout:
+        """Create or update the DaemonSet; an unchanged template restarts its pods (``kubectl rollout restart``).
+        ``sources``: the Secrets and ConfigMaps as they are now (a previous version brings its own)."""
+        if sources is not None:
+            self.sources = sources
         unpacked = _Image(image, self.unpack(image), _image_config(self.client, image))  # before the clock starts
         started = time.monotonic()
         self.generation += 1

@@ -5,7 +5,7 @@ drift:
   container: check                  # its container that runs the deployer's image (default: the only one)
   command: [/app/check-drift.sh]    # instead of `manifest`: the deployer's own Job, with this command
   mutations:                        # beyond those derived from the converged host: a shell command on a host
-    - {name: ups-on-battery, machine: pve1, run: "upsrw ...", names: [ups.status]}
+    - {name: ups-conf-emptied, machine: pve1, run: "truncate -s0 /etc/nut/ups.conf", names: [/etc/nut/ups.conf]}
   exclude: ["chown /opt/pve-nut/log", "* /root/.profile"]   # `<kind> <item>` patterns of derived mutations
   heal: loop                        # DaemonSets: wait for the pods to repair it (default), or `apply` again
   heal_seconds: 60                  # how long the pods may take
@@ -61,7 +61,9 @@ class RollbackSpec:
 def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: bool) -> DriftSpec:
     known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds")
     section = top.mapping("drift", known=known)
-    heal = section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop") if daemonset else ("apply",))
+    if not daemonset and section.text("heal", "apply") == "loop":
+        raise section.error("heal", "is `loop`, and a Job deployer does not loop", "a new apply heals it: drop `heal`")
+    heal = section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop"))
     if daemonset and section.has("manifest"):
         raise section.error(
             "manifest",

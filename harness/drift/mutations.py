@@ -109,8 +109,9 @@ def _remove_line(path: str, entry: str) -> str:
     q = shlex.quote
     program = 'BEGIN { entry = ENVIRON["ENTRY"] } '
     program += '{ line = $0; sub(/\r$/, ""); $1 = $1; if (!done && $0 == entry) { done = 1; next } print line }'
+    program += " END { exit !done }"  # not found: the mutation fails, rather than change nothing
     temporary = q(f"{path}.deployer-harness")
     # ENVIRON, not -v: awk would read backslashes in the entry as escapes. Written back through the
     # same file, so its inode, mode and owner stay.
     awk = f"ENTRY={q(entry)} awk {q(program)} {q(path)} > {temporary}"
-    return f"{awk} && cat {temporary} > {q(path)}; rm -f {temporary}"
+    return f"{awk} && cat {temporary} > {q(path)}; status=$?; rm -f {temporary}; exit $status"

@@ -6,6 +6,7 @@ it saved before the first mutation (the managed files with their modes, owners a
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from harness.state.tracker import ScriptRunner
 
 BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
 DETECTED, UNNAMED, MISSED, NO_CHECK = "yes", "not named", "MISSED", "no check"
+NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        return self.detected in (UNNAMED, MISSED, "not run") or not self.healed.startswith("yes")
+        return self.detected in (UNNAMED, MISSED, "not run") or not self.healed.startswith("yes")  # NOTHING_CHANGED too
 
 
 @dataclass
@@ -77,7 +80,7 @@ class DriftReport:
                 "mutation": r.mutation.kind,
                 "item": mask(r.mutation.item),
                 "detail": mask(r.mutation.detail),
-                "detected": r.detected,
+                "detected": mask(r.detected),
                 "healed": mask(r.healed),
             }
             for r in self.rows
@@ -118,16 +121,20 @@ class DriftRun:
     check_per_machine: bool = False  # a DaemonSet's check runs in each node's pod; a Job's checks every host
     reports_healing: bool = False  # no check, but the healing is logged: the log must name what it repaired
     before: Callable[[Mutation], None] = lambda mutation: None  # just before the mutation is made
+    mask: Mask = lambda text: text  # secrets out of every message the suite raises
+    verify_mutations: bool = True  # see that each mutation changed the host (not with a loop racing to repair it)
 
 
 def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
     report = DriftReport(has_check=run.check is not None or run.reports_healing)
     machines = dict.fromkeys(m.machine for m in mutations)
     save(run, {name: converged[name] for name in machines})
+    baselines: dict[str, str] = {}  # what the check prints on the converged host: naming must be news
     for machine in machines if run.check_per_machine else list(machines)[:1]:
         baseline = run.check(machine) if run.check is not None else None
         if baseline is not None and not baseline.passed:
-            raise CheckBroken(f"the drift check fails on the converged host ({machine})\n{baseline.output}")
+            raise CheckBroken(run.mask(f"the drift check fails on the converged host ({machine})\n{baseline.output}"))
+        baselines[machine] = baseline.output if baseline is not None else ""
     for mutation in mutations:
         row = Row(mutation)
         report.rows.append(row)
@@ -137,13 +144,17 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
             row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
             put_back(run, converged, mutation)
             continue
+        if run.verify_mutations and not run.compare(mutation.machine):
+            row.detected = row.healed = NOTHING_CHANGED
+            continue
+        usual = baselines.get(mutation.machine, next(iter(baselines.values()), ""))
         if run.check is not None:
             check = run.check(mutation.machine)
             row.check_output = check.output
-            row.detected = _detection(mutation, not check.passed, check.output)
+            row.detected = _detection(mutation, not check.passed, check.output, usual)
         healing = run.heal(mutation)
         if run.check is None:
-            row.detected = _detection(mutation, True, healing.report) if run.reports_healing else NO_CHECK
+            row.detected = _detection(mutation, True, healing.report, "") if run.reports_healing else NO_CHECK
             row.check_output = healing.report
         if not healing.remaining:
             row.healed = "yes" if healing.seconds is None else f"yes ({healing.seconds:.1f} s)"
@@ -153,10 +164,13 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
     return report
 
 
-def _detection(mutation: Mutation, failed: bool, output: str) -> str:
+def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> str:
+    """Failed, and named in a line the check did not print on the converged host (numbers aside: times)."""
     if not failed:
         return MISSED
-    return DETECTED if mutation.named_in(output) else UNNAMED
+    usual = {_DIGITS.sub("#", line) for line in baseline.splitlines()}
+    news = "\n".join(line for line in output.splitlines() if _DIGITS.sub("#", line) not in usual)
+    return DETECTED if mutation.named_in(news) else UNNAMED
 
 
 def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
@@ -184,7 +198,9 @@ def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) 
     still = run.compare(mutation.machine)
     if still:
         raise HarnessError(
-            f"after `{mutation.id}` neither a new apply nor the harness could put {mutation.machine} back as it"
-            f" converged, so the mutations after it would start from a drifted host: {'; '.join(still)}",
-            fix=f"exclude the mutation in the spec (`drift.exclude: [{mutation.id!r}]`) or make the deployer heal it",
+            run.mask(
+                f"after `{mutation.id}` neither a new apply nor the harness could put {mutation.machine} back as"
+                f" it converged, so the mutations after it would start from a drifted host: {'; '.join(still)}"
+            ),
+            fix=run.mask(f"exclude it in the spec (`drift.exclude: [{mutation.id!r}]`) or make the deployer heal it"),
         )

@@ -49,7 +49,7 @@ def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: d
                 result = deployment.check_drift()
                 return Check(result.succeeded, result.logs)
 
-        return DriftRun(state.runners, check, heal_by_applying, compare)
+        return DriftRun(state.runners, check, heal_by_applying, compare, mask=lambda text: state.mask(text))
     return _daemonset_run(deployment, compare, heal_by_applying)
 
 
@@ -101,6 +101,8 @@ def _daemonset_run(
         check_per_machine=True,
         reports_healing=check is None and heal is heal_by_loop,
         before=before,
+        mask=lambda text: deployment.state.mask(text),
+        verify_mutations=heal is not heal_by_loop,
     )
 
 

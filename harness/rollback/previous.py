@@ -52,11 +52,23 @@ def repository_of(folder: Path, spec_path: Path) -> Path:
     return Path(result.stdout.decode().strip()).resolve()
 
 
-def previous_commit(folders: list[Path], spec_path: Path, ref: str | None = None) -> tuple[Path, str]:
+def previous_commit(
+    folders: list[Path], spec_path: Path, ref: str | None = None, harness_files: tuple[Path, ...] = ()
+) -> tuple[Path, str]:
     """The repository and the commit that holds the previous version of ``folders`` (the deployer's own, and
-    its build context when that lies elsewhere): the newest commit whose copy of them differs from the tree."""
-    repository = repository_of(folders[0], spec_path)
+    its build context when that lies elsewhere): the newest commit whose copy of them differs from the tree.
+    ``harness_files`` (the spec, the deployer's tests) do not make a version: a commit touching only them is
+    the same deployer."""
+    try:
+        repository = repository_of(folders[0], spec_path)
+    except NoPreviousVersion as exc:
+        if ref is None:
+            raise
+        raise HarnessError(
+            exc.message, where=exc.where, fix="run it in the git repository that holds the ref"
+        ) from None
     relative = sorted({str(f.resolve().relative_to(repository)) or "." for f in folders})
+    relative += [f":(exclude){p.resolve().relative_to(repository)}" for p in harness_files if p.exists()]
     if ref is not None:
         found = _git(repository, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         if found.returncode != 0:
@@ -73,8 +85,10 @@ def previous_commit(folders: list[Path], spec_path: Path, ref: str | None = None
         if untracked or _git(repository, "diff", "--quiet", commit, "--", *relative).returncode == 1:
             return repository, commit
     shallow = _git(repository, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
-    raise NoPreviousVersion(
-        f"git history holds no earlier version of {' and '.join(relative)}"
+    kind = HarnessError if shallow else NoPreviousVersion  # a cut-off history is no first version: it fails
+    shown = " and ".join(r for r in relative if not r.startswith(":("))
+    raise kind(
+        f"git history holds no earlier version of {shown}"
         + (" (this clone is shallow: its history is cut off)" if shallow else ""),
         where=spec_path,
         fix="fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout), or name "

@@ -73,7 +73,9 @@ def judge_stamp(path: str | None, first: Stamps, current: Stamps, last: Stamps) 
         before, now, theirs = first.get(machine), last.get(machine), current.get(machine)
         if before is None and now is None and theirs is None:
             continue
-        if now is None:
+        if now is None and before is None:  # the previous version writes none, and the rollback left none
+            verdicts.append(f"{machine}: no {path}, as the previous version left it (the current wrote {theirs!r})")
+        elif now is None:
             verdicts.append(f"{machine}: {path} is missing after the rollback")
             failed = True
         elif now != before:

@@ -32,7 +32,8 @@ def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
                 fix="build or `docker load` it first (there is no registry to pull from), or drop it to use git",
             ) from None
         return PreviousVersion(rollback.image, None, f"image {rollback.image}")
-    repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref)
+    harness_files = (spec.path, *([spec.tests] if spec.tests else []), spec.folder / "scenarios")
+    repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref, harness_files)
     tree = check_out(repository, commit, [spec.build_context, spec.manifest], bench.workdir / f"previous-{spec.name}")
     context = tree.moved(spec.build_context)
     if not (context / spec.dockerfile).is_file():

@@ -177,10 +177,14 @@ def drift(deployment: Deployment, log: ScenarioLog) -> None:
 
     spec, state = deployment.spec, deployment.state
     converged, watches = state.snapshots[-1], state.watches[-1]  # load_scenario asks for a snapshot before it
-    mutations = [m for snapshot in converged.values() for m in derive_mutations(snapshot)]
-    if deployment.manifest.daemonset is not None:
+    machines = list(converged)
+    info = deployment.cluster_info()
+    if info is not None:  # a DaemonSet: only the nodes it runs on
+        machines = [name for name in machines if info["nodes"][name]["scheduled"]]
+    mutations = [m for name in machines for m in derive_mutations(converged[name])]
+    mutations += custom_mutations(spec.drift.mutations, machines)
+    if info is not None:
         mutations = spread(mutations)
-    mutations += custom_mutations(spec.drift.mutations, converged)
     mutations = [m for m in mutations if not excluded(m, spec.drift.exclude)]
     if not mutations:
         raise HarnessError(
@@ -202,7 +206,7 @@ def drift(deployment: Deployment, log: ScenarioLog) -> None:
         log.record("drift_check", "the pods' own logs, which must name what they repaired")
     unnamed = [r for r in report.rows if r.failed and r.check_output][:3]
     for row in unnamed:  # what the check printed, for the first few it did not name
-        log.sections.append((f"drift check output after {row.mutation.id}", state.mask(row.check_output)))
+        log.sections.append((state.mask(f"drift check output after {row.mutation.id}"), state.mask(row.check_output)))
     if report.failures:
         raise StepFailed(f"{report.summary()}\n{report.table(state.mask)}")
 

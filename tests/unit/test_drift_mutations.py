@@ -305,13 +305,15 @@ def test_remove_cron_removes_only_the_first_matching_line_whatever_its_spacing(t
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
 
 
-def test_remove_cron_leaves_a_file_without_the_entry_unchanged(tmp_path: Path) -> None:
+def test_remove_cron_fails_and_leaves_a_file_without_the_entry_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "pve-nut"
     path.write_text(CRONTAB)
     mutation = remove_cron(path, "0 1 * * * root /opt/other")
     path.write_text("0 2 * * * root /opt/other\n")
-    run(mutation)
+    done = subprocess.run(["sh", "-c", mutation.script], capture_output=True, check=False)
+    assert done.returncode == 1  # a mutation that changes nothing must not pass for one
     assert path.read_text() == "0 2 * * * root /opt/other\n"
+    assert list(tmp_path.iterdir()) == [path]
 
 
 def test_remove_cron_reads_backslashes_and_percent_signs_literally(tmp_path: Path) -> None:

@@ -209,6 +209,12 @@ def test_a_stamp_the_previous_version_never_wrote_but_left_by_the_current_one_fa
     assert failed
 
 
+def test_no_stamp_after_rolling_back_to_a_version_that_writes_none_passes() -> None:
+    line, failed = judge_stamp(STAMP, {"web1": None}, {"web1": "2"}, {"web1": None})
+    assert line == f"web1: no {STAMP}, as the previous version left it (the current wrote '2')"
+    assert not failed
+
+
 def test_a_stamp_missing_after_the_rollback_fails() -> None:
     line, failed = judge_stamp(STAMP, {"web1": "1"}, {"web1": "2"}, {"web1": None})
     assert line == f"web1: {STAMP} is missing after the rollback"
