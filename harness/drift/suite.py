@@ -21,7 +21,10 @@ from harness.state.tracker import ScriptRunner
 BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
 DETECTED, UNNAMED, MISSED, NO_CHECK = "yes", "not named", "MISSED", "no check"
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
-_DIGITS = re.compile(r"\d+")
+# What differs between two runs of the same check without meaning anything: times, dates, epoch seconds.
+_CLOCK = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?|\b\d\d:\d\d:\d\d(\.\d+)?\b|\b\d{9,}(\.\d+)?\b"
+)
 
 
 @dataclass
@@ -123,12 +126,13 @@ class DriftRun:
     before: Callable[[Mutation], None] = lambda mutation: None  # just before the mutation is made
     mask: Mask = lambda text: text  # secrets out of every message the suite raises
     verify_mutations: bool = True  # see that each mutation changed the host (not with a loop racing to repair it)
+    apply_touches_all: bool = False  # a Job's apply reaches every host: any of them may need putting back
 
 
 def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
     report = DriftReport(has_check=run.check is not None or run.reports_healing)
     machines = dict.fromkeys(m.machine for m in mutations)
-    save(run, {name: converged[name] for name in machines})
+    save(run, converged if run.apply_touches_all else {name: converged[name] for name in machines})
     baselines: dict[str, str] = {}  # what the check prints on the converged host: naming must be news
     for machine in machines if run.check_per_machine else list(machines)[:1]:
         baseline = run.check(machine) if run.check is not None else None
@@ -165,11 +169,11 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
 
 
 def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> str:
-    """Failed, and named in a line the check did not print on the converged host (numbers aside: times)."""
+    """Failed, and named in a line the check did not print on the converged host (its times aside)."""
     if not failed:
         return MISSED
-    usual = {_DIGITS.sub("#", line) for line in baseline.splitlines()}
-    news = "\n".join(line for line in output.splitlines() if _DIGITS.sub("#", line) not in usual)
+    usual = {_CLOCK.sub("#", line) for line in baseline.splitlines()}
+    news = "\n".join(line for line in output.splitlines() if _CLOCK.sub("#", line) not in usual)
     return DETECTED if mutation.named_in(news) else UNNAMED
 
 
@@ -186,21 +190,29 @@ def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
 
 
 def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) -> None:
-    """Put the machine back as it converged, so the next mutation starts from there."""
-    snapshot = converged[mutation.machine]
+    """Put the machines back as they converged (the mutated one, and any other an apply changed), so the next
+    mutation starts from there."""
+    others = [m for m in converged if m != mutation.machine] if run.apply_touches_all else []
+    for machine in [mutation.machine, *(m for m in others if run.compare(m))]:
+        _restore(run, machine, converged[machine])
+        still = run.compare(machine)
+        if still:
+            raise HarnessError(
+                run.mask(
+                    f"after `{mutation.id}` neither a new apply nor the harness could put {machine} back as it"
+                    f" converged, so the mutations after it would start from a drifted host: {'; '.join(still)}"
+                ),
+                fix=run.mask(
+                    f"exclude it in the spec (`drift.exclude: [{mutation.id!r}]`) or make the deployer heal it"
+                ),
+            )
+
+
+def _restore(run: DriftRun, machine: str, snapshot: Snapshot) -> None:
     q = shlex.quote
     lines = [f"tar -xpf {BACKUP} -C /", "systemctl daemon-reload"]
     for name, unit in sorted(snapshot.units.items()):
         if unit.enabled == "enabled":
             lines.append(f"systemctl enable --quiet -- {q(name)}")
         lines.append(f"systemctl {'start' if unit.active == 'active' else 'stop'} -- {q(name)}")
-    run.runners[mutation.machine]("\n".join(lines))
-    still = run.compare(mutation.machine)
-    if still:
-        raise HarnessError(
-            run.mask(
-                f"after `{mutation.id}` neither a new apply nor the harness could put {mutation.machine} back as"
-                f" it converged, so the mutations after it would start from a drifted host: {'; '.join(still)}"
-            ),
-            fix=run.mask(f"exclude it in the spec (`drift.exclude: [{mutation.id!r}]`) or make the deployer heal it"),
-        )
+    run.runners[machine]("\n".join(lines))

@@ -49,7 +49,8 @@ def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: d
                 result = deployment.check_drift()
                 return Check(result.succeeded, result.logs)
 
-        return DriftRun(state.runners, check, heal_by_applying, compare, mask=lambda text: state.mask(text))
+        mask = lambda text: state.mask(text)  # noqa: E731  (late: the mask grows as manifests are read)
+        return DriftRun(state.runners, check, heal_by_applying, compare, mask=mask, apply_touches_all=True)
     return _daemonset_run(deployment, compare, heal_by_applying)
 
 
@@ -103,6 +104,7 @@ def _daemonset_run(
         before=before,
         mask=lambda text: deployment.state.mask(text),
         verify_mutations=heal is not heal_by_loop,
+        apply_touches_all=heal is heal_by_applying,
     )
 
 

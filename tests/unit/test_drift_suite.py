@@ -1,0 +1,406 @@
+"""The drift suite's control flow, run against a tiny in-memory host that understands only what the suite sends.
+
+A mutation script here is a line or more of a toy protocol (``SET /a x``, ``CHMOD /a 600``, ``RM /a``, ``NOOP``,
+``FAIL``); the suite's own scripts are recognised by their tar: ``tar -cpf`` saves the files, ``tar -xpf`` puts
+them back.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+
+from harness.drift.mutations import Mutation
+from harness.drift.suite import (
+    DETECTED,
+    MISSED,
+    NO_CHECK,
+    NOTHING_CHANGED,
+    UNNAMED,
+    Check,
+    CheckBroken,
+    DriftReport,
+    DriftRun,
+    Healing,
+    run_drift,
+)
+from harness.errors import HarnessError
+from harness.state.model import FileState, Snapshot
+
+Files = dict[str, tuple[str, str]]  # path -> (content, mode)
+CONVERGED: Files = {"/a": ("alpha", "644"), "/b": ("beta", "600")}
+
+
+class Host:
+    """One machine: its files with content and mode, what it converged to, and every script it was sent."""
+
+    def __init__(self, files: Files) -> None:
+        self.files = dict(files)
+        self.converged = dict(files)
+        self.saved: Files | None = None
+        self.scripts: list[str] = []
+        self.restore_works = True
+
+    def run(self, script: str) -> tuple[int, bytes, bytes]:
+        self.scripts.append(script)
+        if "tar -cpf" in script:
+            self.saved = dict(self.files)
+        elif "tar -xpf" in script:
+            assert self.saved is not None, "put back before anything was saved"
+            if self.restore_works:
+                self.files = dict(self.saved)
+        else:
+            for line in script.splitlines():
+                verb, *args = line.split()
+                if verb == "SET":
+                    path, content = args
+                    self.files[path] = (content, self.files.get(path, ("", "644"))[1])
+                elif verb == "CHMOD":
+                    path, mode = args
+                    self.files[path] = (self.files[path][0], mode)
+                elif verb == "RM":
+                    del self.files[args[0]]
+                elif verb == "FAIL":
+                    return 1, b"", b"permission denied"
+                elif verb != "NOOP":
+                    raise ValueError(f"the fake host does not understand {line!r}")
+        return 0, b"", b""
+
+    def differences(self) -> list[str]:
+        lines = []
+        for path, (content, mode) in sorted(self.converged.items()):
+            if path not in self.files:
+                lines.append(f"{path}: missing")
+                continue
+            now_content, now_mode = self.files[path]
+            if now_content != content:
+                lines.append(f"{path}: content {now_content!r}")
+            if now_mode != mode:
+                lines.append(f"{path}: mode {now_mode}")
+        return lines
+
+    def snapshot(self, machine: str) -> Snapshot:
+        files = {
+            path: FileState(path, "file", mode, "root", "root", len(content), "1.0", content=content.encode())
+            for path, (content, mode) in self.converged.items()
+        }
+        return Snapshot(machine, files=files)
+
+
+class Lab:
+    """Hosts, a deployer and a drift check wired into a DriftRun; `events` is what happened, in order."""
+
+    def __init__(self, *machines: str) -> None:
+        self.hosts = {name: Host(CONVERGED) for name in machines or ("pve1",)}
+        self.events: list[str] = []
+
+    def runner(self, machine: str) -> Any:
+        def run(script: str) -> tuple[int, bytes, bytes]:
+            sent = "save" if "tar -cpf" in script else "put back" if "tar -xpf" in script else script
+            self.events.append(f"{machine}: {sent}")
+            return self.hosts[machine].run(script)
+
+        return run
+
+    def compare(self, machine: str) -> list[str]:
+        return self.hosts[machine].differences()
+
+    def apply(self, mutation: Mutation) -> Healing:
+        """A deployer that rewrites every managed file's content on every host, but leaves modes alone."""
+        self.events.append(f"heal {mutation.id}")
+        for host in self.hosts.values():
+            for path, (content, mode) in host.converged.items():
+                host.files[path] = (content, host.files.get(path, (content, mode))[1])
+        return Healing([line for name in self.hosts for line in self.compare(name)])
+
+    def check(self, machine: str) -> Check:
+        """A good drift check: fails on any difference, and names each drifted path."""
+        self.events.append(f"check {machine}")
+        drifted = self.compare(machine)
+        return Check(not drifted, "\n".join(f"DRIFT {line}" for line in drifted) or "no drift")
+
+    def before(self, mutation: Mutation) -> None:
+        self.events.append(f"before {mutation.id}")
+
+    def run(self, mutations: list[Mutation], **options: Any) -> DriftReport:
+        options = {"check": self.check, "heal": self.apply, "before": self.before, **options}
+        run = DriftRun({name: self.runner(name) for name in self.hosts}, compare=self.compare, **options)
+        return run_drift(run, {name: host.snapshot(name) for name, host in self.hosts.items()}, mutations)
+
+    def at_converged(self) -> bool:
+        return all(host.files == host.converged for host in self.hosts.values())
+
+
+def edit(path: str, content: str = "drifted", machine: str = "pve1") -> Mutation:
+    return Mutation(machine, "edit", path, f"SET {path} {content}", (path,))
+
+
+def chmod(path: str, mode: str = "700", machine: str = "pve1") -> Mutation:
+    return Mutation(machine, "chmod", path, f"CHMOD {path} {mode}", (path,), f"mode -> {mode}")
+
+
+def delete(path: str, machine: str = "pve1") -> Mutation:
+    return Mutation(machine, "delete", path, f"RM {path}", (path,))
+
+
+def failing(path: str, machine: str = "pve1") -> Mutation:
+    """Changes the file half way, then fails."""
+    return Mutation(machine, "edit", path, f"SET {path} half-written\nFAIL", (path,))
+
+
+def noop(machine: str = "pve1") -> Mutation:
+    return Mutation(machine, "custom", "noop", "NOOP", ("/a",))
+
+
+def outcomes(report: DriftReport) -> list[tuple[str, str]]:
+    return [(row.detected, row.healed) for row in report.rows]
+
+
+def secret_masked(text: str) -> str:
+    return text.replace("s3cret", "***")
+
+
+# --- detection and healing ---
+
+
+def test_a_good_check_and_a_healing_apply_detect_and_heal_every_mutation() -> None:
+    lab = Lab("pve1", "pve2")
+    report = lab.run([edit("/a"), edit("/b", machine="pve2"), delete("/b")])
+    assert outcomes(report) == [(DETECTED, "yes")] * 3
+    assert report.failures == []
+    assert report.summary() == "3 mutations on 2 machines: 3 detected, 3 healed"
+    assert report.rows[0].check_output == "DRIFT /a: content 'drifted'"
+    assert report.rows[2].check_output == "DRIFT /b: missing"
+    assert not any(event.endswith("put back") for event in lab.events)  # healed: nothing to put back
+    assert lab.at_converged()
+
+
+def test_a_check_that_always_passes_misses_every_mutation_and_is_called_blind() -> None:
+    lab = Lab()
+    report = lab.run([edit("/a"), delete("/b")], check=lambda machine: Check(True, "all good"))
+    assert outcomes(report) == [(MISSED, "yes")] * 2
+    assert report.failures == report.rows
+    assert report.summary() == (
+        "2 mutations on 1 machine: the drift check is blind to every mutation (0 of 2 detected), 2 healed"
+    )
+
+
+def chatty_check(lab: Lab, names_the_drift: bool) -> Any:
+    """Prints every path on every run, and a line naming /a with the time; fails on drift."""
+    runs = itertools.count(1)
+
+    def check(machine: str) -> Check:
+        lines = [f"ok {path}" for path in sorted(CONVERGED)]
+        lines.append(f"checked /a at 17000000{next(runs):02d}")  # differs from the baseline in digits only
+        drifted = lab.compare(machine)
+        if drifted:
+            lines.append(f"FAILED: {len(drifted)} path(s) drifted")
+            if names_the_drift:
+                lines += [f"DRIFT {line}" for line in drifted]
+        return Check(not drifted, "\n".join(lines))
+
+    return check
+
+
+def test_a_failing_check_names_a_mutation_only_in_lines_that_are_news_against_its_baseline() -> None:
+    lab = Lab()
+    report = lab.run([edit("/a"), chmod("/b")], check=chatty_check(lab, names_the_drift=False))
+    # /a and /b are in every run's `ok` lines, /a in the timed line too: none of them is news
+    assert outcomes(report) == [(UNNAMED, "yes"), (UNNAMED, "NO: /b: mode 700")]
+    assert "ok /a" in report.rows[0].check_output
+    assert report.failures == report.rows
+    assert report.summary() == ("2 mutations on 1 machine: 0 detected, 2 failed without naming what drifted, 1 healed")
+
+
+def test_a_failing_check_that_adds_a_line_naming_the_drift_detects_it() -> None:
+    lab = Lab()
+    report = lab.run([edit("/a"), delete("/b")], check=chatty_check(lab, names_the_drift=True))
+    assert outcomes(report) == [(DETECTED, "yes")] * 2
+    assert report.summary() == "2 mutations on 1 machine: 2 detected, 2 healed"
+
+
+def test_each_machine_is_judged_against_its_own_baseline_when_checked_per_machine() -> None:
+    def check(machine: str) -> Check:  # names every path with the machine: news on another machine
+        drifted = lab.compare(machine)
+        return Check(not drifted, "\n".join(f"ok {path} ({machine})" for path in sorted(CONVERGED)))
+
+    lab = Lab("alpha", "beta")  # no digits in the names: digits are normalised away
+    report = lab.run([edit("/a", machine="alpha"), edit("/a", machine="beta")], check=check, check_per_machine=True)
+    assert outcomes(report) == [(UNNAMED, "yes")] * 2  # beta's `ok /a (beta)` is in beta's baseline: not news
+
+
+def test_a_check_failing_on_the_converged_host_is_broken_and_its_output_masked() -> None:
+    lab = Lab()
+    with pytest.raises(CheckBroken) as caught:
+        lab.run([edit("/a")], check=lambda machine: Check(False, "login with token s3cret refused"), mask=secret_masked)
+    assert str(caught.value) == "the drift check fails on the converged host (pve1)\nlogin with token *** refused"
+    assert "before edit /a" not in lab.events
+    assert lab.at_converged()
+
+
+# --- mutations that fail or change nothing ---
+
+
+def test_a_mutation_that_fails_is_reported_and_the_host_put_back_before_the_next() -> None:
+    lab = Lab()
+    report = lab.run([failing("/a"), edit("/b")])
+    first, second = report.rows
+    assert first.detected == first.healed == "mutation failed (exit 1): permission denied"
+    assert (second.detected, second.healed) == (DETECTED, "yes")
+    assert second.check_output == "DRIFT /b: content 'drifted'"  # /a's half-written content was put back
+    assert report.failures == [first]
+    assert report.summary() == "2 mutations on 1 machine: 1 detected, 1 healed, 1 could not be made"
+    assert "heal edit /a" not in lab.events
+    assert lab.events.index("pve1: put back") < lab.events.index("before edit /b")
+
+
+def test_a_mutation_that_changes_nothing_fails_without_check_or_heal() -> None:
+    lab = Lab()
+    report = lab.run([noop()])
+    assert outcomes(report) == [(NOTHING_CHANGED, NOTHING_CHANGED)]
+    assert report.failures == report.rows
+    assert lab.events == ["pve1: save", "check pve1", "before custom noop", "pve1: NOOP"]
+
+
+def test_a_mutation_that_changes_nothing_still_goes_to_check_and_heal_when_not_verified() -> None:
+    lab = Lab()  # a DaemonSet's loop may repair it before the suite could see it changed
+    report = lab.run([noop()], verify_mutations=False)
+    assert outcomes(report) == [(MISSED, "yes")]
+    assert lab.events[-3:] == ["pve1: NOOP", "check pve1", "heal custom noop"]
+
+
+# --- healing and putting back ---
+
+
+def test_what_a_heal_leaves_is_reported_and_put_back_so_the_next_mutation_is_judged_on_its_own() -> None:
+    lab = Lab()  # its deployer heals content, not modes
+    report = lab.run([chmod("/a"), edit("/a")])
+    assert outcomes(report) == [(DETECTED, "NO: /a: mode 700"), (DETECTED, "yes")]
+    assert report.failures == [report.rows[0]]
+    assert report.summary() == "2 mutations on 1 machine: 2 detected, 1 healed"
+    heal, put_back, next_mutation = (lab.events.index(e) for e in ("heal chmod /a", "pve1: put back", "before edit /a"))
+    assert heal < put_back < next_mutation
+    assert lab.at_converged()
+
+
+def test_a_host_that_cannot_be_put_back_stops_the_suite_with_a_masked_error_naming_the_exclude() -> None:
+    lab = Lab()
+    lab.hosts["pve1"].restore_works = False
+    with pytest.raises(HarnessError) as caught:
+        lab.run(
+            [edit("/a", "s3cret"), edit("/b")], heal=lambda mutation: Healing(lab.compare("pve1")), mask=secret_masked
+        )
+    error = caught.value
+    assert "s3cret" not in str(error)
+    assert error.message.startswith("after `edit /a` neither a new apply nor the harness could put pve1 back")
+    assert error.message.endswith(": /a: content '***'")
+    assert error.fix == "exclude it in the spec (`drift.exclude: ['edit /a']`) or make the deployer heal it"
+    assert "before edit /b" not in lab.events
+
+
+def test_a_failed_mutation_that_cannot_be_put_back_stops_the_suite_too() -> None:
+    lab = Lab()
+    lab.hosts["pve1"].restore_works = False
+    with pytest.raises(HarnessError, match=r"after `edit /a` .*: /a: content 'half-written'"):
+        lab.run([failing("/a"), edit("/b")])
+
+
+def test_healing_that_took_time_is_shown_with_its_seconds_and_counts_as_healed() -> None:
+    lab = Lab()
+
+    def loop(mutation: Mutation) -> Healing:
+        return Healing(lab.apply(mutation).remaining, seconds=3.24)
+
+    report = lab.run([edit("/a")], heal=loop)
+    assert outcomes(report) == [(DETECTED, "yes (3.2 s)")]
+    assert report.failures == []
+    assert report.summary() == "1 mutation on 1 machine: 1 detected, 1 healed"
+
+
+@pytest.mark.parametrize(("says", "detected"), [("repaired {paths}", DETECTED), ("repaired {count} file(s)", UNNAMED)])
+def test_without_a_check_a_loop_that_reports_healing_must_name_what_it_repaired(says: str, detected: str) -> None:
+    lab = Lab()
+
+    def loop(mutation: Mutation) -> Healing:
+        drifted = lab.compare(mutation.machine)
+        lab.apply(mutation)
+        paths = " ".join(line.split(":")[0] for line in drifted)
+        return Healing([], says.format(paths=paths, count=len(drifted)), seconds=1.0)
+
+    report = lab.run([edit("/a")], check=None, heal=loop, reports_healing=True, verify_mutations=False)
+    assert outcomes(report) == [(detected, "yes (1.0 s)")]
+    assert report.rows[0].check_output == says.format(paths="/a", count=1)
+    assert "check pve1" not in lab.events
+
+
+def test_without_a_check_or_a_healing_report_only_healing_is_judged() -> None:
+    lab = Lab()
+    report = lab.run([edit("/a"), chmod("/b")], check=None)
+    assert outcomes(report) == [(NO_CHECK, "yes"), (NO_CHECK, "NO: /b: mode 700")]
+    assert report.failures == [report.rows[1]]
+    assert report.summary() == "2 mutations on 1 machine: 1 healed; no drift check in the spec, so healing only"
+
+
+# --- what is sent where, and when ---
+
+
+@pytest.mark.parametrize(("per_machine", "baselines"), [(True, ["check pve1", "check pve3"]), (False, ["check pve1"])])
+def test_the_baseline_check_runs_on_each_mutated_machine_only_when_checked_per_machine(
+    per_machine: bool, baselines: list[str]
+) -> None:
+    lab = Lab("pve1", "pve2", "pve3")
+    lab.run([edit("/a", machine="pve1"), edit("/a", machine="pve3")], check_per_machine=per_machine)
+    first_mutation = lab.events.index("before edit /a")
+    assert [e for e in lab.events[:first_mutation] if e.startswith("check")] == baselines
+
+
+def test_before_is_called_just_before_each_mutation_is_made() -> None:
+    lab = Lab()
+    lab.run([edit("/a"), chmod("/b"), failing("/a")])
+    sent = ("pve1: save", "pve1: put back")
+    made = [e for e in lab.events if e.startswith("before") or (e.startswith("pve1: ") and e not in sent)]
+    assert made == [
+        "before edit /a",
+        "pve1: SET /a drifted",
+        "before chmod /b",
+        "pve1: CHMOD /b 700",
+        "before edit /a",
+        "pve1: SET /a half-written\nFAIL",
+    ]
+
+
+def test_the_converged_files_are_saved_only_on_machines_with_mutations() -> None:
+    lab = Lab("pve1", "pve2", "pve3")
+    lab.run([edit("/a", machine="pve3"), edit("/b", machine="pve1")])
+    assert [e for e in lab.events if e.endswith("save")] == ["pve3: save", "pve1: save"]
+    assert lab.hosts["pve2"].scripts == []
+    assert lab.hosts["pve1"].scripts[0].endswith("tar -cpf /var/lib/harness/drift-converged.tar --no-recursion a b")
+    assert lab.events.index("pve1: save") < lab.events.index("before edit /a")
+
+
+def test_a_line_that_differs_from_the_baseline_in_a_mode_is_news_and_names_the_path() -> None:
+    def modes(machine: str) -> Check:  # prints every file's mode each time; fails when one is off
+        mode = lab.hosts[machine].files["/a"][1]
+        return Check(mode == "644", f"2026-11-24T00:00:{next(seconds):02d}Z /a mode {mode}")
+
+    seconds = itertools.count()
+
+    lab = Lab()
+    report = lab.run([chmod("/a", "600")], check=modes)
+    assert report.rows[0].detected == DETECTED  # `mode 600` is news; the timestamp alone would not be
+
+
+def test_a_host_the_apply_changed_besides_the_mutated_one_is_put_back_too() -> None:
+    lab = Lab("pve1", "pve2")
+
+    def apply_that_breaks_pve2(mutation: Mutation) -> Healing:
+        lab.hosts["pve2"].files["/b"] = ("rewritten-by-apply", "600")
+        return Healing([f"pve2: {line}" for line in lab.compare("pve2")])
+
+    report = lab.run([edit("/a"), edit("/a", machine="pve2")], heal=apply_that_breaks_pve2, apply_touches_all=True)
+    assert report.rows[0].healed.startswith("NO: pve2: /b: content")
+    assert "pve2: put back" in lab.events
+    # the second mutation starts from a converged pve2: its check names only /a
+    assert report.rows[1].check_output == "DRIFT /a: content 'drifted'"
