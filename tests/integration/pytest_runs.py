@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harness.engine.client import connect
@@ -30,6 +31,17 @@ def run(*args: str) -> tuple[int, str]:
     process = harness_pytest(*args)
     output, _ = process.communicate(timeout=600)
     return process.returncode, output
+
+
+def junit_cases(report: Path) -> dict[str, dict[str, list[str]]]:
+    """Deployer (the folder of its harness.yaml) -> JUnit property name -> values, and "outcome"."""
+    cases: dict[str, dict[str, list[str]]] = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
+        for prop in case.iter("property"):
+            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
+        cases[Path(case.get("file", "")).parent.name] = properties
+    return cases
 
 
 def run_id(output: str) -> str:

@@ -6,12 +6,10 @@ One pytest run with two workers: the matrix must reach JUnit XML through xdist.
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from pytest_runs import leftovers, run, run_id
+from pytest_runs import junit_cases, leftovers, run, run_id
 
 DEPLOYERS = ["drift-good", "drift-blind", "drift-sloppy", "drift-nocheck"]
 MUTATIONS = 20  # 4 files x 4, the link, the unit stopped and disabled, the cron entry
@@ -30,13 +28,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     selection = [arg for name in DEPLOYERS for arg in ("--deployer", name)]
     code, output = run(*selection, "-m", "drift", "-n", "2", f"--junitxml={report}")
     assert code == 1, output  # some are wrong on purpose
-    cases: dict[str, dict[str, list[str]]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        deployer = Path(case.get("file", "")).parent.name
-        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
-        for prop in case.iter("property"):
-            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
-        cases[deployer] = properties
+    cases = junit_cases(report)
     return Suite(output, cases, run_id(output), report.read_text())
 
 

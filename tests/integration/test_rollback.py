@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from pytest_runs import TEST_DEPLOYERS, leftovers, run, run_id
+from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
 
 FOLDERS = ["_rb-image", "rb-leftover", "rb-clean"]
 
@@ -54,12 +53,7 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     args = ["--deployers-dir", str(deployers), "--deployer", "rb-leftover", "--deployer", "rb-clean"]
     code, output = run(*args, "-m", "rollback", "-n", "2", f"--junitxml={report}")
     assert code == 1, output  # rb-leftover is wrong on purpose
-    cases: dict[str, dict[str, list[str]]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        properties: dict[str, list[str]] = {"outcome": ["failed" if case.find("failure") is not None else "passed"]}
-        for prop in case.iter("property"):
-            properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
-        cases[Path(case.get("file", "")).parent.name] = properties
+    cases = junit_cases(report)
     return Suite(output, cases, run_id(output))
 
 
