@@ -26,13 +26,13 @@ import paramiko
 from harness.deployer.spec import load_spec
 from harness.deployment import Deployment
 from harness.drift.mutations import derive_mutations
-from harness.drift.suite import DriftRun, put_back, run_drift, save
+from harness.drift.suite import put_back, run_drift, save
+from harness.drift.targets import drift_run
 from harness.engine.labels import SCOPE
 from harness.engine.sweep import remove_labelled, sweep
 from harness.hosts.keys import generate
 from harness.hosts.machine import MachineRequest, start_machines
 from harness.hosts.network import create_internal_network
-from harness.state.model import Snapshot
 from harness.workbench import Workbench
 
 REPO = Path(__file__).resolve().parent.parent
@@ -142,11 +142,7 @@ def drift_and_rollback_costs(bench: Workbench, repeat: int = 5) -> dict[str, flo
         state.derive_watch()
         converged, watches = state.snapshot(), state.watches[-1]
         mutation = next(m for m in derive_mutations(converged["pve1"]) if m.id == "chmod /opt/pve-nut/.env")
-
-        def compare(before: dict[str, Snapshot], after: dict[str, Snapshot]) -> list[str]:
-            return [c.line() for c in state.diff(before, after).state_changes]
-
-        run = DriftRun(state.runners, deployment.check_drift, deployment.apply, lambda: state.take(watches), compare)
+        run = drift_run(deployment, converged, watches)
         save(run, converged)
 
         def restore() -> None:
