@@ -16,7 +16,7 @@ from typing import NamedTuple
 import pytest
 from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
 
-FOLDERS = ["_rb-image", "rb-leftover", "rb-clean"]
+FOLDERS = ["_rb-image", "rb-leftover", "rb-clean", "rb-allowed"]
 
 
 class Suite(NamedTuple):
@@ -50,7 +50,7 @@ def committed(repository: Path, versions: tuple[str, ...] = ("1", "2")) -> Path:
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     deployers = committed(tmp_path_factory.mktemp("rb-repo"))
     report = deployers.parent / "report.xml"
-    args = ["--deployers-dir", str(deployers), "--deployer", "rb-leftover", "--deployer", "rb-clean"]
+    args = ["--deployers-dir", str(deployers)] + [f"--deployer={name}" for name in FOLDERS[1:]]
     code, output = run(*args, "-m", "rollback", "-n", "2", f"--junitxml={report}")
     assert code == 1, output  # rb-leftover is wrong on purpose
     cases = junit_cases(report)
@@ -85,6 +85,17 @@ def test_a_clean_rollback_passes_and_its_stamp_says_previous(suite: Suite) -> No
     assert "leftover" not in case
     assert case["rollback"] == [
         "0 leftovers, 0 other differences; web1: /opt/rb/VERSION says '1' (previous; the current wrote '2')"
+    ]
+
+
+def test_known_leftovers_the_spec_allows_warn_and_pass(suite: Suite) -> None:
+    case = suite.cases["rb-allowed"]
+    assert case["outcome"] == ["passed"], suite.output
+    assert case["rollback"][0].startswith("0 leftovers, 0 other differences, 3 allowed by the spec;")
+    assert sorted(case["leftover"]) == [
+        "warn: allowed web1: cron /etc/cron.d/rb-report: added, 0 6 * * * root /opt/rb/bin/report.sh",
+        "warn: allowed web1: file /etc/cron.d/rb-report: added, file 644 root:root, 37 bytes",
+        "warn: allowed web1: file /opt/rb/bin/report.sh: added, file 755 root:root, 25 bytes",
     ]
 
 
