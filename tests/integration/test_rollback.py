@@ -39,8 +39,17 @@ def committed(repository: Path, versions: tuple[str, ...] = ("1", "2")) -> Path:
     for folder in FOLDERS:
         shutil.copytree(TEST_DEPLOYERS / folder, deployers / folder)
     git(repository, "init", "-q")
+    jobs = {folder: deployers / folder / "k8s" / "job.yaml" for folder in FOLDERS[1:]}
+    current = {folder: job.read_text() for folder, job in jobs.items()}
     for version in versions:
         (deployers / "_rb-image" / "VERSION").write_text(f"{version}\n")
+        for folder, job in jobs.items():  # version 1's manifest sets CHANNEL, which the stamp then shows
+            marker = "            - {name: MODE, "
+            job.write_text(
+                current[folder].replace(marker, "            - {name: CHANNEL, value: stable}\n" + marker)
+                if version == "1"
+                else current[folder]
+            )
         git(repository, "add", "-A")
         git(repository, "commit", "-q", "-m", f"rb version {version}")
     return deployers
@@ -80,11 +89,12 @@ def test_what_the_current_version_left_behind_is_named(suite: Suite) -> None:
 
 
 def test_a_clean_rollback_passes_and_its_stamp_says_previous(suite: Suite) -> None:
+    # '1 stable': the previous image ran with the previous manifest (its CHANNEL), as a git revert deploys it
     case = suite.cases["rb-clean"]
     assert case["outcome"] == ["passed"], suite.output
     assert "leftover" not in case
     assert case["rollback"] == [
-        "0 leftovers, 0 other differences; web1: /opt/rb/VERSION says '1' (previous; the current wrote '2')"
+        "0 leftovers, 0 other differences; web1: /opt/rb/VERSION says '1 stable' (previous; the current wrote '2')"
     ]
 
 

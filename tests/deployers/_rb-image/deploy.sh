@@ -2,14 +2,15 @@
 # A Job + SSH deployer with versions (VERSION, baked into the image):
 #   1  installs /opt/rb/bin/run.sh and its cron entry in /etc/cron.d/rb
 #   2  adds /opt/rb/bin/report.sh and its cron entry in /etc/cron.d/rb-report
-# Both record their version in /opt/rb/VERSION. MODE (from the Job) decides what a version does with
+# Both record their version in /opt/rb/VERSION, followed by CHANNEL when the Job sets it (so a test can see
+# which manifest ran). MODE (from the Job) decides what a version does with
 # files it does not install: `additive` leaves them (a rollback to 1 keeps 2's script and cron entry),
 # `prune` removes every /opt/rb/bin file and /etc/cron.d/rb* file it does not own (a clean rollback).
 set -euo pipefail
 version=$(cat /app/VERSION)
 ssh_opts=(-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$SSH_KEY_FILE")
 echo "deploying rb $version to $TARGET_HOST (mode: $MODE)"
-ssh "${ssh_opts[@]}" "root@$TARGET_HOST" "VERSION=$version MODE=$MODE bash -s" <<'REMOTE'
+ssh "${ssh_opts[@]}" "root@$TARGET_HOST" "VERSION=$version MODE=$MODE CHANNEL='${CHANNEL:-}' bash -s" <<'REMOTE'
 set -euo pipefail
 owned=()
 # put PATH MODE CONTENT: write only when the content or the mode differs.
@@ -35,6 +36,6 @@ if [[ $MODE == prune ]]; then
         [[ " ${owned[*]} " == *" $f "* ]] || { rm -f "$f"; echo "removed $f"; }
     done
 fi
-put /opt/rb/VERSION 644 "$VERSION"
+put /opt/rb/VERSION 644 "$VERSION${CHANNEL:+ $CHANNEL}"
 REMOTE
 echo "deployed rb $version"
