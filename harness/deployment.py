@@ -153,7 +153,8 @@ class Deployment:
 
     def _read(self, manifest: Manifest) -> Manifest:
         """A manifest besides the deployer's own: its Secrets are masked from now on."""
-        self._manifests_read.append(manifest)
+        if manifest not in self._manifests_read:
+            self._manifests_read.append(manifest)
         if hasattr(self, "state"):
             self.state.mask = masker(self.secret_values())
         return manifest

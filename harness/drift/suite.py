@@ -23,7 +23,10 @@ DETECTED, UNNAMED, MISSED, NO_CHECK = "yes", "not named", "MISSED", "no check"
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
 # What differs between two runs of the same check without meaning anything: times, dates, epoch seconds.
 _CLOCK = re.compile(
-    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?|\b\d\d:\d\d:\d\d(\.\d+)?\b|\b\d{9,}(\.\d+)?\b"
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?([.,]\d+)?(Z|[+-]\d\d:?\d\d)?"  # ISO 8601, Python logging
+    r"|\b\d\d:\d\d:\d\d([.,]\d+)?\b"  # a time of day
+    r"|\b\d{9,}([.,]\d+)?\b"  # epoch seconds
+    r"|\b\d+([.,]\d+)?\s?(ms|s|sec|seconds)\b"  # how long something took
 )
 
 
@@ -72,7 +75,8 @@ class DriftReport:
         width = min(72, max((len(label) for label in labels), default=8))
         lines = [f"{'mutation':<{width}}  {'detected':<10}  healed"]
         lines += [
-            f"{label:<{width}}  {r.detected:<10}  {mask(r.healed)}" for label, r in zip(labels, self.rows, strict=True)
+            f"{label:<{width}}  {mask(r.detected):<10}  {mask(r.healed)}"
+            for label, r in zip(labels, self.rows, strict=True)
         ]
         return "\n".join(lines)
 
@@ -146,10 +150,11 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
         code, out, err = run.runners[mutation.machine](mutation.script)
         if code != 0:
             row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
-            put_back(run, converged, mutation)
+            put_back(run, converged, mutation, applied=False)
             continue
         if run.verify_mutations and not run.compare(mutation.machine):
             row.detected = row.healed = NOTHING_CHANGED
+            put_back(run, converged, mutation, applied=False)  # what it did outside the watched state, undone
             continue
         usual = baselines.get(mutation.machine, next(iter(baselines.values()), ""))
         if run.check is not None:
@@ -172,9 +177,13 @@ def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> 
     """Failed, and named in a line the check did not print on the converged host (its times aside)."""
     if not failed:
         return MISSED
+    return DETECTED if mutation.named_in(news(output, baseline)) else UNNAMED
+
+
+def news(output: str, baseline: str) -> str:
+    """The lines of ``output`` that ``baseline`` does not hold, clock readings aside."""
     usual = {_CLOCK.sub("#", line) for line in baseline.splitlines()}
-    news = "\n".join(line for line in output.splitlines() if _CLOCK.sub("#", line) not in usual)
-    return DETECTED if mutation.named_in(news) else UNNAMED
+    return "\n".join(line for line in output.splitlines() if _CLOCK.sub("#", line) not in usual)
 
 
 def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
@@ -189,10 +198,10 @@ def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
             raise HarnessError(f"could not save the converged files on {machine}: {err.decode(errors='replace')}")
 
 
-def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation) -> None:
+def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation, *, applied: bool = True) -> None:
     """Put the machines back as they converged (the mutated one, and any other an apply changed), so the next
     mutation starts from there."""
-    others = [m for m in converged if m != mutation.machine] if run.apply_touches_all else []
+    others = [m for m in converged if m != mutation.machine] if run.apply_touches_all and applied else []
     for machine in [mutation.machine, *(m for m in others if run.compare(m))]:
         _restore(run, machine, converged[machine])
         still = run.compare(machine)

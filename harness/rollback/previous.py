@@ -67,8 +67,16 @@ def previous_commit(
         raise HarnessError(
             exc.message, where=exc.where, fix="run it in the git repository that holds the ref"
         ) from None
-    relative = sorted({str(f.resolve().relative_to(repository)) or "." for f in folders})
-    relative += [f":(exclude){p.resolve().relative_to(repository)}" for p in harness_files if p.exists()]
+    outside = [str(f) for f in folders if _inside(f, repository) is None]
+    if outside:
+        raise HarnessError(
+            f"{', '.join(outside)} lies outside the git repository {repository}, so git holds no version of it",
+            where=spec_path,
+            fix="keep the build context in the deployer's repository, or name `rollback: {image: ...}`",
+        )
+    included = sorted({_inside(f, repository) or "." for f in folders})
+    relative = [f":(top,literal){path}" for path in included]
+    relative += [f":(top,literal,exclude){path}" for path in _excludable(harness_files, included, repository)]
     if ref is not None:
         found = _git(repository, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
         if found.returncode != 0:
@@ -86,14 +94,37 @@ def previous_commit(
             return repository, commit
     shallow = _git(repository, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
     kind = HarnessError if shallow else NoPreviousVersion  # a cut-off history is no first version: it fails
-    shown = " and ".join(r for r in relative if not r.startswith(":("))
+    named = "name the previous version in the spec: `rollback: {ref: ...}` or `rollback: {image: ...}`"
     raise kind(
-        f"git history holds no earlier version of {shown}"
+        f"git history holds no earlier version of {' and '.join(included)}"
         + (" (this clone is shallow: its history is cut off)" if shallow else ""),
         where=spec_path,
-        fix="fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout), or name "
-        "the previous version in the spec: `rollback: {ref: ...}` or `rollback: {image: ...}`",
+        fix=f"fetch the whole history (`git fetch --unshallow`, or `fetch-depth: 0` in actions/checkout), or {named}"
+        if shallow
+        else f"a first version has nothing to roll back to until the next one is committed; or {named}",
     )
+
+
+def _inside(path: Path, repository: Path) -> str | None:
+    """``path`` relative to the repository ("" for its root), or None when it lies outside."""
+    try:
+        return str(path.resolve().relative_to(repository))
+    except ValueError:
+        return None
+
+
+def _excludable(paths: tuple[Path, ...], included: list[str], repository: Path) -> list[str]:
+    """The harness's files that may be left out: inside the repository, and neither one of the included folders
+    nor above one (`verify: {tests: .}` must not exclude the deployer itself)."""
+    result = []
+    for path in paths:
+        relative = _inside(path, repository)
+        if not relative or not path.exists():
+            continue
+        if any(folder == relative or folder.startswith(relative + "/") for folder in included):
+            continue
+        result.append(relative)
+    return result
 
 
 def check_out(repository: Path, commit: str, paths: list[Path], into: Path) -> PreviousTree:

@@ -177,10 +177,17 @@ def drift(deployment: Deployment, log: ScenarioLog) -> None:
 
     spec, state = deployment.spec, deployment.state
     converged, watches = state.snapshots[-1], state.watches[-1]  # load_scenario asks for a snapshot before it
-    machines = list(converged)
     info = deployment.cluster_info()
-    if info is not None:  # a DaemonSet: only the nodes it runs on
-        machines = [name for name in machines if info["nodes"][name]["scheduled"]]
+    if info is not None:  # a DaemonSet: only the nodes it runs on are mutated, saved or put back
+        converged = {name: s for name, s in converged.items() if info["nodes"][name]["scheduled"]}
+        for custom in spec.drift.mutations:
+            if custom.machine is not None and custom.machine not in converged:
+                raise HarnessError(
+                    f"`drift.mutations` {custom.name!r} names {custom.machine}, which the DaemonSet does not run on",
+                    where=spec.path,
+                    fix=f"name one of: {', '.join(converged)}, or leave `machine` out",
+                )
+    machines = list(converged)
     mutations = [m for name in machines for m in derive_mutations(converged[name])]
     mutations += custom_mutations(spec.drift.mutations, machines)
     if info is not None:

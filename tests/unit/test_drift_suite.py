@@ -24,6 +24,7 @@ from harness.drift.suite import (
     DriftReport,
     DriftRun,
     Healing,
+    news,
     run_drift,
 )
 from harness.errors import HarnessError
@@ -261,7 +262,8 @@ def test_a_mutation_that_changes_nothing_fails_without_check_or_heal() -> None:
     report = lab.run([noop()])
     assert outcomes(report) == [(NOTHING_CHANGED, NOTHING_CHANGED)]
     assert report.failures == report.rows
-    assert lab.events == ["pve1: save", "check pve1", "before custom noop", "pve1: NOOP"]
+    # no check, no heal; put back anyway, in case it changed what the snapshots do not watch
+    assert lab.events == ["pve1: save", "check pve1", "before custom noop", "pve1: NOOP", "pve1: put back"]
 
 
 def test_a_mutation_that_changes_nothing_still_goes_to_check_and_heal_when_not_verified() -> None:
@@ -404,3 +406,19 @@ def test_a_host_the_apply_changed_besides_the_mutated_one_is_put_back_too() -> N
     assert "pve2: put back" in lab.events
     # the second mutation starts from a converged pve2: its check names only /a
     assert report.rows[1].check_output == "DRIFT /a: content 'drifted'"
+
+
+@pytest.mark.parametrize(
+    ("baseline", "output", "expected"),
+    [
+        ("2026-11-24T00:00:01Z [render] ok /a", "2026-11-24T00:07:09Z [render] ok /a", ""),  # ISO 8601
+        ("2026-01-02 03:04:05,123 INFO ok /a", "2026-01-02 03:09:15,987 INFO ok /a", ""),  # Python logging
+        ("00:12:33 [w1] pass took 0.52s", "00:12:38 [w1] pass took 1.7 s", ""),  # a time of day, a duration
+        ("/a mode 644", "/a mode 600", "/a mode 600"),  # other numbers are news
+        ("ok /a\nok /b", "ok /a\nDRIFT /b: content\nok /b", "DRIFT /b: content"),
+    ],
+)
+def test_news_are_the_lines_the_baseline_does_not_hold_clock_readings_aside(
+    baseline: str, output: str, expected: str
+) -> None:
+    assert news(output, baseline) == expected

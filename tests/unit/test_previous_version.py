@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.rollback.previous import check_out, previous_commit
+from harness.rollback.previous import NoPreviousVersion, check_out, previous_commit
 
 SPEC = Path("deployers/x/harness.yaml")
 
@@ -93,7 +93,7 @@ def test_the_build_context_alone_does_not_hide_the_deployers_own_changes(repo: P
 def test_a_single_version_in_history_names_the_fix(repo: Path) -> None:
     commit(repo, "c1", {"deployers/x/file": "1"})
     commit(repo, "c2", {"deployers/y/file": "1"})
-    with pytest.raises(HarnessError) as raised:
+    with pytest.raises(NoPreviousVersion) as raised:  # a first version: the plugin skips it with this reason
         previous(repo, "deployers/x")
     error = raised.value
     assert "git history holds no earlier version of deployers/x" in error.message
@@ -101,7 +101,7 @@ def test_a_single_version_in_history_names_the_fix(repo: Path) -> None:
     assert error.where == str(SPEC)
     assert error.fix is not None
     assert "`rollback: {ref: ...}`" in error.fix
-    assert "fetch-depth: 0" in error.fix
+    assert "a first version has nothing to roll back to" in error.fix
 
 
 def test_a_shallow_clone_is_named_as_the_cause(repo: Path, tmp_path: Path) -> None:
@@ -112,6 +112,35 @@ def test_a_shallow_clone_is_named_as_the_cause(repo: Path, tmp_path: Path) -> No
     with pytest.raises(HarnessError, match="this clone is shallow") as raised:
         previous(clone, "deployers/x")
     assert "git history holds no earlier version" in raised.value.message
+    assert not isinstance(raised.value, NoPreviousVersion)  # a cut-off history fails; it is not skipped
+    assert raised.value.fix is not None and "fetch-depth: 0" in raised.value.fix
+
+
+def test_a_commit_touching_only_the_spec_and_the_tests_is_the_same_version(repo: Path) -> None:
+    c1 = commit(repo, "c1", {"deployers/x/deploy.sh": "1", "deployers/x/harness.yaml": "a", "deployers/x/tests/t": "1"})
+    commit(repo, "c2", {"deployers/x/deploy.sh": "2"})
+    commit(repo, "c3", {"deployers/x/harness.yaml": "b", "deployers/x/tests/t": "2"})
+    folder = repo / "deployers" / "x"
+    harness_files = (folder / "harness.yaml", folder / "tests")
+    _, hash_ = previous_commit([folder], SPEC, harness_files=harness_files)
+    assert hash_ == c1  # c3 changed no part of the deployer: c2's deploy.sh is the current version
+
+
+def test_harness_files_that_hold_the_deployer_are_never_left_out(repo: Path) -> None:
+    c1 = commit(repo, "c1", {"deployers/x/deploy.sh": "1"})
+    commit(repo, "c2", {"deployers/x/deploy.sh": "2"})
+    folder = repo / "deployers" / "x"
+    # `verify: {tests: .}` makes the tests the deployer's own folder; `..` lies above it; /tmp lies outside
+    for tests in (folder, folder.parent, Path("/tmp")):
+        assert previous_commit([folder], SPEC, harness_files=(tests,))[1] == c1
+
+
+def test_a_build_context_outside_the_repository_is_named(repo: Path, tmp_path: Path) -> None:
+    commit(repo, "c1", {"deployers/x/deploy.sh": "1"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(HarnessError, match="lies outside the git repository"):
+        previous_commit([repo / "deployers" / "x", elsewhere], SPEC)
 
 
 def test_a_folder_outside_git_names_the_spec_and_the_fix(tmp_path: Path) -> None:
