@@ -180,6 +180,13 @@ def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> 
     return DETECTED if mutation.named_in(news(output, baseline)) else UNNAMED
 
 
+def repeated(log: str) -> str:
+    """The lines a log holds more than once, clock readings aside: what a loop says on every pass (its first
+    pass's `wrote /etc/x` is said once, and is what a repair says again)."""
+    counts = Counter(_CLOCK.sub("#", line) for line in log.splitlines())
+    return "\n".join(line for line in log.splitlines() if counts[_CLOCK.sub("#", line)] > 1)
+
+
 def news(output: str, baseline: str) -> str:
     """The lines of ``output`` that ``baseline`` does not hold, clock readings aside."""
     usual = {_CLOCK.sub("#", line) for line in baseline.splitlines()}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.drift.mutations import Mutation
-from harness.drift.suite import Check, DriftRun, Healing, news
+from harness.drift.suite import Check, DriftRun, Healing, news, repeated
 from harness.state.command import Watch
 from harness.state.model import Snapshot
 
@@ -59,11 +59,11 @@ def _daemonset_run(
 ) -> DriftRun:
     drift = deployment.spec.drift
     seen: dict[str, int] = {}  # node -> length of its pod's log before the mutation
-    usual: dict[str, str] = {}  # node -> its pod's log before the first mutation: what it says anyway
+    usual: dict[str, str] = {}  # node -> what its pod logged more than once before the first mutation
 
     def before(mutation: Mutation) -> None:
         log = deployment.pod_logs(mutation.machine)
-        usual.setdefault(mutation.machine, log)
+        usual.setdefault(mutation.machine, repeated(log))
         seen[mutation.machine] = len(log)
 
     def new_log(mutation: Mutation) -> str:

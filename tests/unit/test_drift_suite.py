@@ -25,6 +25,7 @@ from harness.drift.suite import (
     DriftRun,
     Healing,
     news,
+    repeated,
     run_drift,
 )
 from harness.errors import HarnessError
@@ -422,3 +423,9 @@ def test_news_are_the_lines_the_baseline_does_not_hold_clock_readings_aside(
     baseline: str, output: str, expected: str
 ) -> None:
     assert news(output, baseline) == expected
+
+
+def test_what_a_loop_logs_on_every_pass_is_repeated_and_its_first_writes_are_not() -> None:
+    log = "00:00:01 [w1] wrote /etc/a\n00:00:01 [w1] ok /etc/a\n00:00:06 [w1] ok /etc/a\n00:00:11 [w1] ok /etc/a"
+    assert repeated(log) == "00:00:01 [w1] ok /etc/a\n00:00:06 [w1] ok /etc/a\n00:00:11 [w1] ok /etc/a"
+    assert news("00:00:16 [w1] wrote /etc/a\n00:00:16 [w1] ok /etc/a", repeated(log)) == "00:00:16 [w1] wrote /etc/a"
