@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.engine.client import connect
 from harness.engine.labels import RUN
@@ -42,6 +43,24 @@ def junit_cases(report: Path) -> dict[str, dict[str, list[str]]]:
             properties.setdefault(prop.get("name", ""), []).append(prop.get("value", ""))
         cases[Path(case.get("file", "")).parent.name] = properties
     return cases
+
+
+class Suite(NamedTuple):
+    """One pytest run of the harness over some deployers, with JUnit XML: what the suites' tests read."""
+
+    code: int
+    output: str
+    cases: dict[str, dict[str, list[str]]]  # deployer -> JUnit property -> values (and "outcome")
+    run: str
+    junit: str
+
+
+def run_suite(report: Path, marker: str, deployers: list[str], *args: str) -> Suite:
+    """The deployers' items of one scenario, on two workers (properties must reach JUnit through xdist)."""
+    selection = [f"--deployer={name}" for name in deployers]
+    code, output = run(*args, *selection, "-m", marker, "-n", "2", f"--junitxml={report}")
+    assert report.exists(), output
+    return Suite(code, output, junit_cases(report), run_id(output), report.read_text())
 
 
 def run_id(output: str) -> str:

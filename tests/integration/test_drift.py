@@ -6,30 +6,19 @@ One pytest run with two workers: the matrix must reach JUnit XML through xdist.
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
 import pytest
-from pytest_runs import junit_cases, leftovers, run, run_id
+from pytest_runs import Suite, leftovers, run_suite
 
 DEPLOYERS = ["drift-good", "drift-blind", "drift-sloppy", "drift-nocheck"]
 MUTATIONS = 20  # 4 files x 4, the link, the unit stopped and disabled, the cron entry
 
 
-class Suite(NamedTuple):
-    output: str
-    cases: dict[str, dict[str, list[str]]]  # deployer -> JUnit property -> values (and "outcome")
-    run: str
-    junit: str
-
-
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
-    report = tmp_path_factory.mktemp("drift") / "report.xml"
-    selection = [arg for name in DEPLOYERS for arg in ("--deployer", name)]
-    code, output = run(*selection, "-m", "drift", "-n", "2", f"--junitxml={report}")
-    assert code == 1, output  # some are wrong on purpose
-    cases = junit_cases(report)
-    return Suite(output, cases, run_id(output), report.read_text())
+    suite = run_suite(tmp_path_factory.mktemp("drift") / "report.xml", "drift", DEPLOYERS)
+    assert suite.code == 1, suite.output  # some are wrong on purpose
+    return suite
 
 
 def matrix(case: dict[str, list[str]]) -> dict[str, tuple[str, str]]:

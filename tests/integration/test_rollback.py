@@ -11,18 +11,11 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
-from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
+from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run, run_id, run_suite
 
 FOLDERS = ["_rb-image", "rb-leftover", "rb-clean", "rb-allowed"]
-
-
-class Suite(NamedTuple):
-    output: str
-    cases: dict[str, dict[str, list[str]]]
-    run: str
 
 
 def git(repository: Path, *args: str) -> None:
@@ -58,12 +51,9 @@ def committed(repository: Path, versions: tuple[str, ...] = ("1", "2")) -> Path:
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
     deployers = committed(tmp_path_factory.mktemp("rb-repo"))
-    report = deployers.parent / "report.xml"
-    args = ["--deployers-dir", str(deployers)] + [f"--deployer={name}" for name in FOLDERS[1:]]
-    code, output = run(*args, "-m", "rollback", "-n", "2", f"--junitxml={report}")
-    assert code == 1, output  # rb-leftover is wrong on purpose
-    cases = junit_cases(report)
-    return Suite(output, cases, run_id(output))
+    suite = run_suite(deployers.parent / "report.xml", "rollback", FOLDERS[1:], "--deployers-dir", str(deployers))
+    assert suite.code == 1, suite.output  # rb-leftover is wrong on purpose
+    return suite
 
 
 def test_the_previous_version_comes_from_git(suite: Suite) -> None:
