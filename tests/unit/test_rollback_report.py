@@ -5,28 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from host_states import CONF, UNIT, snap
 
 from harness.rollback.report import RollbackReport, classify, judge_stamp
 from harness.state.diff import Change, compare
-from harness.state.model import FileState, Package, Snapshot, UnitState
-
-CONF = FileState("/etc/app/app.conf", "file", "644", "root", "root", 6, "100.0", sha256="a", content=b"a = 1\n")
-UNIT = UnitState("app.service", "loaded", "active", "running", "enabled", "42", "0", "inv-1", "1000")
-
-
-def snap(**fields: object) -> Snapshot:
-    """The host after the previous version; fields replace parts of it."""
-    base = Snapshot(
-        "web1",
-        files={CONF.path: CONF},
-        units={UNIT.name: UNIT},
-        packages={"nut": Package("nut", "ii ", "2.8.0-7", "5.0")},
-        cron={"/etc/cron.d/app": ("*/5 * * * * root /bin/true",)},
-        users={"app": "999:999::/opt/app:/usr/sbin/nologin"},
-    )
-    for key, value in fields.items():
-        setattr(base, key, value)
-    return base
+from harness.state.model import FileState, Package, UnitState
 
 
 def items(changes: list[Change]) -> list[tuple[str, str, str]]:
