@@ -11,6 +11,22 @@ from harness.resources import scenarios_dir
 from harness.scenario.steps import STEPS
 
 WORKLOADS = ("any", "job", "daemonset")
+# Steps that compare or mutate what earlier steps took: (that step, how many, what is missing, the fix).
+_PREREQUISITES = {
+    "expect-no-diff": (
+        "snapshot",
+        2,
+        "compares the last two snapshots, and fewer come before it",
+        "add `snapshot` steps",
+    ),
+    "expect-clean-rollback": ("scan", 2, "compares the last two scans, and fewer come before it", "add `scan` steps"),
+    "drift": (
+        "snapshot",
+        1,
+        "mutates the host as the last snapshot saw it, and no snapshot comes before it",
+        "put `apply` and `snapshot` before `drift`",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -33,20 +49,9 @@ def load_scenario(path: Path) -> Scenario:
     for index, step in enumerate(steps):
         if not isinstance(step, str) or step not in STEPS:
             raise top.error(f"steps[{index}]", f"is {step!r}, which is not a step", f"use one of: {', '.join(STEPS)}")
-        if step == "expect-no-diff" and steps[:index].count("snapshot") < 2:
-            raise top.error(
-                f"steps[{index}]", "compares the last two snapshots, and fewer come before it", "add `snapshot` steps"
-            )
-        if step == "expect-clean-rollback" and steps[:index].count("scan") < 2:
-            raise top.error(
-                f"steps[{index}]", "compares the last two scans, and fewer come before it", "add `scan` steps"
-            )
-        if step == "drift" and "snapshot" not in steps[:index]:
-            raise top.error(
-                f"steps[{index}]",
-                "mutates the host as the last snapshot saw it, and no snapshot comes before it",
-                "put `apply` and `snapshot` before `drift`",
-            )
+        needed = _PREREQUISITES.get(step)
+        if needed is not None and steps[:index].count(needed[0]) < needed[1]:
+            raise top.error(f"steps[{index}]", needed[2], needed[3])
     workload = top.choice("workload", "any", WORKLOADS)
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload)
 
