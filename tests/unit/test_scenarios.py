@@ -47,3 +47,17 @@ def test_expect_no_diff_needs_two_snapshots_before_it(tmp_path: Path) -> None:
         load_scenario(path)
     assert "`steps[3]` compares the last two snapshots" in str(raised.value)
     assert "add `snapshot` steps" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ("[apply-previous, scan, apply, expect-clean-rollback]", "`steps[3]` compares the last two scans"),
+        ("[apply, drift]", "`steps[1]` mutates the host as the last snapshot saw it"),
+    ],
+)
+def test_drift_and_rollback_steps_need_what_they_compare_before_them(tmp_path: Path, steps: str, expected: str) -> None:
+    path = tmp_path / "early.yaml"
+    path.write_text(f"name: early\nsteps: {steps}\n")
+    with pytest.raises(HarnessError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(path)
