@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.drift.mutations import Mutation
+from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded
 from harness.drift.suite import Check, DriftRun, Healing, news, repeated
+from harness.errors import HarnessError
 from harness.state.command import Watch
 from harness.state.model import Snapshot
 
@@ -23,6 +24,34 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 0.5
 LOG_SETTLE_SECONDS = 2.0  # the journal may show a pod's last line a moment after the file it wrote
+
+
+def plan(deployment: Deployment, converged: dict[str, Snapshot]) -> tuple[dict[str, Snapshot], list[Mutation]]:
+    """The machines to mutate (a DaemonSet's: only the nodes it runs on, which alone are saved and put back) and
+    the mutations: derived from the converged snapshot, the spec's own added, its exclusions left out."""
+    spec = deployment.spec
+    info = deployment.cluster_info()
+    if info is not None:
+        converged = {name: s for name, s in converged.items() if info["nodes"][name]["scheduled"]}
+        for custom in spec.drift.mutations:
+            if custom.machine is not None and custom.machine not in converged:
+                raise HarnessError(
+                    f"`drift.mutations` {custom.name!r} names {custom.machine}, which the DaemonSet does not run on",
+                    where=spec.path,
+                    fix=f"name one of: {', '.join(converged)}, or leave `machine` out",
+                )
+    mutations = [m for snapshot in converged.values() for m in derive_mutations(snapshot)]
+    mutations += custom_mutations(spec.drift.mutations, converged)
+    if info is not None:
+        mutations = spread(mutations)
+    mutations = [m for m in mutations if not excluded(m, spec.drift.exclude)]
+    if not mutations:
+        raise HarnessError(
+            "`drift` found nothing to mutate: the converged snapshot holds no managed file, unit or crontab",
+            where=spec.path,
+            fix="derive the watch (`state.derive`), name paths in `state.paths`, or add `drift.mutations`",
+        )
+    return converged, mutations
 
 
 def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: dict[str, Watch]) -> DriftRun:

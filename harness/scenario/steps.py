@@ -171,35 +171,12 @@ def _daemonset_only(deployment: Deployment, step: str) -> dict[str, Any]:
 def drift(deployment: Deployment, log: ScenarioLog) -> None:
     """Every mutation derived from the last snapshot (the converged host): the drift check must name it, and a
     new apply (or a DaemonSet's own loop) must bring the host back to that snapshot."""
-    from harness.drift.mutations import custom_mutations, derive_mutations, excluded
     from harness.drift.suite import CheckBroken, run_drift
-    from harness.drift.targets import drift_run, spread
+    from harness.drift.targets import drift_run, plan
 
-    spec, state = deployment.spec, deployment.state
-    converged, watches = state.snapshots[-1], state.watches[-1]  # load_scenario asks for a snapshot before it
-    info = deployment.cluster_info()
-    if info is not None:  # a DaemonSet: only the nodes it runs on are mutated, saved or put back
-        converged = {name: s for name, s in converged.items() if info["nodes"][name]["scheduled"]}
-        for custom in spec.drift.mutations:
-            if custom.machine is not None and custom.machine not in converged:
-                raise HarnessError(
-                    f"`drift.mutations` {custom.name!r} names {custom.machine}, which the DaemonSet does not run on",
-                    where=spec.path,
-                    fix=f"name one of: {', '.join(converged)}, or leave `machine` out",
-                )
-    machines = list(converged)
-    mutations = [m for name in machines for m in derive_mutations(converged[name])]
-    mutations += custom_mutations(spec.drift.mutations, machines)
-    if info is not None:
-        mutations = spread(mutations)
-    mutations = [m for m in mutations if not excluded(m, spec.drift.exclude)]
-    if not mutations:
-        raise HarnessError(
-            "`drift` found nothing to mutate: the converged snapshot holds no managed file, unit or crontab",
-            where=spec.path,
-            fix="derive the watch (`state.derive`), name paths in `state.paths`, or add `drift.mutations`",
-        )
-    run = drift_run(deployment, converged, watches)
+    state = deployment.state
+    converged, mutations = plan(deployment, state.snapshots[-1])  # load_scenario asks for a snapshot before it
+    run = drift_run(deployment, converged, state.watches[-1])
     try:
         report = run_drift(run, converged, mutations)
     except CheckBroken as exc:

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -59,5 +60,5 @@ def test_expect_no_diff_needs_two_snapshots_before_it(tmp_path: Path) -> None:
 def test_drift_and_rollback_steps_need_what_they_compare_before_them(tmp_path: Path, steps: str, expected: str) -> None:
     path = tmp_path / "early.yaml"
     path.write_text(f"name: early\nsteps: {steps}\n")
-    with pytest.raises(HarnessError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(HarnessError, match=re.escape(expected)):
         load_scenario(path)
