@@ -64,6 +64,9 @@ def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: d
     def compare(machine: str) -> list[str]:
         return differences([machine])
 
+    def mask(text: str) -> str:  # read late: the mask grows as manifests are read
+        return state.mask(text)
+
     def heal_by_applying(mutation: Mutation) -> Healing:
         applied = deployment.apply()
         if not applied.succeeded:
@@ -78,13 +81,15 @@ def drift_run(deployment: Deployment, converged: dict[str, Snapshot], watches: d
                 result = deployment.check_drift()
                 return Check(result.succeeded, result.logs)
 
-        mask = lambda text: state.mask(text)  # noqa: E731  (late: the mask grows as manifests are read)
         return DriftRun(state.runners, check, heal_by_applying, compare, mask=mask, apply_touches_all=True)
-    return _daemonset_run(deployment, compare, heal_by_applying)
+    return _daemonset_run(deployment, compare, heal_by_applying, mask)
 
 
 def _daemonset_run(
-    deployment: Deployment, compare: Callable[[str], list[str]], heal_by_applying: Callable[[Mutation], Healing]
+    deployment: Deployment,
+    compare: Callable[[str], list[str]],
+    heal_by_applying: Callable[[Mutation], Healing],
+    mask: Callable[[str], str],
 ) -> DriftRun:
     drift = deployment.spec.drift
     seen: dict[str, int] = {}  # node -> length of its pod's log before the mutation
@@ -136,7 +141,7 @@ def _daemonset_run(
         check_per_machine=True,
         reports_healing=check is None and heal is heal_by_loop,
         before=before,
-        mask=lambda text: deployment.state.mask(text),
+        mask=mask,
         verify_mutations=False,  # the pods loop either way: they may repair it before the harness looks
         apply_touches_all=heal is heal_by_applying,
     )
