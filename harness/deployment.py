@@ -25,12 +25,12 @@ from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
 from harness.hosts.mirror import APT_CONFIG, start_mirror
 from harness.hosts.network import create_internal_network
+from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
+from harness.k8s.pod_env import Sources
 from harness.k8s.scheduling import schedule
 from harness.rollback.version import PreviousVersion, previous_version
-from harness.runner.addresses import AddressMap
 from harness.runner.job import JobResult, JobRun, run_job
-from harness.runner.pod_env import Sources
 from harness.state.diff import masker
 from harness.state.tracker import ScriptRunner, StateTracker
 from harness.workbench import Workbench

@@ -27,3 +27,15 @@ class EngineUnavailable(HarnessError):
 
 class ImageBuildError(HarnessError):
     """An image failed to build; the message carries the failing step and its output."""
+
+
+class NoPreviousVersion(HarnessError):
+    """Nothing to roll back to: the deployer is not in git, or git holds no earlier version of it."""
+
+
+class CheckBroken(HarnessError):
+    """The drift check fails on the converged host: it cannot tell drift from no drift."""
+
+
+class TruncatedOutput(HarnessError):
+    """A snapshot command stopped before its end; the message says how far it got, never what it read."""

@@ -23,12 +23,11 @@ from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
 from harness.deployment import MIRROR_KIND, Deployment
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
+from harness.engine.locks import build_lock
 from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
-from harness.errors import EngineUnavailable, HarnessError
+from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion
 from harness.images.catalog import Catalog
-from harness.images.locks import build_lock
-from harness.rollback.previous import NoPreviousVersion
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.steps import ScenarioLog, StepFailed, run_steps
 from harness.workbench import Workbench

@@ -17,10 +17,10 @@ from pathlib import PurePosixPath
 
 from harness.engine.archive import Entry
 from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.expand import expand
 from harness.k8s.pod import Container, PodSpec
-from harness.runner.addresses import AddressMap
-from harness.runner.expand import expand
-from harness.runner.pod_env import Sources, container_env, volume_files
+from harness.k8s.pod_env import Sources, container_env, volume_files
 
 PODS_DIR = "/var/lib/harness/pods"
 RUNNER = "/usr/local/lib/harness/harness-pod"

@@ -15,7 +15,7 @@ from docker.types import Mount
 from harness import PROJECT
 from harness.engine.archive import Entry, never_started, put_files
 from harness.engine.labels import CACHE, Ownership
-from harness.images.locks import build_lock
+from harness.engine.locks import build_lock
 
 VOLUME = f"{PROJECT}-pod-images"
 NODE_PATH = "/var/lib/harness/images"  # where nodes mount the volume

@@ -22,10 +22,10 @@ from harness.cluster.pod_files import RUNNER, ImageConfig, PodPlan, plan_pod
 from harness.engine.archive import put_files
 from harness.errors import HarnessError
 from harness.hosts.machine import Machine
+from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import DaemonSetSpec
+from harness.k8s.pod_env import Sources
 from harness.k8s.scheduling import Decision, Node, schedule
-from harness.runner.addresses import AddressMap
-from harness.runner.pod_env import Sources
 
 STOP_GRACE_SECONDS = 2.0  # terminationGracePeriodSeconds, compressed: a pod that ignores SIGTERM is killed after it
 
@@ -50,7 +50,6 @@ class PodState:
     phase: str  # Running, Waiting (CrashLoopBackOff), Pending
     restarts: int
     ready: bool
-    last_exit: str = ""
 
 
 @dataclass
@@ -234,7 +233,7 @@ class SimCluster:
         status, restarts = (lines[0].split() or ["Pending"]), int(lines[1]) if len(lines) > 1 and lines[1] else 0
         if status[0] != "running":
             phase = "CrashLoopBackOff" if status[0] == "waiting" else "Pending"
-            return PodState(pod.name, node, phase, restarts, False, status[1] if len(status) > 1 else "")
+            return PodState(pod.name, node, phase, restarts, False)
         ready = True
         if probe:
             code, _ = self.exec(node, probe, probe_timeout)

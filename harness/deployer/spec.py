@@ -17,7 +17,7 @@ state:                          # managed state, beyond what the first apply tou
   sysctl: [vm.swappiness]
   derive: true
 idempotency: {rewritten: warn, restarted: warn, reinstalled: warn}   # findings: warn, fail or ignore
-drift: {manifest: k8s/drift-check.yaml}   # how the drift check runs (see harness/deployer/suites.py)
+drift: {manifest: k8s/drift-check.yaml}   # how the drift check runs (see harness/deployer/sections.py)
 rollback: {stamp: /opt/pve-nut/.version}  # where the previous version comes from, the version stamp
 mirror: false                   # a Debian package mirror (apt proxy) on the test network; default: with `cluster`
 cluster:                        # instead of `machines`, for a DaemonSet: the simulated cluster's nodes
@@ -35,12 +35,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.deployer.fields import Fields, load_yaml_documents
-from harness.deployer.suites import DriftSpec, RollbackSpec, drift_spec, rollback_spec
+from harness.deployer.sections import DriftSpec, RollbackSpec, drift_spec, rollback_spec
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
+from harness.yaml_fields import Fields, load_yaml_documents
 
 SPEC_FILE = "harness.yaml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # part of container names and network aliases
@@ -108,9 +108,6 @@ class DeployerSpec:
     def workload(self) -> str:
         """job or daemonset, as the scenarios' ``workload`` field names them."""
         return "daemonset" if self.nodes else "job"
-
-    def machine(self, name: str) -> MachineSpec:
-        return next(m for m in self.machines if m.name == name)
 
 
 def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:

@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.deployer.suites import CustomMutation
+from harness.deployer.sections import CustomMutation
 from harness.state.model import Snapshot
 
 MARK = "drift injected by deployer-harness"

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.drift.mutations import Mutation
-from harness.errors import HarnessError
+from harness.errors import CheckBroken, HarnessError
 from harness.state.diff import Mask
 from harness.state.model import Snapshot
 from harness.state.tracker import ScriptRunner
@@ -92,10 +92,6 @@ class DriftReport:
             }
             for r in self.rows
         ]
-
-
-class CheckBroken(Exception):
-    """The drift check fails on the converged host: it cannot tell drift from no drift."""
 
 
 def _label(mutation: Mutation) -> str:

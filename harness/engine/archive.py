@@ -18,6 +18,7 @@ from docker.models.containers import Container
 from docker.types import Mount
 
 from harness.engine.labels import Ownership
+from harness.errors import HarnessError
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,10 @@ def put_files(container: Container, entries: list[Entry]) -> None:
                 info.size = len(entry.content)
                 tar.addfile(info, io.BytesIO(entry.content))
     if not container.put_archive("/", buffer.getvalue()):
-        raise RuntimeError(f"could not copy files into {container.name}")
+        raise HarnessError(
+            f"the Docker engine did not take the files for container {container.name}",
+            fix="check the engine (`docker info`); files cannot go into a tmpfs mount",
+        )
 
 
 @contextmanager

@@ -20,8 +20,8 @@ from docker.models.networks import Network
 from harness import PROJECT
 from harness.engine.archive import Entry
 from harness.engine.labels import CACHE, Ownership
+from harness.engine.locks import build_lock
 from harness.errors import HarnessError
-from harness.images.locks import build_lock
 
 ALIAS = "mirror"
 PORT = 3142

@@ -9,8 +9,8 @@ import docker
 import docker.errors
 
 from harness.engine.labels import CACHE
+from harness.engine.locks import build_lock
 from harness.errors import ImageBuildError
-from harness.images.locks import build_lock
 
 Progress = Callable[[str], None]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from croniter import croniter
 
-from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
 from harness.k8s.pod import PodSpec, parse_pod_spec
+from harness.yaml_fields import Fields, load_yaml_documents
 
 DEFAULT_BACKOFF_LIMIT = 6  # Kubernetes' default for Jobs
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from harness.deployer.fields import Fields
 from harness.k8s.scheduling import EFFECTS, OPERATORS, Placement, Requirement, Term, Toleration
+from harness.yaml_fields import Fields
 
 DEFAULT_VOLUME_MODE = 0o644  # Kubernetes' default for secret and configMap volumes
 

@@ -12,11 +12,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
-
-
-class NoPreviousVersion(HarnessError):
-    """Nothing to roll back to: the deployer is not in git, or git holds no earlier version of it."""
+from harness.errors import HarnessError, NoPreviousVersion
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ from docker.types import Mount
 from harness.engine.archive import Entry, never_started, put_files
 from harness.engine.labels import Ownership
 from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.expand import expand
 from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec, SecurityContext
-from harness.runner.addresses import AddressMap
-from harness.runner.expand import expand
-from harness.runner.pod_env import Sources, container_env, sub_path_entries, volume_files
+from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.deployer.fields import Fields, load_yaml_documents
 from harness.errors import HarnessError
 from harness.resources import scenarios_dir
 from harness.scenario.steps import STEPS
+from harness.yaml_fields import Fields, load_yaml_documents
 
 WORKLOADS = ("any", "job", "daemonset")
 # Steps that compare or mutate what earlier steps took: (that step, how many, what is missing, the fix).

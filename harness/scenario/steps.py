@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import HarnessError
+from harness.errors import CheckBroken, HarnessError
 from harness.state.diff import StateDiff
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ def _daemonset_only(deployment: Deployment, step: str) -> dict[str, Any]:
 def drift(deployment: Deployment, log: ScenarioLog) -> None:
     """Every mutation derived from the last snapshot (the converged host): the drift check must name it, and a
     new apply (or a DaemonSet's own loop) must bring the host back to that snapshot."""
-    from harness.drift.suite import CheckBroken, run_drift
+    from harness.drift.suite import run_drift
     from harness.drift.targets import drift_run, plan
 
     state = deployment.state

@@ -13,6 +13,7 @@ import hashlib
 import shlex
 from dataclasses import dataclass
 
+from harness.errors import TruncatedOutput
 from harness.state.model import FileState, Package, Snapshot, UnitState
 
 ALL_UNITS = "*"  # every loaded unit (used for the wide scan a derivation compares)
@@ -97,10 +98,6 @@ def script(watch: Watch) -> str:
         "section end",
     ]
     return "\n".join(lines) + "\n"
-
-
-class TruncatedOutput(ValueError):
-    """The command stopped before its end; the message says how far it got, never what it read."""
 
 
 def parse(machine: str, output: bytes) -> Snapshot:

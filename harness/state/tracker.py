@@ -8,8 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from harness.errors import HarnessError
-from harness.state.command import ALL_UNITS, TruncatedOutput, Watch, parse, script
+from harness.errors import HarnessError, TruncatedOutput
+from harness.state.command import ALL_UNITS, Watch, parse, script
 from harness.state.derive import SCAN_EXCLUDES, Derived, changed_packages, derive
 from harness.state.diff import Mask, StateDiff, compare
 from harness.state.model import Snapshot, WatchSpec

@@ -9,10 +9,10 @@ import pytest
 from harness.cluster.pod_files import ImageConfig, plan_pod
 from harness.deployer.spec import load_spec
 from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import load_manifest
+from harness.k8s.pod_env import Sources
 from harness.k8s.scheduling import Taint
-from harness.runner.addresses import AddressMap
-from harness.runner.pod_env import Sources
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "deployers" / "node-configurator" / "k8s" / "daemonset.yaml"
@@ -199,4 +199,5 @@ def test_run_as_non_root_is_refused_for_a_root_image_as_the_kubelet_does(tmp_pat
     text = MANIFEST.read_text().replace("privileged: true", "runAsNonRoot: true")
     with pytest.raises(HarnessError, match="CreateContainerConfigError: container has runAsNonRoot"):
         plan(text, tmp_path)
-    assert plan(text.replace("runAsNonRoot: true", "runAsNonRoot: true\n            runAsUser: 1000"), tmp_path)
+    allowed = inner_of(text.replace("runAsNonRoot: true", "runAsNonRoot: true\n            runAsUser: 1000"), tmp_path)
+    assert "--userspec=1000:1000" in allowed  # a non-root user is allowed, and the pod runs as that user

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.deployer.suites import CustomMutation
+from harness.deployer.sections import CustomMutation
 from harness.drift import mutations
 from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded
 from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, DriftReport, Row

@@ -20,7 +20,6 @@ from harness.drift.suite import (
     NOTHING_CHANGED,
     UNNAMED,
     Check,
-    CheckBroken,
     DriftReport,
     DriftRun,
     Healing,
@@ -28,7 +27,7 @@ from harness.drift.suite import (
     repeated,
     run_drift,
 )
-from harness.errors import HarnessError
+from harness.errors import CheckBroken, HarnessError
 from harness.state.model import FileState, Snapshot
 
 Files = dict[str, tuple[str, str]]  # path -> (content, mode)

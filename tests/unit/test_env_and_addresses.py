@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.expand import expand
 from harness.k8s.manifest import load_manifest
-from harness.runner.addresses import AddressMap
-from harness.runner.expand import expand
-from harness.runner.pod_env import Sources, container_env, sub_path_entries, volume_files
+from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
 
 
 def test_whole_addresses_only_are_mapped() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessError
-from harness.rollback.previous import NoPreviousVersion, check_out, previous_commit
+from harness.errors import HarnessError, NoPreviousVersion
+from harness.rollback.previous import check_out, previous_commit
 
 SPEC = Path("deployers/x/harness.yaml")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.state.command import TruncatedOutput, Watch, parse, script
+from harness.errors import TruncatedOutput
+from harness.state.command import Watch, parse, script
 from harness.state.derive import derive
 from harness.state.model import FileState, Snapshot, UnitState
 

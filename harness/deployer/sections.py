@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.deployer.fields import Fields
+from harness.yaml_fields import Fields
 
 _MUTATION_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 

@@ -8,9 +8,9 @@ from pathlib import PurePosixPath
 
 from harness.engine.archive import Entry
 from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.expand import expand
 from harness.k8s.pod import Container, PodSpec, Volume
-from harness.runner.addresses import AddressMap
-from harness.runner.expand import expand
 
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
