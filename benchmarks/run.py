@@ -23,16 +23,12 @@ from pathlib import Path
 
 import paramiko
 
-from harness.deployer.spec import load_spec
+from harness.deployer.spec import MachineSpec, load_spec
 from harness.deployment import Deployment
 from harness.drift.mutations import derive_mutations
 from harness.drift.suite import put_back, run_drift, save
-from harness.drift.targets import drift_run
-from harness.engine.labels import SCOPE
-from harness.engine.sweep import remove_labelled, sweep
-from harness.hosts.keys import generate
-from harness.hosts.machine import MachineRequest, start_machines
-from harness.hosts.network import create_internal_network
+from harness.engine.sweep import sweep
+from harness.testbed import Testbed, standalone_machine
 from harness.workbench import Workbench
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,27 +50,22 @@ def host_readiness(bench: Workbench, kind: str, repeat: int) -> dict[str, float]
     def bare_shell() -> None:  # the baseline: the same image, a plain `docker run` reaching a shell
         client.containers.run(image, ["sh", "-c", "true"], entrypoint=[], remove=True, network_mode="none")
 
-    ownership = bench.ownership.scoped()
-    network = create_internal_network(client, ownership, "bench")
-    key = generate(bench.workdir / "bench-key")
-    try:
+    with Testbed(bench, "bench") as testbed:
 
         def ready_host() -> None:
-            request = MachineRequest("bench", image, kind, "bench")
-            (machine,) = start_machines(client, bench.capabilities, network, [request], key, ownership)
+            testbed.start([MachineSpec("bench", kind, "bench")])
+            machine = testbed.machines.pop("bench")
             machine.close()
             machine.container.remove(force=True)
 
         baseline = median_seconds(bare_shell, repeat)
         ready = median_seconds(ready_host, repeat)
-    finally:
-        remove_labelled(client, SCOPE, ownership.scope)
     return {"bare_docker_run_s": baseline, "ready_host_s": ready, "ratio": ready / baseline}
 
 
 def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
     """Per-command latency over one connection, with TCP_NODELAY (ours) and without (paramiko's default)."""
-    with bench.standalone_machine("debian-12", "ssh") as machine:
+    with standalone_machine(bench, "debian-12", "ssh") as machine:
         fast = median_seconds(lambda: machine.host.run("true"), repeat)
         plain = paramiko.SSHClient()
         plain.set_missing_host_key_policy(paramiko.AutoAddPolicy())
@@ -98,7 +89,7 @@ def snapshot_speed(bench: Workbench, repeat: int = 21) -> dict[str, float]:
         if not deployment.apply().succeeded:
             raise SystemExit("pve-nut did not apply in the snapshot benchmark")
         deployment.state.derive_watch()
-        machine = deployment.machines["pve1"]
+        machine = deployment.testbed.machines["pve1"]
         snapshot = median_seconds(deployment.state.snapshot, repeat)
         taken = deployment.state.snapshots[-1]["pve1"]
         host = machine.host
@@ -142,7 +133,7 @@ def drift_and_rollback_costs(bench: Workbench, repeat: int = 5) -> dict[str, flo
         state.derive_watch()
         converged, watches = state.snapshot(), state.watches[-1]
         mutation = next(m for m in derive_mutations(converged["pve1"]) if m.id == "chmod /opt/pve-nut/.env")
-        run = drift_run(deployment, converged, watches)
+        run = deployment.workload.drift_strategy(state, converged, watches, deployment.current)
         save(run, converged)
 
         def restore() -> None:
@@ -153,15 +144,11 @@ def drift_and_rollback_costs(bench: Workbench, repeat: int = 5) -> dict[str, flo
         cycle = median_seconds(lambda: run_drift(run, converged, [mutation]), 3)
         listing = median_seconds(lambda: state.rescan(["pve1"]), repeat)
         scan = median_seconds(state.scan, repeat)
-    fresh_deployment = Deployment(bench, spec)  # the baseline: a new machine, converged by a new apply
-    try:
-        started = time.perf_counter()
-        fresh_deployment.start()
+    started = time.perf_counter()  # the baseline: a new machine, converged by a new apply
+    with Deployment(bench, spec) as fresh_deployment:
         if not fresh_deployment.apply().succeeded:
             raise SystemExit("pve-nut did not apply on the new machine")
         fresh = time.perf_counter() - started
-    finally:
-        fresh_deployment.close()
     return {
         "put_back_by_restore_s": restored,
         "put_back_by_new_machine_and_apply_s": fresh,
@@ -192,7 +179,7 @@ def cluster_rollout(bench: Workbench, nodes: int) -> dict[str, float]:
                 if not rollout.succeeded:
                     raise SystemExit(rollout.describe())
                 converged = time.perf_counter() - started
-                usage = [_memory(bench, m.container.id) for m in deployment.machines.values()]
+                usage = [_memory(bench, m.container.id) for m in deployment.testbed.machines.values()]
         return {"nodes_ready_s": ready, "converged_s": converged, "rollout_s": rollout.seconds,
                 "memory_per_node_mib": statistics.mean(usage) / 2**20}  # fmt: skip
 

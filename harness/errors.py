@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 
 
@@ -29,7 +30,11 @@ class ImageBuildError(HarnessError):
     """An image failed to build; the message carries the failing step and its output."""
 
 
-class NoPreviousVersion(HarnessError):
+class NotApplicable(HarnessError):
+    """A scenario that cannot run here, for a reason the user can read: reported as skipped."""
+
+
+class NoPreviousVersion(NotApplicable):
     """Nothing to roll back to: the deployer is not in git, or git holds no earlier version of it."""
 
 
@@ -39,3 +44,16 @@ class CheckBroken(HarnessError):
 
 class TruncatedOutput(HarnessError):
     """A snapshot command stopped before its end; the message says how far it got, never what it read."""
+
+
+def engine_error(exc: Exception) -> HarnessError:
+    """A Docker engine's refusal (``docker.errors.APIError``) as one line: the request, the object, the fix."""
+    explanation = getattr(exc, "explanation", None) or str(exc)
+    response = getattr(exc, "response", None)
+    request = getattr(response, "request", None)
+    path = urllib.parse.urlsplit(str(getattr(request, "url", ""))).path
+    what = f" to {getattr(request, 'method', '')} {path.split('/', 2)[-1]}" if path else ""
+    return HarnessError(
+        f"the Docker engine refused a request{what}: {explanation}",
+        fix="see `docker info` and the engine's log; `deployer-harness sweep` removes what dead runs left behind",
+    )

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.deployer.spec import DeployerSpec
-from harness.hosts.machine import Machine
 
 TARGETS_ENV = "DEPLOYER_HARNESS_TARGETS"
 
@@ -60,23 +59,16 @@ class VerifyResult:
 
 def verify(
     spec: DeployerSpec,
-    machines: dict[str, Machine],
+    machines: dict[str, dict[str, str]],  # how to reach each: address and key, or a container for `docker exec`
     workdir: Path,
     cluster: dict[str, Any] | None = None,
-    docker_nodes: dict[str, str] | None = None,  # kind: node -> container, reached with `docker exec`
 ) -> VerifyResult:
     if spec.tests is None:
         return VerifyResult(output=f"{spec.folder}: no tests/ folder, nothing to verify", returncode=5)
     default = spec.verify_host or spec.machines[0].name
     targets = {
         "default": default,
-        "machines": {
-            **{
-                name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
-                for name, m in machines.items()
-            },
-            **{name: {"docker": container} for name, container in (docker_nodes or {}).items()},
-        },
+        "machines": machines,
         "secrets": spec.secrets,
         "cluster": cluster,
     }

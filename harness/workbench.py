@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import docker
@@ -14,11 +12,6 @@ import docker
 from harness import PROJECT
 from harness.deployer.spec import DeployerSpec
 from harness.engine import Capabilities, Ownership, connect, probe
-from harness.engine.labels import SCOPE
-from harness.engine.sweep import remove_labelled
-from harness.hosts.keys import generate
-from harness.hosts.machine import Machine, MachineRequest, start_machines
-from harness.hosts.network import create_internal_network
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
@@ -73,22 +66,6 @@ class Workbench:
 
         build_once(self.client, tag, build)
         return tag
-
-    @contextmanager
-    def standalone_machine(self, kind: str, name: str) -> Iterator[Machine]:
-        """One machine of ``kind`` on an internal network of its own (tests, benchmarks, exploring)."""
-        ownership = self.ownership.scoped()
-        try:
-            network = create_internal_network(self.client, ownership, name)
-            key = generate(self.workdir / f"{network.name}-key")
-            request = MachineRequest(name, self.machine_image(kind), kind, name)
-            (machine,) = start_machines(self.client, self.capabilities, network, [request], key, ownership)
-            try:
-                yield machine
-            finally:
-                machine.close()
-        finally:
-            remove_labelled(self.client, SCOPE, ownership.scope)
 
     def close(self) -> None:
         if not self.keep:

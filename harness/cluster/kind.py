@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from harness.cluster.sim import Rollout
+from harness.cluster.rollout import Rollout
 from harness.errors import HarnessError
 from harness.k8s.manifest import DaemonSetSpec
 from harness.k8s.scheduling import Decision, Node

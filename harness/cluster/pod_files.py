@@ -146,17 +146,29 @@ def _inner(
     env: dict[str, str],
     argv: tuple[str, ...],
 ) -> str:
-    q = shlex.quote
     root = f"{directory}/rootfs"
-    lines = [f"# pod {name}: namespaces are made by start.sh; these are its mounts, then its process", f"R={q(root)}"]
-    privileged = container.security.privileged
-    lines += [
+    lines = [
+        f"# pod {name}: namespaces are made by start.sh; these are its mounts, then its process",
+        f"R={shlex.quote(root)}",
+        *_system_mounts(pod, container, name, directory),
+        *_volume_mounts(pod, container, directory),
+    ]
+    if container.security.read_only_root_filesystem:
+        lines.append('mount -o remount,ro "$R"')
+    lines.append(_entry(container, image, env, argv))
+    return "\n".join(lines) + "\n"
+
+
+def _system_mounts(pod: PodSpec, container: Container, name: str, directory: str) -> list[str]:
+    """/proc, /dev, /sys, resolv.conf, hosts and hostname, as the runtime gives a container."""
+    q = shlex.quote
+    lines = [
         # The container's PID as the node sees it (the node's procfs answers): probes enter through it.
         f"cut -d' ' -f4 /proc/self/stat > {q(directory)}/pid",
         'mount -t proc proc "$R/proc"',
         "mount --bind /proc/sys \"$R/proc/sys\"  # the node's own view: a pod never reaches the real kernel's keys",
     ]
-    if privileged:
+    if container.security.privileged:
         lines += ['mount --rbind /dev "$R/dev"', 'mount --rbind /sys "$R/sys"']
     else:
         lines += ['mount -o remount,bind,ro "$R/proc/sys"']  # as containerd mounts it for unprivileged containers
@@ -178,6 +190,13 @@ def _inner(
         lines += [f"hostname {q(name[:63])}", "ip link set lo up 2>/dev/null || true"]
         hosts = f"127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.1.1\t{name}\n"
         lines += [f'printf %s {q(hosts)} > "$R/etc/hosts"', f'printf "%s\\n" {q(name)} > "$R/etc/hostname"']
+    return lines
+
+
+def _volume_mounts(pod: PodSpec, container: Container, directory: str) -> list[str]:
+    """The container's volumeMounts: hostPath, emptyDir, and the read-only secret and configMap volumes."""
+    q = shlex.quote
+    lines = []
     for mount in container.volume_mounts:
         volume = pod.volume(mount.name)
         target = '"$R"' + q(str(PurePosixPath("/") / mount.mount_path))
@@ -199,16 +218,20 @@ def _inner(
         else:
             source = f"{q(directory)}/volumes/{q(volume.name)}"
             if mount.sub_path:
-                source, file = f"{source}/{q(mount.sub_path)}", True
+                source = f"{source}/{q(mount.sub_path)}"
+                lines.append(f'mkdir -p "$(dirname {target})" && touch {target}')
             else:
-                file = False
-            lines.append(f'mkdir -p "$(dirname {target})" && touch {target}' if file else f"mkdir -p {target}")
+                lines.append(f"mkdir -p {target}")
             lines.append(f"mount --bind {source} {target}")
             lines.append(f"mount -o remount,bind,ro {target}")  # the kubelet mounts them read-only
         if mount.read_only and volume.kind in ("hostPath", "emptyDir"):
             lines.append(f"mount -o remount,bind,ro {target}")
-    if container.security.read_only_root_filesystem:
-        lines.append('mount -o remount,ro "$R"')
+    return lines
+
+
+def _entry(container: Container, image: ImageConfig, env: dict[str, str], argv: tuple[str, ...]) -> str:
+    """The container's process: its env only, its user, its working directory, its capabilities."""
+    q = shlex.quote
     assignments = " ".join(q(f"{k}={v}") for k, v in env.items())
     security = container.security
     user = str(security.run_as_user) if security.run_as_user is not None else image.user.partition(":")[0]
@@ -219,11 +242,10 @@ def _inner(
     enter = f'/usr/bin/env -i {assignments} /usr/sbin/chroot {userspec}"$R"'
     if workdir != "/":
         enter += f' /bin/sh -c \'mkdir -p "$0" 2>/dev/null; cd "$0" && exec "$@"\' {q(workdir)}'
-    if not privileged:
+    if not security.privileged:
         bounding = _bounding_set(security.add_capabilities, security.drop_capabilities)
         enter = f"/usr/bin/setpriv --bounding-set {bounding} {enter}"
-    lines.append(f"exec {enter} {' '.join(q(a) for a in argv)}")
-    return "\n".join(lines) + "\n"
+    return f"exec {enter} {' '.join(q(a) for a in argv)}"
 
 
 def _bounding_set(add: tuple[str, ...], drop: tuple[str, ...]) -> str:

@@ -14,19 +14,22 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import docker
 
 from harness.cluster.pod_files import RUNNER, ImageConfig, PodPlan, plan_pod
+from harness.cluster.rollout import Rollout
 from harness.engine.archive import put_files
 from harness.errors import HarnessError
 from harness.hosts.machine import Machine
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import DaemonSetSpec
 from harness.k8s.pod_env import Sources
-from harness.k8s.scheduling import Decision, Node, schedule
+from harness.k8s.scheduling import Node, schedule
 
+# Pods reach the other nodes by name, and a DaemonSet names no production host: nothing to map.
+NO_ADDRESSES = AddressMap({})
 STOP_GRACE_SECONDS = 2.0  # terminationGracePeriodSeconds, compressed: a pod that ignores SIGTERM is killed after it
 
 
@@ -53,35 +56,6 @@ class PodState:
 
 
 @dataclass
-class Rollout:
-    """What one apply did: the kubectl-style log, the decisions, and whether it finished."""
-
-    daemonset: str
-    succeeded: bool = False
-    lines: list[str] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
-    seconds: float = 0.0
-    pod_logs: dict[str, str] = field(default_factory=dict)
-    batches: list[list[str]] = field(default_factory=list)  # nodes whose pods were replaced together
-
-    @property
-    def reason(self) -> str:
-        return "rolled out" if self.succeeded else "rollout did not finish"
-
-    def summary(self) -> str:
-        scheduled = sum(d.runs for d in self.decisions)
-        return f"{self.reason} on {scheduled} of {len(self.decisions)} node(s) in {self.seconds:.1f} s"
-
-    def describe(self) -> str:
-        parts = [f'daemon set "{self.daemonset}": {self.summary()}', *self.lines]
-        parts += [f"  {d.node}: {d.reason}" for d in self.decisions]
-        for pod, log in self.pod_logs.items():
-            parts.append(f"--- logs of pod {pod}")
-            parts += [f"    | {line}" for line in log.strip().splitlines()[-40:]]
-        return "\n".join(parts)
-
-
-@dataclass
 class SimNode:
     spec: Node
     machine: Machine
@@ -95,28 +69,24 @@ class SimCluster:
         self,
         client: docker.DockerClient,
         nodes: list[SimNode],
-        sources: Sources,
-        addresses: AddressMap,
         unpack: Callable[[str], str],
         *,
         backoff: tuple[int, int, int] = (1, 8, 60),
     ) -> None:
         self.client = client
         self.nodes = {n.spec.name: n for n in nodes}
-        self.sources, self.addresses, self.unpack = sources, addresses, unpack
+        self.unpack = unpack
+        self.sources = Sources({}, {}, "")  # as the last apply gave them
         self.backoff = backoff
         self.pods: dict[str, Pod] = {}  # node -> its daemon pod
         self.generation = 0
 
     # ------------------------------------------------------------------ rollout
 
-    def apply(
-        self, ds: DaemonSetSpec, image: str, *, timeout: float = 120.0, sources: Sources | None = None
-    ) -> Rollout:
+    def apply(self, ds: DaemonSetSpec, image: str, sources: Sources, *, timeout: float = 120.0) -> Rollout:
         """Create or update the DaemonSet; an unchanged template restarts its pods (``kubectl rollout restart``).
         ``sources``: the Secrets and ConfigMaps as they are now (a previous version brings its own)."""
-        if sources is not None:
-            self.sources = sources
+        self.sources = sources
         unpacked = _Image(image, self.unpack(image), _image_config(self.client, image))  # before the clock starts
         started = time.monotonic()
         self.generation += 1
@@ -181,9 +151,7 @@ class SimCluster:
             "status.podIP": node.machine.address if ds.pod.host_network else "",
         }
         sources = Sources(self.sources.secrets, self.sources.config_maps, self.sources.spec_path, fields)
-        plan: PodPlan = plan_pod(
-            ds.pod, name, node_name, image.path, image.config, sources, self.addresses, self.backoff
-        )
+        plan: PodPlan = plan_pod(ds.pod, name, node_name, image.path, image.config, sources, NO_ADDRESSES, self.backoff)
         put_files(node.machine.container, plan.files)
         pod = Pod(name, node_name, revision, plan.directory, image.name)
         # A PID 1 without a SIGTERM handler (`sleep infinity`) ignores it, as in any container: the kubelet

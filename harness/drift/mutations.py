@@ -115,3 +115,12 @@ def _remove_line(path: str, entry: str) -> str:
     # same file, so its inode, mode and owner stay.
     awk = f"ENTRY={q(entry)} awk {q(program)} {q(path)} > {temporary}"
     return f"{awk} && cat {temporary} > {q(path)}; status=$?; rm -f {temporary}; exit $status"
+
+
+def spread(mutations: list[Mutation]) -> list[Mutation]:
+    """The same DaemonSet configures every node it targets alike: each distinct mutation is made once, on one of
+    the nodes that have it, taking the nodes in turn, so every node is mutated and none twice the same way."""
+    nodes: dict[str, list[Mutation]] = {}
+    for mutation in mutations:
+        nodes.setdefault(mutation.id, []).append(mutation)
+    return [found[index % len(found)] for index, found in enumerate(nodes.values())]

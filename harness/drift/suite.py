@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
 
 from harness.drift.mutations import Mutation
 from harness.errors import CheckBroken, HarnessError
@@ -19,7 +20,20 @@ from harness.state.model import Snapshot
 from harness.state.tracker import ScriptRunner
 
 BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
-DETECTED, UNNAMED, MISSED, NO_CHECK = "yes", "not named", "MISSED", "no check"
+
+
+class Detection(str, Enum):
+    """Whether the drift check saw a mutation (the matrix's `detected` column)."""
+
+    DETECTED = "yes"  # it failed, and named what drifted in a line it does not print on the converged host
+    UNNAMED = "not named"  # it failed without naming it
+    MISSED = "MISSED"  # it passed
+    NO_CHECK = "no check"  # there is none: healing only
+    NOT_RUN = "not run"
+
+
+DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
+MUTATION_FAILED = "mutation failed"
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
 # What differs between two runs of the same check without meaning anything: times, dates, epoch seconds.
 _CLOCK = re.compile(
@@ -33,13 +47,32 @@ _CLOCK = re.compile(
 @dataclass
 class Row:
     mutation: Mutation
-    detected: str = "not run"  # yes, not named (failed without naming it), MISSED (passed), no check
-    healed: str = "not run"  # yes, or what stayed different
+    detected: Detection = Detection.NOT_RUN
+    healing: Healing | None = None  # what a new apply (or the pods' loop) left; None: not run
+    unjudged: str | None = None  # why the mutation could not be judged: it failed, or it changed nothing
     check_output: str = ""
 
     @property
+    def healed(self) -> bool:
+        return self.healing is not None and not self.healing.remaining
+
+    @property
     def failed(self) -> bool:
-        return self.detected in (UNNAMED, MISSED, "not run") or not self.healed.startswith("yes")  # NOTHING_CHANGED too
+        return self.unjudged is not None or self.detected in (UNNAMED, MISSED, Detection.NOT_RUN) or not self.healed
+
+    @property
+    def detected_column(self) -> str:
+        return self.unjudged or self.detected.value
+
+    @property
+    def healed_column(self) -> str:
+        if self.unjudged is not None:
+            return self.unjudged
+        if self.healing is None:
+            return Detection.NOT_RUN.value
+        if self.healing.remaining:
+            return "NO: " + "; ".join(self.healing.remaining)
+        return "yes" if self.healing.seconds is None else f"yes ({self.healing.seconds:.1f} s)"
 
 
 @dataclass
@@ -53,9 +86,9 @@ class DriftReport:
 
     def summary(self) -> str:
         total = len(self.rows)
-        counts = Counter(r.detected for r in self.rows)
-        healed = sum(r.healed.startswith("yes") for r in self.rows)
-        unmade = sum(r.detected.startswith("mutation failed") for r in self.rows)
+        counts = Counter(r.detected for r in self.rows if r.unjudged is None)
+        healed = sum(r.healed for r in self.rows)
+        unmade = sum(r.unjudged is not None and r.unjudged.startswith(MUTATION_FAILED) for r in self.rows)
         machines = len({r.mutation.machine for r in self.rows})
         head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
         tail = f", {unmade} could not be made" if unmade else ""
@@ -75,7 +108,7 @@ class DriftReport:
         width = min(72, max((len(label) for label in labels), default=8))
         lines = [f"{'mutation':<{width}}  {'detected':<10}  healed"]
         lines += [
-            f"{label:<{width}}  {mask(r.detected):<10}  {mask(r.healed)}"
+            f"{label:<{width}}  {mask(r.detected_column):<10}  {mask(r.healed_column)}"
             for label, r in zip(labels, self.rows, strict=True)
         ]
         return "\n".join(lines)
@@ -87,8 +120,8 @@ class DriftReport:
                 "mutation": r.mutation.kind,
                 "item": mask(r.mutation.item),
                 "detail": mask(r.mutation.detail),
-                "detected": mask(r.detected),
-                "healed": mask(r.healed),
+                "detected": mask(r.detected_column),
+                "healed": mask(r.healed_column),
             }
             for r in self.rows
         ]
@@ -109,33 +142,53 @@ class Check:
 @dataclass(frozen=True)
 class Healing:
     remaining: list[str]  # what still differs from the converged host, a line each; empty: healed
-    report: str = ""  # what the deployer said while healing (a self-healing pod's new log lines)
+    report: str | None = None  # what a self-healing pod logged while it repaired; None: the healing says nothing
     seconds: float | None = None  # how long it took, when it healed by itself
 
 
-@dataclass
-class DriftRun:
-    """What the suite needs from a deployment (see :mod:`harness.drift.targets`)."""
+class DriftStrategy(Protocol):
+    """How the suite checks and heals one kind of workload (see :mod:`harness.drift.strategies`)."""
 
     runners: dict[str, ScriptRunner]
-    check: Callable[[str], Check] | None  # the drift check, run after a mutation on this machine
-    heal: Callable[[Mutation], Healing]  # a new apply, or waiting for a self-healing loop
-    compare: Callable[[str], list[str]]  # what differs now on this machine from its converged snapshot
-    check_per_machine: bool = False  # a DaemonSet's check runs in each node's pod; a Job's checks every host
-    reports_healing: bool = False  # no check, but the healing is logged: the log must name what it repaired
-    before: Callable[[Mutation], None] = lambda mutation: None  # just before the mutation is made
-    mask: Mask = lambda text: text  # secrets out of every message the suite raises
-    verify_mutations: bool = True  # see that each mutation changed the host (not with a loop racing to repair it)
-    apply_touches_all: bool = False  # a Job's apply reaches every host: any of them may need putting back
+    has_check: bool  # a check, or pods' logs, that can tell a mutation apart
+    check_per_machine: bool  # a DaemonSet's check runs in each node's pod; a Job's checks every host at once
+    heal_reaches_all: bool  # a healing apply may change every machine: all are saved, any may need putting back
+    detector: str | None  # what detects drift, when it is not a check the spec names
+
+    def mask(self, text: str) -> str:
+        """Secrets out of every message the suite raises or reports."""
+        ...
+
+    def arrange(self, mutations: list[Mutation]) -> list[Mutation]:
+        """The mutations to make, in order."""
+        ...
+
+    def before(self, mutation: Mutation) -> None:
+        """Just before the mutation is made."""
+        ...
+
+    def took(self, mutation: Mutation) -> bool:
+        """Whether the mutation changed what the snapshots watch (a loop may repair it before anyone looks)."""
+        ...
+
+    def check(self, machine: str) -> Check | None:
+        """The drift check, run against this machine's drift; None without a check."""
+        ...
+
+    def heal(self, mutation: Mutation) -> Healing: ...
+
+    def compare(self, machine: str) -> list[str]:
+        """What differs now on this machine from its converged snapshot, a line each."""
+        ...
 
 
-def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
-    report = DriftReport(has_check=run.check is not None or run.reports_healing)
+def run_drift(run: DriftStrategy, converged: dict[str, Snapshot], mutations: list[Mutation]) -> DriftReport:
+    report = DriftReport(has_check=run.has_check)
     machines = dict.fromkeys(m.machine for m in mutations)
-    save(run, converged if run.apply_touches_all else {name: converged[name] for name in machines})
+    save(run, converged if run.heal_reaches_all else {name: converged[name] for name in machines})
     baselines: dict[str, str] = {}  # what the check prints on the converged host: naming must be news
     for machine in machines if run.check_per_machine else list(machines)[:1]:
-        baseline = run.check(machine) if run.check is not None else None
+        baseline = run.check(machine)
         if baseline is not None and not baseline.passed:
             raise CheckBroken(run.mask(f"the drift check fails on the converged host ({machine})\n{baseline.output}"))
         baselines[machine] = baseline.output if baseline is not None else ""
@@ -145,31 +198,29 @@ def run_drift(run: DriftRun, converged: dict[str, Snapshot], mutations: list[Mut
         run.before(mutation)
         code, out, err = run.runners[mutation.machine](mutation.script)
         if code != 0:
-            row.detected = row.healed = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
+            row.unjudged = f"{MUTATION_FAILED} (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
             put_back(run, converged, mutation, applied=False)
             continue
-        if run.verify_mutations and not run.compare(mutation.machine):
-            row.detected = row.healed = NOTHING_CHANGED
+        if not run.took(mutation):
+            row.unjudged = NOTHING_CHANGED
             put_back(run, converged, mutation, applied=False)  # what it did outside the watched state, undone
             continue
         usual = baselines.get(mutation.machine, next(iter(baselines.values()), ""))
-        if run.check is not None:
-            check = run.check(mutation.machine)
+        check = run.check(mutation.machine)
+        if check is not None:
             row.check_output = check.output
             row.detected = _detection(mutation, not check.passed, check.output, usual)
         healing = run.heal(mutation)
-        if run.check is None:
-            row.detected = _detection(mutation, True, healing.report, "") if run.reports_healing else NO_CHECK
-            row.check_output = healing.report
-        if not healing.remaining:
-            row.healed = "yes" if healing.seconds is None else f"yes ({healing.seconds:.1f} s)"
-            continue
-        row.healed = "NO: " + "; ".join(healing.remaining)
-        put_back(run, converged, mutation)
+        if check is None:  # the pods' own log must name what they repaired, when they say anything
+            row.detected = NO_CHECK if healing.report is None else _detection(mutation, True, healing.report, "")
+            row.check_output = healing.report or ""
+        row.healing = healing
+        if healing.remaining:
+            put_back(run, converged, mutation)
     return report
 
 
-def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> str:
+def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> Detection:
     """Failed, and named in a line the check did not print on the converged host (its times aside)."""
     if not failed:
         return MISSED
@@ -189,7 +240,7 @@ def news(output: str, baseline: str) -> str:
     return "\n".join(line for line in output.splitlines() if _CLOCK.sub("#", line) not in usual)
 
 
-def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
+def save(run: DriftStrategy, converged: dict[str, Snapshot]) -> None:
     """Keep the converged managed files (modes, owners and times with them) on each machine."""
     for machine, snapshot in converged.items():
         names = " ".join(shlex.quote(path.lstrip("/")) for path in sorted(snapshot.files) if path != "/")
@@ -201,10 +252,10 @@ def save(run: DriftRun, converged: dict[str, Snapshot]) -> None:
             raise HarnessError(f"could not save the converged files on {machine}: {err.decode(errors='replace')}")
 
 
-def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation, *, applied: bool = True) -> None:
+def put_back(run: DriftStrategy, converged: dict[str, Snapshot], mutation: Mutation, *, applied: bool = True) -> None:
     """Put the machines back as they converged (the mutated one, and any other an apply changed), so the next
     mutation starts from there."""
-    others = [m for m in converged if m != mutation.machine] if run.apply_touches_all and applied else []
+    others = [m for m in converged if m != mutation.machine] if run.heal_reaches_all and applied else []
     for machine in [mutation.machine, *(m for m in others if run.compare(m))]:
         _restore(run, machine, converged[machine])
         still = run.compare(machine)
@@ -220,7 +271,7 @@ def put_back(run: DriftRun, converged: dict[str, Snapshot], mutation: Mutation, 
             )
 
 
-def _restore(run: DriftRun, machine: str, snapshot: Snapshot) -> None:
+def _restore(run: DriftStrategy, machine: str, snapshot: Snapshot) -> None:
     q = shlex.quote
     lines = [f"tar -xpf {BACKUP} -C /", "systemctl daemon-reload"]
     for name, unit in sorted(snapshot.units.items()):

@@ -220,19 +220,6 @@ def _run_container(
     run: JobRun,
     deadline: float | None,
 ) -> tuple[int | None, str, str]:
-    # Secret and configMap volumes are read-only, as the kubelet mounts them; an emptyDir
-    # starts empty (no_copy: nothing of the image's content at that path is copied in).
-    mounts = [
-        Mount(
-            m.mount_path,
-            volumes[m.name],
-            type="volume",
-            no_copy=True,
-            read_only=m.read_only or m.name not in config.writable_volumes,
-        )
-        for m in config.container.volume_mounts
-        if m.name in volumes and not m.sub_path
-    ]
     security = config.container.security
     refusal = _refuses_to_run(client, config.image, security)
     if refusal:  # the kubelet's CreateContainerConfigError: the container never starts
@@ -250,7 +237,7 @@ def _run_container(
             name=ownership.name(pod_name, config.container.name, random.token_hex(2)),
             hostname=pod_name,
             network=run.network.name,
-            mounts=mounts,
+            mounts=_mounts(config, volumes),
             user=user,
             group_add=config.group_add,
             read_only=bool(security.read_only_root_filesystem),
@@ -277,6 +264,22 @@ def _run_container(
         return code, "Completed" if code == 0 else "Error", _logs(container)
     finally:
         container.remove(force=True)
+
+
+def _mounts(config: _Config, volumes: dict[str, str]) -> list[Mount]:
+    """Secret and configMap volumes are read-only, as the kubelet mounts them; an emptyDir starts empty
+    (no_copy: nothing of the image's content at that path is copied in)."""
+    return [
+        Mount(
+            m.mount_path,
+            volumes[m.name],
+            type="volume",
+            no_copy=True,
+            read_only=m.read_only or m.name not in config.writable_volumes,
+        )
+        for m in config.container.volume_mounts
+        if m.name in volumes and not m.sub_path
+    ]
 
 
 def _refuses_to_run(client: docker.DockerClient, image: str, security: SecurityContext) -> str | None:

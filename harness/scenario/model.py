@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks.steps import DAEMONSET_STEPS, STEPS
 from harness.errors import HarnessError
 from harness.resources import scenarios_dir
-from harness.scenario.steps import STEPS
 from harness.yaml_fields import Fields, load_yaml_documents
 
 WORKLOADS = ("any", "job", "daemonset")
@@ -53,6 +53,11 @@ def load_scenario(path: Path) -> Scenario:
         if needed is not None and steps[:index].count(needed[0]) < needed[1]:
             raise top.error(f"steps[{index}]", needed[2], needed[3])
     workload = top.choice("workload", "any", WORKLOADS)
+    for index, step in enumerate(steps):
+        if step in DAEMONSET_STEPS and workload != "daemonset":
+            raise top.error(
+                f"steps[{index}]", f"is `{step}`, a DaemonSet step", "give the scenario `workload: daemonset`"
+            )
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload)
 
 

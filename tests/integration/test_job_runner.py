@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.deployment import Deployment
 from harness.k8s.pod import SecurityContext
 from harness.workbench import Workbench
+from harness.workloads import Version
 
 
 def test_a_working_deployer_changes_its_host(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
@@ -12,7 +13,7 @@ def test_a_working_deployer_changes_its_host(bench: Workbench, test_spec) -> Non
         result = deployment.apply()
         assert result.succeeded, result.describe()
         assert "deploying greeting to" in result.logs
-        web = deployment.machines["web1"]
+        web = deployment.testbed.machines["web1"]
         # The manifest's production address reached the simulated machine, and only it.
         assert f"deploying greeting to {web.address}" in result.logs
         assert web.host.file("/etc/hello/greeting.conf").content_string == "hello from the manifest\n"
@@ -36,10 +37,11 @@ def test_on_failure_restarts_in_the_same_pod_until_the_restart_count_reaches_the
     from dataclasses import replace
 
     with Deployment(bench, test_spec("failing")) as deployment:
-        job = deployment.job
+        job = deployment.manifest.job
+        assert job is not None
         on_failure = replace(job, backoff_limit=3, pod=replace(job.pod, restart_policy="OnFailure"))
-        deployment.manifest = replace(deployment.manifest, job=on_failure)
-        result = deployment.apply()
+        version = replace(deployment.current, manifest=replace(deployment.manifest, job=on_failure))
+        result = deployment.apply(version)
     assert result.reason == "BackoffLimitExceeded"
     assert len(result.attempts) == 3  # the Job controller fails it when restarts reach backoffLimit
     assert len({a.pod for a in result.attempts}) == 1
@@ -96,10 +98,11 @@ def _run_with_command(  # type: ignore[no-untyped-def]
     """Run the Job's pod with its command replaced, to look inside the pod the harness builds."""
     from dataclasses import replace
 
-    job = deployment.job
+    job = deployment.manifest.job
+    assert job is not None
     container = replace(job.pod.containers[0], command=("bash", "-c", script), args=None)
     if security is not None:
         container = replace(container, security=security)
     pod = replace(job.pod, containers=(container,), fs_group=fs_group)
-    deployment.manifest = replace(deployment.manifest, job=replace(job, pod=pod))
-    return deployment.apply(image)
+    manifest = replace(deployment.manifest, job=replace(job, pod=pod))
+    return deployment.apply(Version("probe", image, manifest))

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from harness.hosts.machine import Machine
+from harness.testbed import standalone_machine
 from harness.workbench import Workbench
 
 
 @pytest.fixture(scope="module")
 def debian(bench: Workbench) -> Iterator[Machine]:
-    with bench.standalone_machine("debian-12", "box") as machine:
+    with standalone_machine(bench, "debian-12", "box") as machine:
         yield machine
 
 

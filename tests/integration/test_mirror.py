@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from harness.deployment import MIRROR_KIND
-from harness.engine.labels import SCOPE
-from harness.engine.sweep import remove_labelled
-from harness.hosts.keys import generate
-from harness.hosts.machine import MachineRequest, start_machines
-from harness.hosts.mirror import APT_CONFIG, start_mirror
-from harness.hosts.network import create_internal_network
+from harness.deployer.spec import MachineSpec
+from harness.testbed import Testbed
 from harness.workbench import Workbench
 
 
 def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_else(bench: Workbench) -> None:
-    ownership = bench.ownership.scoped()
-    try:
-        network = create_internal_network(bench.client, ownership, "mirror-test")
-        mirror = start_mirror(bench.client, ownership, network, bench.machine_image(MIRROR_KIND))
-        request = MachineRequest("m1", bench.machine_image("debian-12"), "debian-12", "m1", files=(APT_CONFIG,))
-        (machine,) = start_machines(
-            bench.client, bench.capabilities, network, [request], generate(bench.workdir / "mirror-key"), ownership
-        )
+    with Testbed(bench, "mirror-test") as testbed:
+        testbed.start([MachineSpec("m1", "debian-12", "m1")], mirror=True)
+        machine = testbed.machines["m1"]
+        mirror = testbed.mirror
+        assert mirror is not None
         install = "apt-get -q update >/tmp/apt.log 2>&1 && apt-get -q install -y tree >>/tmp/apt.log 2>&1"
         _, output = machine.exec(f"{install}; echo rc=$?; tail -n 3 /tmp/apt.log")
         assert "rc=0" in output, output
@@ -37,6 +29,3 @@ def test_machines_install_debian_packages_through_the_mirror_and_reach_nothing_e
             assert refused[1] == "403", (url, refused)
         direct = machine.exec("curl -s -m 5 -o /dev/null -w '%{http_code}' http://deb.debian.org/debian/")
         assert direct[1] == "000", direct
-        machine.close()
-    finally:
-        remove_labelled(bench.client, SCOPE, ownership.scope)

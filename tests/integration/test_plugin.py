@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -32,7 +33,11 @@ def test_a_failing_deployer_fails_with_its_log_and_leaves_nothing() -> None:
     assert code == 1, output
     assert "apply 1 (current version) failed" in output
     assert "BackoffLimitExceeded" in output
-    assert "error: /etc/nut/ups.conf: permission denied" in output
+    # The Job's log is shown once per attempt (two attempts), not once more in a report section.
+    assert output.count("error: /etc/nut/ups.conf: permission denied") == 2, output
+    # The Secret's value it logged is masked, also base64-encoded.
+    assert "with token ********" in output, output
+    assert "f41l1ng" not in output and base64.b64encode(b"tok-f41l1ng-s3cr3t").decode() not in output
     assert "Traceback" not in output
     assert leftovers(run_id(output)) == []
 

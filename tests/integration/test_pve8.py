@@ -8,6 +8,7 @@ import pytest
 import testinfra.host
 
 from harness.hosts.machine import Machine
+from harness.testbed import standalone_machine
 from harness.workbench import Workbench
 
 NUT_CONFIG = {
@@ -22,7 +23,7 @@ NUT_CONFIG = {
 
 @pytest.fixture(scope="module")
 def pve(bench: Workbench) -> Iterator[Machine]:
-    with bench.standalone_machine("pve-8", "pve1") as machine:
+    with standalone_machine(bench, "pve-8", "pve1") as machine:
         yield machine
 
 

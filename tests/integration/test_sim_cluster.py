@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.cluster.sim import Rollout
+from harness.cluster.rollout import Rollout
+from harness.cluster.sim import SimCluster
 from harness.deployment import Deployment
 from harness.k8s.manifest import DaemonSetSpec
 from harness.k8s.pod import EnvVar
 from harness.workbench import Workbench
+from harness.workloads.sim import SimDaemonSet
 
 
 @pytest.fixture(scope="module")
@@ -24,35 +26,40 @@ def probe(bench: Workbench, test_spec) -> Iterator[Deployment]:  # type: ignore[
         yield deployment
 
 
+def cluster(deployment: Deployment) -> SimCluster:
+    assert isinstance(deployment.workload, SimDaemonSet)
+    return deployment.workload.cluster
+
+
 def roll_out(deployment: Deployment, *, host_pid: bool = False, env: dict[str, str] | None = None,
              timeout: float = 60) -> Rollout:  # fmt: skip
     ds = deployment.manifest.daemonset
-    assert ds is not None and deployment.cluster is not None
+    workload = deployment.workload
+    assert ds is not None and isinstance(workload, SimDaemonSet)
     container = ds.pod.containers[0]
     container = replace(container, env=container.env + tuple(EnvVar(k, v) for k, v in (env or {}).items()))
     variant: DaemonSetSpec = replace(ds, pod=replace(ds.pod, host_pid=host_pid, containers=(container,)))
-    return deployment.cluster.apply(variant, deployment.bench.deployer_image(deployment.spec), timeout=timeout)
+    image, sources = deployment.current.image, workload.sources(deployment.manifest)
+    return workload.cluster.apply(variant, image, sources, timeout=timeout)
 
 
 def test_the_daemon_lands_where_the_scheduling_rules_say(probe: Deployment) -> None:
     rollout = roll_out(probe)
     assert rollout.succeeded, rollout.describe()
-    assert probe.cluster is not None and sorted(probe.cluster.pods) == ["n1", "n2"]
+    assert sorted(cluster(probe).pods) == ["n1", "n2"]
     assert "n3: taint dedicated=db:NoSchedule is not tolerated" in rollout.describe()
 
 
 def test_without_host_pid_the_pod_has_its_own_pids_and_systemctl_cannot_reach_the_node(probe: Deployment) -> None:
     assert roll_out(probe).succeeded
-    assert probe.cluster is not None
-    log = probe.cluster.logs("n1")
+    log = cluster(probe).logs("n1")
     assert "node=n1 pid=1 " in log, log
     assert "systemctl failed: Failed to connect to bus" in log  # what real clusters report, decided by the kernel
 
 
 def test_with_host_pid_chroot_host_systemctl_drives_the_node(probe: Deployment) -> None:
     assert roll_out(probe, host_pid=True).succeeded
-    assert probe.cluster is not None
-    log = probe.cluster.logs("n2")
+    log = cluster(probe).logs("n2")
     assert "systemctl: active" in log, log
     assert "node=n2 pid=1 " not in log
 
@@ -60,17 +67,15 @@ def test_with_host_pid_chroot_host_systemctl_drives_the_node(probe: Deployment) 
 def test_kernel_parameters_change_on_the_node_and_never_on_this_machine(probe: Deployment) -> None:
     real = Path("/proc/sys/vm/swappiness").read_text()
     assert roll_out(probe, host_pid=True, env={"SWAPPINESS": "17"}).succeeded
-    assert probe.cluster is not None
-    assert "swappiness=17 host-swappiness=17" in probe.cluster.logs("n1")
-    assert probe.machines["n1"].exec("cat /proc/sys/vm/swappiness") == (0, "17\n")
-    assert probe.machines["n3"].exec("cat /proc/sys/vm/swappiness")[1] != "17\n"  # no pod there
+    assert "swappiness=17 host-swappiness=17" in cluster(probe).logs("n1")
+    assert probe.testbed.machines["n1"].exec("cat /proc/sys/vm/swappiness") == (0, "17\n")
+    assert probe.testbed.machines["n3"].exec("cat /proc/sys/vm/swappiness")[1] != "17\n"  # no pod there
     assert Path("/proc/sys/vm/swappiness").read_text() == real
 
 
 def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None:
     assert roll_out(probe).succeeded
-    assert probe.cluster is not None
-    before = {node: pod.name for node, pod in probe.cluster.pods.items()}
+    before = {node: pod.name for node, pod in cluster(probe).pods.items()}
     rollout = roll_out(probe)
     assert rollout.succeeded
     waits = [line for line in rollout.lines if line.startswith("Waiting")]
@@ -78,7 +83,7 @@ def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None
         "0 out of 2 new pods have been updated...",
         "1 out of 2 new pods have been updated...",
     ]
-    assert all(probe.cluster.pods[node].name != name for node, name in before.items())
+    assert all(cluster(probe).pods[node].name != name for node, name in before.items())
     assert rollout.batches in (  # maxUnavailable 1: never two nodes without their pod at once
         [["n1"], ["n2"]],
         [["n2"], ["n1"]],
@@ -88,8 +93,7 @@ def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None
 def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(probe: Deployment) -> None:
     rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=5)
     assert not rollout.succeeded
-    assert probe.cluster is not None
-    state = probe.cluster.pod_state("n1")
+    state = cluster(probe).pod_state("n1")
     assert state.restarts >= 1 and not state.ready
     described = rollout.describe()
     assert "pods not ready in time" in described

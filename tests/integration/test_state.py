@@ -8,6 +8,7 @@ from harness.hosts.machine import Machine
 from harness.state.diff import masker
 from harness.state.model import WatchSpec
 from harness.state.tracker import ScriptRunner, StateTracker
+from harness.testbed import standalone_machine
 from harness.workbench import Workbench
 
 # Builds a package on the machine itself: the test network has no way out.
@@ -35,7 +36,7 @@ def exec_ok(machine: Machine, script: str, *args: str) -> None:
 
 def test_a_snapshot_sees_what_changed_on_a_real_machine(bench: Workbench, tmp_path: Path) -> None:
     real_swappiness = Path("/proc/sys/vm/swappiness").read_text()
-    with bench.standalone_machine("debian-12", "state") as machine:
+    with standalone_machine(bench, "debian-12", "state") as machine:
         runners: dict[str, ScriptRunner] = {"web1": machine.run_script}
         tracker = StateTracker(runners, WatchSpec(sysctl=("vm.overcommit_memory",)), masker(["demo-secret-5e1f"]))
         tracker.scan_pristine()

@@ -11,9 +11,8 @@ import pytest
 
 from harness.deployer.sections import CustomMutation
 from harness.drift import mutations
-from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded
-from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, DriftReport, Row
-from harness.drift.targets import spread
+from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded, spread
+from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, Detection, DriftReport, Healing, Row
 from harness.state.model import FileState, Snapshot, UnitState
 
 
@@ -337,8 +336,13 @@ def test_remove_cron_ignores_a_crlf_line_ending(tmp_path: Path) -> None:
 
 
 def row(detected: str, healed: str = "yes", machine: str = "pve1", kind: str = "chmod", item: str = "/a") -> Row:
+    """A row as the matrix shows it: `detected` and `healed` are its two columns."""
     detail = {"chmod": "mode 644 -> 600", "edit": "a line added"}.get(kind, "")
-    return Row(Mutation(machine, kind, item, "true", (item,), detail), detected, healed)
+    mutation = Mutation(machine, kind, item, "true", (item,), detail)
+    if detected.startswith("mutation failed"):
+        return Row(mutation, unjudged=detected)
+    healing = None if healed == "not run" else Healing([] if healed == "yes" else [healed.removeprefix("NO: ")])
+    return Row(mutation, Detection(detected), healing)
 
 
 def mask(text: str) -> str:
@@ -430,7 +434,7 @@ def test_the_table_of_an_empty_report_is_its_header() -> None:
 
 def test_data_masks_items_details_and_healing() -> None:
     mutation = Mutation("pve1", "remove-cron", "/etc/cron.d/s3cret", "true", (), "0 1 * * * root x --pw s3cret")
-    report = DriftReport(True, [Row(mutation, DETECTED, "NO: s3cret stays")])
+    report = DriftReport(True, [Row(mutation, DETECTED, Healing(["s3cret stays"]))])
     assert report.to_data(mask) == [
         {
             "machine": "pve1",

@@ -8,6 +8,7 @@ them back.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,7 +22,6 @@ from harness.drift.suite import (
     UNNAMED,
     Check,
     DriftReport,
-    DriftRun,
     Healing,
     news,
     repeated,
@@ -127,11 +127,48 @@ class Lab:
 
     def run(self, mutations: list[Mutation], **options: Any) -> DriftReport:
         options = {"check": self.check, "heal": self.apply, "before": self.before, **options}
-        run = DriftRun({name: self.runner(name) for name in self.hosts}, compare=self.compare, **options)
-        return run_drift(run, {name: host.snapshot(name) for name, host in self.hosts.items()}, mutations)
+        strategy = Strategy(self, **options)
+        return run_drift(strategy, {name: host.snapshot(name) for name, host in self.hosts.items()}, mutations)
 
     def at_converged(self) -> bool:
         return all(host.files == host.converged for host in self.hosts.values())
+
+
+class Strategy:
+    """A drift strategy made of the lab's parts, as the options of a test choose them."""
+
+    detector = None
+
+    def __init__(
+        self,
+        lab: Lab,
+        *,
+        check: Callable[[str], Check] | None,
+        heal: Callable[[Mutation], Healing],
+        before: Callable[[Mutation], None],
+        mask: Callable[[str], str] = lambda text: text,
+        check_per_machine: bool = False,
+        reports_healing: bool = False,
+        verify_mutations: bool = True,
+        apply_touches_all: bool = False,
+    ) -> None:
+        self.lab, self._check, self.heal, self.before, self.mask = lab, check, heal, before, mask
+        self.runners = {name: lab.runner(name) for name in lab.hosts}
+        self.has_check = check is not None or reports_healing
+        self.check_per_machine, self.heal_reaches_all = check_per_machine, apply_touches_all
+        self.verify_mutations = verify_mutations
+
+    def arrange(self, mutations: list[Mutation]) -> list[Mutation]:
+        return mutations
+
+    def compare(self, machine: str) -> list[str]:
+        return self.lab.compare(machine)
+
+    def took(self, mutation: Mutation) -> bool:
+        return not self.verify_mutations or bool(self.compare(mutation.machine))
+
+    def check(self, machine: str) -> Check | None:
+        return self._check(machine) if self._check is not None else None
 
 
 def edit(path: str, content: str = "drifted", machine: str = "pve1") -> Mutation:
@@ -156,7 +193,7 @@ def noop(machine: str = "pve1") -> Mutation:
 
 
 def outcomes(report: DriftReport) -> list[tuple[str, str]]:
-    return [(row.detected, row.healed) for row in report.rows]
+    return [(row.detected_column, row.healed_column) for row in report.rows]
 
 
 def secret_masked(text: str) -> str:
@@ -248,8 +285,8 @@ def test_a_mutation_that_fails_is_reported_and_the_host_put_back_before_the_next
     lab = Lab()
     report = lab.run([failing("/a"), edit("/b")])
     first, second = report.rows
-    assert first.detected == first.healed == "mutation failed (exit 1): permission denied"
-    assert (second.detected, second.healed) == (DETECTED, "yes")
+    assert first.detected_column == first.healed_column == "mutation failed (exit 1): permission denied"
+    assert (second.detected, second.healed) == (DETECTED, True)
     assert second.check_output == "DRIFT /b: content 'drifted'"  # /a's half-written content was put back
     assert report.failures == [first]
     assert report.summary() == "2 mutations on 1 machine: 1 detected, 1 healed, 1 could not be made"
@@ -402,7 +439,7 @@ def test_a_host_the_apply_changed_besides_the_mutated_one_is_put_back_too() -> N
         return Healing([f"pve2: {line}" for line in lab.compare("pve2")])
 
     report = lab.run([edit("/a"), edit("/a", machine="pve2")], heal=apply_that_breaks_pve2, apply_touches_all=True)
-    assert report.rows[0].healed.startswith("NO: pve2: /b: content")
+    assert report.rows[0].healed_column.startswith("NO: pve2: /b: content")
     assert "pve2: put back" in lab.events
     # the second mutation starts from a converged pve2: its check names only /a
     assert report.rows[1].check_output == "DRIFT /a: content 'drifted'"

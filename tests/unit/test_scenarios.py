@@ -62,3 +62,15 @@ def test_drift_and_rollback_steps_need_what_they_compare_before_them(tmp_path: P
     path.write_text(f"name: early\nsteps: {steps}\n")
     with pytest.raises(HarnessError, match=re.escape(expected)):
         load_scenario(path)
+
+
+@pytest.mark.parametrize("step", ["expect-untargeted-unchanged", "apply-new-image"])
+def test_a_daemonset_step_needs_a_daemonset_scenario(tmp_path: Path, step: str) -> None:
+    path = tmp_path / "mixed.yaml"
+    path.write_text(f"name: mixed\nsteps: [apply, {step}]\n")
+    with pytest.raises(HarnessError) as raised:
+        load_scenario(path)
+    assert f"`steps[1]` is `{step}`, a DaemonSet step" in str(raised.value)
+    assert "give the scenario `workload: daemonset`" in str(raised.value)
+    path.write_text(f"name: mixed\nworkload: daemonset\nsteps: [apply, {step}]\n")
+    assert load_scenario(path).steps == ("apply", step)

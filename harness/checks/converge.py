@@ -1,0 +1,41 @@
+"""Converge: apply the deployer, then run its own testinfra tests against the machines."""
+
+from __future__ import annotations
+
+from harness.checks import report as r
+from harness.checks.report import StepReport
+from harness.deployment import Deployment
+from harness.verify import verify as run_checks
+from harness.workloads import Version
+
+
+def apply(deployment: Deployment) -> StepReport:
+    return applied(deployment, deployment.current)
+
+
+def applied(deployment: Deployment, version: Version) -> StepReport:
+    """Apply a version; after the first apply, what it touched is what the deployer manages."""
+    result = deployment.apply(version)
+    number = len(deployment.history)
+    report = StepReport()
+    report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}")
+    if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
+        report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
+        return report
+    report.section(f"apply {number} ({version.label}): deployer log", result.describe())
+    deployment.state.derive_watch()
+    for machine, derived in deployment.state.derived.items() if number == 1 else ():
+        report.add(r.WATCHED, f"{machine}: {len(derived.paths)} path(s), {len(derived.units)} unit(s) derived")
+        report.section(f"watched on {machine}", derived.describe())
+    return report
+
+
+def verify(deployment: Deployment) -> StepReport:
+    workdir = deployment.bench.workdir / f"verify-{deployment.spec.name}-{len(deployment.history)}"
+    workload = deployment.workload
+    result = run_checks(deployment.spec, workload.verify_targets(), workdir, workload.cluster_info())
+    report = StepReport()
+    report.add(r.VERIFY, result.summary())
+    if not result.passed:
+        report.failure = result.describe()
+    return report

@@ -1,0 +1,91 @@
+"""What the checks report, and how: the JUnit property names, the report sections, the terminal summary lines.
+
+Every step returns a :class:`StepReport`; :class:`ScenarioLog` gathers them with every secret masked, and
+:func:`summary_lines` turns an item's properties back into the summary the plugin prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# JUnit property names. Inline ones go on the item's summary line; LINES get lines of their own; DATA only
+# reaches JUnit readers (JSON).
+SCENARIO = "scenario"  # marks an item as the harness's own
+MACHINES_READY = "machines_ready"
+TIMING = "timing"
+APPLY = "apply"  # numbered: apply1, apply2, ...
+PREVIOUS = "previous"
+WATCHED = "watched"
+SNAPSHOT = "snapshot"  # numbered
+SCAN = "scan"  # numbered
+VERIFY = "verify"
+DIFF = "diff"
+DIFF_DATA = "diff_data"
+FINDING = "finding"
+UNTARGETED = "untargeted"
+ROLLOUT = "rollout"
+DRIFT = "drift"
+DRIFT_CHECK = "drift_check"
+DRIFT_MATRIX = "drift_matrix"
+DRIFT_DATA = "drift_data"
+ROLLBACK = "rollback"
+LEFTOVER = "leftover"
+ROLLBACK_DATA = "rollback_data"
+SHELL = "shell"
+
+LINES = (DIFF, FINDING, DRIFT_MATRIX, LEFTOVER, SHELL)
+DATA = (SCENARIO, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA)
+NO_CHANGE = "no change"  # a diff stat with nothing to show
+
+
+@dataclass
+class StepReport:
+    """What one step found: properties for JUnit and the summary, sections for the pytest report, and the
+    failure message when the step's verdict is negative."""
+
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)
+    failure: str | None = None
+
+    def add(self, name: str, value: object) -> None:
+        self.properties.append((name, str(value)))
+
+    def section(self, title: str, text: str) -> None:
+        self.sections.append((title, text))
+
+
+class StepFailed(Exception):
+    """A step's verdict is negative; the message is the report."""
+
+
+@dataclass
+class ScenarioLog:
+    """Every step's report, in order, with every secret masked: the item's properties and sections."""
+
+    mask: Callable[[str], str] = lambda text: text
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    sections: list[tuple[str, str]] = field(default_factory=list)
+
+    def record(self, name: str, value: object) -> None:
+        self.properties.append((name, self.mask(str(value))))
+
+    def add(self, report: StepReport) -> None:
+        for name, value in report.properties:
+            self.record(name, value)
+        self.sections += [(self.mask(title), self.mask(text)) for title, text in report.sections]
+
+
+def summary_lines(outcome: str, nodeid: str, properties: list[tuple[str, str]]) -> list[str]:
+    """An item's lines in the terminal summary: its verdict with the inline properties, then its diffs,
+    findings, drift matrix, leftovers and shell hints."""
+    inline = ", ".join(f"{k}: {v}" for k, v in properties if k not in LINES and k not in DATA)
+    lines = [f"{outcome.upper():7} {nodeid}  {inline}"]
+    for key, value in properties:
+        if key in LINES and value != NO_CHANGE:
+            lines += [f"        {line}" for line in value.splitlines()]
+    return lines
+
+
+def is_scenario(properties: list[tuple[str, str]]) -> bool:
+    return any(k == SCENARIO for k, _ in properties)

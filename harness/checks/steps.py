@@ -1,0 +1,52 @@
+"""The steps scenarios are made of, by name, and running them in order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from harness.checks import report as r
+from harness.checks.converge import apply, verify
+from harness.checks.drift import drift
+from harness.checks.idempotency import expect_no_diff, snapshot
+from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
+from harness.checks.report import ScenarioLog, StepFailed, StepReport
+from harness.checks.rollback import apply_previous, expect_clean_rollback, scan
+from harness.deployment import Deployment
+
+STEPS: dict[str, Callable[[Deployment], StepReport]] = {
+    "apply": apply,
+    "snapshot": snapshot,
+    "expect-no-diff": expect_no_diff,
+    "verify": verify,
+    "expect-untargeted-unchanged": expect_untargeted_unchanged,
+    "apply-new-image": apply_new_image,
+    "drift": drift,
+    "apply-previous": apply_previous,
+    "scan": scan,
+    "expect-clean-rollback": expect_clean_rollback,
+}
+DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
+NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged"}  # the first apply is derived against it
+
+
+def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:
+    """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
+    A negative verdict raises :class:`StepFailed` with the step's failure, masked."""
+    timings: list[str] = []
+    if NEEDS_PRISTINE & set(steps):
+        started = time.monotonic()
+        deployment.state.scan_pristine()
+        timings.append(f"pristine scan {time.monotonic() - started:.1f} s")
+    try:
+        for step in steps:
+            started = time.monotonic()
+            try:
+                report = STEPS[step](deployment)
+            finally:
+                timings.append(f"{step} {time.monotonic() - started:.1f} s")
+            log.add(report)
+            if report.failure is not None:
+                raise StepFailed(log.mask(report.failure))
+    finally:
+        log.record(r.TIMING, ", ".join(timings))

@@ -1,0 +1,37 @@
+"""What one DaemonSet rollout did, on either cluster backend: the kubectl-style log, where pods were placed,
+and whether it finished."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.k8s.scheduling import Decision
+
+
+@dataclass
+class Rollout:
+    """What one apply did: the kubectl-style log, the decisions, and whether it finished."""
+
+    daemonset: str
+    succeeded: bool = False
+    lines: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    seconds: float = 0.0
+    pod_logs: dict[str, str] = field(default_factory=dict)
+    batches: list[list[str]] = field(default_factory=list)  # nodes whose pods were replaced together
+
+    @property
+    def reason(self) -> str:
+        return "rolled out" if self.succeeded else "rollout did not finish"
+
+    def summary(self) -> str:
+        scheduled = sum(d.runs for d in self.decisions)
+        return f"{self.reason} on {scheduled} of {len(self.decisions)} node(s) in {self.seconds:.1f} s"
+
+    def describe(self) -> str:
+        parts = [f'daemon set "{self.daemonset}": {self.summary()}', *self.lines]
+        parts += [f"  {d.node}: {d.reason}" for d in self.decisions]
+        for pod, log in self.pod_logs.items():
+            parts.append(f"--- logs of pod {pod}")
+            parts += [f"    | {line}" for line in log.strip().splitlines()[-40:]]
+        return "\n".join(parts)

@@ -1,0 +1,98 @@
+"""The machines a deployment (or a test, or a benchmark) works on, made in one place and removed together.
+
+An internal network, the run's SSH key, the machines and, when asked, the Debian package mirror: all of them
+carry one scope label, so closing the testbed removes them by that label, stopped machines included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from types import TracebackType
+
+from docker.models.containers import Container
+from docker.models.networks import Network
+
+from harness.deployer.spec import MachineSpec
+from harness.engine.labels import SCOPE, Ownership
+from harness.engine.sweep import remove_labelled
+from harness.hosts.keys import KeyPair, generate
+from harness.hosts.machine import Machine, MachineRequest, start_machines
+from harness.hosts.mirror import APT_CONFIG, start_mirror
+from harness.hosts.network import create_internal_network
+from harness.workbench import Workbench
+
+MIRROR_KIND = "apt-mirror"
+Volume = tuple[str, str, str]  # (Docker volume, path in the machine, "ro" or "rw")
+
+
+class Testbed:
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
+    def __init__(self, bench: Workbench, purpose: str, *, keep: bool = False) -> None:
+        self.bench, self.purpose, self.keep = bench, purpose, keep
+        self.ownership: Ownership = bench.ownership.scoped()
+        self.machines: dict[str, Machine] = {}
+        self._network: Network | None = None
+        self._key: KeyPair | None = None
+        self.mirror: Container | None = None  # the run's package mirror, joined to this network
+
+    @property
+    def network(self) -> Network:
+        if self._network is None:
+            self._network = create_internal_network(self.bench.client, self.ownership, self.purpose)
+        return self._network
+
+    @property
+    def key(self) -> KeyPair:
+        """root's authorized key on every machine, and the deployer's SSH Secret."""
+        if self._key is None:
+            self._key = generate(self.bench.workdir / self.network.name)
+        return self._key
+
+    def start(self, wanted: Sequence[MachineSpec], *, mirror: bool = False, volumes: Sequence[Volume] = ()) -> None:
+        """Start these machines in parallel (and the mirror beside them, once): ready when this returns."""
+        bench = self.bench
+        images = {m.kind: bench.machine_image(m.kind) for m in wanted}
+        files = (APT_CONFIG,) if mirror else ()
+        requests = [
+            MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases, tuple(volumes), files) for m in wanted
+        ]
+        network, key = self.network, self.key
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the mirror starts while the machines boot
+            started_mirror = None
+            if mirror and self.mirror is None:
+                image = bench.machine_image(MIRROR_KIND)
+                started_mirror = pool.submit(start_mirror, bench.client, self.ownership, network, image)
+            started = start_machines(bench.client, bench.capabilities, network, requests, key, self.ownership)
+            self.machines.update((m.name, m) for m in started)
+            if started_mirror is not None:
+                self.mirror = started_mirror.result()
+
+    def shell_hints(self) -> list[str]:
+        return [m.shell_hint() for m in self.machines.values()]
+
+    def close(self) -> None:
+        for machine in self.machines.values():
+            machine.close()
+        if not self.keep:
+            # By label, not through the network: a machine that stopped (a deployer ran `poweroff`)
+            # or never started is no longer listed on it.
+            remove_labelled(self.bench.client, SCOPE, self.ownership.scope)
+            self.machines = {}
+            self._network = None
+
+    def __enter__(self) -> Testbed:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+@contextmanager
+def standalone_machine(bench: Workbench, kind: str, name: str) -> Iterator[Machine]:
+    """One machine of ``kind`` on an internal network of its own (tests, benchmarks, exploring)."""
+    with Testbed(bench, name) as testbed:
+        testbed.start([MachineSpec(name, kind, name)])
+        yield testbed.machines[name]

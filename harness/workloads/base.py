@@ -1,0 +1,100 @@
+"""What every workload does for a deployment, whatever runs it: a Job over SSH, or a DaemonSet on the simulated
+cluster or on kind. The deployment, the checks and the drift suite see only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from harness.deployer.spec import DeployerSpec
+from harness.k8s.manifest import Manifest
+from harness.k8s.pod_env import Sources
+from harness.state.tracker import ScriptRunner
+
+if TYPE_CHECKING:
+    from harness.drift.suite import DriftStrategy
+    from harness.state.command import Watch
+    from harness.state.model import Snapshot
+    from harness.state.tracker import StateTracker
+
+
+@dataclass(frozen=True)
+class Version:
+    """What an apply rolls out: an image, and the manifest it runs with (a previous version brings its own)."""
+
+    label: str  # current, previous, or a rollout's name
+    image: str
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Whether the workload reaches a machine (a Job: every host; a DaemonSet: the nodes its pods run on)."""
+
+    machine: str
+    targeted: bool
+    reason: str
+    pod: str | None = None  # a DaemonSet's pod there, and the image it runs
+    image: str | None = None
+
+
+class ApplyResult(Protocol):
+    @property
+    def succeeded(self) -> bool: ...
+
+    def summary(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+
+class Workload(Protocol):
+    def start(self) -> None:
+        """Start what the workload runs on (its machines or nodes): ready when this returns."""
+        ...
+
+    def apply(self, version: Version) -> ApplyResult:
+        """Run the Job once, or roll the DaemonSet out (an unchanged one restarts its pods)."""
+        ...
+
+    def runners(self) -> dict[str, ScriptRunner]:
+        """Each machine's (or node's) shell, for snapshots and mutations."""
+        ...
+
+    def placements(self) -> dict[str, Placement]: ...
+
+    def logs(self, target: str) -> str:
+        """What the workload's pod on this machine logged (a Job: its last run's)."""
+        ...
+
+    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
+        """A command in the workload's pod on this machine, as ``kubectl exec`` runs it."""
+        ...
+
+    def verify_targets(self) -> dict[str, dict[str, str]]:
+        """How the deployer's testinfra tests reach each machine."""
+        ...
+
+    def cluster_info(self) -> dict[str, Any] | None:
+        """What a DaemonSet deployer's tests may ask about the cluster (the ``cluster`` fixture); None for Jobs."""
+        ...
+
+    def drift_strategy(
+        self, tracker: StateTracker, converged: dict[str, Snapshot], watches: dict[str, Watch], current: Version
+    ) -> DriftStrategy:
+        """How the drift suite checks and heals this workload (``current``: the version a healing apply runs)."""
+        ...
+
+    def shell_hints(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+def sources(spec: DeployerSpec, manifest: Manifest, ssh_key: str | None, namespace: str) -> Sources:
+    """Secrets and ConfigMaps as the cluster would hold them: the manifest's, the spec's test values over them,
+    the run's SSH key in the Secret the spec names."""
+    secrets = {**manifest.secrets, **spec.secrets}
+    if spec.ssh_key is not None and ssh_key is not None:
+        entry = spec.ssh_key
+        secrets[entry.secret] = {**secrets.get(entry.secret, {}), entry.key: ssh_key}
+    config_maps = {**manifest.config_maps, **spec.config_maps}
+    return Sources(secrets, config_maps, str(spec.path), {"metadata.namespace": namespace})

@@ -1,0 +1,162 @@
+"""A Job + SSH deployer: its pod runs with Docker on the test network, against the spec's machines; the drift
+check is a variant of it (a CronJob's jobTemplate, or the deployer's own Job with another command)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import TYPE_CHECKING, Any
+
+from harness.deployer.spec import DeployerSpec
+from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.manifest import JobSpec, Manifest, load_manifest
+from harness.k8s.pod_env import Sources
+from harness.runner.job import JobResult, JobRun, run_job
+from harness.secrets import SecretRegistry
+from harness.state.tracker import ScriptRunner
+from harness.testbed import Testbed
+from harness.workloads.base import Placement, Version, sources
+
+if TYPE_CHECKING:
+    from harness.drift.strategies import JobDrift
+    from harness.state.command import Watch
+    from harness.state.model import Snapshot
+    from harness.state.tracker import StateTracker
+
+
+class JobWorkload:
+    def __init__(self, spec: DeployerSpec, manifest: Manifest, testbed: Testbed, secrets: SecretRegistry) -> None:
+        if manifest.job is None:
+            raise HarnessError(
+                "holds no Job or DaemonSet",
+                where=spec.manifest,
+                fix="a Job + SSH deployer needs a `kind: Job` document (batch/v1), a node configurator a DaemonSet",
+            )
+        if spec.nodes:
+            raise HarnessError(
+                "`cluster` is given, but the manifest holds a Job",
+                where=spec.path,
+                fix="a Job deployer names its hosts under `machines`",
+            )
+        self.spec, self.manifest, self.job, self.testbed, self.secrets = spec, manifest, manifest.job, testbed, secrets
+        self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
+        self.last: JobResult | None = None
+
+    def start(self) -> None:
+        self.testbed.start(self.spec.machines)
+        self.secrets.add(self.testbed.key.private_openssh)
+
+    def apply(self, version: Version) -> JobResult:
+        job = version.manifest.job or self.job
+        given = self._sources(version.manifest)  # the ConfigMaps and Secrets of the version applied
+        self.last = self._run(job, deployer_container(self.spec, job), version.image, given)
+        return self.last
+
+    def check_drift(self, image: str) -> JobResult:
+        """The deployer's drift check, once, as its CronJob (or Job) would run it, or as its own Job with the
+        spec's command: same image, env, mounts and Secrets. No retries: the first pod's exit code is the verdict."""
+        job, container, manifest = self._drift_job
+        extra, own = self._sources(manifest), self._sources(self.manifest)  # the deployer's over the check's own
+        given = dataclasses.replace(
+            own, secrets={**extra.secrets, **own.secrets}, config_maps={**extra.config_maps, **own.config_maps}
+        )
+        return self._run(dataclasses.replace(job, backoff_limit=0), container, image, given)
+
+    def _sources(self, manifest: Manifest) -> Sources:
+        return sources(self.spec, manifest, self.testbed.key.private_openssh, self.manifest.namespace)
+
+    def _run(self, job: JobSpec, container: str, image: str, given: Sources) -> JobResult:
+        machines = self.testbed.machines
+        run = JobRun(
+            network=self.testbed.network,
+            images={container: image},
+            addresses=AddressMap({m.address: machines[m.name].address for m in self.spec.machines if m.address}),
+            sources=given,
+            backoff_seconds=self.spec.backoff_seconds,
+        )
+        return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
+
+    @functools.cached_property
+    def _drift_job(self) -> tuple[JobSpec, str, Manifest]:
+        drift = self.spec.drift
+        if drift.manifest is None:  # the deployer's own Job, its container running the check instead
+            assert drift.command is not None, "the spec validates that a drift check is given"
+            containers = tuple(
+                dataclasses.replace(c, command=drift.command, args=None) if c.name == self.container else c
+                for c in self.job.pod.containers
+            )
+            job = dataclasses.replace(self.job, pod=dataclasses.replace(self.job.pod, containers=containers))
+            return job, self.container, self.manifest
+        manifest = self.secrets.read(load_manifest(drift.manifest))
+        jobs = [*manifest.cron_jobs.values(), *([manifest.job] if manifest.job else [])]
+        if len(jobs) != 1:
+            raise HarnessError(
+                f"`drift.manifest` holds {len(jobs)} CronJobs and Jobs",
+                where=drift.manifest,
+                fix="keep the one CronJob (or Job) that runs the drift check in that file",
+            )
+        names = [c.name for c in jobs[0].pod.containers]
+        container = drift.container or (names[0] if len(names) == 1 else None)
+        if container is None or container not in names:
+            given = "is not given" if drift.container is None else f"is {drift.container!r}"
+            raise HarnessError(
+                f"`drift.container` {given}; the drift check's containers are {', '.join(names)}",
+                where=self.spec.path,
+                fix="name the container that runs the deployer's image in `drift.container`",
+            )
+        return jobs[0], container, manifest
+
+    def runners(self) -> dict[str, ScriptRunner]:
+        return {name: machine.run_script for name, machine in self.testbed.machines.items()}
+
+    def placements(self) -> dict[str, Placement]:
+        return {name: Placement(name, True, "a host of the Job") for name in self.testbed.machines}
+
+    def logs(self, target: str) -> str:
+        return self.last.logs if self.last is not None else ""
+
+    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
+        return 1, "a Job leaves no pod running to exec into"
+
+    def verify_targets(self) -> dict[str, dict[str, str]]:
+        return {
+            name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
+            for name, m in self.testbed.machines.items()
+        }
+
+    def cluster_info(self) -> dict[str, Any] | None:
+        return None
+
+    def drift_strategy(
+        self, tracker: StateTracker, converged: dict[str, Snapshot], watches: dict[str, Watch], current: Version
+    ) -> JobDrift:
+        from harness.drift.strategies import JobDrift
+
+        return JobDrift(self, tracker, converged, watches, current)
+
+    def shell_hints(self) -> list[str]:
+        return self.testbed.shell_hints()
+
+    def close(self) -> None:
+        self.testbed.close()
+
+
+def deployer_container(spec: DeployerSpec, job: JobSpec) -> str:
+    """The container of the Job's pod that runs the deployer's image."""
+    names = [c.name for c in job.pod.containers]
+    if spec.container is not None:
+        if spec.container not in names:
+            raise HarnessError(
+                f"`container` names {spec.container!r}, which the Job does not have",
+                where=spec.path,
+                fix=f"use one of: {', '.join(names)}",
+            )
+        return spec.container
+    if len(names) != 1:
+        raise HarnessError(
+            "the Job has several containers; which one is the deployer?",
+            where=spec.path,
+            fix=f"add `container:` with one of: {', '.join(names)}",
+        )
+    return names[0]
