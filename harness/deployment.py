@@ -30,13 +30,18 @@ class Applied:
 
 class Deployment:
     def __init__(
-        self, bench: Workbench, spec: DeployerSpec, *, keep: bool = False, kind: KindCluster | None = None
+        self,
+        bench: Workbench,
+        spec: DeployerSpec,
+        *,
+        keep: bool = False,
+        kind: KindCluster | None = None,
+        secrets: SecretRegistry | None = None,  # given: the caller's reports mask what it learns from the start
     ) -> None:
         self.bench, self.spec = bench, spec
-        self.manifest: Manifest = load_manifest(spec.manifest)
-        self.secrets = SecretRegistry()
+        self.secrets = secrets or SecretRegistry()
         self.secrets.add_secrets(spec.secrets)
-        self.secrets.read(self.manifest)
+        self.manifest: Manifest = self.secrets.read(load_manifest(spec.manifest))
         self.testbed = Testbed(bench, spec.name, keep=keep)
         self.workload = make_workload(spec, self.manifest, self.testbed, self.secrets, kind)
         self.history: list[Applied] = []
@@ -64,7 +69,7 @@ class Deployment:
         manifest = self.manifest
         if found.manifest is not None:
             self.secrets.read(found.manifest)  # masked from now on, whatever it holds
-            if found.manifest.job or found.manifest.daemonset:
+            if found.manifest.has_workload:
                 manifest = found.manifest
         return Version("previous", found.image, manifest), found.description
 
@@ -89,3 +94,4 @@ class Deployment:
 
     def close(self) -> None:
         self.workload.close()
+        self.testbed.close()  # a second close removes nothing more

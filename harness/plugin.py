@@ -1,7 +1,8 @@
 """The pytest plugin: ``pytest --deployer NAME`` turns each scenario into an item per deployer.
 
-A thin layer: options paired with ini settings, state in ``config.stash``, and
-the work done by the library (workbench, deployment, scenario steps).
+A thin layer: options paired with ini settings, state in ``config.stash``, collection, items and the summary.
+The work is the library's: :class:`harness.session.RunSession` sweeps, builds, probes the engine, makes kind
+clusters and runs each scenario; xdist workers get it as plain values.
 """
 
 from __future__ import annotations
@@ -137,7 +138,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Controller (or a run without xdist): sweep dead runs, then build every image once."""
+    """Controller (or a run without xdist): sweep dead runs, build every image once, probe the engine, make the
+    kind clusters; workers get the result in ``pytest_configure_node``."""
     config = session.config
     state = config.stash[STATE]
     if not state.specs or hasattr(config, "workerinput"):
@@ -200,17 +202,19 @@ class ScenarioItem(pytest.Item):
             pytest.skip(self.log.mask(f"{self.spec.name}: no previous version to roll back to: {exc}"))
         except NotApplicable as exc:
             pytest.skip(self.log.mask(f"{self.spec.name}: {exc}"))
-        finally:
-            self.user_properties.extend(self.log.properties)
+        finally:  # masked again with every secret the run has learned by now (a previous version's, say)
+            mask = self.log.mask
+            self.user_properties.extend((name, mask(value)) for name, value in self.log.properties)
             for title, text in self.log.sections:
-                self.add_report_section("call", title, text)
+                self.add_report_section("call", mask(title), mask(text))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        where = f"{self.spec.name} / {self.scenario.name}"
         if isinstance(excinfo.value, (StepFailed, HarnessError)):
-            return self.log.mask(f"{self.spec.name} / {self.scenario.name}: {excinfo.value}")
+            return self.log.mask(f"{where}: {excinfo.value}")
         if isinstance(excinfo.value, docker.errors.APIError):  # the engine refused: one line, not a traceback
-            return self.log.mask(f"{self.spec.name} / {self.scenario.name}: {engine_error(excinfo.value)}")
-        return super().repr_failure(excinfo)
+            return self.log.mask(f"{where}: {engine_error(excinfo.value)}")
+        return self.log.mask(str(super().repr_failure(excinfo, style)))  # a traceback, secrets masked
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.spec.name}::{self.scenario.name}"

@@ -26,6 +26,7 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.scenario.model import Scenario
+from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
 from harness.workbench import Workbench
 from harness.workloads import runs_on_kind
@@ -81,8 +82,9 @@ class RunSession:
         except HarnessError as exc:
             self.progress(str(exc))
             return
-        if self.cluster == "kind" and kind.unavailable(self.capabilities.privileged) is None:
-            self._make_kind_clusters([s for s in specs if runs_on_kind(s, self.cluster)])
+        on_kind = [s for s in specs if runs_on_kind(s, self.cluster)]
+        if on_kind and kind.unavailable(self.capabilities.privileged) is None:  # else their items say why
+            self._make_kind_clusters(on_kind)
 
     def _make_kind_clusters(self, specs: list[DeployerSpec]) -> None:
         for number, spec in enumerate(specs):
@@ -139,31 +141,39 @@ class RunSession:
     # ------------------------------------------------------------------ scenarios
 
     @contextlib.contextmanager
-    def deployment(self, spec: DeployerSpec) -> Iterator[Deployment]:
+    def deployment(self, spec: DeployerSpec, secrets: SecretRegistry | None = None) -> Iterator[Deployment]:
         """The deployer on its own machines (or its kind cluster), closed afterwards."""
         if spec.name in self.build_errors:
             raise HarnessError(self.build_errors[spec.name])
-        on_kind = None
-        if runs_on_kind(spec, self.cluster):
-            reason = kind.unavailable(self.bench.capabilities.privileged)
-            if reason:
-                raise NotApplicable(reason)
-            on_kind = self.kind_clusters.get(spec.name)
-            if on_kind is None:
-                raise HarnessError(f"no kind cluster was made for {spec.name}", fix="see the session's first lines")
+        on_kind = self._kind_cluster(spec)
         # The scenarios of one deployer share its kind cluster: one at a time, also across xdist workers.
         shared = build_lock(f"kind-{on_kind.name}") if on_kind is not None else contextlib.nullcontext()
-        with shared, Deployment(self.bench, spec, keep=self.keep, kind=on_kind) as deployment:
+        with shared, Deployment(self.bench, spec, keep=self.keep, kind=on_kind, secrets=secrets) as deployment:
             yield deployment
+
+    def _kind_cluster(self, spec: DeployerSpec) -> kind.KindCluster | None:
+        """The run's kind cluster for this deployer, when its workload runs on one."""
+        if not runs_on_kind(spec, self.cluster):
+            return None
+        reason = kind.unavailable(self.bench.capabilities.privileged)
+        if reason:
+            raise NotApplicable(reason)
+        found = self.kind_clusters.get(spec.name)
+        if found is None:
+            raise HarnessError(f"no kind cluster was made for {spec.name}", fix="see the session's first lines")
+        return found
 
     def run_scenario(self, spec: DeployerSpec, scenario: Scenario, log: ScenarioLog) -> None:
         """Run one scenario on a deployment of its own; what it found goes into ``log`` (masked). A negative
         verdict raises :class:`~harness.checks.report.StepFailed`; a scenario that cannot apply here raises
         :class:`~harness.errors.NotApplicable` (a first version has nothing to roll back to, say)."""
         log.record(SCENARIO, scenario.name)
+        if scenario.workload not in ("any", spec.workload):
+            raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
+        secrets = SecretRegistry()
+        log.mask = secrets.mask  # from the start: an error while the machines start is masked too
         started = time.monotonic()
-        with self.deployment(spec) as deployment:
-            log.mask = deployment.secrets.mask
+        with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             try:
                 run_steps(deployment, scenario.steps, log)

@@ -1,7 +1,8 @@
 """The machines a deployment (or a test, or a benchmark) works on, made in one place and removed together.
 
-An internal network, the run's SSH key, the machines and, when asked, the Debian package mirror: all of them
-carry one scope label, so closing the testbed removes them by that label, stopped machines included.
+An internal network, the machines and, when asked, the run's Debian package mirror joined to it: the network and
+the machines carry one scope label, so closing the testbed removes them by that label, stopped machines included.
+The SSH key's file lives in the run's work folder, removed with it; the mirror is the run's, removed by its sweep.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
 from harness.hosts.mirror import APT_CONFIG, start_mirror
 from harness.hosts.network import create_internal_network
+from harness.state.tracker import ScriptRunner
 from harness.workbench import Workbench
 
 MIRROR_KIND = "apt-mirror"
@@ -70,13 +72,24 @@ class Testbed:
             if started_mirror is not None:
                 self.mirror = started_mirror.result()
 
+    def runners(self) -> dict[str, ScriptRunner]:
+        """Each machine's shell over its one SSH connection: snapshots, mutations, stamps."""
+        return {name: machine.run_script for name, machine in self.machines.items()}
+
+    def verify_targets(self) -> dict[str, dict[str, str]]:
+        """How the deployer's testinfra tests reach each machine."""
+        return {
+            name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
+            for name, m in self.machines.items()
+        }
+
     def shell_hints(self) -> list[str]:
         return [m.shell_hint() for m in self.machines.values()]
 
     def close(self) -> None:
         for machine in self.machines.values():
             machine.close()
-        if not self.keep:
+        if not self.keep and self._network is not None:  # nothing is made without the network
             # By label, not through the network: a machine that stopped (a deployer ran `poweroff`)
             # or never started is no longer listed on it.
             remove_labelled(self.bench.client, SCOPE, self.ownership.scope)

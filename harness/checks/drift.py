@@ -9,16 +9,16 @@ from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.drift.suite import run_drift
-from harness.drift.targets import plan
+from harness.drift.targets import mutations, targeted
 
 
 def drift(deployment: Deployment) -> StepReport:
     state, workload = deployment.state, deployment.workload
-    targeted = [name for name, placement in workload.placements().items() if placement.targeted]
-    latest = state.snapshots[-1]  # load_scenario asks for a snapshot before this step
-    strategy = workload.drift_strategy(state, latest, state.watches[-1], deployment.current)
-    converged, mutations = plan(deployment.spec, latest, targeted, strategy.arrange)
-    found = run_drift(strategy, converged, mutations)
+    reached = [name for name, placement in workload.placements().items() if placement.targeted]
+    # The converged host is the last snapshot (load_scenario asks for one before this step).
+    converged = targeted(deployment.spec, state.snapshots[-1], reached)
+    strategy = workload.drift_strategy(state, converged, state.watches[-1], deployment.current)
+    found = run_drift(strategy, converged, mutations(deployment.spec, converged, strategy.arrange))
     report = StepReport()
     report.add(r.DRIFT, found.summary())
     report.add(r.DRIFT_MATRIX, found.table(state.mask))

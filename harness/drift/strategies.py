@@ -107,6 +107,7 @@ class PodDrift(_Converged):
         current: Version,
     ) -> None:
         super().__init__(workload, tracker, converged, watches, current)
+        self.pods = workload
         self.drift = workload.spec.drift
         self.loops = self.drift.heal == "loop"
         self.heal_reaches_all = not self.loops  # a rollout restart reaches every node; a loop only its own
@@ -120,7 +121,7 @@ class PodDrift(_Converged):
         return spread(mutations)
 
     def before(self, mutation: Mutation) -> None:
-        log = self.workload.logs(mutation.machine)
+        log = self.pods.logs(mutation.machine)
         self.usual.setdefault(mutation.machine, repeated(log))
         self.seen[mutation.machine] = len(log)
 
@@ -130,7 +131,7 @@ class PodDrift(_Converged):
     def check(self, machine: str) -> Check | None:
         if self.drift.command is None:
             return None
-        code, output = self.workload.exec(machine, self.drift.command)
+        code, output = self.pods.exec(machine, self.drift.command)
         return Check(code == 0, output)
 
     def heal(self, mutation: Mutation) -> Healing:
@@ -152,5 +153,5 @@ class PodDrift(_Converged):
 
     def _new_log(self, mutation: Mutation) -> str:
         """What the pod logged since the mutation, less the lines it logs on every pass (`ok /etc/x`)."""
-        log = self.workload.logs(mutation.machine)[self.seen.get(mutation.machine, 0) :]
+        log = self.pods.logs(mutation.machine)[self.seen.get(mutation.machine, 0) :]
         return news(log, self.usual.get(mutation.machine, ""))

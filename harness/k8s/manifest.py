@@ -54,6 +54,11 @@ class Manifest:
     cron_jobs: dict[str, JobSpec] = field(default_factory=dict)  # by name: each one's jobTemplate, as a Job
 
     @property
+    def has_workload(self) -> bool:
+        """Whether it holds what a deployer runs: a Job or a DaemonSet."""
+        return self.job is not None or self.daemonset is not None
+
+    @property
     def namespace(self) -> str:
         workload = self.job or self.daemonset
         return workload.namespace if workload is not None else "default"

@@ -29,11 +29,10 @@ class Version:
 
 @dataclass(frozen=True)
 class Placement:
-    """Whether the workload reaches a machine (a Job: every host; a DaemonSet: the nodes its pods run on)."""
+    """Whether the workload reaches a machine (a Job: every host; a DaemonSet: the nodes its rules target)."""
 
     machine: str
     targeted: bool
-    reason: str
     pod: str | None = None  # a DaemonSet's pod there, and the image it runs
     image: str | None = None
 
@@ -61,14 +60,6 @@ class Workload(Protocol):
         ...
 
     def placements(self) -> dict[str, Placement]: ...
-
-    def logs(self, target: str) -> str:
-        """What the workload's pod on this machine logged (a Job: its last run's)."""
-        ...
-
-    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
-        """A command in the workload's pod on this machine, as ``kubectl exec`` runs it."""
-        ...
 
     def verify_targets(self) -> dict[str, dict[str, str]]:
         """How the deployer's testinfra tests reach each machine."""

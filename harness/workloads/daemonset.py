@@ -10,6 +10,7 @@ from harness.cluster.rollout import Rollout
 from harness.deployer.spec import DeployerSpec
 from harness.errors import HarnessError
 from harness.k8s.manifest import DaemonSetSpec, Manifest
+from harness.k8s.scheduling import Decision, schedule
 from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.workloads.base import Placement, Version
@@ -33,11 +34,13 @@ class DaemonSetWorkload(ABC):
             )
         self.spec, self.manifest, self.secrets = spec, manifest, secrets
         self.daemonset: DaemonSetSpec = manifest.daemonset
-        self.last: Rollout | None = None
+        # Where the current manifest's rules place the daemon: what the drift and placement checks target, and
+        # what the deployer's tests are told (the rollout of a previous version may have placed it elsewhere).
+        decisions = schedule(self.daemonset.pod.placement, list(spec.nodes))
+        self.schedule: dict[str, Decision] = {d.node: d for d in decisions}
 
     def apply(self, version: Version) -> Rollout:
-        self.last = self._roll_out(version.manifest.daemonset or self.daemonset, version)
-        return self.last
+        return self._roll_out(version.manifest.daemonset or self.daemonset, version)
 
     @abstractmethod
     def _roll_out(self, ds: DaemonSetSpec, version: Version) -> Rollout: ...
@@ -47,15 +50,11 @@ class DaemonSetWorkload(ABC):
         """Node -> (pod name, image) of the DaemonSet's pods now."""
 
     def placements(self) -> dict[str, Placement]:
-        decisions = {d.node: d for d in (self.last.decisions if self.last is not None else [])}
         pods = self._pods()
-        placements = {}
-        for node in self.spec.nodes:
-            decision = decisions.get(node.name)
-            pod, image = pods.get(node.name, (None, None))
-            reason = decision.reason if decision is not None else "not rolled out yet"
-            placements[node.name] = Placement(node.name, bool(decision and decision.runs), reason, pod, image)
-        return placements
+        return {
+            node.name: Placement(node.name, self.schedule[node.name].runs, *pods.get(node.name, (None, None)))
+            for node in self.spec.nodes
+        }
 
     def cluster_info(self) -> dict[str, Any] | None:
         placements = self.placements()
@@ -86,10 +85,12 @@ class DaemonSetWorkload(ABC):
     def runners(self) -> dict[str, ScriptRunner]: ...
 
     @abstractmethod
-    def logs(self, target: str) -> str: ...
+    def logs(self, target: str) -> str:
+        """What the DaemonSet's pod on this node logged (``kubectl logs``)."""
 
     @abstractmethod
-    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]: ...
+    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
+        """A command in the DaemonSet's pod on this node, as ``kubectl exec`` runs it."""
 
     @abstractmethod
     def verify_targets(self) -> dict[str, dict[str, str]]: ...

@@ -4,7 +4,6 @@ check is a variant of it (a CronJob's jobTemplate, or the deployer's own Job wit
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import TYPE_CHECKING, Any
 
 from harness.deployer.spec import DeployerSpec
@@ -41,22 +40,23 @@ class JobWorkload:
             )
         self.spec, self.manifest, self.job, self.testbed, self.secrets = spec, manifest, manifest.job, testbed, secrets
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
-        self.last: JobResult | None = None
+        # The drift check's manifest is read (and its Secrets masked) from the start.
+        self.drift_check = self._drift_check() if spec.drift.has_check else None
 
     def start(self) -> None:
-        self.testbed.start(self.spec.machines)
+        self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
         self.secrets.add(self.testbed.key.private_openssh)
 
     def apply(self, version: Version) -> JobResult:
         job = version.manifest.job or self.job
         given = self._sources(version.manifest)  # the ConfigMaps and Secrets of the version applied
-        self.last = self._run(job, deployer_container(self.spec, job), version.image, given)
-        return self.last
+        return self._run(job, deployer_container(self.spec, job), version.image, given)
 
     def check_drift(self, image: str) -> JobResult:
         """The deployer's drift check, once, as its CronJob (or Job) would run it, or as its own Job with the
         spec's command: same image, env, mounts and Secrets. No retries: the first pod's exit code is the verdict."""
-        job, container, manifest = self._drift_job
+        assert self.drift_check is not None, "the drift suite runs a check only when the spec gives one"
+        job, container, manifest = self.drift_check
         extra, own = self._sources(manifest), self._sources(self.manifest)  # the deployer's over the check's own
         given = dataclasses.replace(
             own, secrets={**extra.secrets, **own.secrets}, config_maps={**extra.config_maps, **own.config_maps}
@@ -77,17 +77,16 @@ class JobWorkload:
         )
         return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
 
-    @functools.cached_property
-    def _drift_job(self) -> tuple[JobSpec, str, Manifest]:
+    def _drift_check(self) -> tuple[JobSpec, str, Manifest]:
         drift = self.spec.drift
-        if drift.manifest is None:  # the deployer's own Job, its container running the check instead
-            assert drift.command is not None, "the spec validates that a drift check is given"
+        if drift.manifest is None and drift.command is not None:  # the deployer's own Job, running the check
             containers = tuple(
                 dataclasses.replace(c, command=drift.command, args=None) if c.name == self.container else c
                 for c in self.job.pod.containers
             )
             job = dataclasses.replace(self.job, pod=dataclasses.replace(self.job.pod, containers=containers))
             return job, self.container, self.manifest
+        assert drift.manifest is not None, "a drift check is a manifest or a command"
         manifest = self.secrets.read(load_manifest(drift.manifest))
         jobs = [*manifest.cron_jobs.values(), *([manifest.job] if manifest.job else [])]
         if len(jobs) != 1:
@@ -108,22 +107,13 @@ class JobWorkload:
         return jobs[0], container, manifest
 
     def runners(self) -> dict[str, ScriptRunner]:
-        return {name: machine.run_script for name, machine in self.testbed.machines.items()}
+        return self.testbed.runners()
 
     def placements(self) -> dict[str, Placement]:
-        return {name: Placement(name, True, "a host of the Job") for name in self.testbed.machines}
-
-    def logs(self, target: str) -> str:
-        return self.last.logs if self.last is not None else ""
-
-    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
-        return 1, "a Job leaves no pod running to exec into"
+        return {name: Placement(name, True) for name in self.testbed.machines}  # a Job reaches every host
 
     def verify_targets(self) -> dict[str, dict[str, str]]:
-        return {
-            name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
-            for name, m in self.testbed.machines.items()
-        }
+        return self.testbed.verify_targets()
 
     def cluster_info(self) -> dict[str, Any] | None:
         return None

@@ -60,7 +60,7 @@ class SimDaemonSet(DaemonSetWorkload):
         return {node: (pod.name, pod.image) for node, pod in self.cluster.pods.items()}
 
     def runners(self) -> dict[str, ScriptRunner]:
-        return {name: machine.run_script for name, machine in self.testbed.machines.items()}
+        return self.testbed.runners()
 
     def logs(self, target: str) -> str:
         return self.cluster.logs(target)
@@ -69,10 +69,7 @@ class SimDaemonSet(DaemonSetWorkload):
         return self.cluster.exec(target, argv)
 
     def verify_targets(self) -> dict[str, dict[str, str]]:
-        return {
-            name: {"address": m.address, "key": str(m.key.private_path), "kind": m.request.kind}
-            for name, m in self.testbed.machines.items()
-        }
+        return self.testbed.verify_targets()
 
     def shell_hints(self) -> list[str]:
         return self.testbed.shell_hints()

@@ -106,3 +106,14 @@ def _run_with_command(  # type: ignore[no-untyped-def]
     pod = replace(job.pod, containers=(container,), fs_group=fs_group)
     manifest = replace(deployment.manifest, job=replace(job, pod=pod))
     return deployment.apply(Version("probe", image, manifest))
+
+
+def test_a_job_deployer_that_asks_for_the_mirror_gets_it(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    with Deployment(bench, replace(test_spec("hello"), mirror=True)) as deployment:
+        web = deployment.testbed.machines["web1"]
+        assert deployment.testbed.mirror is not None
+        code, proxy = web.exec("cat /etc/apt/apt.conf.d/01deployer-harness-mirror")
+        assert code == 0 and 'Acquire::http::Proxy "http://mirror:3142"' in proxy, proxy
+        assert web.exec("getent hosts mirror")[0] == 0  # the mirror is on the machine's network

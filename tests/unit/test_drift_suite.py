@@ -91,7 +91,7 @@ class Host:
 
 
 class Lab:
-    """Hosts, a deployer and a drift check wired into a DriftRun; `events` is what happened, in order."""
+    """Hosts, a deployer and a drift check wired into a drift strategy; `events` is what happened, in order."""
 
     def __init__(self, *machines: str) -> None:
         self.hosts = {name: Host(CONVERGED) for name in machines or ("pve1",)}

@@ -77,7 +77,7 @@ def test_the_factory_picks_the_workload_from_the_manifest(bench: Workbench, test
 
 def test_a_spec_whose_machines_do_not_fit_the_manifest_is_refused(bench: Workbench, test_spec, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     job_spec, ds_spec = test_spec("hello"), test_spec("ds-probe")
-    with pytest.raises(HarnessError, match="`cluster.nodes` is missing"):
+    with pytest.raises(HarnessError, match=r"`cluster\.nodes` is missing"):
         make_workload(job_spec, load_manifest(ds_spec.manifest), Testbed(bench, "x"), SecretRegistry(), None)
     with pytest.raises(HarnessError, match="`cluster` is given, but the manifest holds a Job"):
         make_workload(ds_spec, load_manifest(job_spec.manifest), Testbed(bench, "x"), SecretRegistry(), None)
