@@ -26,6 +26,7 @@ import paramiko
 from harness.deployer.spec import MachineSpec, load_spec
 from harness.deployment import Deployment
 from harness.drift.mutations import derive_mutations
+from harness.drift.strategies import Converged
 from harness.drift.suite import put_back, run_drift, save
 from harness.engine.sweep import sweep
 from harness.testbed import Testbed, standalone_machine
@@ -133,7 +134,7 @@ def drift_and_rollback_costs(bench: Workbench, repeat: int = 5) -> dict[str, flo
         state.derive_watch()
         converged, watches = state.snapshot(), state.watches[-1]
         mutation = next(m for m in derive_mutations(converged["pve1"]) if m.id == "chmod /opt/pve-nut/.env")
-        run = deployment.workload.drift_strategy(state, converged, watches, deployment.current)
+        run = deployment.workload.drift_strategy(Converged(state, converged, watches, deployment.current))
         save(run, converged)
 
         def restore() -> None:

@@ -149,6 +149,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         state.session.prepare(list(state.specs.values()))
     except EngineUnavailable as exc:
         raise pytest.UsageError(str(exc)) from None
+    except docker.errors.APIError as exc:  # the engine refused: one line, not a traceback
+        raise pytest.UsageError(str(engine_error(exc))) from None
     finally:
         state.reporter = None  # progress during tests would break the report lines
 

@@ -8,6 +8,7 @@ import json
 from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
+from harness.drift.strategies import Converged
 from harness.drift.suite import run_drift
 from harness.drift.targets import mutations, targeted
 
@@ -17,7 +18,7 @@ def drift(deployment: Deployment) -> StepReport:
     reached = [name for name, placement in workload.placements().items() if placement.targeted]
     # The converged host is the last snapshot (load_scenario asks for one before this step).
     converged = targeted(deployment.spec, state.snapshots[-1], reached)
-    strategy = workload.drift_strategy(state, converged, state.watches[-1], deployment.current)
+    strategy = workload.drift_strategy(Converged(state, converged, state.watches[-1], deployment.current))
     found = run_drift(strategy, converged, mutations(deployment.spec, converged, strategy.arrange))
     report = StepReport()
     report.add(r.DRIFT, found.summary())

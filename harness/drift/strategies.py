@@ -10,21 +10,61 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Protocol
 
+from harness.deployer.spec import DeployerSpec
+from harness.deployer.version import ApplyResult, Version
 from harness.drift.mutations import Mutation, spread
 from harness.drift.suite import Check, Healing, news, repeated
 from harness.state.command import Watch
 from harness.state.model import Snapshot
 from harness.state.tracker import StateTracker
 
-if TYPE_CHECKING:
-    from harness.workloads.base import Version, Workload
-    from harness.workloads.daemonset import DaemonSetWorkload
-    from harness.workloads.job import JobWorkload
+
+class Applies(Protocol):
+    """What a healing apply needs of a workload."""
+
+    spec: DeployerSpec
+
+    def apply(self, version: Version) -> ApplyResult: ...
+
+
+class RunsDriftCheck(Applies, Protocol):
+    """A Job workload: its drift check is a Job of its own."""
+
+    def check_drift(self, image: str) -> CheckRun: ...
+
+
+class CheckRun(Protocol):
+    @property
+    def succeeded(self) -> bool: ...
+
+    @property
+    def logs(self) -> str: ...
+
+
+class LoopingPods(Applies, Protocol):
+    """A DaemonSet workload: pods that repair their node in a loop, with logs and a way in."""
+
+    def logs(self, target: str) -> str: ...
+
+    def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]: ...
+
 
 POLL_SECONDS = 0.5
 LOG_SETTLE_SECONDS = 2.0  # the journal may show a pod's last line a moment after the file it wrote
+
+
+@dataclass(frozen=True)
+class Converged:
+    """Where every mutation starts from: the snapshots of the converged machines (only those the workload reaches)
+    and what they watched, the tracker that takes more, and the version a healing apply runs."""
+
+    tracker: StateTracker
+    snapshots: dict[str, Snapshot]
+    watches: dict[str, Watch]
+    current: Version
 
 
 class _Converged:
@@ -35,17 +75,10 @@ class _Converged:
     heal_reaches_all = True
     detector: str | None = None
 
-    def __init__(
-        self,
-        workload: Workload,
-        tracker: StateTracker,
-        converged: dict[str, Snapshot],
-        watches: dict[str, Watch],
-        current: Version,
-    ) -> None:
-        self.workload, self.tracker, self.current = workload, tracker, current
-        self.converged, self.watches = converged, watches
-        self.runners = tracker.runners
+    def __init__(self, workload: Applies, converged: Converged) -> None:
+        self.workload, self.tracker, self.current = workload, converged.tracker, converged.current
+        self.converged, self.watches = converged.snapshots, converged.watches
+        self.runners = converged.tracker.runners
 
     def mask(self, text: str) -> str:
         return self.tracker.mask(text)  # the registry's: it grows as manifests are read
@@ -76,16 +109,9 @@ class _Converged:
 
 
 class JobDrift(_Converged):
-    def __init__(
-        self,
-        workload: JobWorkload,
-        tracker: StateTracker,
-        converged: dict[str, Snapshot],
-        watches: dict[str, Watch],
-        current: Version,
-    ) -> None:
-        super().__init__(workload, tracker, converged, watches, current)
-        self.job = workload
+    def __init__(self, workload: RunsDriftCheck, converged: Converged) -> None:
+        super().__init__(workload, converged)
+        self.job = workload  # the drift check is a variant of its Job
         self.has_check = workload.spec.drift.has_check
 
     def check(self, machine: str) -> Check | None:
@@ -98,15 +124,8 @@ class JobDrift(_Converged):
 class PodDrift(_Converged):
     check_per_machine = True  # each node's pod checks (and repairs) its own node
 
-    def __init__(
-        self,
-        workload: DaemonSetWorkload,
-        tracker: StateTracker,
-        converged: dict[str, Snapshot],
-        watches: dict[str, Watch],
-        current: Version,
-    ) -> None:
-        super().__init__(workload, tracker, converged, watches, current)
+    def __init__(self, workload: LoopingPods, converged: Converged) -> None:
+        super().__init__(workload, converged)
         self.pods = workload
         self.drift = workload.spec.drift
         self.loops = self.drift.heal == "loop"

@@ -7,24 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from harness.deployer.spec import DeployerSpec
+from harness.deployer.version import ApplyResult, Version
 from harness.k8s.manifest import Manifest
 from harness.k8s.pod_env import Sources
 from harness.state.tracker import ScriptRunner
 
 if TYPE_CHECKING:
+    from harness.drift.strategies import Converged
     from harness.drift.suite import DriftStrategy
-    from harness.state.command import Watch
-    from harness.state.model import Snapshot
-    from harness.state.tracker import StateTracker
 
-
-@dataclass(frozen=True)
-class Version:
-    """What an apply rolls out: an image, and the manifest it runs with (a previous version brings its own)."""
-
-    label: str  # current, previous, or a rollout's name
-    image: str
-    manifest: Manifest
+__all__ = ["ApplyResult", "Placement", "Version", "Workload", "sources"]
 
 
 @dataclass(frozen=True)
@@ -35,15 +27,6 @@ class Placement:
     targeted: bool
     pod: str | None = None  # a DaemonSet's pod there, and the image it runs
     image: str | None = None
-
-
-class ApplyResult(Protocol):
-    @property
-    def succeeded(self) -> bool: ...
-
-    def summary(self) -> str: ...
-
-    def describe(self) -> str: ...
 
 
 class Workload(Protocol):
@@ -69,10 +52,8 @@ class Workload(Protocol):
         """What a DaemonSet deployer's tests may ask about the cluster (the ``cluster`` fixture); None for Jobs."""
         ...
 
-    def drift_strategy(
-        self, tracker: StateTracker, converged: dict[str, Snapshot], watches: dict[str, Watch], current: Version
-    ) -> DriftStrategy:
-        """How the drift suite checks and heals this workload (``current``: the version a healing apply runs)."""
+    def drift_strategy(self, converged: Converged) -> DriftStrategy:
+        """How the drift suite checks and heals this workload, from the converged machines."""
         ...
 
     def shell_hints(self) -> list[str]: ...

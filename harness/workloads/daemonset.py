@@ -4,22 +4,17 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.cluster.rollout import Rollout
 from harness.deployer.spec import DeployerSpec
+from harness.drift.strategies import Converged, PodDrift
 from harness.errors import HarnessError
 from harness.k8s.manifest import DaemonSetSpec, Manifest
 from harness.k8s.scheduling import Decision, schedule
 from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.workloads.base import Placement, Version
-
-if TYPE_CHECKING:
-    from harness.drift.strategies import PodDrift
-    from harness.state.command import Watch
-    from harness.state.model import Snapshot
-    from harness.state.tracker import StateTracker
 
 
 class DaemonSetWorkload(ABC):
@@ -71,12 +66,8 @@ class DaemonSetWorkload(ABC):
             },
         }
 
-    def drift_strategy(
-        self, tracker: StateTracker, converged: dict[str, Snapshot], watches: dict[str, Watch], current: Version
-    ) -> PodDrift:
-        from harness.drift.strategies import PodDrift
-
-        return PodDrift(self, tracker, converged, watches, current)
+    def drift_strategy(self, converged: Converged) -> PodDrift:
+        return PodDrift(self, converged)
 
     @abstractmethod
     def start(self) -> None: ...

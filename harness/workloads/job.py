@@ -4,9 +4,10 @@ check is a variant of it (a CronJob's jobTemplate, or the deployer's own Job wit
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.deployer.spec import DeployerSpec
+from harness.drift.strategies import Converged, JobDrift
 from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
@@ -16,12 +17,6 @@ from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.testbed import Testbed
 from harness.workloads.base import Placement, Version, sources
-
-if TYPE_CHECKING:
-    from harness.drift.strategies import JobDrift
-    from harness.state.command import Watch
-    from harness.state.model import Snapshot
-    from harness.state.tracker import StateTracker
 
 
 class JobWorkload:
@@ -118,12 +113,8 @@ class JobWorkload:
     def cluster_info(self) -> dict[str, Any] | None:
         return None
 
-    def drift_strategy(
-        self, tracker: StateTracker, converged: dict[str, Snapshot], watches: dict[str, Watch], current: Version
-    ) -> JobDrift:
-        from harness.drift.strategies import JobDrift
-
-        return JobDrift(self, tracker, converged, watches, current)
+    def drift_strategy(self, converged: Converged) -> JobDrift:
+        return JobDrift(self, converged)
 
     def shell_hints(self) -> list[str]:
         return self.testbed.shell_hints()
