@@ -39,7 +39,7 @@ class Deployment:
         secrets: SecretRegistry | None = None,  # given: the caller's reports mask what it learns from the start
     ) -> None:
         self.bench, self.spec = bench, spec
-        self.secrets = secrets or SecretRegistry()
+        self.secrets = secrets if secrets is not None else SecretRegistry()
         self.secrets.add_secrets(spec.secrets)
         self.manifest: Manifest = self.secrets.read(load_manifest(spec.manifest))
         self.testbed = Testbed(bench, spec.name, keep=keep)
@@ -47,10 +47,10 @@ class Deployment:
         self.history: list[Applied] = []
         try:
             self.workload.start()
+            self.state = StateTracker(self.workload.runners(), spec.state, self.secrets.mask)
         except BaseException:
             self.close()
             raise
-        self.state = StateTracker(self.workload.runners(), spec.state, self.secrets.mask)
 
     def __enter__(self) -> Deployment:
         return self

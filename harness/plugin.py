@@ -14,6 +14,7 @@ from typing import Any
 
 import docker.errors
 import pytest
+from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
 from harness import PROJECT
 from harness.checks.report import ScenarioLog, StepFailed, is_scenario, summary_lines
@@ -210,16 +211,30 @@ class ScenarioItem(pytest.Item):
             for title, text in self.log.sections:
                 self.add_report_section("call", mask(title), mask(text))
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         where = f"{self.spec.name} / {self.scenario.name}"
         if isinstance(excinfo.value, (StepFailed, HarnessError)):
-            return self.log.mask(f"{where}: {excinfo.value}")
+            return _report(self.path, self.log.mask(f"{where}: {excinfo.value}"))
         if isinstance(excinfo.value, docker.errors.APIError):  # the engine refused: one line, not a traceback
-            return self.log.mask(f"{where}: {engine_error(excinfo.value)}")
-        return self.log.mask(str(super().repr_failure(excinfo, style)))  # a traceback, secrets masked
+            return _report(self.path, self.log.mask(f"{where}: {engine_error(excinfo.value)}"))
+        shown = super().repr_failure(excinfo, style)
+        text = str(shown)
+        masked = self.log.mask(text)
+        return shown if masked == text else masked  # a traceback: as pytest shows it, unless it holds a secret
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.spec.name}::{self.scenario.name}"
+
+
+def _report(path: Path, text: str) -> ReprExceptionInfo:
+    """A verdict as pytest shows a native traceback: the whole text (a Job's log, a diff) once in the failures
+    section and JUnit's body; its first line as the message of the short summary, which in CI is not cut short,
+    and of JUnit's ``message``. pytest-xdist carries this shape from workers as it is."""
+    lines = text.splitlines() or [""]
+    return ReprExceptionInfo(
+        reprtraceback=ReprTracebackNative([f"{line}\n" for line in lines]),
+        reprcrash=ReprFileLocation(str(path), 0, lines[0]),
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

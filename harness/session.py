@@ -171,6 +171,7 @@ class RunSession:
         if scenario.workload not in ("any", spec.workload):
             raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
         secrets = SecretRegistry()
+        secrets.add_secrets(spec.secrets)
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
         started = time.monotonic()
         with self.deployment(spec, secrets) as deployment:

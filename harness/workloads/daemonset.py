@@ -1,5 +1,5 @@
-"""What a DaemonSet deployer's workload does on either cluster backend: placements from its last rollout, the
-``cluster`` fixture's data, and the drift strategy of pods that loop."""
+"""What a DaemonSet deployer's workload does on either cluster backend: placements from the current manifest's
+scheduling rules, the ``cluster`` fixture's data, and the drift strategy of pods that loop."""
 
 from __future__ import annotations
 

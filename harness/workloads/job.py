@@ -3,7 +3,9 @@ check is a variant of it (a CronJob's jobTemplate, or the deployer's own Job wit
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 from typing import Any
 
 from harness.deployer.spec import DeployerSpec
@@ -35,8 +37,9 @@ class JobWorkload:
             )
         self.spec, self.manifest, self.job, self.testbed, self.secrets = spec, manifest, manifest.job, testbed, secrets
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
-        # The drift check's manifest is read (and its Secrets masked) from the start.
-        self.drift_check = self._drift_check() if spec.drift.has_check else None
+        if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
+            with contextlib.suppress(HarnessError):
+                secrets.read(load_manifest(spec.drift.manifest))
 
     def start(self) -> None:
         self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
@@ -50,8 +53,7 @@ class JobWorkload:
     def check_drift(self, image: str) -> JobResult:
         """The deployer's drift check, once, as its CronJob (or Job) would run it, or as its own Job with the
         spec's command: same image, env, mounts and Secrets. No retries: the first pod's exit code is the verdict."""
-        assert self.drift_check is not None, "the drift suite runs a check only when the spec gives one"
-        job, container, manifest = self.drift_check
+        job, container, manifest = self._drift_check
         extra, own = self._sources(manifest), self._sources(self.manifest)  # the deployer's over the check's own
         given = dataclasses.replace(
             own, secrets={**extra.secrets, **own.secrets}, config_maps={**extra.config_maps, **own.config_maps}
@@ -72,6 +74,7 @@ class JobWorkload:
         )
         return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
 
+    @functools.cached_property
     def _drift_check(self) -> tuple[JobSpec, str, Manifest]:
         drift = self.spec.drift
         if drift.manifest is None and drift.command is not None:  # the deployer's own Job, running the check
