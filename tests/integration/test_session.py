@@ -24,7 +24,11 @@ def test_a_converge_run_from_python_applies_verifies_and_leaves_nothing(test_spe
         worker = RunSession.from_data(session.to_data())
         assert worker.ownership.run_id == session.ownership.run_id and worker.capabilities == session.capabilities
         log = ScenarioLog()
-        worker.run_scenario(spec, _scenario(spec, "converge"), log)
+        try:
+            worker.run_scenario(spec, _scenario(spec, "converge"), log)
+        finally:
+            worker.close()  # a worker's own work folder (the run's SSH keys) goes with it
+        assert not worker.bench.workdir.exists()
         found = dict(log.properties)
         assert found["scenario"] == "converge"
         assert found["apply1"] == "current: Complete after 1 attempt(s)"
