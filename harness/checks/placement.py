@@ -9,12 +9,18 @@ from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.errors import HarnessError
-from harness.workloads import Version
+from harness.workloads import Placement, Version
 
 
 def expect_untargeted_unchanged(deployment: Deployment) -> StepReport:
     """Nodes the daemon does not run on must look exactly as before the first apply."""
-    untargeted = [name for name, p in deployment.workload.placements().items() if not p.targeted]
+    placements = deployment.workload.placements()
+    untargeted = [name for name, p in placements.items() if not p.targeted]
+    if len(untargeted) == len(placements):  # it runs nowhere: nothing changes, and nothing is configured either
+        return StepReport(
+            [(r.UNTARGETED, f"{', '.join(untargeted)}: the DaemonSet targets none of them")],
+            failure=_targets_nothing(deployment, placements),
+        )
     state = deployment.state
     if not state.pristine:
         raise HarnessError(
@@ -26,6 +32,22 @@ def expect_untargeted_unchanged(deployment: Deployment) -> StepReport:
     if diff:  # any change at all, a rewrite or a restart too, is the daemon reaching where it should not
         report.failure = f"nodes the DaemonSet does not target changed:\n{diff.render()}"
     return report
+
+
+def _targets_nothing(deployment: Deployment, placements: dict[str, Placement]) -> str:
+    """The rules and the nodes side by side, so the mismatch shows."""
+    info = deployment.workload.cluster_info() or {"nodes": {}}
+    lines = [f"the DaemonSet's rules match none of the cluster's {len(placements)} node(s), so it runs nowhere:"]
+    for name, placement in placements.items():
+        node = info["nodes"].get(name, {})
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(node.get("labels", {}).items()))
+        taints = f"; taints: {', '.join(node['taints'])}" if node.get("taints") else ""
+        lines.append(f"  {name}: {placement.reason} (labels: {labels}{taints})")
+    lines.append(
+        f"  fix: match the nodeSelector, affinity and tolerations in {deployment.spec.manifest} to the nodes, or"
+        f" give the nodes those labels in {deployment.spec.path} (`cluster.nodes`)"
+    )
+    return "\n".join(lines)
 
 
 def apply_new_image(deployment: Deployment) -> StepReport:

@@ -9,6 +9,8 @@ drift:
   exclude: ["chown /opt/pve-nut/log", "* /root/.profile"]   # `<kind> <item>` patterns of derived mutations
   heal: loop                        # DaemonSets: wait for the pods to repair it (default), or `apply` again
   heal_seconds: 60                  # how long the pods may take
+  unnamed: warn                     # DaemonSets whose logs are the check: a repair the log does not name warns
+                                    # (the verdict is the healing), or `fail`s
 rollback:
   ref: v1.2.0                       # the previous version (default: the version before the current one in git)
   image: registry.example.com/pve-nut-deployer:1.2.0        # or a prebuilt local image
@@ -44,6 +46,7 @@ class DriftSpec:
     exclude: tuple[str, ...] = ()
     heal: str = "apply"  # apply, or (DaemonSets) loop: wait for the pods to repair it themselves
     heal_seconds: float = 60.0  # how long a loop may take to repair one mutation
+    unnamed: str = "warn"  # a loop's repair its log does not name: warn or fail
 
     @property
     def has_check(self) -> bool:
@@ -59,8 +62,14 @@ class RollbackSpec:
 
 
 def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: bool) -> DriftSpec:
-    known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds")
+    known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds", "unnamed")
     section = top.mapping("drift", known=known)
+    if not daemonset and section.has("unnamed"):
+        raise section.error(
+            "unnamed",
+            "is for DaemonSets, whose pods' logs are their check",
+            "a Job's drift check must name it: drop it",
+        )
     if not daemonset and section.text("heal", "apply") == "loop":
         raise section.error("heal", "is `loop`, and a Job deployer does not loop", "a new apply heals it: drop `heal`")
     heal = section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop"))
@@ -111,6 +120,7 @@ def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: 
         exclude=section.string_list("exclude", "write `<kind> <item>` patterns, e.g. `chmod /etc/nut/*`"),
         heal=heal,
         heal_seconds=section.number("heal_seconds", 60.0, minimum=1),
+        unnamed=section.choice("unnamed", "warn", ("warn", "fail")),
     )
 
 

@@ -35,15 +35,26 @@ class Mutation:
     script: str  # run as root on the machine
     names: tuple[str, ...]  # the drift check names the mutation when its output holds one of these
     detail: str = ""  # what exactly changed (the new mode, the removed entry)
+    short_names: tuple[str, ...] = ()  # other forms of a name (a service without `.service`): see named_in
 
     @property
     def id(self) -> str:
         """``<kind> <item>``, what ``drift.exclude`` patterns match; a removed cron entry is part of it."""
         return f"{self.kind} {self.item}" + (f" {self.detail}" if self.kind == "remove-cron" else "")
 
-    def named_in(self, output: str) -> bool:
-        """One of the names, whole: `/etc/cron.d/x` is not named by `/etc/cron.d/x-report`."""
-        return any(re.search(rf"(?<![\w./@-]){re.escape(name)}(?![\w/@-]|\.\w)", output) for name in self.names)
+    def named_in(self, output: str, vocabulary: str = "") -> bool:
+        """One of the names, whole: `/etc/cron.d/x` is not named by `/etc/cron.d/x-report`. A short name counts
+        too, unless it is a plain word the check also says when nothing drifted (its ``vocabulary``): a check
+        whose every line says "drift" does not name drift.service by saying "drift found"."""
+        if any(_holds(output, name) for name in self.names):
+            return True
+        return any(
+            _holds(output, name) and not (name.isalpha() and _holds(vocabulary, name)) for name in self.short_names
+        )
+
+
+def _holds(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w./@-]){re.escape(name)}(?![\w/@-]|\.\w)", text) is not None
 
 
 def derive_mutations(snapshot: Snapshot) -> list[Mutation]:
@@ -86,11 +97,19 @@ def _files(snapshot: Snapshot) -> Iterable[Mutation]:
 def _units(snapshot: Snapshot) -> Iterable[Mutation]:
     machine = snapshot.machine
     for name, unit in sorted(snapshot.units.items()):
-        names = (name,)  # in full: a bare "drift" would be named by any line that says drift
+        names, short = (name,), short_unit_names(name)
         if unit.active == "active":
-            yield Mutation(machine, "stop", name, f"systemctl stop -- {shlex.quote(name)}", names)
+            yield Mutation(machine, "stop", name, f"systemctl stop -- {shlex.quote(name)}", names, "", short)
         if unit.enabled == "enabled":
-            yield Mutation(machine, "disable", name, f"systemctl disable --quiet -- {shlex.quote(name)}", names)
+            script = f"systemctl disable --quiet -- {shlex.quote(name)}"
+            yield Mutation(machine, "disable", name, script, names, "", short)
+
+
+def short_unit_names(unit: str) -> tuple[str, ...]:
+    """The other form systemctl reads as this unit: a service's name without ``.service`` (systemd appends it to
+    a name without a suffix). Nothing looser: ``nut-driver`` is not ``nut-driver.target``."""
+    base, dot, suffix = unit.rpartition(".")
+    return (base,) if dot and suffix == "service" and base else ()
 
 
 def _cron(snapshot: Snapshot) -> Iterable[Mutation]:

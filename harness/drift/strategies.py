@@ -74,6 +74,7 @@ class _Converged:
     check_per_machine = False
     heal_reaches_all = True
     detector: str | None = None
+    unnamed_fails = True
 
     def __init__(self, workload: Applies, converged: Converged) -> None:
         self.workload, self.tracker, self.current = workload, converged.tracker, converged.current
@@ -131,8 +132,10 @@ class PodDrift(_Converged):
         self.loops = self.drift.heal == "loop"
         self.heal_reaches_all = not self.loops  # a rollout restart reaches every node; a loop only its own
         self.has_check = self.drift.command is not None or self.loops
-        if self.drift.command is None and self.loops:
-            self.detector = "the pods' own logs, which must name what they repaired"
+        if self.drift.command is None and self.loops:  # the verdict is the healing; the log should name it
+            self.unnamed_fails = self.drift.unnamed == "fail"
+            must = "must" if self.unnamed_fails else "should"
+            self.detector = f"the pods' own logs, which {must} name what they repaired"
         self.seen: dict[str, int] = {}  # node -> length of its pod's log before the mutation
         self.usual: dict[str, str] = {}  # node -> what its pod logged more than once before the first mutation
 

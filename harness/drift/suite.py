@@ -51,6 +51,7 @@ class Row:
     healing: Healing | None = None  # what a new apply (or the pods' loop) left; None: not run
     unjudged: str | None = None  # why the mutation could not be judged: it failed, or it changed nothing
     check_output: str = ""
+    unnamed_fails: bool = True  # a DaemonSet's loop is judged by its healing: an unnamed repair may only warn
 
     @property
     def healed(self) -> bool:
@@ -58,7 +59,8 @@ class Row:
 
     @property
     def failed(self) -> bool:
-        return self.unjudged is not None or self.detected in (UNNAMED, MISSED, Detection.NOT_RUN) or not self.healed
+        unnamed = self.detected is UNNAMED and self.unnamed_fails
+        return self.unjudged is not None or unnamed or self.detected in (MISSED, Detection.NOT_RUN) or not self.healed
 
     @property
     def detected_column(self) -> str:
@@ -96,8 +98,11 @@ class DriftReport:
             return f"{head}: {healed} healed{tail}; no drift check in the spec, so healing only"
         checked = counts[DETECTED] + counts[UNNAMED] + counts[MISSED]  # mutations the check was run against
         detection = f"{counts[DETECTED]} detected"
-        if counts[UNNAMED]:
-            detection += f", {counts[UNNAMED]} failed without naming what drifted"
+        warned = sum(r.detected is UNNAMED and not r.unnamed_fails for r in self.rows)
+        if counts[UNNAMED] - warned:
+            detection += f", {counts[UNNAMED] - warned} failed without naming what drifted"
+        if warned:
+            detection += f", {warned} repaired without naming it in the log (a warning: `drift.unnamed: fail`)"
         if checked and counts[DETECTED] == 0 and counts[UNNAMED] == 0:
             detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
         return f"{head}: {detection}, {healed} healed{tail}"
@@ -154,6 +159,7 @@ class DriftStrategy(Protocol):
     check_per_machine: bool  # a DaemonSet's check runs in each node's pod; a Job's checks every host at once
     heal_reaches_all: bool  # a healing apply may change every machine: all are saved, any may need putting back
     detector: str | None  # what detects drift, when it is not a check the spec names
+    unnamed_fails: bool  # whether a detection that does not name the mutation fails its row, or only warns
 
     def mask(self, text: str) -> str:
         """Secrets out of every message the suite raises or reports."""
@@ -193,7 +199,7 @@ def run_drift(run: DriftStrategy, converged: dict[str, Snapshot], mutations: lis
             raise CheckBroken(run.mask(f"the drift check fails on the converged host ({machine})\n{baseline.output}"))
         baselines[machine] = baseline.output if baseline is not None else ""
     for mutation in mutations:
-        row = Row(mutation)
+        row = Row(mutation, unnamed_fails=run.unnamed_fails)
         report.rows.append(row)
         run.before(mutation)
         code, out, err = run.runners[mutation.machine](mutation.script)
@@ -224,7 +230,7 @@ def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> 
     """Failed, and named in a line the check did not print on the converged host (its times aside)."""
     if not failed:
         return MISSED
-    return DETECTED if mutation.named_in(news(output, baseline)) else UNNAMED
+    return DETECTED if mutation.named_in(news(output, baseline), vocabulary=baseline) else UNNAMED
 
 
 def repeated(log: str) -> str:

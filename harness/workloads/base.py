@@ -25,6 +25,7 @@ class Placement:
 
     machine: str
     targeted: bool
+    reason: str = ""  # why the rules place it there or not
     pod: str | None = None  # a DaemonSet's pod there, and the image it runs
     image: str | None = None
 

@@ -46,10 +46,11 @@ class DaemonSetWorkload(ABC):
 
     def placements(self) -> dict[str, Placement]:
         pods = self._pods()
-        return {
-            node.name: Placement(node.name, self.schedule[node.name].runs, *pods.get(node.name, (None, None)))
-            for node in self.spec.nodes
-        }
+        placed = {}
+        for node in self.spec.nodes:
+            decision = self.schedule[node.name]
+            placed[node.name] = Placement(node.name, decision.runs, decision.reason, *pods.get(node.name, (None, None)))
+        return placed
 
     def cluster_info(self) -> dict[str, Any] | None:
         placements = self.placements()

@@ -108,7 +108,7 @@ class JobWorkload:
         return self.testbed.runners()
 
     def placements(self) -> dict[str, Placement]:
-        return {name: Placement(name, True) for name in self.testbed.machines}  # a Job reaches every host
+        return {name: Placement(name, True, "a host of the Job") for name in self.testbed.machines}
 
     def verify_targets(self) -> dict[str, dict[str, str]]:
         return self.testbed.verify_targets()

@@ -99,3 +99,20 @@ def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(
     assert "pods not ready in time" in described
     assert described.count("crashing on purpose") >= 2, described  # restarted, and the log says so
     assert "container exited with code 3" in described
+
+
+def test_a_daemonset_whose_rules_match_no_node_fails_placement(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    from harness.checks.placement import expect_untargeted_unchanged
+    from harness.k8s.scheduling import Node
+
+    spec = test_spec("ds-probe")
+    nodes = (Node("n1", {"probe": "no"}), Node("n2", {"role": "db"}, ()))  # the manifest selects probe=yes
+    with Deployment(bench, replace(spec, nodes=nodes)) as deployment:
+        rollout = deployment.apply()
+        assert rollout.succeeded, rollout.describe()  # rolled out on 0 of 2 nodes: Kubernetes calls that done
+        report = expect_untargeted_unchanged(deployment)
+    assert report.failure is not None
+    assert "the DaemonSet's rules match none of the cluster's 2 node(s)" in report.failure
+    assert "n1: nodeSelector probe=yes does not match (labels: probe=no)" in report.failure
+    assert "n2: nodeSelector probe=yes does not match (labels: role=db)" in report.failure
+    assert "fix: match the nodeSelector" in report.failure

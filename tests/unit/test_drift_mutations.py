@@ -11,7 +11,7 @@ import pytest
 
 from harness.deployer.sections import CustomMutation
 from harness.drift import mutations
-from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded, spread
+from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded, short_unit_names, spread
 from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, Detection, DriftReport, Healing, Row
 from harness.state.model import FileState, Snapshot, UnitState
 
@@ -159,12 +159,38 @@ def test_the_id_is_kind_and_item() -> None:
     assert Mutation("pve1", "chmod", "/etc/nut/ups.conf", "true", ()).id == "chmod /etc/nut/ups.conf"
 
 
-def test_a_unit_is_named_only_in_full() -> None:
+def test_a_unit_is_named_in_the_forms_systemctl_reads() -> None:
     unit = UnitState("nut-server.service", "loaded", "active", "running", "")
     (stop,) = derive_mutations(snapshot(units={unit.name: unit}))
-    assert stop.names == ("nut-server.service",)
+    assert (stop.names, stop.short_names) == (("nut-server.service",), ("nut-server",))
     assert stop.named_in("drift: nut-server.service is inactive")
-    assert not stop.named_in("drift: nut-server is not running")
+    assert stop.named_in("DRIFT unit nut-server")  # systemctl reads a bare name as the .service unit
+    assert stop.named_in("DRIFT unit nut-server", vocabulary="ok unit nut-server")  # not a plain word
+    assert not stop.named_in("drift: nut-server-extra is not running")
+    assert not stop.named_in("drift: nut-server.socket is not running")
+
+
+def test_a_short_name_that_is_a_plain_word_of_the_check_does_not_name_the_unit() -> None:
+    unit = UnitState("drift.service", "loaded", "active", "running", "")
+    (stop,) = derive_mutations(snapshot(units={unit.name: unit}))
+    said = "drift deployer: check on 192.0.2.5"  # what the check says when nothing drifted
+    assert not stop.named_in("drift found", vocabulary=said)
+    assert stop.named_in("drift.service: not running", vocabulary=said)
+    assert stop.named_in("DRIFT unit drift", vocabulary="no changes")
+
+
+@pytest.mark.parametrize(
+    ("unit", "short"),
+    [
+        ("nut-server.service", ("nut-server",)),
+        ("nut-driver.target", ()),  # `nut-driver` would be nut-driver.service
+        ("nut-driver@ups1.service", ("nut-driver@ups1",)),
+        ("cron.timer", ()),
+        (".service", ()),
+    ],
+)
+def test_only_a_service_may_be_named_without_its_suffix(unit: str, short: tuple[str, ...]) -> None:
+    assert short_unit_names(unit) == short
 
 
 @pytest.mark.parametrize(

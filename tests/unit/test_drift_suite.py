@@ -138,6 +138,7 @@ class Strategy:
     """A drift strategy made of the lab's parts, as the options of a test choose them."""
 
     detector = None
+    unnamed_fails = True
 
     def __init__(
         self,
@@ -151,7 +152,9 @@ class Strategy:
         reports_healing: bool = False,
         verify_mutations: bool = True,
         apply_touches_all: bool = False,
+        unnamed_fails: bool = True,
     ) -> None:
+        self.unnamed_fails = unnamed_fails
         self.lab, self._check, self.heal, self.before, self.mask = lab, check, heal, before, mask
         self.runners = {name: lab.runner(name) for name in lab.hosts}
         self.has_check = check is not None or reports_healing
@@ -465,3 +468,21 @@ def test_what_a_loop_logs_on_every_pass_is_repeated_and_its_first_writes_are_not
     log = "00:00:01 [w1] wrote /etc/a\n00:00:01 [w1] ok /etc/a\n00:00:06 [w1] ok /etc/a\n00:00:11 [w1] ok /etc/a"
     assert repeated(log) == "00:00:01 [w1] ok /etc/a\n00:00:06 [w1] ok /etc/a\n00:00:11 [w1] ok /etc/a"
     assert news("00:00:16 [w1] wrote /etc/a\n00:00:16 [w1] ok /etc/a", repeated(log)) == "00:00:16 [w1] wrote /etc/a"
+
+
+def test_a_loop_repair_its_log_does_not_name_warns_by_default_and_fails_when_the_spec_says_so() -> None:
+    def loop(lab: Lab) -> Callable[[Mutation], Healing]:
+        def heal(mutation: Mutation) -> Healing:
+            lab.apply(mutation)
+            return Healing([], "tick", seconds=1.0)  # repaired, and says nothing about it
+
+        return heal
+
+    for fails in (False, True):
+        lab = Lab()
+        options = {"check": None, "reports_healing": True, "verify_mutations": False, "unnamed_fails": fails}
+        report = lab.run([edit("/a")], heal=loop(lab), **options)
+        assert outcomes(report) == [(UNNAMED, "yes (1.0 s)")]
+        assert bool(report.failures) is fails
+        if not fails:
+            assert "1 repaired without naming it in the log (a warning" in report.summary()

@@ -211,6 +211,7 @@ def test_a_rollback_image_is_read(tmp_path: Path) -> None:
         ("rollback: {stamp: opt/pve-nut/.version}", ["`rollback.stamp` is 'opt/pve-nut/.version', not an absolute"]),
         ("rollback: {allow: /etc/cron.d/x}", ["`rollback.allow` must be a list of strings"]),
         ("drift: {heal: loop}", ["`drift.heal` is `loop`, and a Job deployer does not loop", "fix: a new apply"]),
+        ("drift: {unnamed: warn}", ["`drift.unnamed` is for DaemonSets", "fix: a Job's drift check must name it"]),
     ],
 )
 def test_bad_drift_and_rollback_sections_name_the_field_and_the_fix(
