@@ -37,10 +37,13 @@ def expect_untargeted_unchanged(deployment: Deployment) -> StepReport:
 def _targets_nothing(deployment: Deployment, placements: dict[str, Placement]) -> str:
     """The rules and the nodes side by side, so the mismatch shows."""
     info = deployment.workload.cluster_info() or {"nodes": {}}
+    daemonset = deployment.manifest.daemonset
+    rules = daemonset.pod.placement.describe() if daemonset is not None else "its rules"
     lines = [f"the DaemonSet's rules match none of the cluster's {len(placements)} node(s), so it runs nowhere:"]
+    lines.append(f"  rules: {rules}")
     for name, placement in placements.items():
         node = info["nodes"].get(name, {})
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(node.get("labels", {}).items()))
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(node.get("labels", {}).items())) or "none"
         taints = f"; taints: {', '.join(node['taints'])}" if node.get("taints") else ""
         lines.append(f"  {name}: {placement.reason} (labels: {labels}{taints})")
     lines.append(

@@ -64,6 +64,9 @@ class RollbackSpec:
 def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: bool) -> DriftSpec:
     known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds", "unnamed")
     section = top.mapping("drift", known=known)
+    if daemonset and section.has("unnamed") and (section.has("command") or section.text("heal", "loop") == "apply"):
+        fix = "`unnamed` is for pods whose own logs are the check: drop it, or drop `command` and `heal: apply`"
+        raise section.error("unnamed", "is given with a check command or `heal: apply`, which must name the item", fix)
     if not daemonset and section.has("unnamed"):
         raise section.error(
             "unnamed",

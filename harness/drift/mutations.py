@@ -46,15 +46,21 @@ class Mutation:
         """One of the names, whole: `/etc/cron.d/x` is not named by `/etc/cron.d/x-report`. A short name counts
         too, unless it is a plain word the check also says when nothing drifted (its ``vocabulary``): a check
         whose every line says "drift" does not name drift.service by saying "drift found"."""
-        if any(_holds(output, name) for name in self.names):
-            return True
-        return any(
-            _holds(output, name) and not (name.isalpha() and _holds(vocabulary, name)) for name in self.short_names
-        )
+        return self.fully_named_in(output) or bool(self.short_name_lines(output, vocabulary))
+
+    def fully_named_in(self, output: str) -> bool:
+        return any(_holds(output, name) for name in self.names)
+
+    def short_name_lines(self, output: str, vocabulary: str = "") -> list[str]:
+        """The lines of ``output`` that hold one of the short names (see :meth:`named_in`)."""
+        names = [n for n in self.short_names if not (n.isalpha() and _holds(vocabulary, n, fold=True))]
+        return [line for line in output.splitlines() if any(_holds(line, n, fold=True) for n in names)]
 
 
-def _holds(text: str, name: str) -> bool:
-    return re.search(rf"(?<![\w./@-]){re.escape(name)}(?![\w/@-]|\.\w)", text) is not None
+def _holds(text: str, name: str, *, fold: bool = False) -> bool:
+    """The name, whole (not inside a longer name or path); ``fold``: in any case."""
+    pattern = rf"(?<![\w./@-]){re.escape(name)}(?![\w/@-]|\.\w)"
+    return re.search(pattern, text, re.IGNORECASE if fold else 0) is not None
 
 
 def derive_mutations(snapshot: Snapshot) -> list[Mutation]:
@@ -109,7 +115,7 @@ def short_unit_names(unit: str) -> tuple[str, ...]:
     """The other form systemctl reads as this unit: a service's name without ``.service`` (systemd appends it to
     a name without a suffix). Nothing looser: ``nut-driver`` is not ``nut-driver.target``."""
     base, dot, suffix = unit.rpartition(".")
-    return (base,) if dot and suffix == "service" and base else ()
+    return (base,) if dot and suffix == "service" and base and not base.endswith("@") else ()
 
 
 def _cron(snapshot: Snapshot) -> Iterable[Mutation]:

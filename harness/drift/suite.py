@@ -51,6 +51,8 @@ class Row:
     healing: Healing | None = None  # what a new apply (or the pods' loop) left; None: not run
     unjudged: str | None = None  # why the mutation could not be judged: it failed, or it changed nothing
     check_output: str = ""
+    judged: str = ""  # the lines of the check's output that were news: where a name was looked for
+    short_named: bool = False  # detected by a short name alone (a service without `.service`)
     unnamed_fails: bool = True  # a DaemonSet's loop is judged by its healing: an unnamed repair may only warn
 
     @property
@@ -98,11 +100,11 @@ class DriftReport:
             return f"{head}: {healed} healed{tail}; no drift check in the spec, so healing only"
         checked = counts[DETECTED] + counts[UNNAMED] + counts[MISSED]  # mutations the check was run against
         detection = f"{counts[DETECTED]} detected"
-        warned = sum(r.detected is UNNAMED and not r.unnamed_fails for r in self.rows)
+        warned = sum(r.detected is UNNAMED and not r.unnamed_fails and r.healed for r in self.rows)
         if counts[UNNAMED] - warned:
             detection += f", {counts[UNNAMED] - warned} failed without naming what drifted"
         if warned:
-            detection += f", {warned} repaired without naming it in the log (a warning: `drift.unnamed: fail`)"
+            detection += f", {warned} repaired without naming it in the log (a warning; `drift.unnamed: fail` fails it)"
         if checked and counts[DETECTED] == 0 and counts[UNNAMED] == 0:
             detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
         return f"{head}: {detection}, {healed} healed{tail}"
@@ -214,23 +216,48 @@ def run_drift(run: DriftStrategy, converged: dict[str, Snapshot], mutations: lis
         usual = baselines.get(mutation.machine, next(iter(baselines.values()), ""))
         check = run.check(mutation.machine)
         if check is not None:
-            row.check_output = check.output
-            row.detected = _detection(mutation, not check.passed, check.output, usual)
+            _judge(row, not check.passed, check.output, usual)
         healing = run.heal(mutation)
         if check is None:  # the pods' own log must name what they repaired, when they say anything
-            row.detected = NO_CHECK if healing.report is None else _detection(mutation, True, healing.report, "")
-            row.check_output = healing.report or ""
+            row.detected = NO_CHECK
+            if healing.report is not None:
+                _judge(row, True, healing.report, "")
         row.healing = healing
         if healing.remaining:
             put_back(run, converged, mutation)
+    _unless_said_of_others(report.rows)
     return report
 
 
-def _detection(mutation: Mutation, failed: bool, output: str, baseline: str) -> Detection:
+def _judge(row: Row, failed: bool, output: str, baseline: str) -> None:
     """Failed, and named in a line the check did not print on the converged host (its times aside)."""
+    row.check_output = output
     if not failed:
-        return MISSED
-    return DETECTED if mutation.named_in(news(output, baseline), vocabulary=baseline) else UNNAMED
+        row.detected = MISSED
+        return
+    row.judged = news(output, baseline)
+    mutation = row.mutation
+    row.short_named = not mutation.fully_named_in(row.judged) and mutation.named_in(row.judged, baseline)
+    row.detected = DETECTED if mutation.fully_named_in(row.judged) or row.short_named else UNNAMED
+
+
+def _unless_said_of_others(rows: list[Row]) -> None:
+    """A short name names nothing when its lines are what the check says of other items too: a check that opens
+    every report with `pve-nut: drift found` does not name pve-nut.service (numbers and times aside)."""
+    for row in (r for r in rows if r.short_named):
+        lines = {_generic(line) for line in row.mutation.short_name_lines(row.judged)}
+        elsewhere = {
+            _generic(line)
+            for other in rows
+            if other.mutation.item != row.mutation.item
+            for line in other.judged.splitlines()
+        }
+        if lines <= elsewhere:
+            row.detected, row.short_named = UNNAMED, False
+
+
+def _generic(line: str) -> str:
+    return re.sub(r"\d+", "#", _CLOCK.sub("#", line)).strip().lower()
 
 
 def repeated(log: str) -> str:

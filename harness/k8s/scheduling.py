@@ -56,6 +56,11 @@ class Requirement:
     operator: str
     values: tuple[str, ...] = ()
 
+    def __str__(self) -> str:
+        values = f" ({', '.join(self.values)})" if self.operator in ("In", "NotIn") else ""
+        bound = f" {self.values[0]}" if self.operator in ("Gt", "Lt") and self.values else ""
+        return f"{self.key} {self.operator}{values}{bound}"
+
     def matches(self, labels: dict[str, str]) -> bool:
         present = self.key in labels
         value = labels.get(self.key, "")
@@ -82,6 +87,9 @@ class Term:
     expressions: tuple[Requirement, ...] = ()
     fields: tuple[Requirement, ...] = ()
 
+    def __str__(self) -> str:
+        return " and ".join([*map(str, self.expressions), *map(str, self.fields)]) or "(an empty term)"
+
     def matches(self, node: Node) -> bool:
         if not self.expressions and not self.fields:
             return False
@@ -105,6 +113,15 @@ class Placement:
     required_terms: tuple[Term, ...] | None = None  # None: no required node affinity
     tolerations: tuple[Toleration, ...] = ()
     host_network: bool = False
+
+    def describe(self) -> str:
+        """The rules that choose nodes, as a reader compares them with the nodes' labels."""
+        rules = []
+        if self.node_selector:
+            rules.append("nodeSelector " + ", ".join(f"{k}={v}" for k, v in sorted(self.node_selector.items())))
+        if self.required_terms is not None:
+            rules.append("required node affinity " + " or ".join(f"({term})" for term in self.required_terms))
+        return "; ".join(rules) or "no nodeSelector or required node affinity"
 
 
 def daemonset_tolerations(host_network: bool) -> tuple[Toleration, ...]:

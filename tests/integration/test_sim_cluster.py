@@ -113,6 +113,7 @@ def test_a_daemonset_whose_rules_match_no_node_fails_placement(bench: Workbench,
         report = expect_untargeted_unchanged(deployment)
     assert report.failure is not None
     assert "the DaemonSet's rules match none of the cluster's 2 node(s)" in report.failure
+    assert "rules: nodeSelector probe=yes" in report.failure
     assert "n1: nodeSelector probe=yes does not match (labels: probe=no)" in report.failure
     assert "n2: nodeSelector probe=yes does not match (labels: role=db)" in report.failure
     assert "fix: match the nodeSelector" in report.failure

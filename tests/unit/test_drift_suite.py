@@ -486,3 +486,34 @@ def test_a_loop_repair_its_log_does_not_name_warns_by_default_and_fails_when_the
         assert bool(report.failures) is fails
         if not fails:
             assert "1 repaired without naming it in the log (a warning" in report.summary()
+
+
+def test_a_short_name_in_what_the_check_says_of_every_item_names_nothing() -> None:
+    """`pve-nut: drift found` after every mutation names no unit, though pve-nut is pve-nut.service's short name;
+    `DRIFT unit pve-nut: inactive`, said only of that unit, names it."""
+    unit = Mutation("pve1", "stop", "pve-nut.service", "NOOP", ("pve-nut.service",), "", ("pve-nut",))
+    file = edit("/a")
+
+    def check(says: str) -> Callable[[str], Check]:
+        def run(machine: str) -> Check:
+            drifted = lab.compare(machine) or lab.events[-1:] == ["pve1: NOOP"]
+            return Check(not drifted, says if drifted else "pve-nut: ok")
+
+        return run
+
+    for says, named in (("pve-nut: drift found, run apply", UNNAMED), ("[pve-nut] DRIFT: 3 differences", UNNAMED)):
+        lab = Lab()
+        report = lab.run([unit, file], check=check(says), verify_mutations=False)
+        assert [row.detected for row in report.rows] == [named, UNNAMED], says
+
+    lab = Lab()
+
+    def exact(machine: str) -> Check:
+        if lab.events[-1:] == ["pve1: NOOP"]:
+            return Check(False, "DRIFT unit pve-nut: inactive")
+        drifted = lab.compare(machine)
+        return Check(not drifted, "\n".join(f"DRIFT {line}" for line in drifted) or "all good")
+
+    report = lab.run([unit, file], check=exact, verify_mutations=False)
+    assert [row.detected for row in report.rows] == [DETECTED, DETECTED]
+    assert report.rows[0].short_named

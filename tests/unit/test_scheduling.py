@@ -121,3 +121,15 @@ def test_the_daemonset_controller_adds_its_own_tolerations() -> None:
     assert should_run_daemon(Placement(), not_ready).runs
     assert not should_run_daemon(Placement(), no_network).runs
     assert should_run_daemon(Placement(host_network=True), no_network).runs
+
+
+def test_the_rules_describe_themselves_for_a_reader_comparing_them_with_labels() -> None:
+    terms = (
+        Term((Requirement("node-type", "In", ("gpu", "tpu")), Requirement("zone", "Exists"))),
+        Term((Requirement("cores", "Gt", ("8",)),)),
+    )
+    placement = Placement(node_selector={"b": "2", "a": "1"}, required_terms=terms)
+    assert placement.describe() == (
+        "nodeSelector a=1, b=2; required node affinity (node-type In (gpu, tpu) and zone Exists) or (cores Gt 8)"
+    )
+    assert Placement().describe() == "no nodeSelector or required node affinity"
