@@ -94,4 +94,4 @@ class Deployment:
 
     def close(self) -> None:
         self.workload.close()
-        self.testbed.close()  # a second close removes nothing more
+        self.testbed.close()  # the deployment made it: it removes it

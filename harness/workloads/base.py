@@ -59,7 +59,9 @@ class Workload(Protocol):
 
     def shell_hints(self) -> list[str]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Undo what the workload left outside its testbed (the deployment removes the testbed itself)."""
+        ...
 
 
 def sources(spec: DeployerSpec, manifest: Manifest, ssh_key: str | None, namespace: str) -> Sources:

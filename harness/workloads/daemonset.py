@@ -91,4 +91,5 @@ class DaemonSetWorkload(ABC):
     def shell_hints(self) -> list[str]: ...
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Undo what the DaemonSet left outside the deployment's testbed."""
