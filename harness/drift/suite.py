@@ -33,7 +33,6 @@ class Detection(str, Enum):
 
 
 DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
-MUTATION_FAILED = "mutation failed"
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
 # What differs between two runs of the same check without meaning anything: times, dates, epoch seconds.
 _CLOCK = re.compile(
@@ -50,6 +49,7 @@ class Row:
     detected: Detection = Detection.NOT_RUN
     healing: Healing | None = None  # what a new apply (or the pods' loop) left; None: not run
     unjudged: str | None = None  # why the mutation could not be judged: it failed, or it changed nothing
+    made: bool = True  # False: the mutation's own script failed
     check_output: str = ""
     judged: str = ""  # the lines of the check's output that were news: where a name was looked for
     short_named: bool = False  # detected by a short name alone (a service without `.service`)
@@ -92,7 +92,7 @@ class DriftReport:
         total = len(self.rows)
         counts = Counter(r.detected for r in self.rows if r.unjudged is None)
         healed = sum(r.healed for r in self.rows)
-        unmade = sum(r.unjudged is not None and r.unjudged.startswith(MUTATION_FAILED) for r in self.rows)
+        unmade = sum(not r.made for r in self.rows)
         machines = len({r.mutation.machine for r in self.rows})
         head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
         tail = f", {unmade} could not be made" if unmade else ""
@@ -206,7 +206,8 @@ def run_drift(run: DriftStrategy, converged: dict[str, Snapshot], mutations: lis
         run.before(mutation)
         code, out, err = run.runners[mutation.machine](mutation.script)
         if code != 0:
-            row.unjudged = f"{MUTATION_FAILED} (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
+            row.made = False
+            row.unjudged = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
             put_back(run, converged, mutation, applied=False)
             continue
         if not run.took(mutation):
@@ -237,8 +238,9 @@ def _judge(row: Row, failed: bool, output: str, baseline: str) -> None:
         return
     row.judged = news(output, baseline)
     mutation = row.mutation
-    row.short_named = not mutation.fully_named_in(row.judged) and mutation.named_in(row.judged, baseline)
-    row.detected = DETECTED if mutation.fully_named_in(row.judged) or row.short_named else UNNAMED
+    fully = mutation.fully_named_in(row.judged)
+    row.short_named = not fully and mutation.named_in(row.judged, baseline)
+    row.detected = DETECTED if fully or row.short_named else UNNAMED
 
 
 def _unless_said_of_others(rows: list[Row]) -> None:

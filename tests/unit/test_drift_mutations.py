@@ -366,7 +366,7 @@ def row(detected: str, healed: str = "yes", machine: str = "pve1", kind: str = "
     detail = {"chmod": "mode 644 -> 600", "edit": "a line added"}.get(kind, "")
     mutation = Mutation(machine, kind, item, "true", (item,), detail)
     if detected.startswith("mutation failed"):
-        return Row(mutation, unjudged=detected)
+        return Row(mutation, unjudged=detected, made=False)
     healing = None if healed == "not run" else Healing([] if healed == "yes" else [healed.removeprefix("NO: ")])
     return Row(mutation, Detection(detected), healing)
 
