@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from harness.deployer.spec import DeployerSpec
 from harness.deployer.version import ApplyResult, Version
@@ -52,6 +52,8 @@ class LoopingPods(Applies, Protocol):
     def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]: ...
 
 
+W = TypeVar("W", bound=Applies)
+
 POLL_SECONDS = 0.5
 LOG_SETTLE_SECONDS = 2.0  # the journal may show a pod's last line a moment after the file it wrote
 
@@ -67,7 +69,7 @@ class Converged:
     current: Version
 
 
-class _Converged:
+class _Converged(Generic[W]):
     """What both strategies share: comparing machines with their converged snapshots, and a new apply."""
 
     has_check = False
@@ -76,7 +78,7 @@ class _Converged:
     detector: str | None = None
     unnamed_fails = True
 
-    def __init__(self, workload: Applies, converged: Converged) -> None:
+    def __init__(self, workload: W, converged: Converged) -> None:
         self.workload, self.tracker, self.current = workload, converged.tracker, converged.current
         self.converged, self.watches = converged.snapshots, converged.watches
         self.runners = converged.tracker.runners
@@ -109,25 +111,23 @@ class _Converged:
         return Healing(self.differences(list(self.converged)))
 
 
-class JobDrift(_Converged):
+class JobDrift(_Converged[RunsDriftCheck]):
     def __init__(self, workload: RunsDriftCheck, converged: Converged) -> None:
         super().__init__(workload, converged)
-        self.job = workload  # the drift check is a variant of its Job
         self.has_check = workload.spec.drift.has_check
 
     def check(self, machine: str) -> Check | None:
         if not self.has_check:
             return None
-        result = self.job.check_drift(self.current.image)
+        result = self.workload.check_drift(self.current.image)  # a variant of its own Job
         return Check(result.succeeded, result.logs)
 
 
-class PodDrift(_Converged):
+class PodDrift(_Converged[LoopingPods]):
     check_per_machine = True  # each node's pod checks (and repairs) its own node
 
     def __init__(self, workload: LoopingPods, converged: Converged) -> None:
         super().__init__(workload, converged)
-        self.pods = workload
         self.drift = workload.spec.drift
         self.loops = self.drift.heal == "loop"
         self.heal_reaches_all = not self.loops  # a rollout restart reaches every node; a loop only its own
@@ -143,7 +143,7 @@ class PodDrift(_Converged):
         return spread(mutations)
 
     def before(self, mutation: Mutation) -> None:
-        log = self.pods.logs(mutation.machine)
+        log = self.workload.logs(mutation.machine)
         self.usual.setdefault(mutation.machine, repeated(log))
         self.seen[mutation.machine] = len(log)
 
@@ -153,7 +153,7 @@ class PodDrift(_Converged):
     def check(self, machine: str) -> Check | None:
         if self.drift.command is None:
             return None
-        code, output = self.pods.exec(machine, self.drift.command)
+        code, output = self.workload.exec(machine, self.drift.command)
         return Check(code == 0, output)
 
     def heal(self, mutation: Mutation) -> Healing:
@@ -175,5 +175,5 @@ class PodDrift(_Converged):
 
     def _new_log(self, mutation: Mutation) -> str:
         """What the pod logged since the mutation, less the lines it logs on every pass (`ok /etc/x`)."""
-        log = self.pods.logs(mutation.machine)[self.seen.get(mutation.machine, 0) :]
+        log = self.workload.logs(mutation.machine)[self.seen.get(mutation.machine, 0) :]
         return news(log, self.usual.get(mutation.machine, ""))
