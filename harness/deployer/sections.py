@@ -64,18 +64,7 @@ class RollbackSpec:
 def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: bool) -> DriftSpec:
     known = ("manifest", "container", "command", "mutations", "exclude", "heal", "heal_seconds", "unnamed")
     section = top.mapping("drift", known=known)
-    if daemonset and section.has("unnamed") and (section.has("command") or section.text("heal", "loop") == "apply"):
-        fix = "`unnamed` is for pods whose own logs are the check: drop it, or drop `command` and `heal: apply`"
-        raise section.error("unnamed", "is given with a check command or `heal: apply`, which must name the item", fix)
-    if not daemonset and section.has("unnamed"):
-        raise section.error(
-            "unnamed",
-            "is for DaemonSets, whose pods' logs are their check",
-            "a Job's drift check must name it: drop it",
-        )
-    if not daemonset and section.text("heal", "apply") == "loop":
-        raise section.error("heal", "is `loop`, and a Job deployer does not loop", "a new apply heals it: drop `heal`")
-    heal = section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop"))
+    heal = _heal(section, daemonset)
     if daemonset and section.has("manifest"):
         raise section.error(
             "manifest",
@@ -96,6 +85,36 @@ def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: 
         command = section.string_list("command", "write the command as a list, e.g. `[/app/check-drift.sh]`")
         if not command:
             raise section.error("command", "is empty", "write the command as a list, e.g. `[/app/check-drift.sh]`")
+    return DriftSpec(
+        manifest=manifest,
+        container=section.optional_text("container"),
+        command=command,
+        mutations=_custom_mutations(section, machines),
+        exclude=section.string_list("exclude", "write `<kind> <item>` patterns, e.g. `chmod /etc/nut/*`"),
+        heal=heal,
+        heal_seconds=section.number("heal_seconds", 60.0, minimum=1),
+        unnamed=section.choice("unnamed", "warn", ("warn", "fail")),
+    )
+
+
+def _heal(section: Fields, daemonset: bool) -> str:
+    """How drift heals (a new apply, or a DaemonSet's loop), and whether `unnamed` fits it."""
+    if daemonset and section.has("unnamed") and (section.has("command") or section.text("heal", "loop") == "apply"):
+        fix = "`unnamed` is for pods whose own logs are the check: drop it, or drop `command` and `heal: apply`"
+        raise section.error("unnamed", "is given with a check command or `heal: apply`, which must name the item", fix)
+    if not daemonset and section.has("unnamed"):
+        raise section.error(
+            "unnamed",
+            "is for DaemonSets, whose pods' logs are their check",
+            "a Job's drift check must name it: drop it",
+        )
+    if not daemonset and section.text("heal", "apply") == "loop":
+        raise section.error("heal", "is `loop`, and a Job deployer does not loop", "a new apply heals it: drop `heal`")
+    return section.choice("heal", "loop" if daemonset else "apply", ("apply", "loop"))
+
+
+def _custom_mutations(section: Fields, machines: tuple[str, ...]) -> tuple[CustomMutation, ...]:
+    """``drift.mutations``: a shell command on a host each, and what the check must name."""
     mutations = []
     raw = section.data.get("mutations") or []
     if not isinstance(raw, list):
@@ -115,16 +134,7 @@ def drift_spec(folder: Path, top: Fields, machines: tuple[str, ...], daemonset: 
         run = item.text("run", required=True, fix="give the shell command that makes the drift")
         names = item.string_list("names", "list what the drift check must name, e.g. `[/etc/nut/ups.conf]`")
         mutations.append(CustomMutation(name, machine, run, names or (name,)))
-    return DriftSpec(
-        manifest=manifest,
-        container=section.optional_text("container"),
-        command=command,
-        mutations=tuple(mutations),
-        exclude=section.string_list("exclude", "write `<kind> <item>` patterns, e.g. `chmod /etc/nut/*`"),
-        heal=heal,
-        heal_seconds=section.number("heal_seconds", 60.0, minimum=1),
-        unnamed=section.choice("unnamed", "warn", ("warn", "fail")),
-    )
+    return tuple(mutations)
 
 
 def rollback_spec(top: Fields) -> RollbackSpec:
