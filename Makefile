@@ -17,9 +17,10 @@ engine:
 
 setup: engine $(BIN)/pytest
 
-# The main job: the reference deployer against a simulated Proxmox VE 8 host.
+# The main job: the reference deployer against a simulated Proxmox VE 8 host (the gate), then its drift matrix.
 demo: setup
 	$(BIN)/pytest --deployer pve-nut
+	$(BIN)/pytest --deployer pve-nut -m drift
 
 # The project's own tests: lint, types, unit tests and integration tests on real containers.
 test: setup lint

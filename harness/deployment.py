@@ -10,6 +10,7 @@ from types import TracebackType
 
 from harness.cluster.kind import KindCluster
 from harness.deployer.spec import DeployerSpec
+from harness.drift.options import DriftOptions
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.rollback.version import previous_version
 from harness.secrets import SecretRegistry
@@ -26,6 +27,7 @@ class Applied:
     version: Version
     result: ApplyResult
     stamps: dict[str, str | None]
+    ssh_logins: int | None = None  # SSH connections the Job's pods opened to the machines (None: a DaemonSet)
 
 
 class Deployment:
@@ -37,8 +39,10 @@ class Deployment:
         keep: bool = False,
         kind: KindCluster | None = None,
         secrets: SecretRegistry | None = None,  # given: the caller's reports mask what it learns from the start
+        drift: DriftOptions | None = None,
     ) -> None:
         self.bench, self.spec = bench, spec
+        self.drift = drift or DriftOptions()
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.secrets.add_secrets(spec.secrets)
         self.manifest: Manifest = self.secrets.read(load_manifest(spec.manifest))
@@ -77,9 +81,25 @@ class Deployment:
         """Run the Job once, or roll the DaemonSet out, as Kubernetes would (by default the current version).
         Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         version = version or self.current
+        before = self._ssh_logins()
         result = self.workload.apply(version)
-        self.history.append(Applied(version, result, self._read_stamps()))
+        after = self._ssh_logins()
+        logins = after - before if before is not None and after is not None else None
+        self.history.append(Applied(version, result, self._read_stamps(), logins))
         return result
+
+    def _ssh_logins(self) -> int | None:
+        """Logins sshd accepted on the machines so far (the harness keeps one connection per machine, opened
+        before any apply): the deployer's own SSH cost, where it dominates an apply."""
+        if self.spec.workload != "job":
+            return None
+        total = 0
+        for run in self.state.runners.values():
+            _, out, _ = run("journalctl -q --no-pager -o cat -t sshd 2>/dev/null | grep -c '^Accepted '")
+            if not out.strip().isdigit():
+                return None
+            total += int(out)
+        return total
 
     def _read_stamps(self) -> dict[str, str | None]:
         """The spec's version stamp file on each machine (``rollback.stamp``), as text; None where it is missing."""

@@ -8,6 +8,7 @@ clusters and runs each scenario; xdist workers get it as plain values.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from harness import PROJECT
 from harness.checks.report import ScenarioLog, StepFailed, is_scenario, summary_lines
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
+from harness.drift.options import TIERS, DriftOptions
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
 from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
+from harness.scenario.shared import positions
 from harness.session import CLUSTERS, RunSession
 
 SESSION_INPUT = "deployer_harness_session"
@@ -69,6 +72,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="where DaemonSet deployers run: sim (simulated nodes, the default) or kind (needs kind and kubectl)",
     )
+    group.addoption(
+        "--drift",
+        choices=TIERS,
+        default=None,
+        help="the drift matrix: skip (the default run, a CI gate), quick (a sample; the default with -m drift) or"
+        " full (every mutation, for nightly runs)",
+    )
+    group.addoption(
+        "--drift-workers",
+        type=int,
+        default=None,
+        metavar="K",
+        help="mutations run side by side on K clones of the converged machines (default: the engine's CPUs)",
+    )
+    parser.addini("deployer_drift", "the drift tier when --drift is not given: skip, quick or full", default="")
+    parser.addini("deployer_drift_workers", "like --drift-workers (0: the engine's CPUs)", default="0")
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
     parser.addini("deployer_cluster", "cluster backend for DaemonSets: sim or kind (like --cluster)", default="sim")
     parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
@@ -90,13 +109,27 @@ def pytest_configure(config: pytest.Config) -> None:
             state.session = RunSession(
                 keep=bool(config.getini("deployer_keep") if keep is None else keep),
                 cluster=cluster,
+                drift=_drift_options(config),
                 progress=state.progress,
             )
         except HarnessError as exc:
-            raise pytest.UsageError(f"deployer_cluster in the ini file: {exc}") from None
+            raise pytest.UsageError(f"deployer_cluster or deployer_drift in the ini file: {exc}") from None
     names: list[str] = config.getoption("deployer")
     if names:
         _load_specs(config, state, names)
+
+
+def _drift_options(config: pytest.Config) -> DriftOptions:
+    """The tier: --drift, else the ini setting, else quick when ``-m`` names drift and skip (the gate) otherwise."""
+    tier = config.getoption("drift") or str(config.getini("deployer_drift")).strip()
+    if not tier:
+        tier = "quick" if re.search(r"\bdrift\b", config.getoption("markexpr") or "") else "skip"
+    workers = config.getoption("drift_workers")
+    try:
+        lanes = int(config.getini("deployer_drift_workers")) if workers is None else workers
+    except ValueError:
+        raise pytest.UsageError("deployer_drift_workers in the ini file: give a count (0: the engine's CPUs)") from None
+    return DriftOptions(tier, lanes)
 
 
 def _load_specs(config: pytest.Config, state: State, names: list[str]) -> None:
@@ -200,7 +233,9 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         session = self.config.stash[STATE].session
         try:
-            session.run_scenario(self.spec, self.scenario, self.log)
+            later = self._later()
+            within = next((s for s in later if positions(self.scenario.steps, s.steps)), None)
+            session.run_scenario(self.spec, self.scenario, self.log, within=within, to_come=tuple(later))
         except NoPreviousVersion as exc:  # a first version has nothing to roll back to
             pytest.skip(self.log.mask(f"{self.spec.name}: no previous version to roll back to: {exc}"))
         except NotApplicable as exc:
@@ -210,6 +245,15 @@ class ScenarioItem(pytest.Item):
             self.user_properties.extend((name, mask(value)) for name, value in self.log.properties)
             for title, text in self.log.sections:
                 self.add_report_section("call", mask(title), mask(text))
+
+    def _later(self) -> list[Scenario]:
+        """The scenarios of this deployer's later items, which this process runs after this one: one may hold
+        this one's steps, others may start beside it. None under xdist, where another worker may take them."""
+        if hasattr(self.config, "workerinput"):
+            return []
+        items = self.session.items
+        later = items[items.index(self) + 1 :] if self in items else []
+        return [item.scenario for item in later if isinstance(item, ScenarioItem) and item.spec.path == self.spec.path]
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         where = f"{self.spec.name} / {self.scenario.name}"

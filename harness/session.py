@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from harness.checks.report import MACHINES_READY, SCENARIO, SHELL, ScenarioLog
-from harness.checks.steps import run_steps
+from harness.checks.report import MACHINES_READY, SCENARIO, SHELL, ScenarioLog, StepFailed
+from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
+from harness.drift.options import DriftOptions
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
 from harness.engine.locks import build_lock
@@ -26,12 +29,17 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.scenario.model import Scenario
+from harness.scenario.shared import Background, SharedRun, positions
 from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
 from harness.workbench import Workbench
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
+DRIFT_SKIPPED = (
+    "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier, `--drift=full`"
+    " every mutation"
+)
 Progress = Callable[[str], None]
 
 
@@ -39,12 +47,15 @@ Progress = Callable[[str], None]
 class RunSession:
     keep: bool = False
     cluster: str = "sim"  # where DaemonSets run: sim or kind
+    drift: DriftOptions = field(default_factory=DriftOptions)
     ownership: Ownership = field(default_factory=Ownership)
     capabilities: Capabilities | None = None  # probed once, by the controller
     build_errors: dict[str, str] = field(default_factory=dict)  # deployer -> why its images did not build
     kind_clusters: dict[str, kind.KindCluster] = field(default_factory=dict)  # by deployer
     progress: Progress = lambda line: None
     _bench: Workbench | None = None
+    _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
+    _ahead: dict[tuple[Path, str], Background] = field(default_factory=dict)  # running before its item
 
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTERS:
@@ -120,6 +131,7 @@ class RunSession:
             "run_id": self.ownership.run_id,
             "keep": self.keep,
             "cluster": self.cluster,
+            "drift": dataclasses.asdict(self.drift),
             "capabilities": dataclasses.asdict(self.capabilities) if self.capabilities else None,
             "build_errors": dict(self.build_errors),
             "kind_clusters": {name: c.as_data() for name, c in self.kind_clusters.items()},
@@ -131,6 +143,7 @@ class RunSession:
         return cls(
             keep=bool(data["keep"]),
             cluster=str(data["cluster"]),
+            drift=DriftOptions(**data.get("drift", {})),
             ownership=Ownership(run_id=data["run_id"]),
             capabilities=Capabilities(**caps) if caps else None,
             build_errors=dict(data.get("build_errors", {})),
@@ -148,7 +161,10 @@ class RunSession:
         on_kind = self._kind_cluster(spec)
         # The scenarios of one deployer share its kind cluster: one at a time, also across xdist workers.
         shared = build_lock(f"kind-{on_kind.name}") if on_kind is not None else contextlib.nullcontext()
-        with shared, Deployment(self.bench, spec, keep=self.keep, kind=on_kind, secrets=secrets) as deployment:
+        with (
+            shared,
+            Deployment(self.bench, spec, keep=self.keep, kind=on_kind, secrets=secrets, drift=self.drift) as deployment,
+        ):
             yield deployment
 
     def _kind_cluster(self, spec: DeployerSpec) -> kind.KindCluster | None:
@@ -163,13 +179,75 @@ class RunSession:
             raise HarnessError(f"no kind cluster was made for {spec.name}", fix="see the session's first lines")
         return found
 
-    def run_scenario(self, spec: DeployerSpec, scenario: Scenario, log: ScenarioLog) -> None:
+    def run_scenario(
+        self,
+        spec: DeployerSpec,
+        scenario: Scenario,
+        log: ScenarioLog,
+        *,
+        within: Scenario | None = None,
+        to_come: tuple[Scenario, ...] = (),
+    ) -> None:
         """Run one scenario on a deployment of its own; what it found goes into ``log`` (masked). A negative
         verdict raises :class:`~harness.checks.report.StepFailed`; a scenario that cannot apply here raises
-        :class:`~harness.errors.NotApplicable` (a first version has nothing to roll back to, say)."""
+        :class:`~harness.errors.NotApplicable` (a first version has nothing to roll back to, say).
+
+        ``within``: a longer scenario of this deployer, still to run in this process, that holds this one's steps
+        in order (converge's apply and verify are idempotency's first apply and its verify). It runs instead,
+        once: this scenario's verdict is read from those steps, and the longer one's item takes its result.
+        ``to_come``: later scenarios of this deployer in this process; those on machines of their own start in
+        the background now, as the engine's CPUs allow (see :meth:`_start_ahead`)."""
         log.record(SCENARIO, scenario.name)
+        self._applicable(spec, scenario)
+        self._start_ahead(spec, [s for s in to_come if s != within])
+        ahead = self._ahead.pop((spec.path, scenario.name), None)
+        ran = ahead.result() if ahead is not None else self._shared.pop((spec.path, scenario.name), None)
+        if ran is not None:
+            ran.replay(log)
+            return
+        if within is not None and within.workload in ("any", spec.workload) and positions(scenario.steps, within.steps):
+            ran = self._run_shared(spec, within)
+            self._shared[(spec.path, within.name)] = ran
+            if ran.verdict_of(scenario, log):
+                return
+        self._run(spec, scenario, log)
+
+    def _applicable(self, spec: DeployerSpec, scenario: Scenario) -> None:
         if scenario.workload not in ("any", spec.workload):
             raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
+        if "drift" in scenario.steps and self.drift.tier == "skip":
+            raise NotApplicable(DRIFT_SKIPPED)
+
+    def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
+        """Start later scenarios now, each on machines of its own, so they run beside this one: as many as the
+        engine has CPUs to spare. Never drift (it runs its own lanes side by side), nor on a kind cluster (its
+        scenarios take turns on it)."""
+        if runs_on_kind(spec, self.cluster):
+            return
+        spare = self.bench.engine_cpus - 1 - sum(b.running for b in self._ahead.values())
+        for scenario in to_come:
+            key = (spec.path, scenario.name)
+            if spare <= 0 or "drift" in scenario.steps or key in self._ahead or key in self._shared:
+                continue
+            try:
+                self._applicable(spec, scenario)
+            except NotApplicable:
+                continue
+            self._ahead[key] = Background(
+                functools.partial(self._run_shared, spec, scenario), f"{spec.name}-{scenario.name}"
+            )
+            spare -= 1
+
+    def _run_shared(self, spec: DeployerSpec, scenario: Scenario) -> SharedRun:
+        log, done = ScenarioLog(), list[StepRun]()
+        log.record(SCENARIO, scenario.name)
+        try:
+            self._run(spec, scenario, log, done)
+        except (StepFailed, HarnessError) as exc:
+            return SharedRun(scenario, log, done, exc)
+        return SharedRun(scenario, log, done)
+
+    def _run(self, spec: DeployerSpec, scenario: Scenario, log: ScenarioLog, done: list[StepRun] | None = None) -> None:
         secrets = SecretRegistry()
         secrets.add_secrets(spec.secrets)
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
@@ -177,7 +255,7 @@ class RunSession:
         with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             try:
-                run_steps(deployment, scenario.steps, log)
+                run_steps(deployment, scenario.steps, log, done)
             finally:
                 if self.keep:
                     for hint in deployment.workload.shell_hints():

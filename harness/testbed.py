@@ -7,7 +7,7 @@ The SSH key's file lives in the run's work folder, removed with it; the mirror i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import TracebackType
@@ -32,12 +32,12 @@ Volume = tuple[str, str, str]  # (Docker volume, path in the machine, "ro" or "r
 class Testbed:
     __test__ = False  # not a test class, whatever pytest thinks of its name
 
-    def __init__(self, bench: Workbench, purpose: str, *, keep: bool = False) -> None:
+    def __init__(self, bench: Workbench, purpose: str, *, keep: bool = False, key: KeyPair | None = None) -> None:
         self.bench, self.purpose, self.keep = bench, purpose, keep
         self.ownership: Ownership = bench.ownership.scoped()
         self.machines: dict[str, Machine] = {}
         self._network: Network | None = None
-        self._key: KeyPair | None = None
+        self._key = key  # given: another testbed's (clones of its machines already trust it)
         self.mirror: Container | None = None  # the run's package mirror, joined to this network
 
     @property
@@ -53,13 +53,22 @@ class Testbed:
             self._key = generate(self.bench.workdir / self.network.name)
         return self._key
 
-    def start(self, wanted: Sequence[MachineSpec], *, mirror: bool = False, volumes: Sequence[Volume] = ()) -> None:
-        """Start these machines in parallel (and the mirror beside them, once): ready when this returns."""
+    def start(
+        self,
+        wanted: Sequence[MachineSpec],
+        *,
+        mirror: bool = False,
+        volumes: Sequence[Volume] = (),
+        images: Mapping[str, str] | None = None,
+    ) -> None:
+        """Start these machines in parallel (and the mirror beside them, once): ready when this returns.
+        ``images``: by machine name, what to start instead of its kind's image (a clone's)."""
         bench = self.bench
-        images = {m.kind: bench.machine_image(m.kind) for m in wanted}
+        kinds = {m.kind: bench.machine_image(m.kind) for m in wanted if not images or m.name not in images}
+        chosen = {m.name: (images or {}).get(m.name) or kinds[m.kind] for m in wanted}
         files = (APT_CONFIG,) if mirror else ()
         requests = [
-            MachineRequest(m.name, images[m.kind], m.kind, m.hostname, m.aliases, tuple(volumes), files) for m in wanted
+            MachineRequest(m.name, chosen[m.name], m.kind, m.hostname, m.aliases, tuple(volumes), files) for m in wanted
         ]
         network, key = self.network, self.key
         with ThreadPoolExecutor(max_workers=1) as pool:  # the mirror starts while the machines boot
@@ -71,6 +80,19 @@ class Testbed:
             self.machines.update((m.name, m) for m in started)
             if started_mirror is not None:
                 self.mirror = started_mirror.result()
+
+    def commit(self) -> dict[str, str]:
+        """Each machine as it is now, as an image to start clones from (its files; not its tmpfs nor processes).
+
+        The image carries this testbed's labels (a machine's are its image's): closing the testbed, or the sweep
+        of a dead run, removes it with the machines."""
+        images = {}
+        for name, machine in self.machines.items():
+            repository = self.ownership.name(name, "converged").lower()
+            labels = {**self.ownership.labels("machine-image"), "deployer-harness.machine": name}
+            machine.container.commit(repository, "latest", changes=[f"LABEL {k}={v}" for k, v in labels.items()])
+            images[name] = f"{repository}:latest"
+        return images
 
     def runners(self) -> dict[str, ScriptRunner]:
         """Each machine's shell over its one SSH connection: snapshots, mutations, stamps."""

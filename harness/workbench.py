@@ -41,6 +41,11 @@ class Workbench:
     def capabilities(self) -> Capabilities:
         return probe(self.client, self.builder.ensure(ROOTFS), self.ownership)
 
+    @functools.cached_property
+    def engine_cpus(self) -> int:
+        """What the engine can run side by side: its CPUs."""
+        return max(1, int(self.client.info().get("NCPU") or 1))
+
     def machine_image(self, kind: str) -> str:
         return self.builder.ensure(kind)
 

@@ -18,12 +18,15 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     result = deployment.apply(version)
     number = len(deployment.history)
     report = StepReport()
-    report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}")
+    logins = deployment.history[-1].ssh_logins
+    ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
+    report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}")
     if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
         report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
         return report
     report.section(f"apply {number} ({version.label}): deployer log", result.describe())
-    deployment.state.derive_watch()
+    if number == 1:
+        _derive(deployment, report)
     for machine, derived in deployment.state.derived.items() if number == 1 else ():
         report.add(r.WATCHED, f"{machine}: {len(derived.paths)} path(s), {len(derived.units)} unit(s) derived")
         report.section(f"watched on {machine}", derived.describe())
@@ -31,7 +34,9 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
 
 
 def verify(deployment: Deployment) -> StepReport:
-    workdir = deployment.bench.workdir / f"verify-{deployment.spec.name}-{len(deployment.history)}"
+    # The testbed's scope: two scenarios of one deployer may verify side by side.
+    scope = deployment.testbed.ownership.scope
+    workdir = deployment.bench.workdir / f"verify-{deployment.spec.name}-{scope}-{len(deployment.history)}"
     workload = deployment.workload
     result = run_checks(deployment.spec, workload.verify_targets(), workdir, workload.cluster_info())
     report = StepReport()
@@ -39,3 +44,15 @@ def verify(deployment: Deployment) -> StepReport:
     if not result.passed:
         report.failure = result.describe()
     return report
+
+
+def _derive(deployment: Deployment, report: StepReport) -> None:
+    """What the first apply touched becomes the watch, once it has finished: a DaemonSet's pods their first pass.
+    Nodes that run the same pod template watch the same items (what was derived on any of them)."""
+    workload, state = deployment.workload, deployment.state
+    signal = workload.first_pass()
+    state.derive_watch()
+    if signal is not None:
+        report.add(r.DERIVED_AFTER, signal)
+    if deployment.spec.workload == "daemonset":
+        state.share_watch([name for name, placement in workload.placements().items() if placement.targeted])

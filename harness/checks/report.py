@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 # reaches JUnit readers (JSON).
 SCENARIO = "scenario"  # marks an item as the harness's own
 MACHINES_READY = "machines_ready"
+SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
 APPLY = "apply"  # numbered: apply1, apply2, ...
 PREVIOUS = "previous"
 WATCHED = "watched"
+DERIVED_AFTER = "derived_after"  # what said the first apply had finished (a DaemonSet's first pass)
 SNAPSHOT = "snapshot"  # numbered
 SCAN = "scan"  # numbered
 VERIFY = "verify"
@@ -27,6 +29,7 @@ UNTARGETED = "untargeted"
 ROLLOUT = "rollout"
 DRIFT = "drift"
 DRIFT_CHECK = "drift_check"
+DRIFT_RUN = "drift_run"  # the tier, how many mutations of how many, on how many lanes
 DRIFT_MATRIX = "drift_matrix"
 DRIFT_DATA = "drift_data"
 ROLLBACK = "rollback"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from harness.checks import report as r
 from harness.checks.converge import apply, verify
@@ -30,9 +31,21 @@ DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
 NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged"}  # the first apply is derived against it
 
 
-def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) -> None:
+@dataclass(frozen=True)
+class StepRun:
+    """A step that ran: its report (with its failure, if it failed) and how long it took."""
+
+    step: str
+    report: StepReport
+    seconds: float
+
+
+def run_steps(
+    deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog, done: list[StepRun] | None = None
+) -> None:
     """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
-    A negative verdict raises :class:`StepFailed` with the step's failure, masked."""
+    A negative verdict raises :class:`StepFailed` with the step's failure, masked. ``done`` gets each step that
+    ran to its end, the failing one included."""
     timings: list[str] = []
     if NEEDS_PRISTINE & set(steps):
         started = time.monotonic()
@@ -46,6 +59,8 @@ def run_steps(deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog) 
             finally:
                 timings.append(f"{step} {time.monotonic() - started:.1f} s")
             log.add(report)
+            if done is not None:
+                done.append(StepRun(step, report, time.monotonic() - started))
             if report.failure is not None:
                 raise StepFailed(log.mask(report.failure))
     finally:

@@ -216,6 +216,25 @@ class SimCluster:
         words = " ".join(shlex.quote(a) for a in command)
         return self.nodes[node].run(f"timeout {timeout:g} {RUNNER} exec {pod.directory} {words} 2>&1")
 
+    def processes(self, node: str) -> list[tuple[int, int, str]]:
+        """The processes running in the pod on this node (its unit's cgroup, v1 or v2): pid, parent pid, name."""
+        pod = self.pods.get(node)
+        if pod is None:
+            return []
+        script = (
+            f"cg=$(systemctl show -p ControlGroup --value {pod.unit}); "
+            'for f in /sys/fs/cgroup/systemd"$cg"/cgroup.procs /sys/fs/cgroup"$cg"/cgroup.procs; do '
+            '[ -r "$f" ] && while read -r p; do echo "$p $(cut -d" " -f4 /proc/$p/stat 2>/dev/null)'
+            ' $(cat /proc/$p/comm 2>/dev/null)"; done < "$f" && break; done'
+        )
+        _, output = self.nodes[node].run(script)
+        found = []
+        for line in output.splitlines():
+            pid, ppid, name = [*line.split(maxsplit=2), "", ""][:3]
+            if pid.isdigit() and ppid.isdigit():
+                found.append((int(pid), int(ppid), name))
+        return found
+
     def logs(self, node: str) -> str:
         pod = self.pods.get(node)
         if pod is None:

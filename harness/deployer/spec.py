@@ -195,7 +195,7 @@ def _nodes(top: Fields) -> tuple[Node, ...]:
 
 
 def _watch(top: Fields) -> WatchSpec:
-    state = top.mapping("state", known=("paths", "exclude", "units", "sysctl", "derive"))
+    state = top.mapping("state", known=("paths", "exclude", "units", "exclude_units", "sysctl", "derive"))
     absolute = "give absolute paths, e.g. `/etc/nut`"
     paths = state.string_list("paths", absolute)
     exclude = state.string_list("exclude", absolute)
@@ -207,6 +207,7 @@ def _watch(top: Fields) -> WatchSpec:
         paths=tuple(p.rstrip("/") or "/" for p in paths),
         exclude=tuple(p.rstrip("/") or "/" for p in exclude),
         units=state.string_list("units", "name units in full, e.g. `nut-server.service`"),
+        exclude_units=state.string_list("exclude_units", "give unit name patterns, e.g. `nut-driver@*.service`"),
         sysctl=state.string_list("sysctl", "name keys, e.g. `vm.swappiness`"),
         derive=state.flag("derive", True),
     )

@@ -15,8 +15,9 @@ from typing import Generic, Protocol, TypeVar
 
 from harness.deployer.spec import DeployerSpec
 from harness.deployer.version import ApplyResult, Version
+from harness.drift.matrix import Check, Healing
 from harness.drift.mutations import Mutation, spread
-from harness.drift.suite import Check, Healing, news, repeated
+from harness.drift.naming import news, repeated
 from harness.state.command import Watch
 from harness.state.model import Snapshot
 from harness.state.tracker import StateTracker

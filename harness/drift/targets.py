@@ -3,6 +3,7 @@ mutations added, its exclusions left out."""
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 
 from harness.deployer.spec import DeployerSpec
@@ -38,3 +39,21 @@ def mutations(
             fix="derive the watch (`state.derive`), name paths in `state.paths`, or add `drift.mutations`",
         )
     return found
+
+
+FILE_KINDS = ("edit", "delete", "chmod", "chown", "replace-symlink")
+
+
+def quick(found: list[Mutation]) -> list[Mutation]:
+    """The quick tier: every unit, cron entry and custom mutation, and one mutation of each kind per managed
+    directory of each machine (its first file's, in the matrix's order)."""
+    seen: set[tuple[str, str, str]] = set()
+    chosen = []
+    for mutation in found:
+        if mutation.kind in FILE_KINDS:
+            key = (mutation.machine, mutation.kind, posixpath.dirname(mutation.item))
+            if key in seen:
+                continue
+            seen.add(key)
+        chosen.append(mutation)
+    return chosen

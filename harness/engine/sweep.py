@@ -18,16 +18,17 @@ from harness.engine.labels import KEEP, OWNER, RUN, owner_is_alive
 class SweepReport:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # machines committed to start clones from (never the cache)
     volumes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.containers or self.networks or self.volumes or self.errors)
+        return bool(self.containers or self.networks or self.images or self.volumes or self.errors)
 
     def __str__(self) -> str:
         text = (
-            f"removed {len(self.containers)} container(s), {len(self.networks)} network(s) "
-            f"and {len(self.volumes)} volume(s) left by runs that are gone"
+            f"removed {len(self.containers)} container(s), {len(self.networks)} network(s), "
+            f"{len(self.images)} image(s) and {len(self.volumes)} volume(s) left by runs that are gone"
         )
         return text + "".join(f"\n  could not remove {error}" for error in self.errors)
 
@@ -35,7 +36,7 @@ class SweepReport:
 def remove_matching(
     client: docker.DockerClient, doomed: Callable[[dict[str, str]], bool], label: str = OWNER
 ) -> SweepReport:
-    """Remove containers, then networks, then volumes carrying ``label`` whose labels ``doomed`` accepts.
+    """Remove containers, then images, networks and volumes carrying ``label`` whose labels ``doomed`` accepts.
 
     Containers are listed with ``all=True``: created, stopped and exited ones count too.
     Another run may remove the same things meanwhile; that is success, and any other
@@ -56,6 +57,10 @@ def remove_matching(
     for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
         if doomed(container.labels):
             remove(container.name, functools.partial(container.remove, force=True, v=True), report.containers)
+    for image in client.images.list(filters=flt):  # only committed machines carry an owner; the cache does not
+        if doomed(image.labels):
+            tag = image.tags[0] if image.tags else image.short_id
+            remove(tag, functools.partial(client.images.remove, image.id, force=True), report.images)
     for network in client.networks.list(filters=flt):
         if doomed(network.attrs.get("Labels") or {}):
             _disconnect_all(network)  # a container shared between deployments (the run's mirror) may still be on it

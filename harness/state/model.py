@@ -72,5 +72,6 @@ class WatchSpec:
     paths: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()  # find -path patterns
     units: tuple[str, ...] = ()
+    exclude_units: tuple[str, ...] = ()  # fnmatch patterns: derived units left out (`nut-driver@*.service`)
     sysctl: tuple[str, ...] = ()
     derive: bool = True

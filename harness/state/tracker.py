@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import shlex
 import time
 from collections.abc import Callable
@@ -66,6 +67,14 @@ class StateTracker:
                 for name in self.runners
             }
 
+    def share_watch(self, machines: list[str]) -> None:
+        """Machines that run the same pod template watch the same items: what was derived on any of them."""
+        found = [self.derived[name] for name in machines if name in self.derived]
+        if found:
+            paths = tuple(sorted({path for derived in found for path in derived.paths}))
+            units = tuple(sorted({unit for derived in found for unit in derived.units}))
+            self.derived.update((name, Derived(paths, units)) for name in machines if name in self.derived)
+
     def _packaged(self, machine: str, applied: Snapshot) -> dict[str, str]:
         """Files of the packages the first apply installed or changed (dpkg's own lists), with each list's mtime."""
         packaged: dict[str, str] = {}
@@ -78,10 +87,11 @@ class StateTracker:
 
     def watch(self, machine: str) -> Watch:
         derived = self.derived.get(machine, Derived((), ()))
+        units = [u for u in derived.units if not any(fnmatch.fnmatchcase(u, p) for p in self.spec.exclude_units)]
         return Watch(
             tuple(dict.fromkeys(self.spec.paths + derived.paths)),
             self.spec.exclude,
-            tuple(dict.fromkeys(self.spec.units + derived.units)),
+            tuple(dict.fromkeys(self.spec.units + tuple(units))),
             self.spec.sysctl,
             derived.neighbourhoods,
         )

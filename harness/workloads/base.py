@@ -15,6 +15,7 @@ from harness.state.tracker import ScriptRunner
 if TYPE_CHECKING:
     from harness.drift.strategies import Converged
     from harness.drift.suite import DriftStrategy
+    from harness.testbed import Testbed
 
 __all__ = ["ApplyResult", "Placement", "Version", "Workload", "sources"]
 
@@ -31,12 +32,24 @@ class Placement:
 
 
 class Workload(Protocol):
+    spec: DeployerSpec
+    clonable: bool  # whether :meth:`moved_to` works: a Job's hosts can be cloned; a cluster's nodes cannot yet
+
+    def moved_to(self, testbed: Testbed) -> Workload:
+        """The same workload on another testbed (clones of its machines), for the drift suite's lanes."""
+        ...
+
     def start(self) -> None:
         """Start what the workload runs on (its machines or nodes): ready when this returns."""
         ...
 
     def apply(self, version: Version) -> ApplyResult:
         """Run the Job once, or roll the DaemonSet out (an unchanged one restarts its pods)."""
+        ...
+
+    def first_pass(self) -> str | None:
+        """After the first apply: wait until it has really finished (a DaemonSet's pods their first pass), and say
+        what told; None for a Job, which is done when its pod is."""
         ...
 
     def runners(self) -> dict[str, ScriptRunner]:

@@ -22,6 +22,8 @@ from harness.workloads.base import Placement, Version, sources
 
 
 class JobWorkload:
+    clonable = True
+
     def __init__(self, spec: DeployerSpec, manifest: Manifest, testbed: Testbed, secrets: SecretRegistry) -> None:
         if manifest.job is None:
             raise HarnessError(
@@ -40,6 +42,9 @@ class JobWorkload:
         if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
             with contextlib.suppress(HarnessError):
                 secrets.read(load_manifest(spec.drift.manifest))
+
+    def moved_to(self, testbed: Testbed) -> JobWorkload:
+        return JobWorkload(self.spec, self.manifest, testbed, self.secrets)
 
     def start(self) -> None:
         self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
@@ -103,6 +108,9 @@ class JobWorkload:
                 fix="name the container that runs the deployer's image in `drift.container`",
             )
         return jobs[0], container, manifest
+
+    def first_pass(self) -> None:
+        return None
 
     def runners(self) -> dict[str, ScriptRunner]:
         return self.testbed.runners()

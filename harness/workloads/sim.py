@@ -65,6 +65,9 @@ class SimDaemonSet(DaemonSetWorkload):
     def logs(self, target: str) -> str:
         return self.cluster.logs(target)
 
+    def processes(self, target: str) -> list[tuple[int, int, str]] | None:
+        return self.cluster.processes(target)
+
     def exec(self, target: str, argv: tuple[str, ...]) -> tuple[int, str]:
         return self.cluster.exec(target, argv)
 

@@ -76,4 +76,5 @@ def leftovers(run: str) -> list[str]:
         [c.name for c in client.containers.list(all=True, filters=flt, ignore_removed=True)]
         + [n.name for n in client.networks.list(filters=flt)]
         + [v.name for v in client.volumes.list(filters=flt)]
+        + [i.tags[0] if i.tags else i.short_id for i in client.images.list(filters=flt)]
     )

@@ -1,6 +1,8 @@
 """The drift suite against deployers that are right and wrong on purpose (tests/deployers/drift-*).
 
-One pytest run with two workers: the matrix must reach JUnit XML through xdist.
+One pytest run with two workers: the matrix must reach JUnit XML through xdist. Its mutations run on as many
+lanes (clones of the converged machine) as the engine has CPUs; a second run on one lane must give the same
+matrix, row for row.
 """
 
 from __future__ import annotations
@@ -16,15 +18,32 @@ MUTATIONS = 20  # 4 files x 4, the link, the unit stopped and disabled, the cron
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory) -> Suite:
-    suite = run_suite(tmp_path_factory.mktemp("drift") / "report.xml", "drift", DEPLOYERS)
+    suite = run_suite(
+        tmp_path_factory.mktemp("drift") / "report.xml", "drift", DEPLOYERS, "--drift=full", "--drift-workers=2"
+    )
     assert suite.code == 1, suite.output  # some are wrong on purpose
     return suite
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> Suite:
+    report = tmp_path_factory.mktemp("drift-serial") / "report.xml"
+    return run_suite(report, "drift", ["drift-good", "drift-sloppy"], "--drift=full", "--drift-workers=1")
 
 
 def matrix(case: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
     """`<mutation> <item>` -> (detected, healed)."""
     rows = json.loads(case["drift_data"][0])
     return {f"{r['mutation']} {r['item']}": (r["detected"], r["healed"]) for r in rows}
+
+
+def test_lanes_side_by_side_give_the_serial_matrix_row_for_row(suite: Suite, serial: Suite) -> None:
+    for name in ("drift-good", "drift-sloppy"):  # the sloppy one leaves mutations for the lanes to put back
+        assert "on 2 lanes" in suite.cases[name]["drift_run"][0], suite.cases[name]["drift_run"]
+        assert serial.cases[name]["drift_run"] == [f"full tier, all {MUTATIONS} mutations, on 1 lane"]
+        assert json.loads(suite.cases[name]["drift_data"][0]) == json.loads(serial.cases[name]["drift_data"][0])
+        assert suite.cases[name]["drift"] == serial.cases[name]["drift"]
+    assert leftovers(serial.run) == []
 
 
 def test_a_good_check_and_deployer_pass_every_derived_mutation(suite: Suite) -> None:

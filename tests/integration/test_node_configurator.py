@@ -22,7 +22,7 @@ def harness(*args: str) -> tuple[int, str]:
 
 
 def test_node_configurator_passes_every_scenario_on_the_simulated_cluster() -> None:
-    code, output = harness("-n", "2")
+    code, output = harness("-n", "2", "--drift=full")
     assert code == 0, output
     assert "6 passed" in output
     for scenario in ("converge", "idempotency", "placement", "rollout", "drift", "rollback"):

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,23 @@ def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:
     assert "verify: 2 passed" in output
     junit = (tmp_path / "report.xml").read_text()
     assert 'name="verify" value="2 passed"' in junit
+    assert leftovers(run_id(output)) == []
+
+
+def test_the_gate_runs_converge_inside_idempotency_and_leaves_drift_to_its_own_tier(tmp_path: Path) -> None:
+    report = tmp_path / "report.xml"
+    code, output = run("--deployer", "hello", "-m", "not rollback", "-rs", f"--junitxml={report}")
+    assert code == 0, output
+    assert "2 passed, 1 skipped" in output, output
+    assert "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier" in output
+    cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
+    converge, idempotency = (
+        {p.get("name"): p.get("value") for p in cases[name].iter("property")} for name in ("converge", "idempotency")
+    )
+    assert converge["shared"] == "its steps ran in the idempotency scenario's deployment"
+    assert converge["timing"].startswith("apply ") and ", verify " in converge["timing"]
+    assert converge["apply1"] == idempotency["apply1"]
+    assert "apply2" in idempotency and "apply2" not in converge  # one deployment, two applies in all
     assert leftovers(run_id(output)) == []
 
 

@@ -5,14 +5,17 @@ Each test rolls out the variant it needs (tests may run on different xdist worke
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from harness.checks.converge import apply
 from harness.cluster.rollout import Rollout
 from harness.cluster.sim import SimCluster
+from harness.deployer.spec import load_spec
 from harness.deployment import Deployment
 from harness.k8s.manifest import DaemonSetSpec
 from harness.k8s.pod import EnvVar
@@ -117,3 +120,34 @@ def test_a_daemonset_whose_rules_match_no_node_fails_placement(bench: Workbench,
     assert "n1: nodeSelector probe=yes does not match (labels: probe=no)" in report.failure
     assert "n2: nodeSelector probe=yes does not match (labels: role=db)" in report.failure
     assert "fix: match the nodeSelector" in report.failure
+
+
+def test_without_a_readiness_probe_the_watch_is_derived_after_the_pods_first_pass_and_alike_on_every_node(
+    bench: Workbench, machine_kinds: list[str], tmp_path: Path
+) -> None:
+    """node-configurator installs a package in its first pass: rolled out without its probe, the pods run long
+    before they have configured their nodes, and a watch derived then would differ from node to node."""
+    folder = tmp_path / "node-configurator"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "deployers" / "node-configurator", folder)
+    manifest = folder / "k8s" / "daemonset.yaml"
+    probe = "".join(
+        f"{' ' * indent}{line}\n"
+        for indent, line in (
+            (10, "readinessProbe:"),
+            (12, "exec: {command: [test, -f, /tmp/converged]}"),
+            (12, "periodSeconds: 5"),
+        )
+    )
+    assert probe in manifest.read_text()
+    manifest.write_text(manifest.read_text().replace(probe, ""))
+    with Deployment(bench, load_spec(folder, machine_kinds)) as deployment:
+        deployment.state.scan_pristine()
+        report = apply(deployment)
+        assert report.failure is None, report.failure
+        assert dict(report.properties)["derived_after"] == (
+            "the pods between two passes (only `sleep` and the processes waiting for it, twice in a row)"
+        )
+        targeted = [n for n, p in deployment.workload.placements().items() if p.targeted]
+        watched = {node: deployment.state.derived[node] for node in targeted}
+        assert len(targeted) == 3 and len(set(watched.values())) == 1, watched
+        assert "node-agent.service" in watched[targeted[0]].units

@@ -13,6 +13,7 @@ from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import load_manifest
 from harness.k8s.pod_env import Sources
 from harness.k8s.scheduling import Taint
+from harness.workloads.daemonset import waiting_on_sleep
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "deployers" / "node-configurator" / "k8s" / "daemonset.yaml"
@@ -201,3 +202,19 @@ def test_run_as_non_root_is_refused_for_a_root_image_as_the_kubelet_does(tmp_pat
         plan(text, tmp_path)
     allowed = inner_of(text.replace("runAsNonRoot: true", "runAsNonRoot: true\n            runAsUser: 1000"), tmp_path)
     assert "--userspec=1000:1000" in allowed  # a non-root user is allowed, and the pod runs as that user
+
+
+@pytest.mark.parametrize(
+    ("processes", "idle"),
+    [
+        ([(10, 1, "harness-pod"), (11, 10, "configure.sh"), (12, 11, "sleep")], True),
+        ([(10, 1, "harness-pod"), (11, 10, "configure.sh")], False),  # between two commands of a pass
+        ([(10, 1, "tini"), (11, 10, "sh"), (12, 11, "sleep"), (20, 10, "agent")], False),  # a sidecar process works
+        ([(11, 10, "sh"), (12, 11, "chroot"), (13, 12, "systemctl")], False),
+        ([], False),
+    ],
+)
+def test_a_loop_is_between_passes_when_only_sleep_and_what_waits_for_it_run(
+    processes: list[tuple[int, int, str]], idle: bool
+) -> None:
+    assert waiting_on_sleep(processes) is idle

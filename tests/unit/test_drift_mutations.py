@@ -11,8 +11,9 @@ import pytest
 
 from harness.deployer.sections import CustomMutation
 from harness.drift import mutations
+from harness.drift.matrix import DETECTED, MISSED, NO_CHECK, UNNAMED, Detection, DriftReport, Healing, Row
 from harness.drift.mutations import Mutation, custom_mutations, derive_mutations, excluded, short_unit_names, spread
-from harness.drift.suite import DETECTED, MISSED, NO_CHECK, UNNAMED, Detection, DriftReport, Healing, Row
+from harness.drift.targets import quick
 from harness.state.model import FileState, Snapshot, UnitState
 
 
@@ -494,3 +495,31 @@ def test_spread_keeps_a_mutation_only_one_node_has_on_that_node() -> None:
         ("w2", "stop gpu.service"),
         ("w2", "disable gpu.service"),
     ]
+
+
+def test_the_quick_tier_keeps_one_mutation_per_kind_per_directory_and_every_unit_cron_and_custom_one() -> None:
+    files = {
+        path: FileState(path, "file", "644", "root", "root", 1, "1.0", content=b"x")
+        for path in ("/etc/app/a.conf", "/etc/app/b.conf", "/opt/app/run.sh")
+    }
+    units = {name: UnitState(name, active="active", enabled="enabled") for name in ("a.service", "b.service")}
+    snapshot = Snapshot("pve1", files=files, units=units, cron={"/etc/app/a.conf": ["* * * * * root true"]})
+    every = derive_mutations(snapshot) + custom_mutations([CustomMutation("by-hand", None, "true", ("/x",))], ["pve1"])
+    chosen = quick(every)
+    assert [m.id for m in chosen] == [
+        "edit /etc/app/a.conf",
+        "delete /etc/app/a.conf",
+        "chmod /etc/app/a.conf",
+        "chown /etc/app/a.conf",
+        "edit /opt/app/run.sh",
+        "delete /opt/app/run.sh",
+        "chmod /opt/app/run.sh",
+        "chown /opt/app/run.sh",
+        "stop a.service",
+        "disable a.service",
+        "stop b.service",
+        "disable b.service",
+        "remove-cron /etc/app/a.conf * * * * * root true",
+        "custom by-hand",
+    ]
+    assert set(chosen) < set(every)

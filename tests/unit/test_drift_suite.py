@@ -7,27 +7,29 @@ them back.
 
 from __future__ import annotations
 
+import copy
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from harness.drift.mutations import Mutation
-from harness.drift.suite import (
+from harness.drift.matrix import (
     DETECTED,
     MISSED,
     NO_CHECK,
+    NOT_RUN_STUCK,
     NOTHING_CHANGED,
     UNNAMED,
     Check,
     DriftReport,
     Healing,
-    news,
-    repeated,
-    run_drift,
 )
-from harness.errors import CheckBroken, HarnessError
+from harness.drift.mutations import Mutation
+from harness.drift.naming import news, repeated
+from harness.drift.suite import run_drift
+from harness.errors import CheckBroken
 from harness.state.model import FileState, Snapshot
 
 Files = dict[str, tuple[str, str]]  # path -> (content, mode)
@@ -327,26 +329,31 @@ def test_what_a_heal_leaves_is_reported_and_put_back_so_the_next_mutation_is_jud
     assert lab.at_converged()
 
 
-def test_a_host_that_cannot_be_put_back_stops_the_suite_with_a_masked_error_naming_the_exclude() -> None:
+def test_a_host_that_cannot_be_put_back_costs_its_row_and_without_clones_the_rest_are_not_run() -> None:
     lab = Lab()
     lab.hosts["pve1"].restore_works = False
-    with pytest.raises(HarnessError) as caught:
-        lab.run(
-            [edit("/a", "s3cret"), edit("/b")], heal=lambda mutation: Healing(lab.compare("pve1")), mask=secret_masked
-        )
-    error = caught.value
-    assert "s3cret" not in str(error)
-    assert error.message.startswith("after `edit /a` neither a new apply nor the harness could put pve1 back")
-    assert error.message.endswith(": /a: content '***'")
-    assert error.fix == "exclude it in the spec (`drift.exclude: ['edit /a']`) or make the deployer heal it"
+    report = lab.run(
+        [edit("/a", "s3cret"), edit("/b")], heal=lambda mutation: Healing(lab.compare("pve1")), mask=secret_masked
+    )
+    first, second = report.rows
+    assert first.healed_column == "NO: /a: content 's3cret'"  # the row itself is masked where it is printed
+    assert (
+        first.stuck
+        == "after `edit /a` neither a new apply nor the harness could put pve1 back as it converged (/a: content '***')"
+    )
+    assert second.detected_column == NOT_RUN_STUCK
+    assert report.failures == [first, second]
+    assert report.notes == [f"{first.stuck}; the rest were not run"]
+    assert report.summary().endswith("1 could not be put back, 1 not run")
     assert "before edit /b" not in lab.events
 
 
-def test_a_failed_mutation_that_cannot_be_put_back_stops_the_suite_too() -> None:
+def test_a_failed_mutation_that_cannot_be_put_back_costs_its_row_too() -> None:
     lab = Lab()
     lab.hosts["pve1"].restore_works = False
-    with pytest.raises(HarnessError, match=r"after `edit /a` .*: /a: content 'half-written'"):
-        lab.run([failing("/a"), edit("/b")])
+    report = lab.run([failing("/a"), edit("/b")])
+    assert report.rows[0].stuck is not None and "/a: content 'half-written'" in report.rows[0].stuck
+    assert report.rows[1].detected_column == NOT_RUN_STUCK
 
 
 def test_healing_that_took_time_is_shown_with_its_seconds_and_counts_as_healed() -> None:
@@ -517,3 +524,87 @@ def test_a_short_name_in_what_the_check_says_of_every_item_names_nothing() -> No
     report = lab.run([unit, file], check=exact, verify_mutations=False)
     assert [row.detected for row in report.rows] == [DETECTED, DETECTED]
     assert report.rows[0].short_named
+
+
+# --- lanes: clones of the converged machines, side by side ---
+
+
+class Clones:
+    """Clones of a lab's hosts as they were when frozen; `refuse` makes the next clones fail their check."""
+
+    def __init__(self, lab: Lab, **options: Any) -> None:
+        self.lab, self.options, self.made, self.refuse = lab, options, [], False
+        self.frozen: dict[str, Host] = {}
+        self.asked = threading.Event()
+
+    def freeze(self) -> None:
+        self.frozen = copy.deepcopy(self.lab.hosts)
+
+    def lane(self) -> Strategy:
+        self.asked.set()
+        clone = Lab()
+        clone.hosts = copy.deepcopy(self.frozen)
+        for host in clone.hosts.values():
+            host.restore_works = True  # what could not be put back was the lane's host, not the image
+        self.made.append(clone)
+        check = (lambda machine: Check(False, "refused")) if self.refuse else clone.check
+        return Strategy(clone, **{"check": check, "heal": clone.apply, "before": clone.before, **self.options})
+
+
+def run_on_lanes(
+    lab: Lab, clones: Clones, mutations: list[Mutation], lanes: int, *, wait_for_a_clone: bool = False
+) -> DriftReport:
+    def before(mutation: Mutation) -> None:
+        if wait_for_a_clone:  # the first lane would otherwise take every row before another lane asks for one
+            assert clones.asked.wait(5)
+        lab.before(mutation)
+
+    strategy = Strategy(lab, check=lab.check, heal=lab.apply, before=before)
+    converged = {name: host.snapshot(name) for name, host in lab.hosts.items()}
+    return run_drift(strategy, converged, mutations, clones=clones, lanes=lanes)
+
+
+def mixed() -> list[Mutation]:
+    return [edit("/a"), chmod("/b"), delete("/a"), failing("/b"), noop(), chmod("/a", "600"), edit("/b")]
+
+
+def test_lanes_give_the_serial_matrix_row_for_row() -> None:
+    serial = Lab().run(mixed())
+    lab = Lab()
+    clones = Clones(lab)
+    parallel = run_on_lanes(lab, clones, mixed(), lanes=3)
+    assert [r.mutation for r in parallel.rows] == mixed()
+    assert outcomes(parallel) == outcomes(serial)
+    assert parallel.summary() == serial.summary()
+    assert parallel.lanes == len(clones.made) + 1
+    assert all(not any(e.startswith("save") for e in c.events) for c in clones.made)  # clones carry the save
+
+
+def test_clones_start_from_the_frozen_converged_hosts_after_the_save() -> None:
+    lab = Lab()
+    clones = Clones(lab)
+    run_on_lanes(lab, clones, [edit("/a"), edit("/b"), chmod("/a")], lanes=2)
+    assert clones.frozen["pve1"].saved == CONVERGED  # frozen after the converged files were saved
+    assert clones.frozen["pve1"].files == CONVERGED
+
+
+def test_a_lane_that_cannot_be_put_back_is_replaced_by_a_clone_and_the_matrix_goes_on() -> None:
+    lab = Lab()
+    lab.hosts["pve1"].restore_works = False  # only the first lane's host is broken; clones are not
+    clones = Clones(lab)
+    report = run_on_lanes(lab, clones, [chmod("/a"), chmod("/b"), edit("/a")], lanes=1)
+    assert [r.stuck is not None for r in report.rows] == [True, False, False]
+    assert outcomes(report)[1:] == [(DETECTED, "NO: /b: mode 700"), (DETECTED, "yes")]
+    assert len(clones.made) == 1
+    assert report.notes[0].endswith("a new clone of the converged machines takes its place")
+
+
+def test_a_clone_whose_check_fails_on_the_converged_host_is_refused_and_the_other_lanes_go_on() -> None:
+    lab = Lab()
+    clones = Clones(lab)
+    clones.refuse = True
+    report = run_on_lanes(lab, clones, [edit("/a"), edit("/b"), delete("/a")], lanes=2, wait_for_a_clone=True)
+    assert outcomes(report) == [(DETECTED, "yes")] * 3  # all on the first lane
+    assert report.lanes == 1
+    refused = "the drift check fails on the converged host (pve1)\nrefused"
+    assert report.notes == [f"a copy of the converged machines could not be used: {refused}"]

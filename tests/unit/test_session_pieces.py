@@ -12,6 +12,7 @@ import pytest
 
 from harness.checks.report import DIFF, DIFF_DATA, SCENARIO, ScenarioLog, StepReport, summary_lines
 from harness.deployer.spec import DeployerSpec
+from harness.drift.options import DriftOptions
 from harness.engine.probe import Capabilities
 from harness.errors import HarnessError, engine_error
 from harness.k8s.manifest import load_manifest
@@ -86,12 +87,20 @@ def test_a_spec_whose_machines_do_not_fit_the_manifest_is_refused(bench: Workben
 def test_workers_get_the_session_as_plain_values() -> None:
     caps = Capabilities("28.2", 2, False, True)
     session = RunSession(keep=True, cluster="sim", capabilities=caps, build_errors={"broken": "no Dockerfile"})
+    session.drift = DriftOptions("full", 3)
     data = session.to_data()
     again = RunSession.from_data(data)
     assert again.to_data() == data
+    assert again.drift == DriftOptions("full", 3)
     assert (again.ownership.run_id, again.capabilities, again.keep) == (session.ownership.run_id, caps, True)
     assert session.ownership.keep and again.ownership.keep  # kept machines are labelled so, in every worker
     assert session.describe().startswith("docker 28.2, cgroup v2, unprivileged")
+
+
+@pytest.mark.parametrize(("tier", "lanes", "fix"), [("nightly", 1, "skip, quick, full"), ("full", -1, "count of 1")])
+def test_a_bad_drift_tier_or_lane_count_is_refused_with_the_fix(tier: str, lanes: int, fix: str) -> None:
+    with pytest.raises(HarnessError, match=fix):
+        DriftOptions(tier, lanes)
 
 
 def test_an_unknown_cluster_backend_is_refused_with_the_choices() -> None:

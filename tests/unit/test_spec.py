@@ -5,6 +5,8 @@ import pytest
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import load_spec
 from harness.errors import HarnessError
+from harness.state.derive import Derived
+from harness.state.tracker import StateTracker
 
 KINDS = ["debian-12", "pve-8"]
 SPEC = """
@@ -43,6 +45,14 @@ def test_state_and_finding_policies_are_read(tmp_path: Path) -> None:
     assert (spec.state.paths, spec.state.exclude, spec.state.derive) == (("/etc/nut",), ("/opt/x/log/*",), True)
     assert (spec.state.units, spec.state.sysctl) == (("a.service",), ("vm.swappiness",))
     assert spec.findings == {"rewritten": "warn", "restarted": "fail", "reinstalled": "warn"}
+
+
+def test_a_derived_unit_is_left_out_of_the_watch_by_pattern(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC + "state: {units: [a.service], exclude_units: ['b@*.service']}\n"), KINDS)
+    tracker = StateTracker({"pve1": lambda script: (0, b"", b"")}, spec.state, lambda text: text)
+    tracker.derived = {"pve1": Derived(("/etc/b",), ("b@ups.service", "c.service"))}
+    assert tracker.watch("pve1").units == ("a.service", "c.service")
+    assert tracker.watch("pve1").paths == ("/etc/b",)
 
 
 def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:

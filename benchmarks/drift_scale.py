@@ -1,0 +1,229 @@
+"""The drift matrix at real-deployer scale, and the gate, on seed-nut (one ssh or scp per step, ~25 connections
+an apply) and on pve-nut. Ratios against baselines measured in this run, never timed assertions.
+
+    python benchmarks/drift_scale.py              # everything below (about 40 minutes on 2 cores)
+    python benchmarks/drift_scale.py --quick-only # the gate, one apply, quick vs full is skipped
+
+- one apply of seed-nut, and machine start: the gate's yardstick;
+- the gate: ``pytest --deployer seed-nut`` (converge inside idempotency, rollback; drift is not in it), its
+  ratio to one apply plus machine start, and the harness's own share of it (everything but the deployer's pods
+  and the deployer's tests, read from the run's JUnit timings);
+- the full drift matrix on K = 1, 2, 4 lanes (clones of the converged machine), and quick against full;
+- the same K=2 against K=1 ratio on pve-nut;
+- how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
+  (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
+
+Results are printed and written to benchmarks/results/drift-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from harness.deployer.spec import DeployerSpec, load_spec
+from harness.deployment import Deployment
+from harness.drift.strategies import Converged
+from harness.drift.suite import run_drift
+from harness.drift.targets import mutations, quick
+from harness.engine.probe import systemd_machine_options
+from harness.engine.sweep import sweep
+from harness.hosts.machine import READY_STATES
+from harness.workbench import Workbench
+from harness.workloads.clones import WorkloadClones
+
+REPO = Path(__file__).resolve().parent.parent
+_STEP_TIME = re.compile(r"(apply|apply-previous|verify) ([\d.]+) s")
+
+
+def spec_of(bench: Workbench, name: str) -> DeployerSpec:
+    return load_spec(REPO / "deployers" / name, bench.builder.catalog.names(hosts_only=True))
+
+
+def converged(deployment: Deployment) -> Converged:
+    state = deployment.state
+    state.scan_pristine()
+    applied = deployment.apply()
+    if not applied.succeeded:
+        raise SystemExit(f"{deployment.spec.name} did not apply: {applied.describe()}")
+    state.derive_watch()
+    state.snapshot()
+    return Converged(state, state.snapshots[-1], state.watches[-1], deployment.current)
+
+
+def one_apply(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
+    started = time.perf_counter()
+    with Deployment(bench, spec) as deployment:
+        ready = time.perf_counter() - started
+        converged(deployment)
+        seconds = []
+        for _ in range(2):  # a converged host: what every apply of the gate after the first costs
+            begun = time.perf_counter()
+            deployment.apply()
+            seconds.append(time.perf_counter() - begun)
+    return {"machine_start_s": ready, "apply_s": sum(seconds) / len(seconds)}
+
+
+def matrix(bench: Workbench, spec: DeployerSpec, lanes: int, tier: str) -> dict[str, Any]:
+    with Deployment(bench, spec) as deployment:
+        start = converged(deployment)
+        strategy = deployment.workload.drift_strategy(start)
+        every = mutations(spec, start.snapshots, strategy.arrange)
+        chosen = every if tier == "full" else quick(every)
+        clones = WorkloadClones(deployment.workload, deployment.testbed, start)
+        begun = time.perf_counter()
+        try:
+            report = run_drift(strategy, start.snapshots, chosen, clones=clones, lanes=lanes)
+        finally:
+            clones.close()
+        seconds = time.perf_counter() - begun
+    return {
+        "seconds": seconds,
+        "mutations": len(chosen),
+        "of": len(every),
+        "lanes_used": report.lanes,
+        "summary": report.summary(),
+        "rows": [(r["mutation"], r["item"], r["detected"], r["healed"]) for r in report.to_data(lambda t: t)],
+    }
+
+
+def gate(spec: DeployerSpec) -> dict[str, float]:
+    """The default run, with JUnit: wall time, and what the deployer's pods and tests took of it."""
+    with tempfile.TemporaryDirectory() as folder:
+        junit = Path(folder) / "gate.xml"
+        command = [sys.executable, "-m", "pytest", "--deployer", spec.name, "-q", "-p", "no:cacheprovider"]
+        begun = time.perf_counter()
+        result = subprocess.run([*command, f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True)
+        wall = time.perf_counter() - begun
+        if result.returncode != 0:
+            print(result.stdout[-4000:], file=sys.stderr)
+            raise SystemExit(f"pytest --deployer {spec.name} failed")
+        timings = []
+        for case in ET.parse(junit).iter("testcase"):
+            properties = {p.get("name"): p.get("value", "") for p in case.iter("property")}
+            if "shared" not in properties:  # converge's steps are idempotency's: counted there
+                timings.append(properties.get("timing", ""))
+    deployer = sum(float(seconds) for text in timings for _, seconds in _STEP_TIME.findall(text))
+    return {"wall_s": wall, "deployer_pods_and_tests_s": deployer, "harness_share": 1 - deployer / wall}
+
+
+def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
+    """Commit against overlay: each made from the same converged machine, timed until systemd is up."""
+    client = bench.client
+    options = systemd_machine_options(bench.capabilities)
+    with Deployment(bench, spec) as deployment:
+        converged(deployment)
+        machine = next(iter(deployment.testbed.machines.values()))
+        labels = deployment.testbed.ownership.labels("benchmark")
+
+        begun = time.perf_counter()
+        image = deployment.testbed.commit()[machine.name]
+        committed = time.perf_counter() - begun
+        boot_commit = _boot(client, image, options, labels, None)
+
+        begun = time.perf_counter()
+        changed = [c["Path"] for c in client.api.diff(machine.container.id) if c["Kind"] in (0, 1)]
+        listing = "\n".join(p.lstrip("/") for p in changed if not p.startswith(("/run", "/tmp", "/proc")))
+        machine.container.put_archive("/", _tar({"overlay.list": listing.encode()}))
+        machine.exec("tar -C / --no-recursion -cf /overlay.tar -T /overlay.list 2>/dev/null; true")
+        stream, _ = machine.container.get_archive("/overlay.tar")
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as outer:
+            member = outer.extractfile("overlay.tar")
+            overlay = member.read() if member is not None else b""
+        made = time.perf_counter() - begun
+        boot_overlay = _boot(client, bench.machine_image(machine.request.kind), options, labels, overlay)
+    return {
+        "commit_s": committed,
+        "start_from_commit_s": boot_commit,
+        "overlay_tar_s": made,
+        "overlay_bytes": len(overlay),
+        "start_with_overlay_s": boot_overlay,
+        "commit_total_vs_overlay_total": (committed + boot_commit) / (made + boot_overlay),
+    }
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _boot(client: Any, image: str, options: dict[str, Any], labels: dict[str, str], overlay: bytes | None) -> float:
+    begun = time.perf_counter()
+    container = client.containers.create(image, labels=labels, network_mode="none", detach=True, **options)
+    try:
+        if overlay is not None:
+            container.put_archive("/", overlay)
+        container.start()
+        while True:
+            _, out = container.exec_run(["sh", "-c", "systemctl is-system-running 2>/dev/null"])
+            if out.decode().strip() in READY_STATES or time.perf_counter() - begun > 90:
+                return time.perf_counter() - begun
+            time.sleep(0.1)
+    finally:
+        container.remove(force=True, v=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick-only", action="store_true", help="the gate and quick drift only (minutes)")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    bench = Workbench(progress=lambda line: print(line, file=sys.stderr))
+    try:
+        seed, pve = spec_of(bench, "seed-nut"), spec_of(bench, "pve-nut")
+        for spec in (seed, pve):
+            bench.deployer_image(spec)
+        results["seed_one_apply"] = one_apply(bench, seed)
+        results["seed_gate"] = gate(seed)
+        yardstick = results["seed_one_apply"]["apply_s"] * 6 + results["seed_one_apply"]["machine_start_s"]
+        results["seed_gate"]["vs_6_applies_and_machine_start"] = results["seed_gate"]["wall_s"] / yardstick
+        results["seed_quick_k2"] = matrix(bench, seed, 2, "quick")
+        if not args.quick_only:
+            results["clone_methods"] = clone_methods(bench, seed)
+            for lanes in (1, 2, 4):
+                results[f"seed_full_k{lanes}"] = matrix(bench, seed, lanes, "full")
+            serial = results["seed_full_k1"]
+            for lanes in (2, 4):
+                run = results[f"seed_full_k{lanes}"]
+                run["vs_serial"] = run["seconds"] / serial["seconds"]
+                run["same_matrix_as_serial"] = run["rows"] == serial["rows"]
+            results["seed_quick_k2"]["vs_full_k2"] = (
+                results["seed_quick_k2"]["seconds"] / results["seed_full_k2"]["seconds"]
+            )
+            pve_serial, pve_two = matrix(bench, pve, 1, "full"), matrix(bench, pve, 2, "full")
+            results["pve_full"] = {
+                "k1_s": pve_serial["seconds"],
+                "k2_s": pve_two["seconds"],
+                "k2_vs_k1": pve_two["seconds"] / pve_serial["seconds"],
+                "same_matrix": pve_two["rows"] == pve_serial["rows"],
+                "mutations": pve_serial["mutations"],
+            }
+    finally:
+        sweep(bench.client, run_id=bench.ownership.run_id)
+        bench.close()
+    for run in results.values():
+        if isinstance(run, dict):
+            run.pop("rows", None)
+    print(json.dumps(results, indent=2))
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"drift-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The drift matrix: a row per mutation (whether the check saw it, whether it healed), and its summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+
+from harness.drift.mutations import Mutation
+from harness.state.diff import Mask
+
+
+class Detection(str, Enum):
+    """Whether the drift check saw a mutation (the matrix's `detected` column)."""
+
+    DETECTED = "yes"  # it failed, and named what drifted in a line it does not print on the converged host
+    UNNAMED = "not named"  # it failed without naming it
+    MISSED = "MISSED"  # it passed
+    NO_CHECK = "no check"  # there is none: healing only
+    NOT_RUN = "not run"
+
+
+DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
+
+DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
+NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
+NOT_RUN_STUCK = "not run: no copy of the converged machines was left to run it on"
+
+
+@dataclass
+class Row:
+    mutation: Mutation
+    detected: Detection = Detection.NOT_RUN
+    healing: Healing | None = None  # what a new apply (or the pods' loop) left; None: not run
+    unjudged: str | None = None  # why the mutation could not be judged: it failed, or it changed nothing
+    made: bool = True  # False: the mutation's own script failed
+    check_output: str = ""
+    judged: str = ""  # the lines of the check's output that were news: where a name was looked for
+    short_named: bool = False  # detected by a short name alone (a service without `.service`)
+    unnamed_fails: bool = True  # a DaemonSet's loop is judged by its healing: an unnamed repair may only warn
+    stuck: str | None = None  # what neither a new apply nor the harness could put back after it
+
+    @property
+    def healed(self) -> bool:
+        return self.healing is not None and not self.healing.remaining
+
+    @property
+    def failed(self) -> bool:
+        unnamed = self.detected is UNNAMED and self.unnamed_fails
+        return self.unjudged is not None or unnamed or self.detected in (MISSED, Detection.NOT_RUN) or not self.healed
+
+    @property
+    def detected_column(self) -> str:
+        return self.unjudged or self.detected.value
+
+    @property
+    def healed_column(self) -> str:
+        if self.unjudged is not None:
+            return self.unjudged
+        if self.healing is None:
+            return Detection.NOT_RUN.value
+        if self.healing.remaining:
+            return "NO: " + "; ".join(self.healing.remaining)
+        return "yes" if self.healing.seconds is None else f"yes ({self.healing.seconds:.1f} s)"
+
+
+@dataclass
+class DriftReport:
+    has_check: bool
+    rows: list[Row] = field(default_factory=list)
+    lanes: int = 1  # copies of the converged machines the mutations ran on, side by side
+    notes: list[str] = field(default_factory=list)  # what happened to the lanes: a clone refused, one replaced
+
+    @property
+    def failures(self) -> list[Row]:
+        return [r for r in self.rows if r.failed]
+
+    def summary(self) -> str:
+        total = len(self.rows)
+        counts = Counter(r.detected for r in self.rows if r.unjudged is None)
+        healed = sum(r.healed for r in self.rows)
+        unmade = sum(not r.made for r in self.rows)
+        machines = len({r.mutation.machine for r in self.rows})
+        head = f"{total} mutation{'s' if total != 1 else ''} on {machines} machine{'s' if machines != 1 else ''}"
+        tail = f", {unmade} could not be made" if unmade else ""
+        stuck = sum(r.stuck is not None for r in self.rows)
+        tail += f", {stuck} could not be put back" if stuck else ""
+        not_run = sum(r.unjudged == NOT_RUN_STUCK for r in self.rows)
+        tail += f", {not_run} not run" if not_run else ""
+        if not self.has_check:
+            return f"{head}: {healed} healed{tail}; no drift check in the spec, so healing only"
+        checked = counts[DETECTED] + counts[UNNAMED] + counts[MISSED]  # mutations the check was run against
+        detection = f"{counts[DETECTED]} detected"
+        warned = sum(r.detected is UNNAMED and not r.unnamed_fails and r.healed for r in self.rows)
+        if counts[UNNAMED] - warned:
+            detection += f", {counts[UNNAMED] - warned} failed without naming what drifted"
+        if warned:
+            detection += f", {warned} repaired without naming it in the log (a warning; `drift.unnamed: fail` fails it)"
+        if checked and counts[DETECTED] == 0 and counts[UNNAMED] == 0:
+            detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
+        return f"{head}: {detection}, {healed} healed{tail}"
+
+    def table(self, mask: Mask) -> str:
+        """The matrix: one mutation a line, whether the check saw it, whether a new apply healed it."""
+        labels = [mask(_label(r.mutation)) for r in self.rows]
+        width = min(72, max((len(label) for label in labels), default=8))
+        lines = [f"{'mutation':<{width}}  {'detected':<10}  healed"]
+        lines += [
+            f"{label:<{width}}  {mask(r.detected_column):<10}  {mask(r.healed_column)}"
+            for label, r in zip(labels, self.rows, strict=True)
+        ]
+        return "\n".join(lines)
+
+    def to_data(self, mask: Mask) -> list[dict[str, str]]:
+        return [
+            {
+                "machine": r.mutation.machine,
+                "mutation": r.mutation.kind,
+                "item": mask(r.mutation.item),
+                "detail": mask(r.mutation.detail),
+                "detected": mask(r.detected_column),
+                "healed": mask(r.healed_column),
+            }
+            for r in self.rows
+        ]
+
+
+def _label(mutation: Mutation) -> str:
+    shown = mutation.detail and mutation.kind not in ("edit", "remove-cron")  # the id holds a removed entry
+    detail = f" ({mutation.detail})" if shown else ""
+    return f"{mutation.machine}: {mutation.id}{detail}"
+
+
+@dataclass(frozen=True)
+class Check:
+    passed: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class Healing:
+    remaining: list[str]  # what still differs from the converged host, a line each; empty: healed
+    report: str | None = None  # what a self-healing pod logged while it repaired; None: the healing says nothing
+    seconds: float | None = None  # how long it took, when it healed by itself

@@ -1,0 +1,95 @@
+"""Scenario runs shared across items. A scenario whose steps a longer one holds in order (converge in idempotency)
+takes its verdict from the longer one's run, so a gate that selects both applies and verifies once. A scenario on
+machines of its own (rollback) may run in the background while earlier items run; its item takes the result."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harness.checks import report as r
+from harness.checks.report import ScenarioLog, StepFailed
+from harness.checks.steps import StepRun
+from harness.errors import HarnessError
+from harness.scenario.model import Scenario
+
+
+def positions(short: tuple[str, ...], long: tuple[str, ...]) -> list[int] | None:
+    """Where ``short``'s steps are in ``long``, in order, each as early as it can be; None when they are not
+    all there, or ``long`` is not longer."""
+    found, start = [], 0
+    for step in short:
+        try:
+            start = long.index(step, start)
+        except ValueError:
+            return None
+        found.append(start)
+        start += 1
+    return found if len(long) > len(short) else None
+
+
+@dataclass
+class SharedRun:
+    """A scenario run on behalf of a shorter one: its log, the steps that ran to their end, how it ended."""
+
+    scenario: Scenario
+    log: ScenarioLog
+    done: list[StepRun] = field(default_factory=list)
+    error: StepFailed | HarnessError | None = None
+
+    def replay(self, log: ScenarioLog) -> None:
+        """Its result, as the longer scenario's own item reports it."""
+        log.mask = self.log.mask
+        log.properties[:] = self.log.properties
+        log.sections[:] = self.log.sections
+        if self.error is not None:
+            raise self.error
+
+    def verdict_of(self, shorter: Scenario, log: ScenarioLog) -> bool:
+        """The shorter scenario's verdict, from the steps of this run that are its own; False when the run
+        stopped before one of them (the shorter one then runs by itself)."""
+        where = positions(shorter.steps, self.scenario.steps) or []
+        if not where or max(where) >= len(self.done):
+            return False
+        log.mask = self.log.mask
+        log.properties += [(name, value) for name, value in self.log.properties if name == r.MACHINES_READY]
+        log.record(r.SHARED, f"its steps ran in the {self.scenario.name} scenario's deployment")
+        runs = [self.done[index] for index in where]
+        for run in runs:
+            log.add(run.report)
+        log.record(r.TIMING, ", ".join(f"{run.step} {run.seconds:.1f} s" for run in runs))
+        failures = [run.report.failure for run in runs if run.report.failure is not None]
+        if failures:
+            raise StepFailed(log.mask(failures[0]))
+        return True
+
+
+class Background:
+    """A scenario running in a daemon thread (an interrupted run does not wait for it; the run's sweep removes
+    its machines): :meth:`result` waits for it, and raises what the thread raised."""
+
+    def __init__(self, run: Callable[[], SharedRun], name: str) -> None:
+        self._done = threading.Event()
+        self._result: SharedRun | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(run,), name=name, daemon=True).start()
+
+    def _run(self, run: Callable[[], SharedRun]) -> None:
+        try:
+            self._result = run()
+        except BaseException as exc:  # handed to the item that waits for it
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def result(self) -> SharedRun:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
