@@ -25,6 +25,7 @@ for f in /app/scripts/*.sh; do file "$f" "$BASE/scripts/$(basename "$f")" 755 ro
 printf 'NUT_ADMIN_PASSWORD=%s\nNUT_MONITOR_PASSWORD=%s\n' "$NUT_ADMIN_PASSWORD" "$NUT_MONITOR_PASSWORD" > "$WORK/env"
 file "$WORK/env" "$BASE/.env" 600 root:root
 file /app/configs/cron.d/seed-nut /etc/cron.d/seed-nut 644 root:root
+file /app/VERSION "$BASE/.version" 644 root:root
 rm -rf "$WORK"
 for unit in nut-driver.target nut-driver@ups.service nut-server.service nut-monitor.service; do
     state=$(run "echo \$(systemctl is-enabled $unit) \$(systemctl is-active $unit)" || true)
