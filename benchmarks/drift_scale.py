@@ -13,7 +13,7 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
   (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
 
-Results are printed and written to benchmarks/results/drift-<timestamp>.json.
+Results are written to benchmarks/results/drift-<timestamp>.json after each measurement (and printed).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from harness.workbench import Workbench
 from harness.workloads.clones import WorkloadClones
 
 REPO = Path(__file__).resolve().parent.parent
-_STEP_TIME = re.compile(r"(apply|apply-previous|verify) ([\d.]+) s")
 
 
 def spec_of(bench: Workbench, name: str) -> DeployerSpec:
@@ -93,12 +92,14 @@ def matrix(bench: Workbench, spec: DeployerSpec, lanes: int, tier: str) -> dict[
         "of": len(every),
         "lanes_used": report.lanes,
         "summary": report.summary(),
+        "profile": report.profile(),
         "rows": [(r["mutation"], r["item"], r["detected"], r["healed"]) for r in report.to_data(lambda t: t)],
     }
 
 
 def gate(spec: DeployerSpec) -> dict[str, float]:
-    """The default run, with JUnit: wall time, and what the deployer's pods and tests took of it."""
+    """The default run, with JUnit: its wall time, and the harness's own share of the scenarios' time: everything
+    but what the deployer's pods ran (each apply says so) and the deployer's tests (the verify steps)."""
     with tempfile.TemporaryDirectory() as folder:
         junit = Path(folder) / "gate.xml"
         command = [sys.executable, "-m", "pytest", "--deployer", spec.name, "-q", "-p", "no:cacheprovider"]
@@ -108,13 +109,20 @@ def gate(spec: DeployerSpec) -> dict[str, float]:
         if result.returncode != 0:
             print(result.stdout[-4000:], file=sys.stderr)
             raise SystemExit(f"pytest --deployer {spec.name} failed")
-        timings = []
+        total = deployer = 0.0
         for case in ET.parse(junit).iter("testcase"):
-            properties = {p.get("name"): p.get("value", "") for p in case.iter("property")}
-            if "shared" not in properties:  # converge's steps are idempotency's: counted there
-                timings.append(properties.get("timing", ""))
-    deployer = sum(float(seconds) for text in timings for _, seconds in _STEP_TIME.findall(text))
-    return {"wall_s": wall, "deployer_pods_and_tests_s": deployer, "harness_share": 1 - deployer / wall}
+            properties = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
+            if any(name == "shared" for name, _ in properties):
+                continue  # converge's steps are idempotency's: counted there
+            for name, value in properties:
+                if name == "machines_ready":
+                    total += float(value.split()[0])
+                elif name == "timing":
+                    total += sum(float(seconds) for seconds in re.findall(r"([\d.]+) s", value))
+                    deployer += sum(float(seconds) for seconds in re.findall(r"verify ([\d.]+) s", value))
+                elif name.startswith("apply"):
+                    deployer += sum(float(seconds) for seconds in re.findall(r"its pods ran ([\d.]+) s", value))
+    return {"wall_s": wall, "scenarios_s": total, "deployer_s": deployer, "harness_share": 1 - deployer / total}
 
 
 def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
@@ -133,7 +141,9 @@ def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
 
         begun = time.perf_counter()
         changed = [c["Path"] for c in client.api.diff(machine.container.id) if c["Kind"] in (0, 1)]
-        listing = "\n".join(p.lstrip("/") for p in changed if not p.startswith(("/run", "/tmp", "/proc")))
+        engine_made = ("/etc/hostname", "/etc/hosts", "/etc/resolv.conf")  # the engine's own mounts
+        skipped = ("/run", "/tmp", "/proc", "/sys", "/dev", *engine_made)
+        listing = "\n".join(p.lstrip("/") for p in changed if not p.startswith(skipped))
         machine.container.put_archive("/", _tar({"overlay.list": listing.encode()}))
         machine.exec("tar -C / --no-recursion -cf /overlay.tar -T /overlay.list 2>/dev/null; true")
         stream, _ = machine.container.get_archive("/overlay.tar")
@@ -178,11 +188,22 @@ def _boot(client: Any, image: str, options: dict[str, Any], labels: dict[str, st
         container.remove(force=True, v=True)
 
 
+def save(results: dict[str, Any], name: str) -> None:
+    """Written after every measurement: a run cut short keeps what it measured."""
+    shown = {
+        k: ({kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v) for k, v in results.items()
+    }
+    (REPO / "benchmarks" / "results").mkdir(exist_ok=True)
+    (REPO / "benchmarks" / "results" / name).write_text(json.dumps(shown, indent=2))
+    print(json.dumps(shown, indent=2), file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick-only", action="store_true", help="the gate and quick drift only (minutes)")
     args = parser.parse_args()
     results: dict[str, Any] = {}
+    name = f"drift-{time.strftime('%Y%m%dT%H%M%S')}.json"
     bench = Workbench(progress=lambda line: print(line, file=sys.stderr))
     try:
         seed, pve = spec_of(bench, "seed-nut"), spec_of(bench, "pve-nut")
@@ -192,37 +213,38 @@ def main() -> None:
         results["seed_gate"] = gate(seed)
         yardstick = results["seed_one_apply"]["apply_s"] * 6 + results["seed_one_apply"]["machine_start_s"]
         results["seed_gate"]["vs_6_applies_and_machine_start"] = results["seed_gate"]["wall_s"] / yardstick
+        save(results, name)
         results["seed_quick_k2"] = matrix(bench, seed, 2, "quick")
+        save(results, name)
         if not args.quick_only:
-            results["clone_methods"] = clone_methods(bench, seed)
-            for lanes in (1, 2, 4):
-                results[f"seed_full_k{lanes}"] = matrix(bench, seed, lanes, "full")
-            serial = results["seed_full_k1"]
-            for lanes in (2, 4):
-                run = results[f"seed_full_k{lanes}"]
-                run["vs_serial"] = run["seconds"] / serial["seconds"]
-                run["same_matrix_as_serial"] = run["rows"] == serial["rows"]
-            results["seed_quick_k2"]["vs_full_k2"] = (
-                results["seed_quick_k2"]["seconds"] / results["seed_full_k2"]["seconds"]
-            )
-            pve_serial, pve_two = matrix(bench, pve, 1, "full"), matrix(bench, pve, 2, "full")
-            results["pve_full"] = {
-                "k1_s": pve_serial["seconds"],
-                "k2_s": pve_two["seconds"],
-                "k2_vs_k1": pve_two["seconds"] / pve_serial["seconds"],
-                "same_matrix": pve_two["rows"] == pve_serial["rows"],
-                "mutations": pve_serial["mutations"],
-            }
+            full(bench, seed, pve, results, name)
     finally:
         sweep(bench.client, run_id=bench.ownership.run_id)
         bench.close()
-    for run in results.values():
-        if isinstance(run, dict):
-            run.pop("rows", None)
-    print(json.dumps(results, indent=2))
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(exist_ok=True)
-    (out / f"drift-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2))
+    save(results, name)
+
+
+def full(bench: Workbench, seed: DeployerSpec, pve: DeployerSpec, results: dict[str, Any], name: str) -> None:
+    results["clone_methods"] = clone_methods(bench, seed)
+    save(results, name)
+    for lanes in (1, 2, 4):
+        results[f"seed_full_k{lanes}"] = matrix(bench, seed, lanes, "full")
+        save(results, name)
+    serial = results["seed_full_k1"]
+    for lanes in (2, 4):
+        run = results[f"seed_full_k{lanes}"]
+        run["vs_serial"] = run["seconds"] / serial["seconds"]
+        run["same_matrix_as_serial"] = run["rows"] == serial["rows"]
+    results["seed_quick_k2"]["vs_full_k2"] = results["seed_quick_k2"]["seconds"] / results["seed_full_k2"]["seconds"]
+    pve_serial, pve_two = matrix(bench, pve, 1, "full"), matrix(bench, pve, 2, "full")
+    results["pve_full"] = {
+        "k1_s": pve_serial["seconds"],
+        "k2_s": pve_two["seconds"],
+        "k2_vs_k1": pve_two["seconds"] / pve_serial["seconds"],
+        "same_matrix": pve_two["rows"] == pve_serial["rows"],
+        "mutations": pve_serial["mutations"],
+        "profile_k1": pve_serial["profile"],
+    }
 
 
 if __name__ == "__main__":

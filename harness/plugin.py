@@ -25,7 +25,7 @@ from harness.drift.options import TIERS, DriftOptions
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
 from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.shared import positions
+from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
 
 SESSION_INPUT = "deployer_harness_session"
@@ -113,23 +113,28 @@ def pytest_configure(config: pytest.Config) -> None:
                 progress=state.progress,
             )
         except HarnessError as exc:
-            raise pytest.UsageError(f"deployer_cluster or deployer_drift in the ini file: {exc}") from None
+            raise pytest.UsageError(f"deployer_cluster in the ini file: {exc}") from None
     names: list[str] = config.getoption("deployer")
     if names:
         _load_specs(config, state, names)
 
 
 def _drift_options(config: pytest.Config) -> DriftOptions:
-    """The tier: --drift, else the ini setting, else quick when ``-m`` names drift and skip (the gate) otherwise."""
+    """The tier: --drift, else the ini setting, else quick when the selection names drift (``-m``, ``-k`` or a
+    node id) and skip (the gate) otherwise."""
     tier = config.getoption("drift") or str(config.getini("deployer_drift")).strip()
     if not tier:
-        tier = "quick" if re.search(r"\bdrift\b", config.getoption("markexpr") or "") else "skip"
+        selection = " ".join([config.getoption("markexpr") or "", config.getoption("keyword") or "", *config.args])
+        tier = "quick" if re.search(r"\bdrift\b", selection) else "skip"
     workers = config.getoption("drift_workers")
     try:
         lanes = int(config.getini("deployer_drift_workers")) if workers is None else workers
     except ValueError:
         raise pytest.UsageError("deployer_drift_workers in the ini file: give a count (0: the engine's CPUs)") from None
-    return DriftOptions(tier, lanes)
+    try:
+        return DriftOptions(tier, lanes)
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--drift, --drift-workers or their ini settings: {exc}") from None
 
 
 def _load_specs(config: pytest.Config, state: State, names: list[str]) -> None:
@@ -234,7 +239,7 @@ class ScenarioItem(pytest.Item):
         session = self.config.stash[STATE].session
         try:
             later = self._later()
-            within = next((s for s in later if positions(self.scenario.steps, s.steps)), None)
+            within = next((s for s in later if prefix_of(self.scenario.steps, s.steps)), None)
             session.run_scenario(self.spec, self.scenario, self.log, within=within, to_come=tuple(later))
         except NoPreviousVersion as exc:  # a first version has nothing to roll back to
             pytest.skip(self.log.mask(f"{self.spec.name}: no previous version to roll back to: {exc}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
-from harness.drift.options import DriftOptions
+from harness.drift.options import SKIPPED, DriftOptions
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
 from harness.engine.locks import build_lock
@@ -29,17 +30,15 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.scenario.model import Scenario
-from harness.scenario.shared import Background, SharedRun, positions
+from harness.scenario.shared import Background, SharedRun, prefix_of
 from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
 from harness.workbench import Workbench
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
-DRIFT_SKIPPED = (
-    "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier, `--drift=full`"
-    " every mutation"
-)
+BACKGROUND_STOP_SECONDS = 30.0  # what a finishing run waits for a scenario in the background to reach a step's end
+
 Progress = Callable[[str], None]
 
 
@@ -56,6 +55,7 @@ class RunSession:
     _bench: Workbench | None = None
     _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
     _ahead: dict[tuple[Path, str], Background] = field(default_factory=dict)  # running before its item
+    _finishing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTERS:
@@ -107,7 +107,9 @@ class RunSession:
                 self.build_errors[spec.name] = f"kind cluster {name}: {exc}"
 
     def finish(self) -> None:
-        """Whatever this run made and did not remove (an interrupt, a crash in a worker) goes now."""
+        """Whatever this run made and did not remove (an interrupt, a crash in a worker) goes now: scenarios
+        still running in the background stop at their next step first (or are left to the sweep)."""
+        self.stop_background()
         if not self.keep:
             for cluster in self.kind_clusters.values():  # kind's containers carry kind's labels, not ours
                 with contextlib.suppress(HarnessError):
@@ -116,7 +118,14 @@ class RunSession:
                 sweep(connect(), run_id=self.ownership.run_id)
         self.close()
 
+    def stop_background(self, wait: float = BACKGROUND_STOP_SECONDS) -> None:
+        self._finishing.set()
+        deadline = time.monotonic() + wait
+        for background in self._ahead.values():
+            background.join(max(0.0, deadline - time.monotonic()))
+
     def close(self) -> None:
+        self.stop_background()
         if self._bench is not None:
             self._bench.close()
 
@@ -192,9 +201,9 @@ class RunSession:
         verdict raises :class:`~harness.checks.report.StepFailed`; a scenario that cannot apply here raises
         :class:`~harness.errors.NotApplicable` (a first version has nothing to roll back to, say).
 
-        ``within``: a longer scenario of this deployer, still to run in this process, that holds this one's steps
-        in order (converge's apply and verify are idempotency's first apply and its verify). It runs instead,
-        once: this scenario's verdict is read from those steps, and the longer one's item takes its result.
+        ``within``: a longer scenario of this deployer, still to run in this process, whose steps begin with this
+        one's (converge's apply and verify are idempotency's first two steps). It runs instead, once: this
+        scenario's verdict is read from those steps, and the longer one's item takes its result.
         ``to_come``: later scenarios of this deployer in this process; those on machines of their own start in
         the background now, as the engine's CPUs allow (see :meth:`_start_ahead`)."""
         log.record(SCENARIO, scenario.name)
@@ -205,18 +214,31 @@ class RunSession:
         if ran is not None:
             ran.replay(log)
             return
-        if within is not None and within.workload in ("any", spec.workload) and positions(scenario.steps, within.steps):
+        if within is not None and prefix_of(scenario.steps, within.steps) and self._applies(spec, within):
             ran = self._run_shared(spec, within)
             self._shared[(spec.path, within.name)] = ran
-            if ran.verdict_of(scenario, log):
-                return
+            ran.verdict_of(scenario, log)
+            return
         self._run(spec, scenario, log)
+
+    def _applies(self, spec: DeployerSpec, scenario: Scenario) -> bool:
+        try:
+            self._applicable(spec, scenario)
+        except NotApplicable:
+            return False
+        return True
+
+    def _go_on(self) -> None:
+        """Between steps: a run that is finishing (interrupted, or stopped at its first failure) stops the
+        scenarios still running in the background."""
+        if self._finishing.is_set():
+            raise HarnessError("the run is over: this scenario was stopped between two steps")
 
     def _applicable(self, spec: DeployerSpec, scenario: Scenario) -> None:
         if scenario.workload not in ("any", spec.workload):
             raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
         if "drift" in scenario.steps and self.drift.tier == "skip":
-            raise NotApplicable(DRIFT_SKIPPED)
+            raise NotApplicable(SKIPPED)
 
     def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
         """Start later scenarios now, each on machines of its own, so they run beside this one: as many as the
@@ -229,9 +251,7 @@ class RunSession:
             key = (spec.path, scenario.name)
             if spare <= 0 or "drift" in scenario.steps or key in self._ahead or key in self._shared:
                 continue
-            try:
-                self._applicable(spec, scenario)
-            except NotApplicable:
+            if not self._applies(spec, scenario):
                 continue
             self._ahead[key] = Background(
                 functools.partial(self._run_shared, spec, scenario), f"{spec.name}-{scenario.name}"
@@ -252,10 +272,11 @@ class RunSession:
         secrets.add_secrets(spec.secrets)
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
         started = time.monotonic()
+        self._go_on()
         with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             try:
-                run_steps(deployment, scenario.steps, log, done)
+                run_steps(deployment, scenario.steps, log, done, self._go_on)
             finally:
                 if self.keep:
                     for hint in deployment.workload.shell_hints():

@@ -18,9 +18,10 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     result = deployment.apply(version)
     number = len(deployment.history)
     report = StepReport()
-    logins = deployment.history[-1].ssh_logins
+    logins, ran = deployment.history[-1].ssh_logins, result.ran_seconds
     ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
-    report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}")
+    pods = f", its pods ran {ran:.1f} s" if ran else ""
+    report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}{pods}")
     if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
         report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
         return report
@@ -50,6 +51,8 @@ def _derive(deployment: Deployment, report: StepReport) -> None:
     """What the first apply touched becomes the watch, once it has finished: a DaemonSet's pods their first pass.
     Nodes that run the same pod template watch the same items (what was derived on any of them)."""
     workload, state = deployment.workload, deployment.state
+    if not state.pristine or state.derived:  # nothing to derive (`state.derive: false`, or no snapshot asked)
+        return
     signal = workload.first_pass()
     state.derive_watch()
     if signal is not None:

@@ -29,6 +29,7 @@ UNTARGETED = "untargeted"
 ROLLOUT = "rollout"
 DRIFT = "drift"
 DRIFT_CHECK = "drift_check"
+DRIFT_PROFILE = "drift_profile"  # where a mutation's time goes, and the deployer's own share
 DRIFT_RUN = "drift_run"  # the tier, how many mutations of how many, on how many lanes
 DRIFT_MATRIX = "drift_matrix"
 DRIFT_DATA = "drift_data"

@@ -41,11 +41,15 @@ class StepRun:
 
 
 def run_steps(
-    deployment: Deployment, steps: tuple[str, ...], log: ScenarioLog, done: list[StepRun] | None = None
+    deployment: Deployment,
+    steps: tuple[str, ...],
+    log: ScenarioLog,
+    done: list[StepRun] | None = None,
+    go_on: Callable[[], None] = lambda: None,
 ) -> None:
     """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
     A negative verdict raises :class:`StepFailed` with the step's failure, masked. ``done`` gets each step that
-    ran to its end, the failing one included."""
+    ran to its end, the failing one included; ``go_on`` is asked before each step, and raises to stop."""
     timings: list[str] = []
     if NEEDS_PRISTINE & set(steps):
         started = time.monotonic()
@@ -53,6 +57,7 @@ def run_steps(
         timings.append(f"pristine scan {time.monotonic() - started:.1f} s")
     try:
         for step in steps:
+            go_on()
             started = time.monotonic()
             try:
                 report = STEPS[step](deployment)

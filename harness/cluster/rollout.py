@@ -21,6 +21,11 @@ class Rollout:
     batches: list[list[str]] = field(default_factory=list)  # nodes whose pods were replaced together
 
     @property
+    def ran_seconds(self) -> None:
+        """Pods that loop never finish: their run time is not the deployer's apply."""
+        return None
+
+    @property
     def reason(self) -> str:
         return "rolled out" if self.succeeded else "rollout did not finish"
 

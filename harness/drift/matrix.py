@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,8 +22,6 @@ class Detection(str, Enum):
 
 
 DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
-
-DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
 NOT_RUN_STUCK = "not run: no copy of the converged machines was left to run it on"
 
@@ -39,6 +38,8 @@ class Row:
     short_named: bool = False  # detected by a short name alone (a service without `.service`)
     unnamed_fails: bool = True  # a DaemonSet's loop is judged by its healing: an unnamed repair may only warn
     stuck: str | None = None  # what neither a new apply nor the harness could put back after it
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase: mutate, check, heal, put back
+    deployer_seconds: float = 0.0  # of those, what the deployer's own pods ran (its check and its apply)
 
     @property
     def healed(self) -> bool:
@@ -100,6 +101,21 @@ class DriftReport:
             detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
         return f"{head}: {detection}, {healed} healed{tail}"
 
+    def profile(self) -> str | None:
+        """Where a mutation's time goes (medians over the rows that ran each phase), and the deployer's own share:
+        what its check and apply pods ran, against everything the row took."""
+        phases: dict[str, list[float]] = {}
+        for row in self.rows:
+            for phase, seconds in row.phases.items():
+                phases.setdefault(phase, []).append(seconds)
+        if not phases:
+            return None
+        parts = [f"{phase} {statistics.median(times):.1f} s" for phase, times in phases.items()]
+        total = sum(sum(row.phases.values()) for row in self.rows)
+        ran = sum(row.deployer_seconds for row in self.rows)
+        share = f"; the deployer's own pods ran {ran / total:.0%} of it" if ran and total else ""
+        return f"per mutation (median): {', '.join(parts)}{share}"
+
     def table(self, mask: Mask) -> str:
         """The matrix: one mutation a line, whether the check saw it, whether a new apply healed it."""
         labels = [mask(_label(r.mutation)) for r in self.rows]
@@ -135,6 +151,7 @@ def _label(mutation: Mutation) -> str:
 class Check:
     passed: bool
     output: str
+    ran: float | None = None  # what the deployer's check pod ran, when the check is one
 
 
 @dataclass(frozen=True)
@@ -142,3 +159,4 @@ class Healing:
     remaining: list[str]  # what still differs from the converged host, a line each; empty: healed
     report: str | None = None  # what a self-healing pod logged while it repaired; None: the healing says nothing
     seconds: float | None = None  # how long it took, when it healed by itself
+    ran: float | None = None  # what the deployer's apply pods ran, when a new apply healed

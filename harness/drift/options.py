@@ -6,13 +6,17 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError
 
+SKIPPED = (
+    "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier, `--drift=full`"
+    " every mutation"
+)
 # skip: not part of the gate; quick: a sample (see harness.drift.targets.quick); full: every mutation.
 TIERS = ("skip", "quick", "full")
 
 
 @dataclass(frozen=True)
 class DriftOptions:
-    tier: str = "quick"
+    tier: str = "full"  # the library's default; the plugin chooses (see harness.plugin)
     lanes: int = 0  # copies of the converged machines that take mutations side by side; 0: the engine's CPUs
 
     def __post_init__(self) -> None:

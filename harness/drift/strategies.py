@@ -44,6 +44,9 @@ class CheckRun(Protocol):
     @property
     def logs(self) -> str: ...
 
+    @property
+    def ran_seconds(self) -> float: ...
+
 
 class LoopingPods(Applies, Protocol):
     """A DaemonSet workload: pods that repair their node in a loop, with logs and a way in."""
@@ -108,8 +111,8 @@ class _Converged(Generic[W]):
         """A new apply of the current version; every machine is compared afterwards."""
         applied = self.workload.apply(self.current)
         if not applied.succeeded:
-            return Healing([f"the apply failed ({applied.summary()})"])
-        return Healing(self.differences(list(self.converged)))
+            return Healing([f"the apply failed ({applied.summary()})"], ran=applied.ran_seconds)
+        return Healing(self.differences(list(self.converged)), ran=applied.ran_seconds)
 
 
 class JobDrift(_Converged[RunsDriftCheck]):
@@ -121,7 +124,7 @@ class JobDrift(_Converged[RunsDriftCheck]):
         if not self.has_check:
             return None
         result = self.workload.check_drift(self.current.image)  # a variant of its own Job
-        return Check(result.succeeded, result.logs)
+        return Check(result.succeeded, result.logs, result.ran_seconds)
 
 
 class PodDrift(_Converged[LoopingPods]):

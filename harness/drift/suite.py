@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import shlex
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
+
+import docker.errors
 
 from harness.drift.matrix import NO_CHECK, NOT_RUN_STUCK, NOTHING_CHANGED, Check, DriftReport, Healing, Row
 from harness.drift.mutations import Mutation
@@ -85,14 +89,15 @@ class _Lane:
 
 
 class _Queue:
-    """The rows still to run, in order; taken by whichever lane is free."""
+    """The rows still to run, in order; taken by whichever lane is free, until none is left or the run stops."""
 
     def __init__(self, rows: list[Row]) -> None:
         self._rows, self._lock = deque(rows), threading.Lock()
+        self.stopped = threading.Event()
 
     def take(self) -> Row | None:
         with self._lock:
-            return self._rows.popleft() if self._rows else None
+            return self._rows.popleft() if self._rows and not self.stopped.is_set() else None
 
     def give_back(self, row: Row) -> None:
         with self._lock:
@@ -121,10 +126,16 @@ def run_drift(
         clones.freeze()
     queue = _Queue(report.rows)
     count = max(1, lanes) if clones is not None else 1
-    with ThreadPoolExecutor(max_workers=count) as pool:
+    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="drift-lane")
+    try:
         work = [pool.submit(_work, lane, queue, converged, machines, clones, report)]
         work += [pool.submit(_work, None, queue, converged, machines, clones, report) for _ in range(count - 1)]
         report.lanes = sum(future.result() for future in work)
+    except BaseException:  # Ctrl-C, or a lane's error: no lane takes another row, and nobody waits for them
+        queue.stopped.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     for row in queue.left():
         row.unjudged = NOT_RUN_STUCK
     unless_said_of_others(report.rows)
@@ -159,10 +170,21 @@ def _work(
                 queue.give_back(row)
                 return ran
             ran = True
-        row.stuck = _one(lane, row, converged)
+        try:
+            row.stuck = _one(lane, row, converged)
+        except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke: the row goes to another
+            fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails)
+            report.rows[report.rows.index(row)] = fresh
+            queue.give_back(fresh)
+            report.notes.append(lane.run.mask(f"a lane broke while it ran `{row.mutation.id}`, run again: {exc}"))
+            lane = None
+            if clones is None:
+                return ran
+            continue
         if row.stuck is not None:
-            replaced = "a new clone of the converged machines takes its place" if clones else "the rest were not run"
-            report.notes.append(f"{row.stuck}; {replaced}")
+            exclude = f"exclude it (`drift.exclude: [{row.mutation.id!r}]`) or make the deployer heal it"
+            then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"
+            report.notes.append(lane.run.mask(f"{row.stuck}; {then}; {exclude}"))
             lane = None
     return ran
 
@@ -171,34 +193,58 @@ def _new_lane(clones: Clones, machines: list[str], report: DriftReport) -> _Lane
     try:
         run = clones.lane()
         return _Lane(run, _baselines(run, machines))
-    except HarnessError as exc:  # a clone that does not start as it converged: the other lanes go on
+    except (HarnessError, OSError, docker.errors.APIError) as exc:  # the other lanes go on
         report.notes.append(f"a copy of the converged machines could not be used: {exc}")
         return None
 
 
 def _one(lane: _Lane, row: Row, converged: dict[str, Snapshot]) -> str | None:
-    """Mutate, check, heal, compare, put back: the row's verdict. What could not be put back, if anything."""
-    run, mutation = lane.run, row.mutation
+    """Mutate, check, heal, compare, put back: the row's verdict, each phase timed. What could not be put back,
+    if anything."""
+    run, mutation, clock = lane.run, row.mutation, _Clock(row)
     run.before(mutation)
     code, out, err = run.runners[mutation.machine](mutation.script)
     if code != 0:
         row.made = False
         row.unjudged = f"mutation failed (exit {code}): {(err or out).decode(errors='replace')[-200:]}"
-        return put_back(run, converged, mutation, applied=False)
+        return clock.put_back(lambda: put_back(run, converged, mutation, applied=False))
     if not run.took(mutation):
-        row.unjudged = NOTHING_CHANGED
-        return put_back(run, converged, mutation, applied=False)  # what it did outside the watched state, undone
+        row.unjudged = NOTHING_CHANGED  # what it did outside the watched state is undone
+        return clock.put_back(lambda: put_back(run, converged, mutation, applied=False))
+    clock.lap("mutate")
     usual = lane.baselines.get(mutation.machine, next(iter(lane.baselines.values()), ""))
     check = run.check(mutation.machine)
     if check is not None:
         judge(row, not check.passed, check.output, usual)
+        clock.lap("check", check.ran)
     healing = run.heal(mutation)
+    clock.lap("heal", healing.ran)
     if check is None:  # the pods' own log must name what they repaired, when they say anything
         row.detected = NO_CHECK
         if healing.report is not None:
             judge(row, True, healing.report, "")
     row.healing = healing
-    return put_back(run, converged, mutation) if healing.remaining else None
+    return clock.put_back(lambda: put_back(run, converged, mutation)) if healing.remaining else None
+
+
+class _Clock:
+    """A row's phases, timed as they end."""
+
+    def __init__(self, row: Row) -> None:
+        self.row, self.last = row, time.monotonic()
+
+    def lap(self, phase: str, deployer: float | None = None) -> None:
+        now = time.monotonic()
+        self.row.phases[phase] = now - self.last
+        self.row.deployer_seconds += deployer or 0.0
+        self.last = now
+
+    def put_back(self, action: Callable[[], str | None]) -> str | None:
+        if not self.row.phases:  # a mutation that failed or changed nothing: its time was the mutation's
+            self.lap("mutate")
+        stuck = action()
+        self.lap("put back")
+        return stuck
 
 
 def save(run: DriftStrategy, converged: dict[str, Snapshot]) -> None:
@@ -238,6 +284,8 @@ def restore(run: DriftStrategy, machine: str, snapshot: Snapshot) -> list[str]:
 def _restore(run: DriftStrategy, machine: str, snapshot: Snapshot) -> None:
     q = shlex.quote
     lines = [f"tar -xpf {BACKUP} -C /", "systemctl daemon-reload"]
+    # Kernel parameters as they converged (a clone boots with those its files set, not those set at run time).
+    lines += [f"sysctl -q -w {q(f'{key}={value}')} 2>/dev/null" for key, value in sorted(snapshot.sysctl.items())]
     for name, unit in sorted(snapshot.units.items()):
         if unit.enabled == "enabled":
             lines.append(f"systemctl enable --quiet -- {q(name)}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker.errors
 
@@ -34,7 +36,9 @@ def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
         return PreviousVersion(rollback.image, None, f"image {rollback.image}")
     harness_files = (spec.path, *([spec.tests] if spec.tests else []), spec.folder / "scenarios")
     repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref, harness_files)
-    tree = check_out(repository, commit, [spec.build_context, spec.manifest], bench.workdir / f"previous-{spec.name}")
+    # A folder of its own: two scenarios of one deployer may check out the previous version side by side.
+    into = Path(tempfile.mkdtemp(prefix=f"previous-{spec.name}-", dir=bench.workdir))
+    tree = check_out(repository, commit, [spec.build_context, spec.manifest], into)
     context = tree.moved(spec.build_context)
     if not (context / spec.dockerfile).is_file():
         raise HarnessError(

@@ -15,8 +15,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import functools
+import hashlib
 import secrets as random
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import docker
@@ -46,7 +51,8 @@ class Attempt:
     exit_code: int | None
     reason: str  # Completed, Error, DeadlineExceeded
     logs: str
-    seconds: float
+    seconds: float  # the attempt, from its volumes made to its containers removed
+    ran: float = 0.0  # what its containers' processes ran (the deployer's own time; the rest is the harness's)
 
 
 @dataclass
@@ -59,6 +65,11 @@ class JobResult:
     @property
     def logs(self) -> str:
         return self.attempts[-1].logs if self.attempts else ""
+
+    @property
+    def ran_seconds(self) -> float:
+        """What the pods' processes ran, every attempt: the deployer's own time."""
+        return sum(attempt.ran for attempt in self.attempts)
 
     def summary(self) -> str:
         return f"{self.reason} after {len(self.attempts)} attempt(s)"
@@ -88,6 +99,28 @@ class JobRun:
     addresses: AddressMap
     sources: Sources
     backoff_seconds: float = 1.0
+    kept: ReadOnlyVolumes | None = None  # secret and configMap volumes kept across pods (the same files)
+
+
+class ReadOnlyVolumes:
+    """Secret and configMap volumes by their files: pods mount them read-only, so one filled for an earlier pod
+    serves every later pod that would get the same files, and the helper container that fills one is started
+    once. Each emptyDir is new. They carry their testbed's labels and go with it."""
+
+    def __init__(self) -> None:
+        self.volumes: dict[str, str] = {}  # digest of the files -> volume name
+        self._lock = threading.Lock()
+
+    def get(self, files: list[Entry], make: Callable[[], str]) -> str:
+        digest = hashlib.sha256(repr(sorted((e.path, e.content, e.mode, e.uid, e.gid) for e in files)).encode())
+        key = digest.hexdigest()
+        with self._lock:
+            if key not in self.volumes:
+                self.volumes[key] = make()
+            return self.volumes[key]
+
+    def __contains__(self, volume: str) -> bool:
+        return volume in self.volumes.values()
 
 
 def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun) -> JobResult:
@@ -108,7 +141,7 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
         for number in range(1, runs + 1):
             new_pod = number == 1 or not on_failure
             if new_pod:
-                _remove_volumes(client, volumes)
+                _remove_volumes(client, volumes, run.kept)
                 pod_name = _pod_name(job.name)
                 volumes = _create_pod_volumes(client, ownership, pod, pod_name, run, configs[deployer.name].image)
             containers = [*init, deployer] if new_pod else [deployer]
@@ -139,7 +172,7 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
         result.reason = "BackoffLimitExceeded"
         return result
     finally:
-        _remove_volumes(client, volumes)
+        _remove_volumes(client, volumes, run.kept)
 
 
 @dataclass(frozen=True)
@@ -202,13 +235,15 @@ def _run_pod(
 ) -> Attempt:
     started = time.monotonic()
     logs: list[str] = []
+    ran = 0.0
     for container in containers:
         config = configs[container.name]
-        exit_code, reason, output = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
+        exit_code, reason, output, seconds = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
+        ran += seconds
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
-            return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started)
-    return Attempt(number, pod_name, 0, "Completed", "".join(logs), time.monotonic() - started)
+            return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started, ran)
+    return Attempt(number, pod_name, 0, "Completed", "".join(logs), time.monotonic() - started, ran)
 
 
 def _run_container(
@@ -219,11 +254,12 @@ def _run_container(
     volumes: dict[str, str],
     run: JobRun,
     deadline: float | None,
-) -> tuple[int | None, str, str]:
+) -> tuple[int | None, str, str, float]:
+    """Exit code, reason, output, and how long its process ran."""
     security = config.container.security
     refusal = _refuses_to_run(client, config.image, security)
     if refusal:  # the kubelet's CreateContainerConfigError: the container never starts
-        return None, "CreateContainerConfigError", f"Error: {refusal}\n"
+        return None, "CreateContainerConfigError", f"Error: {refusal}\n", 0.0
     user = None
     if security.run_as_user is not None:
         user = str(security.run_as_user) + (f":{security.run_as_group}" if security.run_as_group is not None else "")
@@ -259,9 +295,9 @@ def _run_container(
             status = container.wait(timeout=timeout)
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             container.kill()
-            return None, "DeadlineExceeded", _logs(container)
+            return None, "DeadlineExceeded", _logs(container), _ran(container)
         code = int(status["StatusCode"])
-        return code, "Completed" if code == 0 else "Error", _logs(container)
+        return code, "Completed" if code == 0 else "Error", _logs(container), _ran(container)
     finally:
         container.remove(force=True)
 
@@ -295,6 +331,23 @@ def _refuses_to_run(client: docker.DockerClient, image: str, security: SecurityC
     return "container has runAsNonRoot and image will run as root" if int(name) == 0 else None
 
 
+def _ran(container: DockerContainer) -> float:
+    """From the engine's start to its finish of the container's process (0 when it cannot tell)."""
+    container.reload()
+    state = container.attrs.get("State") or {}
+    try:
+        started, finished = (_instant(state[key]) for key in ("StartedAt", "FinishedAt"))
+    except (KeyError, ValueError):
+        return 0.0
+    return max(0.0, (finished - started).total_seconds())
+
+
+def _instant(text: str) -> datetime.datetime:
+    """The engine's RFC 3339 time, nanoseconds cut to what Python reads."""
+    head, _, fraction = text.rstrip("Z").partition(".")
+    return datetime.datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
+
+
 def _logs(container: DockerContainer) -> str:
     raw: bytes = container.logs(stdout=True, stderr=True)
     return raw.decode(errors="replace")
@@ -307,16 +360,27 @@ def _pod_name(job: str) -> str:
 def _create_pod_volumes(
     client: docker.DockerClient, ownership: Ownership, pod: PodSpec, pod_name: str, run: JobRun, image: str
 ) -> dict[str, str]:
-    """One labelled Docker volume per emptyDir, secret and configMap volume of the pod."""
+    """A labelled Docker volume per emptyDir, secret and configMap volume of the pod (the last two kept across
+    pods when ``run.kept`` is given)."""
     created = {}
     for volume in pod.volumes:
-        name = client.volumes.create(ownership.name(pod_name, volume.name), labels=ownership.labels("volume")).name
-        created[volume.name] = name
-        if volume.kind in ("secret", "configMap"):
-            files = volume_files(volume, run.sources, run.addresses)
-            if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
-                files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
-            _fill_volume(client, ownership, name, files, image)
+
+        def make(files: list[Entry] | None = None, name: str = volume.name) -> str:
+            made: str = client.volumes.create(ownership.name(pod_name, name), labels=ownership.labels("volume")).name
+            if files is not None:
+                _fill_volume(client, ownership, made, files, image)
+            return made
+
+        if volume.kind not in ("secret", "configMap"):
+            created[volume.name] = make()
+            continue
+        files = volume_files(volume, run.sources, run.addresses)
+        if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
+            files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
+        if run.kept is not None:
+            created[volume.name] = run.kept.get(files, functools.partial(make, files))
+        else:
+            created[volume.name] = make(files)
     return created
 
 
@@ -329,8 +393,10 @@ def _fill_volume(
         put_files(helper, [Entry("/volume", None, 0o755), *(replace(e, path=f"/volume/{e.path}") for e in files)])
 
 
-def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str]) -> None:
+def _remove_volumes(client: docker.DockerClient, volumes: dict[str, str], kept: ReadOnlyVolumes | None) -> None:
     for name in volumes.values():
+        if kept is not None and name in kept:
+            continue
         with contextlib.suppress(docker.errors.NotFound):
             client.volumes.get(name).remove(force=True)
     volumes.clear()

@@ -1,4 +1,4 @@
-"""Scenario runs shared across items. A scenario whose steps a longer one holds in order (converge in idempotency)
+"""Scenario runs shared across items. A scenario whose steps begin a longer one (converge begins idempotency)
 takes its verdict from the longer one's run, so a gate that selects both applies and verifies once. A scenario on
 machines of its own (rollback) may run in the background while earlier items run; its item takes the result."""
 
@@ -15,18 +15,9 @@ from harness.errors import HarnessError
 from harness.scenario.model import Scenario
 
 
-def positions(short: tuple[str, ...], long: tuple[str, ...]) -> list[int] | None:
-    """Where ``short``'s steps are in ``long``, in order, each as early as it can be; None when they are not
-    all there, or ``long`` is not longer."""
-    found, start = [], 0
-    for step in short:
-        try:
-            start = long.index(step, start)
-        except ValueError:
-            return None
-        found.append(start)
-        start += 1
-    return found if len(long) > len(short) else None
+def prefix_of(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether ``long`` starts with ``short``'s steps and goes on: its run holds ``short``'s, on the same host."""
+    return len(long) > len(short) and long[: len(short)] == short
 
 
 @dataclass
@@ -46,23 +37,22 @@ class SharedRun:
         if self.error is not None:
             raise self.error
 
-    def verdict_of(self, shorter: Scenario, log: ScenarioLog) -> bool:
-        """The shorter scenario's verdict, from the steps of this run that are its own; False when the run
-        stopped before one of them (the shorter one then runs by itself)."""
-        where = positions(shorter.steps, self.scenario.steps) or []
-        if not where or max(where) >= len(self.done):
-            return False
+    def verdict_of(self, shorter: Scenario, log: ScenarioLog) -> None:
+        """The shorter scenario's verdict, from its steps at the start of this run: what they found, and the
+        failure of the first that failed, or the error that stopped the run among them."""
+        runs = self.done[: len(shorter.steps)]
         log.mask = self.log.mask
         log.properties += [(name, value) for name, value in self.log.properties if name == r.MACHINES_READY]
-        log.record(r.SHARED, f"its steps ran in the {self.scenario.name} scenario's deployment")
-        runs = [self.done[index] for index in where]
+        log.record(r.SHARED, f"its steps ran as the first of the {self.scenario.name} scenario's")
         for run in runs:
             log.add(run.report)
         log.record(r.TIMING, ", ".join(f"{run.step} {run.seconds:.1f} s" for run in runs))
         failures = [run.report.failure for run in runs if run.report.failure is not None]
         if failures:
             raise StepFailed(log.mask(failures[0]))
-        return True
+        if len(runs) < len(shorter.steps):  # stopped among them by an error: the shorter one's too
+            assert self.error is not None, "a run stops early only with an error"
+            raise self.error
 
 
 class Background:
@@ -73,7 +63,8 @@ class Background:
         self._done = threading.Event()
         self._result: SharedRun | None = None
         self._error: BaseException | None = None
-        threading.Thread(target=self._run, args=(run,), name=name, daemon=True).start()
+        self._thread = threading.Thread(target=self._run, args=(run,), name=name, daemon=True)
+        self._thread.start()
 
     def _run(self, run: Callable[[], SharedRun]) -> None:
         try:
@@ -82,6 +73,9 @@ class Background:
             self._error = exc
         finally:
             self._done.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
 
     @property
     def running(self) -> bool:

@@ -3,8 +3,10 @@
 The machines are committed once, converged and with the drift suite's backup of their managed files inside, and
 every clone set starts from those images on an internal network of its own: the same names and aliases, new
 addresses, which the workload maps the manifest's addresses to as it does for the originals. A clone is put back
-as the suite puts back a machine (its files, then its units' states: a service started but not enabled does not
-come back by booting) and must then look exactly as it converged, or it is refused.
+as the suite puts back a machine (its files, its kernel parameters, then its units' states: a service started but
+not enabled does not come back by booting), and then applied once: only a clone that the apply leaves exactly as
+the machine converged takes mutations (a deployer that writes the host's own address would leave a clone
+different, and every row it ran would differ from the serial run's).
 """
 
 from __future__ import annotations
@@ -28,32 +30,48 @@ class WorkloadClones:
         self.images: dict[str, str] = {}
         self.testbeds: list[Testbed] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     def freeze(self) -> None:
         self.images = self.testbed.commit()
 
     def lane(self) -> DriftStrategy:
         spec = self.workload.spec
-        clone = Testbed(self.testbed.bench, f"{spec.name}-clone", keep=self.testbed.keep, key=self.testbed.key)
+        # Scratch machines: removed with the run even with --keep (the deployment's own machines are kept).
+        clone = Testbed(self.testbed.bench, f"{spec.name}-clone", key=self.testbed.key)
         with self._lock:
+            if self._closed:
+                raise HarnessError("the drift suite is over: no more clones")
             self.testbeds.append(clone)
         clone.start(spec.machines, mirror=spec.mirror, images=self.images)
         moved = self.workload.moved_to(clone)
         tracker = StateTracker(clone.runners(), spec.state, self.converged.tracker.mask)
-        run = moved.drift_strategy(
-            Converged(tracker, self.converged.snapshots, self.converged.watches, self.converged.current)
-        )
-        for machine, snapshot in self.converged.snapshots.items():
+        start = self.converged
+        run = moved.drift_strategy(Converged(tracker, start.snapshots, start.watches, start.current))
+        for machine, snapshot in start.snapshots.items():
             still = restore(run, machine, snapshot)
             if still:
                 raise HarnessError(run.mask(f"a clone of {machine} does not start as it converged: {'; '.join(still)}"))
+        applied = moved.apply(start.current)
+        if not applied.succeeded:
+            raise HarnessError(run.mask(f"the deployer's apply fails on a clone: {applied.summary()}"))
+        for machine in start.snapshots:
+            still = run.compare(machine)
+            if still:
+                raise HarnessError(
+                    run.mask(f"an apply leaves a clone of {machine} unlike the machine converged: {'; '.join(still)}")
+                )
         return run
 
     def close(self) -> None:
-        """The clones, then the images they started from (kept with ``--keep``, as the machines are)."""
-        for testbed in self.testbeds:
-            testbed.close()
-        if not self.testbed.keep:
-            for image in self.images.values():
-                with contextlib.suppress(docker.errors.APIError):
-                    self.testbed.bench.client.images.remove(image, force=True)
+        """The clones, then the images they started from; one that cannot be removed stops none of the others
+        (the run's sweep removes what is left)."""
+        with self._lock:
+            self._closed = True
+            testbeds, self.testbeds = self.testbeds, []
+        for testbed in testbeds:
+            with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+                testbed.close()
+        for image in self.images.values():
+            with contextlib.suppress(docker.errors.APIError):
+                self.testbed.bench.client.images.remove(image, force=True)

@@ -102,6 +102,8 @@ class DaemonSetWorkload(ABC):
         if self.daemonset.pod.containers[0].readiness_exec:
             return "the readiness probe (the rollout waited for it)"
         nodes = [name for name, placement in self.placements().items() if placement.targeted]
+        if not nodes:
+            return "no pod to wait for: the rules target no node"
         deadline = time.monotonic() + self.spec.drift.heal_seconds
         looked: dict[str, tuple[bool, int, float]] = {}  # node -> (idle, log length, since) at the last look
         signals: set[str] = set()

@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.k8s.pod_env import Sources
-from harness.runner.job import JobResult, JobRun, run_job
+from harness.runner.job import JobResult, JobRun, ReadOnlyVolumes, run_job
 from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.testbed import Testbed
@@ -39,6 +39,7 @@ class JobWorkload:
             )
         self.spec, self.manifest, self.job, self.testbed, self.secrets = spec, manifest, manifest.job, testbed, secrets
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
+        self.kept = ReadOnlyVolumes()  # its testbed's: removed with it
         if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
             with contextlib.suppress(HarnessError):
                 secrets.read(load_manifest(spec.drift.manifest))
@@ -76,6 +77,7 @@ class JobWorkload:
             addresses=AddressMap({m.address: machines[m.name].address for m in self.spec.machines if m.address}),
             sources=given,
             backoff_seconds=self.spec.backoff_seconds,
+            kept=self.kept,
         )
         return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
 
@@ -131,7 +133,7 @@ class JobWorkload:
         return self.testbed.shell_hints()
 
     def close(self) -> None:
-        """Its pods and volumes are gone when each run ends: nothing to undo."""
+        """Its pods are gone when each run ends, and its volumes carry the testbed's labels: nothing to undo."""
 
 
 def deployer_container(spec: DeployerSpec, job: JobSpec) -> str:

@@ -6,6 +6,7 @@ from harness.deployment import Deployment
 from harness.k8s.pod import SecurityContext
 from harness.workbench import Workbench
 from harness.workloads import Version
+from harness.workloads.job import JobWorkload
 
 
 def test_a_working_deployer_changes_its_host(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
@@ -117,3 +118,20 @@ def test_a_job_deployer_that_asks_for_the_mirror_gets_it(bench: Workbench, test_
         code, proxy = web.exec("cat /etc/apt/apt.conf.d/01deployer-harness-mirror")
         assert code == 0 and 'Acquire::http::Proxy "http://mirror:3142"' in proxy, proxy
         assert web.exec("getent hosts mirror")[0] == 0  # the mirror is on the machine's network
+
+
+def test_read_only_volumes_are_filled_once_for_every_pod_with_the_same_files_and_go_with_the_testbed(  # type: ignore[no-untyped-def]
+    bench: Workbench, test_spec
+) -> None:
+    from harness.engine.labels import SCOPE
+
+    with Deployment(bench, test_spec("hello")) as deployment:
+        workload = deployment.workload
+        assert isinstance(workload, JobWorkload)
+        for _ in range(2):
+            assert deployment.apply().succeeded
+        scope = deployment.testbed.ownership.scope
+        volumes = bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"})
+        assert len(workload.kept.volumes) == 1  # the SSH key's Secret volume, filled for the first pod only
+        assert [v.name for v in volumes] == list(workload.kept.volumes.values())
+    assert bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"}) == []

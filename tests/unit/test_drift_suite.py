@@ -343,7 +343,8 @@ def test_a_host_that_cannot_be_put_back_costs_its_row_and_without_clones_the_res
     )
     assert second.detected_column == NOT_RUN_STUCK
     assert report.failures == [first, second]
-    assert report.notes == [f"{first.stuck}; the rest were not run"]
+    fix = "exclude it (`drift.exclude: ['edit /a']`) or make the deployer heal it"
+    assert report.notes == [f"{first.stuck}; the rest are not run; {fix}"]
     assert report.summary().endswith("1 could not be put back, 1 not run")
     assert "before edit /b" not in lab.events
 
@@ -572,11 +573,12 @@ def test_lanes_give_the_serial_matrix_row_for_row() -> None:
     serial = Lab().run(mixed())
     lab = Lab()
     clones = Clones(lab)
-    parallel = run_on_lanes(lab, clones, mixed(), lanes=3)
+    parallel = run_on_lanes(lab, clones, mixed(), lanes=3, wait_for_a_clone=True)
     assert [r.mutation for r in parallel.rows] == mixed()
     assert outcomes(parallel) == outcomes(serial)
     assert parallel.summary() == serial.summary()
-    assert parallel.lanes == len(clones.made) + 1
+    assert clones.made and parallel.lanes == len(clones.made) + 1
+    assert all(any(e.startswith("before") for e in c.events) for c in clones.made)  # every clone ran rows
     assert all(not any(e.startswith("save") for e in c.events) for c in clones.made)  # clones carry the save
 
 
@@ -596,7 +598,10 @@ def test_a_lane_that_cannot_be_put_back_is_replaced_by_a_clone_and_the_matrix_go
     assert [r.stuck is not None for r in report.rows] == [True, False, False]
     assert outcomes(report)[1:] == [(DETECTED, "NO: /b: mode 700"), (DETECTED, "yes")]
     assert len(clones.made) == 1
-    assert report.notes[0].endswith("a new clone of the converged machines takes its place")
+    assert report.notes[0].endswith(
+        "a new clone of the converged machines takes its place; exclude it"
+        " (`drift.exclude: ['chmod /a']`) or make the deployer heal it"
+    )
 
 
 def test_a_clone_whose_check_fails_on_the_converged_host_is_refused_and_the_other_lanes_go_on() -> None:
@@ -608,3 +613,26 @@ def test_a_clone_whose_check_fails_on_the_converged_host_is_refused_and_the_othe
     assert report.lanes == 1
     refused = "the drift check fails on the converged host (pve1)\nrefused"
     assert report.notes == [f"a copy of the converged machines could not be used: {refused}"]
+
+
+def test_each_row_is_timed_by_phase_and_the_profile_gives_medians_and_the_deployers_share() -> None:
+    lab = Lab()
+
+    def check(machine: str) -> Check:
+        drifted = lab.compare(machine)
+        return Check(not drifted, "\n".join(f"DRIFT {line}" for line in drifted) or "ok", ran=0.0)
+
+    def heal(mutation: Mutation) -> Healing:
+        healed = lab.apply(mutation)
+        return Healing(healed.remaining, ran=0.0)
+
+    report = lab.run([edit("/a"), chmod("/b"), failing("/a")], check=check, heal=heal)
+    assert list(report.rows[0].phases) == ["mutate", "check", "heal"]  # healed: nothing to put back
+    assert list(report.rows[1].phases) == ["mutate", "check", "heal", "put back"]
+    assert list(report.rows[2].phases) == ["mutate", "put back"]  # failed: no check, no heal
+    profile = report.profile()
+    assert profile is not None and profile.startswith("per mutation (median): mutate 0.0 s, check 0.0 s, heal 0.0 s")
+    assert "the deployer's own pods" not in profile  # its pods ran no time at all here
+    report.rows[0].deployer_seconds = 1.0
+    report.rows[0].phases["heal"] = 3.0
+    assert report.profile().endswith("the deployer's own pods ran 33% of it")  # type: ignore[union-attr]

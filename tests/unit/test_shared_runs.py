@@ -1,42 +1,45 @@
-"""One run for two scenarios (converge inside idempotency): where a scenario's steps are in a longer one, and its
-verdict read from the longer one's steps."""
+"""One run for two scenarios (converge begins idempotency): which scenario begins another, and its verdict read
+from the longer one's first steps."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from harness.checks.report import MACHINES_READY, SHARED, ScenarioLog, StepFailed, StepReport
 from harness.checks.steps import StepRun
+from harness.drift.options import DriftOptions
+from harness.errors import HarnessError
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.shared import SharedRun, positions
+from harness.scenario.shared import Background, SharedRun, prefix_of
+from harness.session import RunSession
 
 CONVERGE = Scenario("converge", "", ("apply", "verify"), Path("converge.yaml"))
 IDEMPOTENCY = Scenario(
-    "idempotency", "", ("apply", "snapshot", "apply", "snapshot", "verify", "expect-no-diff"), Path("i.yaml")
+    "idempotency", "", ("apply", "verify", "snapshot", "apply", "snapshot", "expect-no-diff"), Path("i.yaml")
 )
 
 
 @pytest.mark.parametrize(
     ("short", "long", "expected"),
     [
-        (("apply", "verify"), IDEMPOTENCY.steps, [0, 4]),
-        (("apply", "verify"), ("apply", "verify"), None),  # not longer: the same scenario
-        (("apply", "verify"), ("apply", "snapshot", "drift"), None),
-        (("verify", "apply"), ("apply", "verify", "snapshot"), None),  # out of order
-        (("apply", "apply"), ("apply", "snapshot", "apply"), [0, 2]),
+        (("apply", "verify"), IDEMPOTENCY.steps, True),
+        (("apply", "verify"), ("apply", "verify"), False),  # not longer: the same scenario
+        (("apply", "verify"), ("apply", "snapshot", "apply", "verify"), False),  # its verify would follow two applies
+        (("apply", "verify"), ("apply-previous", "scan", "apply", "verify"), False),  # an upgrade, not a converge
     ],
 )
-def test_positions_are_the_steps_in_order_each_as_early_as_it_can_be(
-    short: tuple[str, ...], long: tuple[str, ...], expected: list[int] | None
+def test_a_scenario_shares_a_run_only_with_one_it_begins(
+    short: tuple[str, ...], long: tuple[str, ...], expected: bool
 ) -> None:
-    assert positions(short, long) == expected
+    assert prefix_of(short, long) is expected
 
 
-def test_the_shipped_converge_runs_inside_the_shipped_idempotency() -> None:
+def test_the_shipped_converge_begins_the_shipped_idempotency() -> None:
     shipped = {s.name: s for s in scenarios_for()}
-    assert positions(shipped["converge"].steps, shipped["idempotency"].steps) is not None
+    assert prefix_of(shipped["converge"].steps, shipped["idempotency"].steps)
 
 
 def ran(*failures: str | None) -> SharedRun:
@@ -54,10 +57,10 @@ def ran(*failures: str | None) -> SharedRun:
 
 def test_the_shorter_scenario_reports_only_its_own_steps_of_the_run() -> None:
     log = ScenarioLog()
-    assert ran(None, None, None, None, None, "apply 2 changed /etc/x").verdict_of(CONVERGE, log)
+    ran(None, None, None, None, None, "apply 2 changed /etc/x").verdict_of(CONVERGE, log)  # passes
     assert log.properties == [
         (MACHINES_READY, "1.0 s"),
-        (SHARED, "its steps ran in the idempotency scenario's deployment"),
+        (SHARED, "its steps ran as the first of the idempotency scenario's"),
         ("apply", "apply ran"),
         ("verify", "verify ran"),
         ("timing", "apply 0.5 s, verify 0.5 s"),
@@ -66,11 +69,14 @@ def test_the_shorter_scenario_reports_only_its_own_steps_of_the_run() -> None:
 
 def test_a_failing_step_of_its_own_fails_the_shorter_scenario_masked() -> None:
     with pytest.raises(StepFailed, match=r"^3 tests failed: token \*\*\*$"):
-        ran(None, None, None, None, "3 tests failed: token s3cret").verdict_of(CONVERGE, ScenarioLog())
+        ran(None, "3 tests failed: token s3cret").verdict_of(CONVERGE, ScenarioLog())
 
 
-def test_a_run_that_stopped_before_one_of_its_steps_gives_no_verdict() -> None:
-    assert not ran(None, None, "apply 2 failed").verdict_of(CONVERGE, ScenarioLog())
+def test_an_error_that_stopped_the_run_among_its_steps_is_the_shorter_scenarios_too() -> None:
+    run = ran(None)  # the first apply ran; the verify raised
+    run.error = HarnessError("web1: SSH to 192.0.2.7 failed")
+    with pytest.raises(HarnessError, match=r"SSH to 192\.0\.2\.7 failed"):
+        run.verdict_of(CONVERGE, ScenarioLog())
 
 
 def test_the_longer_scenario_replays_its_log_and_its_error() -> None:
@@ -81,3 +87,87 @@ def test_the_longer_scenario_replays_its_log_and_its_error() -> None:
         run.replay(log)
     assert log.properties == run.log.properties
     assert log.mask("s3cret") == "***"
+
+
+# --- the session: which runs happen, for which items ---
+
+
+class Recorder:
+    """Stands in for RunSession._run: records which scenarios ran, and passes every step."""
+
+    def __init__(self, fail: str | None = None) -> None:
+        self.ran: list[str] = []
+        self.fail = fail
+
+    def __call__(self, spec: object, scenario: Scenario, log: ScenarioLog, done: list[StepRun] | None = None) -> None:
+        self.ran.append(scenario.name)
+        for step in scenario.steps:
+            report = StepReport(failure="broken" if step == self.fail else None)
+            report.add(step, "ran")
+            log.add(report)
+            if done is not None:
+                done.append(StepRun(step, report, 0.1))
+            if report.failure:
+                raise StepFailed("broken")
+
+
+def session_with(recorder: Recorder, tier: str = "skip") -> RunSession:
+    session = RunSession(drift=DriftOptions(tier, 1))
+    session._run = recorder  # type: ignore[method-assign]
+    return session
+
+
+SPEC = SimpleNamespace(path=Path("deployers/x/harness.yaml"), name="x", workload="job")
+
+
+def test_converge_and_idempotency_run_once_for_both_items() -> None:
+    recorder = Recorder()
+    session = session_with(recorder)
+    converge_log, idempotency_log = ScenarioLog(), ScenarioLog()
+    session.run_scenario(SPEC, CONVERGE, converge_log, within=IDEMPOTENCY)  # type: ignore[arg-type]
+    session.run_scenario(SPEC, IDEMPOTENCY, idempotency_log)  # type: ignore[arg-type]
+    assert recorder.ran == ["idempotency"]
+    assert [name for name, _ in converge_log.properties if name in IDEMPOTENCY.steps] == ["apply", "verify"]
+    assert [name for name, _ in idempotency_log.properties if name in IDEMPOTENCY.steps] == list(IDEMPOTENCY.steps)
+
+
+def test_a_failure_in_the_shared_steps_fails_both_items_and_runs_nothing_twice() -> None:
+    recorder = Recorder(fail="verify")
+    session = session_with(recorder)
+    with pytest.raises(StepFailed):
+        session.run_scenario(SPEC, CONVERGE, ScenarioLog(), within=IDEMPOTENCY)  # type: ignore[arg-type]
+    with pytest.raises(StepFailed):
+        session.run_scenario(SPEC, IDEMPOTENCY, ScenarioLog())  # type: ignore[arg-type]
+    assert recorder.ran == ["idempotency"]
+
+
+def test_a_longer_scenario_the_gate_skips_is_never_run_for_a_shorter_one() -> None:
+    recorder = Recorder()
+    drifting = Scenario("mine", "", ("apply", "verify", "snapshot", "drift"), Path("mine.yaml"))
+    session_with(recorder, tier="skip").run_scenario(SPEC, CONVERGE, ScenarioLog(), within=drifting)  # type: ignore[arg-type]
+    assert recorder.ran == ["converge"]
+
+
+def test_a_scenario_started_in_the_background_is_taken_by_its_item_with_its_error() -> None:
+    recorder = Recorder(fail="scan")
+    rollback = Scenario("rollback", "", ("apply-previous", "scan", "apply"), Path("rollback.yaml"))
+    session = session_with(recorder)
+    session.bench.engine_cpus = 2  # one to spare, whatever this machine has
+    session.run_scenario(SPEC, CONVERGE, ScenarioLog(), to_come=(rollback,))  # type: ignore[arg-type]
+    log = ScenarioLog()
+    with pytest.raises(StepFailed):
+        session.run_scenario(SPEC, rollback, log)  # type: ignore[arg-type]
+    assert sorted(recorder.ran) == ["converge", "rollback"]
+    assert [name for name, _ in log.properties if name != "scenario"] == ["apply-previous", "scan"]
+    session.close()
+
+
+def test_a_background_error_is_raised_where_its_result_is_taken() -> None:
+    def boom() -> SharedRun:
+        raise RuntimeError("the engine went away")
+
+    background = Background(boom, "boom")
+    background.join(5)
+    assert not background.running
+    with pytest.raises(RuntimeError, match="the engine went away"):
+        background.result()
