@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -81,21 +82,19 @@ class Deployment:
         """Run the Job once, or roll the DaemonSet out, as Kubernetes would (by default the current version).
         Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         version = version or self.current
-        before = self._ssh_logins()
+        started = time.time()  # the machines' clock is this computer's: they share its kernel
         result = self.workload.apply(version)
-        after = self._ssh_logins()
-        logins = after - before if before is not None and after is not None else None
-        self.history.append(Applied(version, result, self._read_stamps(), logins))
+        self.history.append(Applied(version, result, self._read_stamps(), self._ssh_logins(started)))
         return result
 
-    def _ssh_logins(self) -> int | None:
-        """Logins sshd accepted on the machines so far (the harness keeps one connection per machine, opened
+    def _ssh_logins(self, since: float) -> int | None:
+        """Logins sshd accepted on the machines since then (the harness keeps one connection per machine, opened
         before any apply): the deployer's own SSH cost, where it dominates an apply."""
         if self.spec.workload != "job":
             return None
         total = 0
         for run in self.state.runners.values():
-            _, out, _ = run("journalctl -q --no-pager -o cat -t sshd 2>/dev/null | grep -c '^Accepted '")
+            _, out, _ = run(f"journalctl -q --no-pager -o cat -t sshd --since=@{since:.3f} | grep -c '^Accepted '")
             if not out.strip().isdigit():
                 return None
             total += int(out)

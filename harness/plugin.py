@@ -121,11 +121,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _drift_options(config: pytest.Config) -> DriftOptions:
     """The tier: --drift, else the ini setting, else quick when the selection names drift (``-m``, ``-k`` or a
-    node id) and skip (the gate) otherwise."""
+    drift item's node id) and skip (the gate) otherwise."""
     tier = config.getoption("drift") or str(config.getini("deployer_drift")).strip()
     if not tier:
-        selection = " ".join([config.getoption("markexpr") or "", config.getoption("keyword") or "", *config.args])
-        tier = "quick" if re.search(r"\bdrift\b", selection) else "skip"
+        expressions = f"{config.getoption('markexpr') or ''} {config.getoption('keyword') or ''}"
+        named = re.search(r"\bdrift\b", expressions) or any(arg.endswith("::drift") for arg in config.args)
+        tier = "quick" if named else "skip"
     workers = config.getoption("drift_workers")
     try:
         lanes = int(config.getini("deployer_drift_workers")) if workers is None else workers

@@ -119,6 +119,8 @@ class RunSession:
         self.close()
 
     def stop_background(self, wait: float = BACKGROUND_STOP_SECONDS) -> None:
+        if self._finishing.is_set():  # asked once: a stuck scenario does not hold the run up twice
+            return
         self._finishing.set()
         deadline = time.monotonic() + wait
         for background in self._ahead.values():
@@ -215,7 +217,8 @@ class RunSession:
             ran.replay(log)
             return
         if within is not None and prefix_of(scenario.steps, within.steps) and self._applies(spec, within):
-            ran = self._run_shared(spec, within)
+            started = self._ahead.pop((spec.path, within.name), None)  # an earlier item may have started it
+            ran = started.result() if started is not None else self._run_shared(spec, within)
             self._shared[(spec.path, within.name)] = ran
             ran.verdict_of(scenario, log)
             return

@@ -7,6 +7,7 @@ The SSH key's file lives in the run's work folder, removed with it; the mirror i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from docker.models.containers import Container
 from docker.models.networks import Network
 
 from harness.deployer.spec import MachineSpec
-from harness.engine.labels import SCOPE, Ownership
+from harness.engine.labels import KEEP, SCOPE, Ownership
 from harness.engine.sweep import remove_labelled
 from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
@@ -34,7 +35,8 @@ class Testbed:
 
     def __init__(self, bench: Workbench, purpose: str, *, keep: bool = False, key: KeyPair | None = None) -> None:
         self.bench, self.purpose, self.keep = bench, purpose, keep
-        self.ownership: Ownership = bench.ownership.scoped()
+        # Labelled kept only when kept: a scratch testbed of a --keep run (a drift clone) is swept as any other.
+        self.ownership: Ownership = dataclasses.replace(bench.ownership, keep=keep and bench.ownership.keep).scoped()
         self.machines: dict[str, Machine] = {}
         self._network: Network | None = None
         self._key = key  # given: another testbed's (clones of its machines already trust it)
@@ -89,7 +91,8 @@ class Testbed:
         images = {}
         for name, machine in self.machines.items():
             repository = self.ownership.name(name, "converged").lower()
-            labels = {**self.ownership.labels("machine-image"), "deployer-harness.machine": name}
+            # Never kept: a machine's own labels (which the image inherits) may say kept, the image is scratch.
+            labels = {**self.ownership.labels("machine-image"), "deployer-harness.machine": name, KEEP: "false"}
             machine.container.commit(repository, "latest", changes=[f"LABEL {k}={v}" for k, v in labels.items()])
             images[name] = f"{repository}:latest"
         return images

@@ -51,9 +51,9 @@ def _derive(deployment: Deployment, report: StepReport) -> None:
     """What the first apply touched becomes the watch, once it has finished: a DaemonSet's pods their first pass.
     Nodes that run the same pod template watch the same items (what was derived on any of them)."""
     workload, state = deployment.workload, deployment.state
+    signal = workload.first_pass()  # also when nothing is derived: the steps after it see a configured node
     if not state.pristine or state.derived:  # nothing to derive (`state.derive: false`, or no snapshot asked)
         return
-    signal = workload.first_pass()
     state.derive_watch()
     if signal is not None:
         report.add(r.DERIVED_AFTER, signal)

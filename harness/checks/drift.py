@@ -21,9 +21,10 @@ MAX_DEFAULT_LANES = 8  # each lane has a network of its own, and an engine has a
 
 
 def default_lanes(cpus: int) -> int:
-    """The engine's CPUs, shared among the xdist workers that may run drift matrices at once."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
-    return max(1, min(MAX_DEFAULT_LANES, cpus // max(1, workers)))
+    """The engine's CPUs, and the networks it can give, shared among the xdist workers that may run drift
+    matrices at once."""
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1))
+    return max(1, min(MAX_DEFAULT_LANES // workers, cpus // workers))
 
 
 def drift(deployment: Deployment) -> StepReport:

@@ -40,6 +40,7 @@ class Row:
     stuck: str | None = None  # what neither a new apply nor the harness could put back after it
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase: mutate, check, heal, put back
     deployer_seconds: float = 0.0  # of those, what the deployer's own pods ran (its check and its apply)
+    retried: bool = False  # it runs a second time: the lane it first ran on broke
 
     @property
     def healed(self) -> bool:

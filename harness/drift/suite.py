@@ -16,7 +16,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,6 +80,10 @@ class Clones(Protocol):
         """A new lane on clones of the frozen machines, as they converged; raises HarnessError when it cannot."""
         ...
 
+    def discard(self, lane: DriftStrategy) -> None:
+        """A lane done with (stuck, or broken): its machines go now, not with the others at the end."""
+        ...
+
 
 @dataclass
 class _Lane:
@@ -126,20 +129,41 @@ def run_drift(
         clones.freeze()
     queue = _Queue(report.rows)
     count = max(1, lanes) if clones is not None else 1
-    pool = ThreadPoolExecutor(max_workers=count, thread_name_prefix="drift-lane")
+    workers = [_Worker(_work, lane, queue, converged, machines, clones, report)]
+    workers += [_Worker(_work, None, queue, converged, machines, clones, report) for _ in range(count - 1)]
     try:
-        work = [pool.submit(_work, lane, queue, converged, machines, clones, report)]
-        work += [pool.submit(_work, None, queue, converged, machines, clones, report) for _ in range(count - 1)]
-        report.lanes = sum(future.result() for future in work)
+        report.lanes = sum(worker.result() for worker in workers)
     except BaseException:  # Ctrl-C, or a lane's error: no lane takes another row, and nobody waits for them
         queue.stopped.set()
-        pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
     for row in queue.left():
         row.unjudged = NOT_RUN_STUCK
     unless_said_of_others(report.rows)
     return report
+
+
+class _Worker:
+    """A lane's thread: a daemon, so an interrupted run does not wait for the row it is on (the drift step
+    removes the clones under it, and the run's sweep what is left)."""
+
+    def __init__(self, work: Callable[..., bool], *args: object) -> None:
+        self._result: bool = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work, *args), name="drift-lane", daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[..., bool], *args: object) -> None:
+        try:
+            self._result = work(*args)
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self) -> bool:
+        while self._thread.is_alive():
+            self._thread.join(0.2)  # in short waits: the caller's Ctrl-C is not held up
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _baselines(run: DriftStrategy, machines: list[str]) -> dict[str, str]:
@@ -161,7 +185,7 @@ def _work(
     report: DriftReport,
 ) -> bool:
     """Run rows from the queue on one lane until none is left; a clone is started only when there is work for
-    it. Whether this worker ran a lane at all."""
+    it. Whether this worker ran a lane at all. A lane that is done with (stuck, or broken) is closed at once."""
     ran = lane is not None
     while (row := queue.take()) is not None:
         if lane is None:
@@ -172,21 +196,34 @@ def _work(
             ran = True
         try:
             row.stuck = _one(lane, row, converged)
-        except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke: the row goes to another
-            fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails)
-            report.rows[report.rows.index(row)] = fresh
-            queue.give_back(fresh)
-            report.notes.append(lane.run.mask(f"a lane broke while it ran `{row.mutation.id}`, run again: {exc}"))
+        except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke (SSH, the engine)
+            if clones is None:  # no other lane to run it on: the error is the suite's
+                raise
+            clones.discard(lane.run)
             lane = None
-            if clones is None:
-                return ran
+            _broke(row, exc, queue, report)
             continue
         if row.stuck is not None:
             exclude = f"exclude it (`drift.exclude: [{row.mutation.id!r}]`) or make the deployer heal it"
             then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"
             report.notes.append(lane.run.mask(f"{row.stuck}; {then}; {exclude}"))
+            if clones is not None:
+                clones.discard(lane.run)
             lane = None
     return ran
+
+
+def _broke(row: Row, error: Exception, queue: _Queue, report: DriftReport) -> None:
+    """A row whose lane broke runs again on another, once: a mutation that breaks every lane (it stops sshd, say)
+    is reported, not retried on clone after clone."""
+    index = next(i for i, r in enumerate(report.rows) if r is row)
+    if row.retried:
+        row.unjudged = f"its lane broke twice: {error}"
+        return
+    fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails, retried=True)
+    report.rows[index] = fresh
+    queue.give_back(fresh)
+    report.notes.append(f"a lane broke while it ran `{row.mutation.id}`; it runs again on another: {error}")
 
 
 def _new_lane(clones: Clones, machines: list[str], report: DriftReport) -> _Lane | None:

@@ -44,6 +44,9 @@ class WorkloadClones:
                 raise HarnessError("the drift suite is over: no more clones")
             self.testbeds.append(clone)
         clone.start(spec.machines, mirror=spec.mirror, images=self.images)
+        if self._closed:  # the suite ended (Ctrl-C) while this clone booted
+            clone.close()
+            raise HarnessError("the drift suite is over: no more clones")
         moved = self.workload.moved_to(clone)
         tracker = StateTracker(clone.runners(), spec.state, self.converged.tracker.mask)
         start = self.converged
@@ -63,6 +66,13 @@ class WorkloadClones:
                 )
         return run
 
+    def discard(self, lane: DriftStrategy) -> None:
+        with self._lock:
+            found = [t for t in self.testbeds if set(t.runners()) and _same(t, lane)]
+            self.testbeds = [t for t in self.testbeds if t not in found]
+        for testbed in found:
+            _close(testbed)
+
     def close(self) -> None:
         """The clones, then the images they started from; one that cannot be removed stops none of the others
         (the run's sweep removes what is left)."""
@@ -70,8 +80,18 @@ class WorkloadClones:
             self._closed = True
             testbeds, self.testbeds = self.testbeds, []
         for testbed in testbeds:
-            with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
-                testbed.close()
+            _close(testbed)
         for image in self.images.values():
             with contextlib.suppress(docker.errors.APIError):
                 self.testbed.bench.client.images.remove(image, force=True)
+
+
+def _same(testbed: Testbed, lane: DriftStrategy) -> bool:
+    """Whether the lane runs on this testbed's machines (its runners are theirs)."""
+    mine = testbed.runners()
+    return all(lane.runners.get(name) == run for name, run in mine.items())
+
+
+def _close(testbed: Testbed) -> None:
+    with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+        testbed.close()

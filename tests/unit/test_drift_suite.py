@@ -29,7 +29,7 @@ from harness.drift.matrix import (
 from harness.drift.mutations import Mutation
 from harness.drift.naming import news, repeated
 from harness.drift.suite import run_drift
-from harness.errors import CheckBroken
+from harness.errors import CheckBroken, HarnessError
 from harness.state.model import FileState, Snapshot
 
 Files = dict[str, tuple[str, str]]  # path -> (content, mode)
@@ -536,6 +536,7 @@ class Clones:
     def __init__(self, lab: Lab, **options: Any) -> None:
         self.lab, self.options, self.made, self.refuse = lab, options, [], False
         self.frozen: dict[str, Host] = {}
+        self.discarded: list[Strategy] = []
         self.asked = threading.Event()
 
     def freeze(self) -> None:
@@ -550,6 +551,9 @@ class Clones:
         self.made.append(clone)
         check = (lambda machine: Check(False, "refused")) if self.refuse else clone.check
         return Strategy(clone, **{"check": check, "heal": clone.apply, "before": clone.before, **self.options})
+
+    def discard(self, lane: Strategy) -> None:
+        self.discarded.append(lane)
 
 
 def run_on_lanes(
@@ -636,3 +640,46 @@ def test_each_row_is_timed_by_phase_and_the_profile_gives_medians_and_the_deploy
     report.rows[0].deployer_seconds = 1.0
     report.rows[0].phases["heal"] = 3.0
     assert report.profile().endswith("the deployer's own pods ran 33% of it")  # type: ignore[union-attr]
+
+
+class Broken(Host):
+    """A host whose SSH connection a mutation breaks."""
+
+    def run(self, script: str) -> tuple[int, bytes, bytes]:
+        if script == "KILL-SSHD":
+            raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
+        return super().run(script)
+
+
+KILLER = Mutation("pve1", "custom", "sshd-killed", "KILL-SSHD", ("sshd",))
+
+
+def test_a_mutation_that_breaks_every_lane_runs_twice_then_is_reported_and_the_others_are_judged() -> None:
+    lab = Lab()
+    lab.hosts = {"pve1": Broken(CONVERGED)}
+    clones = Clones(lab)
+    original = clones.lane
+
+    def lane() -> Strategy:  # clones are as breakable as the machine they were made from
+        made = original()
+        made.lab.hosts = {"pve1": Broken(CONVERGED)}
+        made.lab.hosts["pve1"].saved = dict(CONVERGED)
+        return made
+
+    clones.lane = lane  # type: ignore[method-assign]
+    report = run_on_lanes(lab, clones, [edit("/a"), KILLER, edit("/b")], lanes=1)
+    first, broken, last = report.rows
+    assert (first.detected, last.detected) == (DETECTED, DETECTED)
+    assert broken.unjudged == "its lane broke twice: pve1: SSH to 192.0.2.7 failed: connection reset"
+    assert len(clones.made) == 2 and len(clones.discarded) == 2  # lane 0 broke, then the first clone
+    assert report.notes == [
+        "a lane broke while it ran `custom sshd-killed`; it runs again on another: pve1: SSH to 192.0.2.7 failed:"
+        " connection reset"
+    ]
+
+
+def test_without_clones_a_broken_lane_is_the_suites_error() -> None:
+    lab = Lab()
+    lab.hosts = {"pve1": Broken(CONVERGED)}
+    with pytest.raises(HarnessError, match="connection reset"):
+        lab.run([edit("/a"), KILLER])
