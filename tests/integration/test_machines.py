@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.deployer.spec import MachineSpec
+from harness.engine.labels import SCOPE
 from harness.hosts.machine import Machine
-from harness.testbed import standalone_machine
+from harness.testbed import Testbed, standalone_machine
 from harness.workbench import Workbench
 
 
@@ -67,3 +69,18 @@ def test_a_dropped_ssh_connection_is_opened_again(debian: Machine) -> None:
     code, output = debian.exec("pkill -f '^sshd: root'")  # what a deployer restarting sshd hard does to sessions
     assert code == 0, output
     assert debian.run_script("echo two") == (0, b"two\n", b"")
+
+
+def test_a_committed_machine_starts_as_a_clone_with_its_files_and_goes_with_its_testbed(bench: Workbench) -> None:
+    """What the drift suite's lanes start from: the machine's files in an image labelled with its testbed."""
+    with Testbed(bench, "commit") as testbed:
+        testbed.start([MachineSpec("web1", "debian-12", "web1")])
+        code, _ = testbed.machines["web1"].exec("mkdir -p /etc/app && echo converged > /etc/app/state")
+        assert code == 0
+        images = testbed.commit()
+        with Testbed(bench, "clone", key=testbed.key) as clone:
+            clone.start([MachineSpec("web1", "debian-12", "web1")], images=images)
+            copy = clone.machines["web1"]
+            assert copy.address != testbed.machines["web1"].address  # a network of its own, the same name
+            assert copy.host.file("/etc/app/state").content_string == "converged\n"  # over SSH, the same key
+    assert bench.client.images.list(filters={"label": f"{SCOPE}={testbed.ownership.scope}"}) == []
