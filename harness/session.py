@@ -30,9 +30,10 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.scenario.model import Scenario
-from harness.scenario.shared import Background, SharedRun, prefix_of
+from harness.scenario.shared import SharedRun, prefix_of
 from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
+from harness.threads import DaemonCall
 from harness.workbench import Workbench
 from harness.workloads import runs_on_kind
 
@@ -54,7 +55,7 @@ class RunSession:
     progress: Progress = lambda line: None
     _bench: Workbench | None = None
     _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
-    _ahead: dict[tuple[Path, str], Background] = field(default_factory=dict)  # running before its item
+    _ahead: dict[tuple[Path, str], DaemonCall[SharedRun]] = field(default_factory=dict)  # running before its item
     _finishing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -256,7 +257,8 @@ class RunSession:
                 continue
             if not self._applies(spec, scenario):
                 continue
-            self._ahead[key] = Background(
+            # A daemon thread: an interrupted run does not wait for it; the run's sweep removes its machines.
+            self._ahead[key] = DaemonCall(
                 functools.partial(self._run_shared, spec, scenario), f"{spec.name}-{scenario.name}"
             )
             spare -= 1

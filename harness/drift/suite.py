@@ -11,6 +11,7 @@ the mutations' order, whatever lane ran them.
 
 from __future__ import annotations
 
+import functools
 import shlex
 import threading
 import time
@@ -27,6 +28,7 @@ from harness.drift.naming import judge, unless_said_of_others
 from harness.errors import CheckBroken, HarnessError
 from harness.state.model import Snapshot
 from harness.state.tracker import ScriptRunner
+from harness.threads import DaemonCall
 
 BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
 
@@ -129,8 +131,11 @@ def run_drift(
         clones.freeze()
     queue = _Queue(report.rows)
     count = max(1, lanes) if clones is not None else 1
-    workers = [_Worker(_work, lane, queue, converged, machines, clones, report)]
-    workers += [_Worker(_work, None, queue, converged, machines, clones, report) for _ in range(count - 1)]
+    # Daemon threads: an interrupted run does not wait for the row a lane is on (the drift step removes the
+    # clones under it, and the run's sweep what is left).
+    first_lane = functools.partial(_work, lane, queue, converged, machines, clones, report)
+    more = functools.partial(_work, None, queue, converged, machines, clones, report)
+    workers = [DaemonCall(first_lane, "drift-lane"), *(DaemonCall(more, "drift-lane") for _ in range(count - 1))]
     try:
         report.lanes = sum(worker.result() for worker in workers)
     except BaseException:  # Ctrl-C, or a lane's error: no lane takes another row, and nobody waits for them
@@ -140,30 +145,6 @@ def run_drift(
         row.unjudged = NOT_RUN_STUCK
     unless_said_of_others(report.rows)
     return report
-
-
-class _Worker:
-    """A lane's thread: a daemon, so an interrupted run does not wait for the row it is on (the drift step
-    removes the clones under it, and the run's sweep what is left)."""
-
-    def __init__(self, work: Callable[..., bool], *args: object) -> None:
-        self._result: bool = False
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work, *args), name="drift-lane", daemon=True)
-        self._thread.start()
-
-    def _run(self, work: Callable[..., bool], *args: object) -> None:
-        try:
-            self._result = work(*args)
-        except BaseException as exc:  # raised in the caller's thread by result()
-            self._error = exc
-
-    def result(self) -> bool:
-        while self._thread.is_alive():
-            self._thread.join(0.2)  # in short waits: the caller's Ctrl-C is not held up
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def _baselines(run: DriftStrategy, machines: list[str]) -> dict[str, str]:

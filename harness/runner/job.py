@@ -364,24 +364,26 @@ def _create_pod_volumes(
     pods when ``run.kept`` is given)."""
     created = {}
     for volume in pod.volumes:
-
-        def make(files: list[Entry] | None = None, name: str = volume.name) -> str:
-            made: str = client.volumes.create(ownership.name(pod_name, name), labels=ownership.labels("volume")).name
-            if files is not None:
-                _fill_volume(client, ownership, made, files, image)
-            return made
-
+        make = functools.partial(_new_volume, client, ownership, ownership.name(pod_name, volume.name), image)
         if volume.kind not in ("secret", "configMap"):
-            created[volume.name] = make()
+            created[volume.name] = make(None)
             continue
         files = volume_files(volume, run.sources, run.addresses)
         if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
             files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
-        if run.kept is not None:
-            created[volume.name] = run.kept.get(files, functools.partial(make, files))
-        else:
-            created[volume.name] = make(files)
+        kept = run.kept
+        created[volume.name] = kept.get(files, functools.partial(make, files)) if kept is not None else make(files)
     return created
+
+
+def _new_volume(
+    client: docker.DockerClient, ownership: Ownership, name: str, image: str, files: list[Entry] | None
+) -> str:
+    """A labelled volume; with ``files``, filled with them."""
+    made: str = client.volumes.create(name, labels=ownership.labels("volume")).name
+    if files is not None:
+        _fill_volume(client, ownership, made, files, image)
+    return made
 
 
 def _fill_volume(

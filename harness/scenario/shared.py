@@ -4,8 +4,6 @@ machines of its own (rollback) may run in the background while earlier items run
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.checks import report as r
@@ -53,37 +51,3 @@ class SharedRun:
         if len(runs) < len(shorter.steps):  # stopped among them by an error: the shorter one's too
             assert self.error is not None, "a run stops early only with an error"
             raise self.error
-
-
-class Background:
-    """A scenario running in a daemon thread (an interrupted run does not wait for it; the run's sweep removes
-    its machines): :meth:`result` waits for it, and raises what the thread raised."""
-
-    def __init__(self, run: Callable[[], SharedRun], name: str) -> None:
-        self._done = threading.Event()
-        self._result: SharedRun | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(run,), name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self, run: Callable[[], SharedRun]) -> None:
-        try:
-            self._result = run()
-        except BaseException as exc:  # handed to the item that waits for it
-            self._error = exc
-        finally:
-            self._done.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return not self._done.is_set()
-
-    def result(self) -> SharedRun:
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result

@@ -29,6 +29,7 @@ class WorkloadClones:
         self.workload, self.testbed, self.converged = workload, testbed, converged
         self.images: dict[str, str] = {}
         self.testbeds: list[Testbed] = []
+        self._lanes: dict[int, Testbed] = {}  # id of a lane -> the clones it runs on
         self._lock = threading.Lock()
         self._closed = False
 
@@ -64,13 +65,16 @@ class WorkloadClones:
                 raise HarnessError(
                     run.mask(f"an apply leaves a clone of {machine} unlike the machine converged: {'; '.join(still)}")
                 )
+        with self._lock:
+            self._lanes[id(run)] = clone
         return run
 
     def discard(self, lane: DriftStrategy) -> None:
         with self._lock:
-            found = [t for t in self.testbeds if set(t.runners()) and _same(t, lane)]
-            self.testbeds = [t for t in self.testbeds if t not in found]
-        for testbed in found:
+            testbed = self._lanes.pop(id(lane), None)
+            if testbed is not None:
+                self.testbeds.remove(testbed)
+        if testbed is not None:  # lane 0, the deployment's own machines, is not a clone's: it stays
             _close(testbed)
 
     def close(self) -> None:
@@ -84,12 +88,6 @@ class WorkloadClones:
         for image in self.images.values():
             with contextlib.suppress(docker.errors.APIError):
                 self.testbed.bench.client.images.remove(image, force=True)
-
-
-def _same(testbed: Testbed, lane: DriftStrategy) -> bool:
-    """Whether the lane runs on this testbed's machines (its runners are theirs)."""
-    mine = testbed.runners()
-    return all(lane.runners.get(name) == run for name, run in mine.items())
 
 
 def _close(testbed: Testbed) -> None:

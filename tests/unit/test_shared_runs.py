@@ -13,8 +13,9 @@ from harness.checks.steps import StepRun
 from harness.drift.options import DriftOptions
 from harness.errors import HarnessError
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.shared import Background, SharedRun, prefix_of
+from harness.scenario.shared import SharedRun, prefix_of
 from harness.session import RunSession
+from harness.threads import DaemonCall
 
 CONVERGE = Scenario("converge", "", ("apply", "verify"), Path("converge.yaml"))
 IDEMPOTENCY = Scenario(
@@ -166,7 +167,7 @@ def test_a_background_error_is_raised_where_its_result_is_taken() -> None:
     def boom() -> SharedRun:
         raise RuntimeError("the engine went away")
 
-    background = Background(boom, "boom")
+    background = DaemonCall(boom, "boom")
     background.join(5)
     assert not background.running
     with pytest.raises(RuntimeError, match="the engine went away"):
