@@ -52,7 +52,8 @@ class Deployment:
         self.history: list[Applied] = []
         try:
             self.workload.start()
-            self.state = StateTracker(self.workload.runners(), spec.state, self.secrets.mask)
+            originals = self.testbed.image_files()  # the Job's machines, a simulated cluster's nodes (not kind's)
+            self.state = StateTracker(self.workload.runners(), spec.state, self.secrets.mask, originals=originals)
         except BaseException:
             self.close()
             raise

@@ -19,6 +19,7 @@ from docker.models.networks import Network
 from harness.deployer.spec import MachineSpec
 from harness.engine.labels import KEEP, SCOPE, Ownership
 from harness.engine.sweep import remove_labelled
+from harness.hosts.image_files import ImageFiles
 from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
 from harness.hosts.mirror import APT_CONFIG, start_mirror
@@ -100,6 +101,10 @@ class Testbed:
     def runners(self) -> dict[str, ScriptRunner]:
         """Each machine's shell over its one SSH connection: snapshots, mutations, stamps."""
         return {name: machine.run_script for name, machine in self.machines.items()}
+
+    def image_files(self) -> ImageFiles:
+        """What its machines' images hold: whole-host scans digest only what changed since."""
+        return ImageFiles(self.bench.client, self.ownership, self.machines)
 
     def verify_targets(self) -> dict[str, dict[str, str]]:
         """How the deployer's testinfra tests reach each machine."""

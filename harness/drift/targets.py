@@ -4,6 +4,7 @@ mutations added, its exclusions left out."""
 from __future__ import annotations
 
 import posixpath
+from collections import Counter
 from collections.abc import Callable
 
 from harness.deployer.spec import DeployerSpec
@@ -42,18 +43,42 @@ def mutations(
 
 
 FILE_KINDS = ("edit", "delete", "chmod", "chown", "replace-symlink")
+UNIT_KINDS = ("stop", "disable")
 
 
 def quick(found: list[Mutation]) -> list[Mutation]:
-    """The quick tier: every unit, cron entry and custom mutation, and one mutation of each kind per managed
-    directory of each machine (its first file's, in the matrix's order)."""
-    seen: set[tuple[str, str, str]] = set()
-    chosen = []
-    for mutation in found:
-        if mutation.kind in FILE_KINDS:
-            key = (mutation.machine, mutation.kind, posixpath.dirname(mutation.item))
-            if key in seen:
-                continue
-            seen.add(key)
-        chosen.append(mutation)
-    return chosen
+    """The quick tier, on each machine: every unit once, every cron entry and custom mutation, and file mutations
+    so that every managed directory and every kind of file mutation is seen at least once. Kinds rotate (each
+    pick takes the kind picked least so far), so a sample of four directories holds four kinds, not four edits.
+    The matrix's order is kept."""
+    picked: set[int] = set()
+    for machine in dict.fromkeys(m.machine for m in found):
+        mine = [(i, m) for i, m in enumerate(found) if m.machine == machine]
+        files = [(i, m) for i, m in mine if m.kind in FILE_KINDS]
+        picked |= _cover(files, lambda m: posixpath.dirname(m.item), every_kind=True)
+        picked |= _cover([(i, m) for i, m in mine if m.kind in UNIT_KINDS], lambda m: m.item, every_kind=False)
+        picked |= {i for i, m in mine if m.kind not in FILE_KINDS + UNIT_KINDS}
+    return [m for i, m in enumerate(found) if i in picked]
+
+
+def _cover(candidates: list[tuple[int, Mutation]], group: Callable[[Mutation], str], *, every_kind: bool) -> set[int]:
+    """One mutation per group (of the kind picked least so far; ties: the matrix's order), then, if asked, one
+    of each kind still missing (in the group sampled least, on an item not sampled yet where there is one)."""
+    kinds: Counter[str] = Counter()
+    groups: Counter[str] = Counter()
+    items: Counter[str] = Counter()
+    picked: set[int] = set()
+
+    def pick(among: list[tuple[int, Mutation]]) -> None:
+        index, mutation = min(among, key=lambda c: (kinds[c[1].kind], groups[group(c[1])], items[c[1].item], c[0]))
+        picked.add(index)
+        kinds[mutation.kind] += 1
+        groups[group(mutation)] += 1
+        items[mutation.item] += 1
+
+    for name in dict.fromkeys(group(m) for _, m in candidates):
+        pick([c for c in candidates if group(c[1]) == name])
+    for kind in dict.fromkeys(m.kind for _, m in candidates) if every_kind else ():
+        if not kinds[kind]:
+            pick([c for c in candidates if c[1].kind == kind])
+    return picked

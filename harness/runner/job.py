@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import functools
 import hashlib
 import secrets as random
@@ -32,6 +31,7 @@ from docker.models.networks import Network
 from docker.types import Mount
 
 from harness.engine.archive import Entry, never_started, put_files
+from harness.engine.clock import instant
 from harness.engine.labels import Ownership
 from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
@@ -39,6 +39,7 @@ from harness.k8s.expand import expand
 from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec, SecurityContext
 from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
+from harness.runner.sandbox import PodSandboxes
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
@@ -100,6 +101,7 @@ class JobRun:
     sources: Sources
     backoff_seconds: float = 1.0
     kept: ReadOnlyVolumes | None = None  # secret and configMap volumes kept across pods (the same files)
+    sandboxes: PodSandboxes | None = None  # the pods' network and hostname, held across pods (None: each its own)
 
 
 class ReadOnlyVolumes:
@@ -145,16 +147,9 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
                 pod_name = _pod_name(job.name)
                 volumes = _create_pod_volumes(client, ownership, pod, pod_name, run, configs[deployer.name].image)
             containers = [*init, deployer] if new_pod else [deployer]
+            network = _pod_network(run, job.name, pod_name)
             attempt = _run_pod(
-                client,
-                ownership,
-                containers,
-                pod_name,
-                number,
-                configs,
-                volumes,
-                run,
-                deadline,
+                client, ownership, containers, pod_name, number, configs, volumes, run, network, deadline
             )
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
@@ -222,6 +217,13 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
     )
 
 
+def _pod_network(run: JobRun, job: str, pod_name: str) -> dict[str, str]:
+    """How a pod's containers are put on the test network: into the Job's sandbox, or each on its own."""
+    if run.sandboxes is not None:
+        return {"network_mode": run.sandboxes.network_mode(job)}
+    return {"network": run.network.name, "hostname": pod_name}
+
+
 def _run_pod(
     client: docker.DockerClient,
     ownership: Ownership,
@@ -231,6 +233,7 @@ def _run_pod(
     configs: dict[str, _Config],
     volumes: dict[str, str],
     run: JobRun,
+    network: dict[str, str],
     deadline: float | None,
 ) -> Attempt:
     started = time.monotonic()
@@ -238,7 +241,9 @@ def _run_pod(
     ran = 0.0
     for container in containers:
         config = configs[container.name]
-        exit_code, reason, output, seconds = _run_container(client, ownership, pod_name, config, volumes, run, deadline)
+        exit_code, reason, output, seconds = _run_container(
+            client, ownership, pod_name, config, volumes, run, network, deadline
+        )
         ran += seconds
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
@@ -253,6 +258,7 @@ def _run_container(
     config: _Config,
     volumes: dict[str, str],
     run: JobRun,
+    network: dict[str, str],
     deadline: float | None,
 ) -> tuple[int | None, str, str, float]:
     """Exit code, reason, output, and how long its process ran."""
@@ -271,14 +277,13 @@ def _run_container(
             environment=config.env,
             working_dir=config.container.working_dir,
             name=ownership.name(pod_name, config.container.name, random.token_hex(2)),
-            hostname=pod_name,
-            network=run.network.name,
             mounts=_mounts(config, volumes),
             user=user,
             group_add=config.group_add,
             read_only=bool(security.read_only_root_filesystem),
             labels=ownership.labels("pod"),
             detach=True,
+            **network,
         )
     except docker.errors.ImageNotFound:
         raise HarnessError(
@@ -336,16 +341,10 @@ def _ran(container: DockerContainer) -> float:
     container.reload()
     state = container.attrs.get("State") or {}
     try:
-        started, finished = (_instant(state[key]) for key in ("StartedAt", "FinishedAt"))
+        started, finished = (instant(state[key]) for key in ("StartedAt", "FinishedAt"))
     except (KeyError, ValueError):
         return 0.0
     return max(0.0, (finished - started).total_seconds())
-
-
-def _instant(text: str) -> datetime.datetime:
-    """The engine's RFC 3339 time, nanoseconds cut to what Python reads."""
-    head, _, fraction = text.rstrip("Z").partition(".")
-    return datetime.datetime.fromisoformat(f"{head}.{(fraction + '000000')[:6]}+00:00")
 
 
 def _logs(container: DockerContainer) -> str:

@@ -30,7 +30,9 @@ _UNIT_PROPERTIES = {
     "InvocationID": "invocation",
     "ActiveEnterTimestampMonotonic": "active_since",
 }
-_FILE_FORMAT = r"%y\0%m\0%u\0%g\0%s\0%T@\0%l\0%p\0"  # eight NUL-terminated fields per entry
+# Eight NUL-terminated fields per entry. Owners as numbers, named from the passwd and group sections: find's own
+# lookup of every file's names costs more than the rest of a wide scan (0.26 of 0.37 s on a Proxmox VE host).
+_FILE_FORMAT = r"%y\0%m\0%U\0%G\0%s\0%T@\0%l\0%p\0"
 _CONTENT_LOOP = r'for f do printf "%s\0" "$f"; base64 -w0 "$f"; printf "\0"; done'
 _SYSCTL_KEYS_IN_FILES = r"s/^[[:space:]]*-\{0,1\}[[:space:]]*\([^#;=[:space:]][^=[:space:]]*\)[[:space:]]*=.*/\1/p"
 _SYSCTL_LOOP = r"""case $k in *'*'*|'') continue;; esac
@@ -55,6 +57,9 @@ class Watch:
     listings: tuple[str, ...] = ()  # directories whose direct entries are listed: new neighbours show up
     digests: bool = True
     content: tuple[str, ...] | None = None  # where small files travel whole (default: every watched path)
+    # Regular files whose inode last changed before this instant (epoch seconds) are the machine's image's own:
+    # listed, not digested (their sha256 stays empty). None: every regular file is digested.
+    digest_since: float | None = None
 
 
 def script(watch: Watch) -> str:
@@ -66,7 +71,8 @@ def script(watch: Watch) -> str:
         find = f"find {' '.join(q(p) for p in watch.paths)} -xdev {pruning}"
         lines += ["section files", f"{find}-printf '{_FILE_FORMAT}' 2>/dev/null"]
         if watch.digests:
-            lines += ["section sha256", f"{find}-type f -exec sha256sum -z {{}} + 2>/dev/null"]
+            newer = "" if watch.digest_since is None else f"-newerct @{watch.digest_since:.3f} "
+            lines += ["section sha256", f"{find}-type f {newer}-exec sha256sum -z {{}} + 2>/dev/null"]
         content = watch.paths if watch.content is None else watch.content
         if watch.digests and content:
             small = f"-type f -size -{CONTENT_LIMIT + 1}c -exec sh -c {q(_CONTENT_LOOP)} sh {{}} +"
@@ -112,7 +118,10 @@ def parse(machine: str, output: bytes) -> Snapshot:
         raise TruncatedOutput(f"the snapshot command on {machine} stopped before its end; it printed: {got}")
     text = {name: body.decode(errors="replace") for name, body in sections.items() if name not in ("files", "content")}
     snapshot = Snapshot(machine)
-    snapshot.files = _files(sections.get("files", b""), sections.get("sha256", b""), sections.get("content", b""))
+    names = _names(text.get("passwd", "")), _names(text.get("group", ""))
+    snapshot.files = _files(
+        sections.get("files", b""), sections.get("sha256", b""), sections.get("content", b""), names
+    )
     snapshot.listed = frozenset(_decode(p) for p in sections.get("listing", b"").split(b"\0") if p)
     snapshot.units = _units(text.get("units", "").split("\n"))
     list_mtimes = {}
@@ -150,7 +159,19 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
-def _files(listing: bytes, digests: bytes, contents: bytes) -> dict[str, FileState]:
+def _names(records: str) -> dict[str, str]:
+    """Numeric id -> name, from ``name:id:...`` lines; the first of two names for one id, as getpwuid finds it."""
+    found: dict[str, str] = {}
+    for line in _lines(records):
+        name, number = [*line.split(":", 2), ""][:2]
+        found.setdefault(number, name)
+    return found
+
+
+def _files(
+    listing: bytes, digests: bytes, contents: bytes, names: tuple[dict[str, str], dict[str, str]]
+) -> dict[str, FileState]:
+    users, groups = names
     sha = {}
     for record in digests.split(b"\0"):
         digest, _, digested = record.partition(b"  ")
@@ -168,8 +189,8 @@ def _files(listing: bytes, digests: bytes, contents: bytes) -> dict[str, FileSta
             path,
             _TYPES.get(_decode(kind), _decode(kind)),
             _decode(mode),
-            _decode(owner),
-            _decode(group),
+            users.get(_decode(owner), _decode(owner)),  # an id nobody is named by shows as the number, as in find
+            groups.get(_decode(group), _decode(group)),
             int(size or 0),
             _decode(mtime),
             _decode(target),

@@ -11,10 +11,12 @@ from typing import Any
 from harness.deployer.spec import DeployerSpec
 from harness.drift.strategies import Converged, JobDrift
 from harness.errors import HarnessError
+from harness.images.catalog import ROOTFS
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.k8s.pod_env import Sources
 from harness.runner.job import JobResult, JobRun, ReadOnlyVolumes, run_job
+from harness.runner.sandbox import PodSandboxes
 from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.testbed import Testbed
@@ -78,8 +80,14 @@ class JobWorkload:
             sources=given,
             backoff_seconds=self.spec.backoff_seconds,
             kept=self.kept,
+            sandboxes=self._sandboxes,
         )
         return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
+
+    @functools.cached_property
+    def _sandboxes(self) -> PodSandboxes:
+        bench = self.testbed.bench
+        return PodSandboxes(bench.client, self.testbed.ownership, self.testbed.network, bench.builder.ensure(ROOTFS))
 
     @functools.cached_property
     def _drift_check(self) -> tuple[JobSpec, str, Manifest]:
@@ -133,7 +141,9 @@ class JobWorkload:
         return self.testbed.shell_hints()
 
     def close(self) -> None:
-        """Its pods are gone when each run ends, and its volumes carry the testbed's labels: nothing to undo."""
+        """Its pods are gone when each run ends; its sandboxes go now (its volumes carry the testbed's labels)."""
+        if "_sandboxes" in self.__dict__:
+            self._sandboxes.close()
 
 
 def deployer_container(spec: DeployerSpec, job: JobSpec) -> str:

@@ -135,3 +135,26 @@ def test_read_only_volumes_are_filled_once_for_every_pod_with_the_same_files_and
         assert len(workload.kept.volumes) == 1  # the SSH key's Secret volume, filled for the first pod only
         assert [v.name for v in volumes] == list(workload.kept.volumes.values())
     assert bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"}) == []
+
+
+def test_pods_of_a_job_join_one_sandbox_that_is_replaced_when_gone_and_goes_with_the_testbed(  # type: ignore[no-untyped-def]
+    bench: Workbench, test_spec
+) -> None:
+    from harness.engine.labels import ROLE, SCOPE
+
+    def sandboxes(scope: str) -> list:  # type: ignore[type-arg]
+        return bench.client.containers.list(all=True, filters={"label": [f"{SCOPE}={scope}", f"{ROLE}=pod-sandbox"]})
+
+    with Deployment(bench, test_spec("hello")) as deployment:
+        scope = deployment.testbed.ownership.scope
+        for _ in range(2):
+            assert deployment.apply().succeeded
+        (first,) = sandboxes(scope)
+        assert first.status == "running"
+        assert first.attrs["Config"]["Hostname"].startswith("hello-")  # a pod's name, as the kubelet gives it
+        first.remove(force=True)  # whoever removed it, the next pod gets a new one
+        result = deployment.apply()
+        assert result.succeeded, result.describe()
+        (second,) = sandboxes(scope)
+        assert second.id != first.id
+    assert sandboxes(scope) == []

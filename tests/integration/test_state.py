@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.deployer.spec import MachineSpec
 from harness.hosts.machine import Machine
 from harness.state.diff import masker
 from harness.state.model import WatchSpec
 from harness.state.tracker import ScriptRunner, StateTracker
-from harness.testbed import standalone_machine
+from harness.testbed import Testbed, standalone_machine
 from harness.workbench import Workbench
 
 # Builds a package on the machine itself: the test network has no way out.
@@ -89,3 +90,25 @@ def test_a_snapshot_sees_what_changed_on_a_real_machine(bench: Workbench, tmp_pa
     assert {c.kind for c in diff.findings} == {"rewritten", "restarted"}
     # The machine's sysctl --system wrote its own view of /proc/sys, never this computer's.
     assert Path("/proc/sys/vm/swappiness").read_text() == real_swappiness
+
+
+def test_whole_host_scans_read_only_what_changed_since_the_image_and_still_compare_content(bench: Workbench) -> None:
+    with Testbed(bench, "scan") as testbed:
+        testbed.start([MachineSpec("web1", "debian-12", "web1")])
+        machine = testbed.machines["web1"]
+        tracker = StateTracker(testbed.runners(), WatchSpec(), masker([]), originals=testbed.image_files())
+        everything = StateTracker(testbed.runners(), WatchSpec(), masker([]))  # the same scans, every file read
+        first, full_first = tracker.scan()["web1"], everything.scan()["web1"]
+        assert not first.files["/usr/bin/ls"].sha256  # the image's own: not read
+        assert full_first.files["/usr/bin/ls"].sha256
+        exec_ok(
+            machine,
+            "echo drifted >> /etc/issue; cp /etc/motd /tmp/m && cat /tmp/m > /etc/motd; chmod 600 /etc/issue.net",
+        )
+        second, full_second = tracker.scan()["web1"], everything.scan()["web1"]
+        for path in ("/etc/issue", "/etc/motd", "/etc/issue.net"):  # each read from the image for the first scan
+            assert first.files[path].sha256 == full_first.files[path].sha256
+            assert second.files[path].sha256 == full_second.files[path].sha256
+        changed = {c.item: c.kind for c in tracker.diff(tracker.scans[0], tracker.scans[1]).changes}
+        assert changed == {c.item: c.kind for c in everything.diff(everything.scans[0], everything.scans[1]).changes}
+        assert "/etc/issue" in changed and "/etc/issue.net" in changed

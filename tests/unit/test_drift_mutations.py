@@ -497,29 +497,25 @@ def test_spread_keeps_a_mutation_only_one_node_has_on_that_node() -> None:
     ]
 
 
-def test_the_quick_tier_keeps_one_mutation_per_kind_per_directory_and_every_unit_cron_and_custom_one() -> None:
+def test_the_quick_tier_sees_every_directory_and_kind_once_every_unit_once_and_every_cron_and_custom_one() -> None:
     files = {
         path: FileState(path, "file", "644", "root", "root", 1, "1.0", content=b"x")
-        for path in ("/etc/app/a.conf", "/etc/app/b.conf", "/opt/app/run.sh")
+        for path in ("/etc/app/a.conf", "/etc/app/b.conf", "/opt/app/run.sh", "/etc/cron.d/app")
     }
     units = {name: UnitState(name, active="active", enabled="enabled") for name in ("a.service", "b.service")}
-    snapshot = Snapshot("pve1", files=files, units=units, cron={"/etc/app/a.conf": ["* * * * * root true"]})
+    units["c.service"] = UnitState("c.service", active="active", enabled="static")  # nothing to disable
+    snapshot = Snapshot("pve1", files=files, units=units, cron={"/etc/cron.d/app": ["* * * * * root true"]})
     every = derive_mutations(snapshot) + custom_mutations([CustomMutation("by-hand", None, "true", ("/x",))], ["pve1"])
     chosen = quick(every)
     assert [m.id for m in chosen] == [
-        "edit /etc/app/a.conf",
-        "delete /etc/app/a.conf",
-        "chmod /etc/app/a.conf",
-        "chown /etc/app/a.conf",
-        "edit /opt/app/run.sh",
-        "delete /opt/app/run.sh",
+        "edit /etc/app/a.conf",  # a directory each, the kinds in turn
+        "chown /etc/app/b.conf",  # the kind still missing: on a file not sampled yet
+        "delete /etc/cron.d/app",
         "chmod /opt/app/run.sh",
-        "chown /opt/app/run.sh",
-        "stop a.service",
-        "disable a.service",
-        "stop b.service",
+        "stop a.service",  # every unit once, the kinds in turn
         "disable b.service",
-        "remove-cron /etc/app/a.conf * * * * * root true",
+        "stop c.service",
+        "remove-cron /etc/cron.d/app * * * * * root true",
         "custom by-hand",
     ]
     assert set(chosen) < set(every)

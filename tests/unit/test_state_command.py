@@ -163,3 +163,32 @@ def test_packaged_files_are_left_to_dpkg_unless_configuration_or_edited_since() 
     applied = Snapshot("web1", files={f.path: f for f in installed})
     packaged = {"/usr/bin/htop": "10.0", "/etc/htoprc": "10.0", "/usr/share/x": "10.0"}  # dpkg wrote its list at 10
     assert derive(pristine, applied, packaged).paths == ("/etc/htoprc", "/usr/share/x")
+
+
+def test_owners_are_named_from_the_snapshots_own_passwd_and_group_and_unnamed_ids_stay_numbers() -> None:
+    entry = "\0".join(["f", "640", "{u}", "{g}", "6", "1.0", "", "{p}"]) + "\0"
+    listing = entry.format(u=0, g=999, p="/etc/app.conf") + entry.format(u=4242, g=4343, p="/srv/orphan")
+    output = "\n".join(
+        [
+            "",
+            "@@files",
+            listing,
+            "@@passwd",
+            "root:0:0:root:/root:/bin/bash",
+            "toor:0:0:second name:/root:/bin/sh",  # getpwuid finds the first name of an id
+            "@@group",
+            "app:999:",
+            "@@end",
+        ]
+    )
+    files = parse("web1", output.encode()).files
+    assert (files["/etc/app.conf"].owner, files["/etc/app.conf"].group) == ("root", "app")
+    assert (files["/srv/orphan"].owner, files["/srv/orphan"].group) == ("4242", "4343")
+
+
+def test_owner_names_match_what_find_prints_on_this_computer(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("x")
+    snapshot = run_locally(Watch(paths=(str(tmp_path),)))
+    found = subprocess.run(["find", str(tmp_path / "a"), "-printf", "%u:%g"], capture_output=True, text=True).stdout
+    entry = snapshot.files[str(tmp_path / "a")]
+    assert f"{entry.owner}:{entry.group}" == found
