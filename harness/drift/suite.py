@@ -126,14 +126,13 @@ def run_drift(
     report.rows = [Row(m, unnamed_fails=first.unnamed_fails) for m in mutations]
     machines = list(dict.fromkeys(m.machine for m in mutations))
     save(first, converged if first.heal_reaches_all else {name: converged[name] for name in machines})
-    lane = _Lane(first, _baselines(first, machines))
-    if clones is not None:
+    if clones is not None:  # before the first lane's baseline check: the clones boot while it runs
         clones.freeze()
     queue = _Queue(report.rows)
     count = max(1, lanes) if clones is not None else 1
     # Daemon threads: an interrupted run does not wait for the row a lane is on (the drift step removes the
     # clones under it, and the run's sweep what is left).
-    first_lane = functools.partial(_work, lane, queue, converged, machines, clones, report)
+    first_lane = functools.partial(_work, first, queue, converged, machines, clones, report)
     more = functools.partial(_work, None, queue, converged, machines, clones, report)
     workers = [DaemonCall(first_lane, "drift-lane"), *(DaemonCall(more, "drift-lane") for _ in range(count - 1))]
     try:
@@ -158,15 +157,17 @@ def _baselines(run: DriftStrategy, machines: list[str]) -> dict[str, str]:
 
 
 def _work(
-    lane: _Lane | None,
+    first: DriftStrategy | None,
     queue: _Queue,
     converged: dict[str, Snapshot],
     machines: list[str],
     clones: Clones | None,
     report: DriftReport,
 ) -> bool:
-    """Run rows from the queue on one lane until none is left; a clone is started only when there is work for
-    it. Whether this worker ran a lane at all. A lane that is done with (stuck, or broken) is closed at once."""
+    """Run rows from the queue on one lane (the deployment's own machines when ``first`` is given; a check that
+    fails on them is the suite's error) until none is left; a clone is started only when there is work for it.
+    Whether this worker ran a lane at all. A lane that is done with (stuck, or broken) is closed at once."""
+    lane = _Lane(first, _baselines(first, machines)) if first is not None else None
     ran = lane is not None
     while (row := queue.take()) is not None:
         if lane is None:
