@@ -94,13 +94,23 @@ class _Lane:
 
 
 class _Queue:
-    """The rows still to run, in order; taken by whichever lane is free, until none is left or the run stops."""
+    """The rows still to run, in order; taken by whichever lane is free once the queue is open (the first lane's
+    check passed on the converged machines), until none is left or the run stops."""
 
     def __init__(self, rows: list[Row]) -> None:
         self._rows, self._lock = deque(rows), threading.Lock()
         self.stopped = threading.Event()
+        self._open = threading.Event()
+
+    def open(self) -> None:
+        self._open.set()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self._open.set()  # whoever waits to take a row takes none
 
     def take(self) -> Row | None:
+        self._open.wait()
         with self._lock:
             return self._rows.popleft() if self._rows and not self.stopped.is_set() else None
 
@@ -121,24 +131,28 @@ def run_drift(
     clones: Clones | None = None,
     lanes: int = 1,
 ) -> DriftReport:
-    """The matrix of these mutations, run on ``first`` and, with ``clones``, on up to ``lanes`` lanes in all."""
+    """The matrix of these mutations, run on ``first`` and, with ``clones``, on up to ``lanes`` lanes in all.
+    The clones boot while the drift check runs on ``first``'s converged machines; no row is taken before it
+    passed there (when it fails, that is the suite's error, and the clones take none)."""
     report = DriftReport(has_check=first.has_check)
     report.rows = [Row(m, unnamed_fails=first.unnamed_fails) for m in mutations]
     machines = list(dict.fromkeys(m.machine for m in mutations))
     save(first, converged if first.heal_reaches_all else {name: converged[name] for name in machines})
-    if clones is not None:  # before the first lane's baseline check: the clones boot while it runs
+    if clones is not None:
         clones.freeze()
     queue = _Queue(report.rows)
-    count = max(1, lanes) if clones is not None else 1
+    work = functools.partial(_work, queue=queue, converged=converged, machines=machines, clones=clones, report=report)
+    count = min(max(1, lanes), len(mutations)) if clones is not None else 1
     # Daemon threads: an interrupted run does not wait for the row a lane is on (the drift step removes the
     # clones under it, and the run's sweep what is left).
-    first_lane = functools.partial(_work, first, queue, converged, machines, clones, report)
-    more = functools.partial(_work, None, queue, converged, machines, clones, report)
-    workers = [DaemonCall(first_lane, "drift-lane"), *(DaemonCall(more, "drift-lane") for _ in range(count - 1))]
+    workers = [DaemonCall(functools.partial(work, None), "drift-lane") for _ in range(count - 1)]
     try:
+        lane = _Lane(first, _baselines(first, machines))
+        queue.open()
+        workers.insert(0, DaemonCall(functools.partial(work, lane), "drift-lane"))
         report.lanes = sum(worker.result() for worker in workers)
-    except BaseException:  # Ctrl-C, or a lane's error: no lane takes another row, and nobody waits for them
-        queue.stopped.set()
+    except BaseException:  # the check fails, Ctrl-C, or a lane's error: no lane takes another row, none is awaited
+        queue.stop()
         raise
     for row in queue.left():
         row.unjudged = NOT_RUN_STUCK
@@ -157,25 +171,29 @@ def _baselines(run: DriftStrategy, machines: list[str]) -> dict[str, str]:
 
 
 def _work(
-    first: DriftStrategy | None,
+    lane: _Lane | None,
+    *,
     queue: _Queue,
     converged: dict[str, Snapshot],
     machines: list[str],
     clones: Clones | None,
     report: DriftReport,
 ) -> bool:
-    """Run rows from the queue on one lane (the deployment's own machines when ``first`` is given; a check that
-    fails on them is the suite's error) until none is left; a clone is started only when there is work for it.
-    Whether this worker ran a lane at all. A lane that is done with (stuck, or broken) is closed at once."""
-    lane = _Lane(first, _baselines(first, machines)) if first is not None else None
-    ran = lane is not None
+    """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
+    once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
+    Whether this worker ran a row."""
+    if lane is None and clones is not None:
+        lane = _new_lane(clones, machines, report)
+        if lane is None:
+            return False
+    ran = False
     while (row := queue.take()) is not None:
         if lane is None:
             lane = _new_lane(clones, machines, report) if clones is not None else None
             if lane is None:
                 queue.give_back(row)
                 return ran
-            ran = True
+        ran = True
         try:
             row.stuck = _one(lane, row, converged)
         except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke (SSH, the engine)

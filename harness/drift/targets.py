@@ -47,23 +47,22 @@ UNIT_KINDS = ("stop", "disable")
 
 
 def quick(found: list[Mutation]) -> list[Mutation]:
-    """The quick tier, on each machine: every unit once, every cron entry and custom mutation, and file mutations
-    so that every managed directory and every kind of file mutation is seen at least once. Kinds rotate (each
-    pick takes the kind picked least so far), so a sample of four directories holds four kinds, not four edits.
-    The matrix's order is kept."""
+    """The quick tier, on each machine: every unit, every managed directory and every kind of unit and file
+    mutation at least once, every cron entry and every custom mutation. Kinds rotate (each pick takes the kind
+    picked least so far), so four directories get four kinds, not four edits, and one unit is both stopped and
+    disabled. The matrix's order is kept."""
     picked: set[int] = set()
     for machine in dict.fromkeys(m.machine for m in found):
         mine = [(i, m) for i, m in enumerate(found) if m.machine == machine]
-        files = [(i, m) for i, m in mine if m.kind in FILE_KINDS]
-        picked |= _cover(files, lambda m: posixpath.dirname(m.item), every_kind=True)
-        picked |= _cover([(i, m) for i, m in mine if m.kind in UNIT_KINDS], lambda m: m.item, every_kind=False)
+        picked |= _cover([(i, m) for i, m in mine if m.kind in FILE_KINDS], lambda m: posixpath.dirname(m.item))
+        picked |= _cover([(i, m) for i, m in mine if m.kind in UNIT_KINDS], lambda m: m.item)
         picked |= {i for i, m in mine if m.kind not in FILE_KINDS + UNIT_KINDS}
     return [m for i, m in enumerate(found) if i in picked]
 
 
-def _cover(candidates: list[tuple[int, Mutation]], group: Callable[[Mutation], str], *, every_kind: bool) -> set[int]:
-    """One mutation per group (of the kind picked least so far; ties: the matrix's order), then, if asked, one
-    of each kind still missing (in the group sampled least, on an item not sampled yet where there is one)."""
+def _cover(candidates: list[tuple[int, Mutation]], group: Callable[[Mutation], str]) -> set[int]:
+    """One mutation per group, of the kind picked least so far (ties: the matrix's order); then one of each kind
+    still missing, in the group sampled least, on an item not sampled yet where there is one."""
     kinds: Counter[str] = Counter()
     groups: Counter[str] = Counter()
     items: Counter[str] = Counter()
@@ -78,7 +77,7 @@ def _cover(candidates: list[tuple[int, Mutation]], group: Callable[[Mutation], s
 
     for name in dict.fromkeys(group(m) for _, m in candidates):
         pick([c for c in candidates if group(c[1]) == name])
-    for kind in dict.fromkeys(m.kind for _, m in candidates) if every_kind else ():
-        if not kinds[kind]:
-            pick([c for c in candidates if c[1].kind == kind])
+    missing = [kind for kind in dict.fromkeys(m.kind for _, m in candidates) if not kinds[kind]]
+    for kind in missing:
+        pick([c for c in candidates if c[1].kind == kind])
     return picked

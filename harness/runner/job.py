@@ -39,7 +39,7 @@ from harness.k8s.expand import expand
 from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec, SecurityContext
 from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
-from harness.runner.sandbox import PodSandboxes
+from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
@@ -137,20 +137,14 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
     runs = max(1, job.backoff_limit) if on_failure else job.backoff_limit + 1
     result = JobResult(job.name, succeeded=False, reason="")
     note = f"(sidecars not run by the harness: {', '.join(skipped)})\n" if skipped else ""
-    pod_name = ""
-    volumes: dict[str, str] = {}
+    place = _PodPlace(client, ownership, pod, run, configs[deployer.name].image)
     try:
         for number in range(1, runs + 1):
             new_pod = number == 1 or not on_failure
             if new_pod:
-                _remove_volumes(client, volumes, run.kept)
-                pod_name = _pod_name(job.name)
-                volumes = _create_pod_volumes(client, ownership, pod, pod_name, run, configs[deployer.name].image)
+                place.new(job.name)
             containers = [*init, deployer] if new_pod else [deployer]
-            network = _pod_network(run, job.name, pod_name)
-            attempt = _run_pod(
-                client, ownership, containers, pod_name, number, configs, volumes, run, network, deadline
-            )
+            attempt = _run_pod(client, ownership, containers, place, number, configs, run, deadline)
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
             if attempt.reason in ("Completed", "DeadlineExceeded", "CreateContainerConfigError"):
@@ -167,7 +161,40 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
         result.reason = "BackoffLimitExceeded"
         return result
     finally:
-        _remove_volumes(client, volumes, run.kept)
+        place.end()
+
+
+class _PodPlace:
+    """Where the current pod runs: its name, its volumes and its sandbox (the network and hostname its containers
+    share). A new pod gets new ones; those of the pod before go. Without sandboxes each container is put on the
+    network by itself, with the pod's name as its hostname."""
+
+    def __init__(
+        self, client: docker.DockerClient, ownership: Ownership, pod: PodSpec, run: JobRun, image: str
+    ) -> None:
+        self.client, self.ownership, self.pod, self.run, self.image = client, ownership, pod, run, image
+        self.name = ""
+        self.volumes: dict[str, str] = {}
+        self.sandbox: Sandbox | None = None
+
+    def new(self, job: str) -> None:
+        self.end()
+        self.sandbox = self.run.sandboxes.take(job) if self.run.sandboxes is not None else None
+        self.name = self.sandbox.pod if self.sandbox is not None else pod_name(job)
+        self.volumes = _create_pod_volumes(self.client, self.ownership, self.pod, self.name, self.run, self.image)
+
+    @property
+    def network(self) -> dict[str, str]:
+        """How the pod's containers join the test network."""
+        if self.sandbox is not None:
+            return {"network_mode": self.sandbox.network_mode}
+        return {"network": self.run.network.name, "hostname": self.name}
+
+    def end(self) -> None:
+        _remove_volumes(self.client, self.volumes, self.run.kept)
+        if self.sandbox is not None and self.run.sandboxes is not None:
+            self.run.sandboxes.release(self.sandbox)
+        self.sandbox = None
 
 
 @dataclass(frozen=True)
@@ -217,23 +244,14 @@ def _container_config(container: Container, pod: PodSpec, run: JobRun) -> _Confi
     )
 
 
-def _pod_network(run: JobRun, job: str, pod_name: str) -> dict[str, str]:
-    """How a pod's containers are put on the test network: into the Job's sandbox, or each on its own."""
-    if run.sandboxes is not None:
-        return {"network_mode": run.sandboxes.network_mode(job)}
-    return {"network": run.network.name, "hostname": pod_name}
-
-
 def _run_pod(
     client: docker.DockerClient,
     ownership: Ownership,
     containers: list[Container],
-    pod_name: str,
+    place: _PodPlace,
     number: int,
     configs: dict[str, _Config],
-    volumes: dict[str, str],
     run: JobRun,
-    network: dict[str, str],
     deadline: float | None,
 ) -> Attempt:
     started = time.monotonic()
@@ -241,24 +259,20 @@ def _run_pod(
     ran = 0.0
     for container in containers:
         config = configs[container.name]
-        exit_code, reason, output, seconds = _run_container(
-            client, ownership, pod_name, config, volumes, run, network, deadline
-        )
+        exit_code, reason, output, seconds = _run_container(client, ownership, place, config, run, deadline)
         ran += seconds
         logs.append(output if len(configs) == 1 else f"[{container.name}]\n{output}")
         if reason != "Completed":
-            return Attempt(number, pod_name, exit_code, reason, "".join(logs), time.monotonic() - started, ran)
-    return Attempt(number, pod_name, 0, "Completed", "".join(logs), time.monotonic() - started, ran)
+            return Attempt(number, place.name, exit_code, reason, "".join(logs), time.monotonic() - started, ran)
+    return Attempt(number, place.name, 0, "Completed", "".join(logs), time.monotonic() - started, ran)
 
 
 def _run_container(
     client: docker.DockerClient,
     ownership: Ownership,
-    pod_name: str,
+    place: _PodPlace,
     config: _Config,
-    volumes: dict[str, str],
     run: JobRun,
-    network: dict[str, str],
     deadline: float | None,
 ) -> tuple[int | None, str, str, float]:
     """Exit code, reason, output, and how long its process ran."""
@@ -276,14 +290,14 @@ def _run_container(
             entrypoint=config.entrypoint,
             environment=config.env,
             working_dir=config.container.working_dir,
-            name=ownership.name(pod_name, config.container.name, random.token_hex(2)),
-            mounts=_mounts(config, volumes),
+            name=ownership.name(place.name, config.container.name, random.token_hex(2)),
+            mounts=_mounts(config, place.volumes),
             user=user,
             group_add=config.group_add,
             read_only=bool(security.read_only_root_filesystem),
             labels=ownership.labels("pod"),
             detach=True,
-            **network,
+            **place.network,
         )
     except docker.errors.ImageNotFound:
         raise HarnessError(
@@ -352,18 +366,14 @@ def _logs(container: DockerContainer) -> str:
     return raw.decode(errors="replace")
 
 
-def _pod_name(job: str) -> str:
-    return f"{job}-{random.token_hex(3)[:5]}"
-
-
 def _create_pod_volumes(
-    client: docker.DockerClient, ownership: Ownership, pod: PodSpec, pod_name: str, run: JobRun, image: str
+    client: docker.DockerClient, ownership: Ownership, pod: PodSpec, name: str, run: JobRun, image: str
 ) -> dict[str, str]:
     """A labelled Docker volume per emptyDir, secret and configMap volume of the pod (the last two kept across
     pods when ``run.kept`` is given)."""
     created = {}
     for volume in pod.volumes:
-        make = functools.partial(_new_volume, client, ownership, ownership.name(pod_name, volume.name), image)
+        make = functools.partial(_new_volume, client, ownership, ownership.name(name, volume.name), image)
         if volume.kind not in ("secret", "configMap"):
             created[volume.name] = make(None)
             continue

@@ -43,7 +43,7 @@ printf '%s\t%s\n' "$k" "$v"
 """
 _MARK = b"\n@@"  # starts every section: "\n@@name\n"
 _SECTIONS = {"files", "listing", "sha256", "content", "units", "packages", "dpkg-lists", "cron"}
-_SECTIONS |= {"passwd", "shadow", "group", "sysctl", "end"}
+_SECTIONS |= {"owners", "passwd", "shadow", "group", "sysctl", "end"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ def script(watch: Watch) -> str:
         "section cron",
         "grep -H -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* "
         "2>/dev/null",
+        "section owners",  # every name source (NSS), as find would name a file's owner and group
+        'for db in passwd group; do echo "$db"; { getent "$db" 2>/dev/null || cat /etc/"$db"; } | cut -d: -f1,3; done',
         "section passwd",
         "cut -d: -f1,3- /etc/passwd",
         "section shadow",  # digested by the parser at once, never kept or shown
@@ -118,7 +120,7 @@ def parse(machine: str, output: bytes) -> Snapshot:
         raise TruncatedOutput(f"the snapshot command on {machine} stopped before its end; it printed: {got}")
     text = {name: body.decode(errors="replace") for name, body in sections.items() if name not in ("files", "content")}
     snapshot = Snapshot(machine)
-    names = _names(text.get("passwd", "")), _names(text.get("group", ""))
+    names = _owners(text.get("owners", ""))
     snapshot.files = _files(
         sections.get("files", b""), sections.get("sha256", b""), sections.get("content", b""), names
     )
@@ -159,13 +161,19 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
-def _names(records: str) -> dict[str, str]:
-    """Numeric id -> name, from ``name:id:...`` lines; the first of two names for one id, as getpwuid finds it."""
-    found: dict[str, str] = {}
-    for line in _lines(records):
-        name, number = [*line.split(":", 2), ""][:2]
-        found.setdefault(number, name)
-    return found
+def _owners(section: str) -> tuple[dict[str, str], dict[str, str]]:
+    """User and group ids -> names, from ``getent`` (a ``passwd`` line, then ``name:id`` lines, then ``group``):
+    the first name of an id, as getpwuid finds it."""
+    users: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    table = users
+    for line in _lines(section):
+        if line in ("passwd", "group"):
+            table = users if line == "passwd" else groups
+            continue
+        name, _, number = line.partition(":")
+        table.setdefault(number, name)
+    return users, groups
 
 
 def _files(

@@ -30,6 +30,7 @@ class WorkloadClones:
         self.images: dict[str, str] = {}
         self.testbeds: list[Testbed] = []
         self._lanes: dict[int, Testbed] = {}  # id of a lane -> the clones it runs on
+        self._workloads: dict[int, Workload] = {}  # id of a clone testbed -> the workload moved onto it
         self._lock = threading.Lock()
         self._closed = False
 
@@ -49,6 +50,8 @@ class WorkloadClones:
             clone.close()
             raise HarnessError("the drift suite is over: no more clones")
         moved = self.workload.moved_to(clone)
+        with self._lock:
+            self._workloads[id(clone)] = moved
         tracker = StateTracker(clone.runners(), spec.state, self.converged.tracker.mask)
         start = self.converged
         run = moved.drift_strategy(Converged(tracker, start.snapshots, start.watches, start.current))
@@ -75,7 +78,7 @@ class WorkloadClones:
             if testbed is not None:
                 self.testbeds.remove(testbed)
         if testbed is not None:  # lane 0, the deployment's own machines, is not a clone's: it stays
-            _close(testbed)
+            self._close(testbed)
 
     def close(self) -> None:
         """The clones, then the images they started from; one that cannot be removed stops none of the others
@@ -84,12 +87,17 @@ class WorkloadClones:
             self._closed = True
             testbeds, self.testbeds = self.testbeds, []
         for testbed in testbeds:
-            _close(testbed)
+            self._close(testbed)
         for image in self.images.values():
             with contextlib.suppress(docker.errors.APIError):
                 self.testbed.bench.client.images.remove(image, force=True)
 
-
-def _close(testbed: Testbed) -> None:
-    with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
-        testbed.close()
+    def _close(self, testbed: Testbed) -> None:
+        """The workload moved onto it (its pods' sandboxes), then its machines and network."""
+        with self._lock:
+            moved = self._workloads.pop(id(testbed), None)
+        if moved is not None:
+            with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+                moved.close()
+        with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+            testbed.close()

@@ -42,6 +42,7 @@ class JobWorkload:
         self.spec, self.manifest, self.job, self.testbed, self.secrets = spec, manifest, manifest.job, testbed, secrets
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
         self.kept = ReadOnlyVolumes()  # its testbed's: removed with it
+        self._sandboxes: PodSandboxes | None = None
         if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
             with contextlib.suppress(HarnessError):
                 secrets.read(load_manifest(spec.drift.manifest))
@@ -80,14 +81,17 @@ class JobWorkload:
             sources=given,
             backoff_seconds=self.spec.backoff_seconds,
             kept=self.kept,
-            sandboxes=self._sandboxes,
+            sandboxes=self._pod_sandboxes(),
         )
         return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
 
-    @functools.cached_property
-    def _sandboxes(self) -> PodSandboxes:
-        bench = self.testbed.bench
-        return PodSandboxes(bench.client, self.testbed.ownership, self.testbed.network, bench.builder.ensure(ROOTFS))
+    def _pod_sandboxes(self) -> PodSandboxes:
+        """Made on the first pod: the testbed's network exists by then."""
+        if self._sandboxes is None:
+            bench = self.testbed.bench
+            image = bench.builder.ensure(ROOTFS)
+            self._sandboxes = PodSandboxes(bench.client, self.testbed.ownership, self.testbed.network, image)
+        return self._sandboxes
 
     @functools.cached_property
     def _drift_check(self) -> tuple[JobSpec, str, Manifest]:
@@ -141,8 +145,9 @@ class JobWorkload:
         return self.testbed.shell_hints()
 
     def close(self) -> None:
-        """Its pods are gone when each run ends; its sandboxes go now (its volumes carry the testbed's labels)."""
-        if "_sandboxes" in self.__dict__:
+        """Its pods are gone when each run ends; the sandboxes made ahead for the next go now (its volumes carry
+        the testbed's labels)."""
+        if self._sandboxes is not None:
             self._sandboxes.close()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from docker.models.containers import Container
+
 from harness.deployment import Deployment
 from harness.k8s.pod import SecurityContext
 from harness.workbench import Workbench
@@ -137,24 +139,35 @@ def test_read_only_volumes_are_filled_once_for_every_pod_with_the_same_files_and
     assert bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"}) == []
 
 
-def test_pods_of_a_job_join_one_sandbox_that_is_replaced_when_gone_and_goes_with_the_testbed(  # type: ignore[no-untyped-def]
+def test_every_pod_has_a_sandbox_of_its_own_named_as_the_pod_and_none_is_left(  # type: ignore[no-untyped-def]
     bench: Workbench, test_spec
 ) -> None:
+    from dataclasses import replace
+
     from harness.engine.labels import ROLE, SCOPE
 
-    def sandboxes(scope: str) -> list:  # type: ignore[type-arg]
-        return bench.client.containers.list(all=True, filters={"label": [f"{SCOPE}={scope}", f"{ROLE}=pod-sandbox"]})
+    def sandboxes(scope: str) -> dict[str, Container]:  # by name; listed only (those of ended pods are going)
+        labels = [f"{SCOPE}={scope}", f"{ROLE}=pod-sandbox"]
+        listed = bench.client.containers.list(all=True, sparse=True, filters={"label": labels})
+        return {c.attrs["Names"][0]: c for c in listed}
 
     with Deployment(bench, test_spec("hello")) as deployment:
         scope = deployment.testbed.ownership.scope
+        job = deployment.manifest.job
+        assert job is not None
+        (container,) = job.pod.containers
+        says_its_name = replace(container, command=("sh", "-c", "echo pod=$(hostname) $(cat /etc/hostname)"), args=None)
+        named = replace(job, pod=replace(job.pod, containers=(says_its_name,)))
+        version = replace(deployment.current, manifest=replace(deployment.manifest, job=named))
+        pods = []
         for _ in range(2):
-            assert deployment.apply().succeeded
-        (first,) = sandboxes(scope)
-        assert first.status == "running"
-        assert first.attrs["Config"]["Hostname"].startswith("hello-")  # a pod's name, as the kubelet gives it
-        first.remove(force=True)  # whoever removed it, the next pod gets a new one
-        result = deployment.apply()
-        assert result.succeeded, result.describe()
-        (second,) = sandboxes(scope)
-        assert second.id != first.id
-    assert sandboxes(scope) == []
+            result = deployment.apply(version)
+            assert result.succeeded, result.describe()
+            pod = result.attempts[0].pod
+            assert pod.startswith("hello-deploy-") and f"pod={pod} {pod}" in result.logs  # as the kubelet names it
+            pods.append(pod)
+        assert pods[0] != pods[1]  # a new pod, a new name: never the sandbox of the pod before
+        (ahead,) = [c for name, c in sandboxes(scope).items() if not any(pod in name for pod in pods)]
+        ahead.remove(force=True)  # the next pod's, started while this one ran: whoever removes it, a pod gets one
+        assert deployment.apply(version).succeeded
+    assert sandboxes(scope) == {}

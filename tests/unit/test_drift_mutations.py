@@ -519,3 +519,9 @@ def test_the_quick_tier_sees_every_directory_and_kind_once_every_unit_once_and_e
         "custom by-hand",
     ]
     assert set(chosen) < set(every)
+
+
+def test_the_quick_tier_stops_and_disables_a_machines_only_unit() -> None:
+    units = {"app.service": UnitState("app.service", active="active", enabled="enabled")}
+    chosen = quick(derive_mutations(Snapshot("pve1", units=units)))
+    assert [m.id for m in chosen] == ["stop app.service", "disable app.service"]

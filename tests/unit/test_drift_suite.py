@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -530,6 +531,25 @@ def test_a_short_name_in_what_the_check_says_of_every_item_names_nothing() -> No
 # --- lanes: clones of the converged machines, side by side ---
 
 
+class Rendezvous:
+    """Each lane's first row waits until every lane has one: these fakes are instant, and the lane that is ready
+    first would take every row."""
+
+    def __init__(self, lanes: int) -> None:
+        self.lanes, self.met = lanes, threading.Condition()
+        self.seen: set[int] = set()
+
+    def wrap(self, lab: Lab, before: Callable[[Mutation], None]) -> Callable[[Mutation], None]:
+        def wrapped(mutation: Mutation) -> None:
+            with self.met:
+                self.seen.add(id(lab))
+                self.met.notify_all()
+                assert self.met.wait_for(lambda: len(self.seen) >= self.lanes, timeout=5)
+            before(mutation)
+
+        return wrapped
+
+
 class Clones:
     """Clones of a lab's hosts as they were when frozen; `refuse` makes the next clones fail their check."""
 
@@ -537,33 +557,33 @@ class Clones:
         self.lab, self.options, self.made, self.refuse = lab, options, [], False
         self.frozen: dict[str, Host] = {}
         self.discarded: list[Strategy] = []
-        self.asked = threading.Event()
+        self.meeting: Rendezvous | None = None
 
     def freeze(self) -> None:
         self.frozen = copy.deepcopy(self.lab.hosts)
 
     def lane(self) -> Strategy:
-        self.asked.set()
         clone = Lab()
         clone.hosts = copy.deepcopy(self.frozen)
         for host in clone.hosts.values():
             host.restore_works = True  # what could not be put back was the lane's host, not the image
         self.made.append(clone)
         check = (lambda machine: Check(False, "refused")) if self.refuse else clone.check
-        return Strategy(clone, **{"check": check, "heal": clone.apply, "before": clone.before, **self.options})
+        before = self.meeting.wrap(clone, clone.before) if self.meeting else clone.before
+        return Strategy(clone, **{"check": check, "heal": clone.apply, "before": before, **self.options})
 
     def discard(self, lane: Strategy) -> None:
         self.discarded.append(lane)
 
 
 def run_on_lanes(
-    lab: Lab, clones: Clones, mutations: list[Mutation], lanes: int, *, wait_for_a_clone: bool = False
+    lab: Lab, clones: Clones, mutations: list[Mutation], lanes: int, *, every_lane: bool = False
 ) -> DriftReport:
-    def before(mutation: Mutation) -> None:
-        if wait_for_a_clone:  # the first lane would otherwise take every row before another lane asks for one
-            assert clones.asked.wait(5)
-        lab.before(mutation)
-
+    """With ``every_lane``, each lane runs rows."""
+    before: Callable[[Mutation], None] = lab.before
+    if every_lane:
+        clones.meeting = Rendezvous(lanes)
+        before = clones.meeting.wrap(lab, lab.before)
     strategy = Strategy(lab, check=lab.check, heal=lab.apply, before=before)
     converged = {name: host.snapshot(name) for name, host in lab.hosts.items()}
     return run_drift(strategy, converged, mutations, clones=clones, lanes=lanes)
@@ -577,7 +597,7 @@ def test_lanes_give_the_serial_matrix_row_for_row() -> None:
     serial = Lab().run(mixed())
     lab = Lab()
     clones = Clones(lab)
-    parallel = run_on_lanes(lab, clones, mixed(), lanes=3, wait_for_a_clone=True)
+    parallel = run_on_lanes(lab, clones, mixed(), lanes=3, every_lane=True)
     assert [r.mutation for r in parallel.rows] == mixed()
     assert outcomes(parallel) == outcomes(serial)
     assert parallel.summary() == serial.summary()
@@ -612,7 +632,7 @@ def test_a_clone_whose_check_fails_on_the_converged_host_is_refused_and_the_othe
     lab = Lab()
     clones = Clones(lab)
     clones.refuse = True
-    report = run_on_lanes(lab, clones, [edit("/a"), edit("/b"), delete("/a")], lanes=2, wait_for_a_clone=True)
+    report = run_on_lanes(lab, clones, [edit("/a"), edit("/b"), delete("/a")], lanes=2)
     assert outcomes(report) == [(DETECTED, "yes")] * 3  # all on the first lane
     assert report.lanes == 1
     refused = "the drift check fails on the converged host (pve1)\nrefused"
@@ -683,3 +703,14 @@ def test_without_clones_a_broken_lane_is_the_suites_error() -> None:
     lab.hosts = {"pve1": Broken(CONVERGED)}
     with pytest.raises(HarnessError, match="connection reset"):
         lab.run([edit("/a"), KILLER])
+
+
+def test_a_check_failing_on_the_first_lanes_converged_hosts_is_the_suites_error_and_no_clone_takes_a_row() -> None:
+    lab = Lab()
+    clones = Clones(lab)
+    strategy = Strategy(lab, check=lambda machine: Check(False, "broken"), heal=lab.apply, before=lab.before)
+    converged = {name: host.snapshot(name) for name, host in lab.hosts.items()}
+    with pytest.raises(CheckBroken, match="fails on the converged host"):
+        run_drift(strategy, converged, [edit("/a"), edit("/b"), delete("/a")], clones=clones, lanes=3)
+    time.sleep(0.2)  # the clone lanes were booting, and are told to stop
+    assert clones.made and all(not any(e.startswith("before") for e in c.events) for c in clones.made)

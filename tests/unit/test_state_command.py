@@ -165,7 +165,7 @@ def test_packaged_files_are_left_to_dpkg_unless_configuration_or_edited_since() 
     assert derive(pristine, applied, packaged).paths == ("/etc/htoprc", "/usr/share/x")
 
 
-def test_owners_are_named_from_the_snapshots_own_passwd_and_group_and_unnamed_ids_stay_numbers() -> None:
+def test_owners_are_named_as_the_machine_names_them_and_unnamed_ids_stay_numbers() -> None:
     entry = "\0".join(["f", "640", "{u}", "{g}", "6", "1.0", "", "{p}"]) + "\0"
     listing = entry.format(u=0, g=999, p="/etc/app.conf") + entry.format(u=4242, g=4343, p="/srv/orphan")
     output = "\n".join(
@@ -173,11 +173,12 @@ def test_owners_are_named_from_the_snapshots_own_passwd_and_group_and_unnamed_id
             "",
             "@@files",
             listing,
-            "@@passwd",
-            "root:0:0:root:/root:/bin/bash",
-            "toor:0:0:second name:/root:/bin/sh",  # getpwuid finds the first name of an id
-            "@@group",
-            "app:999:",
+            "@@owners",
+            "passwd",
+            "root:0",
+            "toor:0",  # getpwuid finds the first name of an id
+            "group",
+            "app:999",
             "@@end",
         ]
     )
