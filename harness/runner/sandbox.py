@@ -52,6 +52,12 @@ class PodSandboxes:
         self._lock = threading.Lock()
         self._closed = False
 
+    def prepare(self, job: str) -> None:
+        """Begin the sandbox of this Job's first pod now (while the machines are scanned, say)."""
+        with self._lock:
+            if not self._closed and job not in self._ahead:
+                self._ahead[job] = DaemonCall(lambda: self._start(job), "pod-sandbox")
+
     def take(self, job: str) -> Sandbox:
         """A started sandbox for a new pod of this Job (the one made ahead, if it started); the next is begun."""
         with self._lock:

@@ -53,6 +53,7 @@ class JobWorkload:
     def start(self) -> None:
         self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
         self.secrets.add(self.testbed.key.private_openssh)
+        self._pod_sandboxes().prepare(self.job.name)  # the first pod's, while the machines are scanned
 
     def apply(self, version: Version) -> JobResult:
         job = version.manifest.job or self.job
