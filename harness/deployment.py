@@ -113,5 +113,7 @@ class Deployment:
         return found
 
     def close(self) -> None:
-        self.workload.close()
-        self.testbed.close()  # the deployment made it: it removes it
+        try:
+            self.workload.close()
+        finally:
+            self.testbed.close()  # the deployment made it: it removes it, whatever the workload's closing raised

@@ -31,6 +31,7 @@ from harness.state.tracker import ScriptRunner
 from harness.threads import DaemonCall
 
 BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
+LANE_STOP_SECONDS = 300.0  # how long a failed suite waits for a clone to finish booting (and applying) and stop
 
 
 class DriftStrategy(Protocol):
@@ -145,14 +146,18 @@ def run_drift(
     count = min(max(1, lanes), len(mutations)) if clones is not None else 1
     # Daemon threads: an interrupted run does not wait for the row a lane is on (the drift step removes the
     # clones under it, and the run's sweep what is left).
-    workers = [DaemonCall(functools.partial(work, None), "drift-lane") for _ in range(count - 1)]
+    workers: list[DaemonCall[bool]] = []
     try:
+        workers += [DaemonCall(functools.partial(work, None), "drift-lane") for _ in range(count - 1)]
         lane = _Lane(first, _baselines(first, machines))
         queue.open()
         workers.insert(0, DaemonCall(functools.partial(work, lane), "drift-lane"))
         report.lanes = sum(worker.result() for worker in workers)
-    except BaseException:  # the check fails, Ctrl-C, or a lane's error: no lane takes another row, none is awaited
+    except BaseException as exc:  # the check fails, Ctrl-C, or a lane's error: no lane takes another row
         queue.stop()
+        if not isinstance(exc, KeyboardInterrupt):  # the clones still booting are not left to outlive the suite
+            for worker in workers:
+                worker.join(LANE_STOP_SECONDS)
         raise
     for row in queue.left():
         row.unjudged = NOT_RUN_STUCK
@@ -210,6 +215,8 @@ def _work(
             if clones is not None:
                 clones.discard(lane.run)
             lane = None
+    if lane is not None and not ran and clones is not None:  # a clone that got no row goes now
+        clones.discard(lane.run)
     return ran
 
 

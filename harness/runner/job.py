@@ -39,7 +39,7 @@ from harness.k8s.expand import expand
 from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec, SecurityContext
 from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
-from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name
+from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name, running
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
@@ -101,7 +101,7 @@ class JobRun:
     sources: Sources
     backoff_seconds: float = 1.0
     kept: ReadOnlyVolumes | None = None  # secret and configMap volumes kept across pods (the same files)
-    sandboxes: PodSandboxes | None = None  # the pods' network and hostname, held across pods (None: each its own)
+    sandboxes: PodSandboxes | None = None  # each pod's network and hostname, made ahead (None: each container's own)
 
 
 class ReadOnlyVolumes:
@@ -140,7 +140,8 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
     place = _PodPlace(client, ownership, pod, run, configs[deployer.name].image)
     try:
         for number in range(1, runs + 1):
-            new_pod = number == 1 or not on_failure
+            # OnFailure restarts in the same pod, unless its sandbox is gone: the kubelet then makes the pod anew.
+            new_pod = number == 1 or not on_failure or not place.intact()
             if new_pod:
                 place.new(job.name)
             containers = [*init, deployer] if new_pod else [deployer]
@@ -182,6 +183,9 @@ class _PodPlace:
         self.sandbox = self.run.sandboxes.take(job) if self.run.sandboxes is not None else None
         self.name = self.sandbox.pod if self.sandbox is not None else pod_name(job)
         self.volumes = _create_pod_volumes(self.client, self.ownership, self.pod, self.name, self.run, self.image)
+
+    def intact(self) -> bool:
+        return self.sandbox is None or running(self.sandbox)
 
     @property
     def network(self) -> dict[str, str]:
@@ -308,7 +312,13 @@ def _run_container(
     try:
         if config.files:
             put_files(container, config.files)
-        container.start()
+        try:
+            container.start()
+        except docker.errors.APIError as exc:  # its sandbox died, say: the pod cannot run
+            raise HarnessError(
+                f"pod {place.name}: the engine could not start container {config.container.name!r}: {exc}",
+                fix="see the engine's log (`journalctl -u docker` or /var/log/dockerd.log)",
+            ) from None
         timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
         try:
             status = container.wait(timeout=timeout)

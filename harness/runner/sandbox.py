@@ -65,20 +65,35 @@ class PodSandboxes:
                 raise HarnessError("the workload is closed: no more pods")
             ahead = self._ahead.pop(job, None)
             self._ahead[job] = DaemonCall(lambda: self._start(job), "pod-sandbox")
-        if ahead is not None:
-            with contextlib.suppress(HarnessError, docker.errors.APIError):
-                sandbox = ahead.result()
-                if _running(sandbox):
-                    return sandbox
+        sandbox = None
+        try:
+            if ahead is not None:
+                with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+                    sandbox = ahead.result()
+            if sandbox is not None and not running(sandbox):
                 _remove(sandbox)
-        return self._start(job)
+                sandbox = None
+            if sandbox is None:
+                sandbox = self._start(job)
+            with self._lock:
+                if self._closed:  # closed while this one was waited for: it would outlive the workload
+                    raise HarnessError("the workload is closed: no more pods")
+            return sandbox
+        except BaseException:  # Ctrl-C included: the sandbox taken goes, not the sweep's to find
+            if sandbox is not None:
+                _remove(sandbox)
+            raise
 
     def release(self, sandbox: Sandbox) -> None:
         """The pod ended: its sandbox goes, in the background (SIGKILL: it holds nothing to stop cleanly; its
-        network endpoint takes the engine 0.1 s to undo, which the next pod need not wait for)."""
+        network endpoint takes the engine 0.1 s to undo, which the next pod need not wait for). Once the
+        workload is closed, at once: nobody would wait for it."""
         with self._lock:
-            self._releasing = [call for call in self._releasing if call.running]
-            self._releasing.append(DaemonCall(lambda: _remove(sandbox), "pod-sandbox-removal"))
+            if not self._closed:
+                self._releasing = [call for call in self._releasing if call.running]
+                self._releasing.append(DaemonCall(lambda: _remove(sandbox), "pod-sandbox-removal"))
+                return
+        _remove(sandbox)
 
     def _start(self, job: str) -> Sandbox:
         pod = pod_name(job)
@@ -117,20 +132,22 @@ class PodSandboxes:
             ahead, self._ahead = list(self._ahead.values()), {}
             releasing, self._releasing = self._releasing, []
         for call in ahead:
-            with contextlib.suppress(HarnessError, docker.errors.APIError):
+            with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):  # OSError: requests' own
                 _remove(call.result())
         for removal in releasing:
-            removal.result()
+            with contextlib.suppress(docker.errors.APIError, OSError):
+                removal.result()
 
 
-def _running(sandbox: Sandbox) -> bool:
+def running(sandbox: Sandbox) -> bool:
+    """Whether its process still holds the pod's network (a pod cannot join a stopped one)."""
     try:
         sandbox.container.reload()
-    except docker.errors.NotFound:
+    except (docker.errors.APIError, OSError):
         return False
     return bool(sandbox.container.status == "running")
 
 
 def _remove(sandbox: Sandbox) -> None:
-    with contextlib.suppress(docker.errors.APIError):
+    with contextlib.suppress(docker.errors.APIError, OSError):
         sandbox.container.remove(force=True)

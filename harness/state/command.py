@@ -41,6 +41,18 @@ v=
 [ -r "$f" ] && v=$(tr -s '[:space:]' ' ' < "$f" | sed 's/ $//')
 printf '%s\t%s\n' "$k" "$v"
 """
+# For each of passwd and group: the marker line, then "name:id" for each id the listed files have, looked up one by
+# one as find names them (an NSS source that does not list its users, like sssd's, still names them); without
+# getent, every entry of /etc's file.
+_OWNERS = r"""for db in passwd group; do
+    echo "$db"
+    case $db in passwd) f=%U;; *) f=%G;; esac
+    if command -v getent >/dev/null; then
+        {find}-printf "$f\n" 2>/dev/null | sort -un | xargs -r getent "$db"
+    else
+        cat /etc/"$db"
+    fi | cut -d: -f1,3
+done"""
 _MARK = b"\n@@"  # starts every section: "\n@@name\n"
 _SECTIONS = {"files", "listing", "sha256", "content", "units", "packages", "dpkg-lists", "cron"}
 _SECTIONS |= {"owners", "passwd", "shadow", "group", "sysctl", "end"}
@@ -71,12 +83,20 @@ def script(watch: Watch) -> str:
         find = f"find {' '.join(q(p) for p in watch.paths)} -xdev {pruning}"
         lines += ["section files", f"{find}-printf '{_FILE_FORMAT}' 2>/dev/null"]
         if watch.digests:
-            newer = "" if watch.digest_since is None else f"-newerct @{watch.digest_since:.3f} "
-            lines += ["section sha256", f"{find}-type f {newer}-exec sha256sum -z {{}} + 2>/dev/null"]
+            lines += ["section sha256"]
+            newer = ""
+            if watch.digest_since is not None:  # a find without -newerct (busybox) digests every file
+                lines += [
+                    f"newer='-newerct @{watch.digest_since:.3f}'",
+                    "find / -maxdepth 0 $newer >/dev/null 2>&1 || newer=",
+                ]
+                newer = "$newer "
+            lines += [f"{find}-type f {newer}-exec sha256sum -z {{}} + 2>/dev/null"]
         content = watch.paths if watch.content is None else watch.content
         if watch.digests and content:
             small = f"-type f -size -{CONTENT_LIMIT + 1}c -exec sh -c {q(_CONTENT_LOOP)} sh {{}} +"
             lines += ["section content", f"find {' '.join(q(p) for p in content)} -xdev {pruning}{small} 2>/dev/null"]
+        lines += ["section owners", _OWNERS.format(find=find)]  # the listed files' owners, as find names them
     if watch.listings:
         listed = " ".join(q(p) for p in watch.listings)
         lines += ["section listing", f"find {listed} -mindepth 1 -maxdepth 1 {pruning}-printf '%p\\0' 2>/dev/null"]
@@ -92,8 +112,6 @@ def script(watch: Watch) -> str:
         "section cron",
         "grep -H -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' /etc/crontab /etc/cron.d/* /var/spool/cron/crontabs/* "
         "2>/dev/null",
-        "section owners",  # every name source (NSS), as find would name a file's owner and group
-        'for db in passwd group; do echo "$db"; { getent "$db" 2>/dev/null || cat /etc/"$db"; } | cut -d: -f1,3; done',
         "section passwd",
         "cut -d: -f1,3- /etc/passwd",
         "section shadow",  # digested by the parser at once, never kept or shown

@@ -46,12 +46,14 @@ class WorkloadClones:
                 raise HarnessError("the drift suite is over: no more clones")
             self.testbeds.append(clone)
         clone.start(spec.machines, mirror=spec.mirror, images=self.images)
-        if self._closed:  # the suite ended (Ctrl-C) while this clone booted
-            clone.close()
-            raise HarnessError("the drift suite is over: no more clones")
         moved = self.workload.moved_to(clone)
         with self._lock:
-            self._workloads[id(clone)] = moved
+            closed = self._closed
+            if not closed:
+                self._workloads[id(clone)] = moved
+        if closed:  # the suite ended while this clone booted
+            clone.close()
+            raise HarnessError("the drift suite is over: no more clones")
         tracker = StateTracker(clone.runners(), spec.state, self.converged.tracker.mask)
         start = self.converged
         run = moved.drift_strategy(Converged(tracker, start.snapshots, start.watches, start.current))
