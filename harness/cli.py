@@ -11,6 +11,7 @@ from harness.engine.client import connect
 from harness.engine.labels import CACHE
 from harness.engine.sweep import sweep
 from harness.errors import HarnessError
+from harness.workdirs import sweep_workdirs
 
 
 def prune() -> int:
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prune":
             return prune()
         print(sweep(connect(), kept=args.kept))
+        folders = sweep_workdirs(connect())  # after the kept machines went: their keys go too
+        print(f"removed {len(folders)} work folder(s) of runs that are gone")
         return 0
     except HarnessError as exc:
         print(f"deployer-harness: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
+from harness.signals import StopSignals
 
 SESSION_INPUT = "deployer_harness_session"
 
@@ -36,6 +37,7 @@ class State:
     specs: dict[Path, DeployerSpec] = field(default_factory=dict)  # by spec file path
     session: RunSession = field(default_factory=RunSession)
     reporter: Any = None
+    signals: StopSignals = field(default_factory=StopSignals)
 
     def progress(self, line: str) -> None:
         if self.reporter is not None:
@@ -116,7 +118,14 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"deployer_cluster in the ini file: {exc}") from None
     names: list[str] = config.getoption("deployer")
     if names:
+        state.signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
         _load_specs(config, state, names)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.signals.uninstall()
 
 
 def _drift_options(config: pytest.Config) -> DriftOptions:

@@ -35,6 +35,7 @@ from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
 from harness.threads import DaemonCall
 from harness.workbench import Workbench
+from harness.workdirs import sweep_workdirs
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
@@ -79,6 +80,9 @@ class RunSession:
         swept = sweep(connect())
         if swept:
             self.progress(str(swept))
+        folders = sweep_workdirs(connect())
+        if folders:
+            self.progress(f"removed {len(folders)} work folder(s) (SSH keys with them) of runs that are gone")
         bench = self.bench
         for spec in specs:
             try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import shutil
-import tempfile
 from pathlib import Path
 
 import docker
@@ -15,6 +14,7 @@ from harness.engine import Capabilities, Ownership, connect, probe
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
+from harness.workdirs import make_workdir
 
 DEPLOYER_BASE = "deployer-base"
 
@@ -27,7 +27,7 @@ class Workbench:
         self.ownership = ownership or Ownership()
         self.catalog = Catalog()
         self.keep = keep  # kept machines need their SSH keys after the run
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{PROJECT}-{self.ownership.run_id}-"))
+        self.workdir = make_workdir(self.ownership)  # swept with the run's machines when the run is gone
 
     @functools.cached_property
     def client(self) -> docker.DockerClient:

@@ -72,6 +72,12 @@ class Machine:
         assert isinstance(backend, NoDelayParamikoBackend)
         try:
             return backend.run_with_input("sh -s", script.encode())
+        except TimeoutError:
+            backend.close()  # what the connection is in the middle of is unknown: the next command opens another
+            raise HarnessError(
+                f"{self.name} ({self.address}) stopped answering: nothing came back for {backend.read_timeout:.0f} s",
+                fix=self.shell_hint(),
+            ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HarnessError(f"{self.name}: SSH to {self.address} failed: {exc}", fix=self.shell_hint()) from None
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import functools
 import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
 from testinfra.backend.paramiko import IgnorePolicy, ParamikoBackend
+
+READ_TIMEOUT = 120.0  # seconds without a byte from the machine before a command is given up: it stopped answering
 
 
 class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
     def __init__(self, address: str, key_path: Path, *, port: int = 22, user: str = "root", timeout: int = 10):
         super().__init__(f"{user}@{address}:{port}", ssh_identity_file=str(key_path), timeout=timeout)
         self._address, self._port, self._user = address, port, user
+        self.read_timeout = READ_TIMEOUT
 
     @functools.cached_property
     def client(self) -> paramiko.SSHClient:
@@ -50,18 +56,64 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise paramiko.SSHException("connection closed")
-        channel = transport.open_session()
+        watchdog = _Watchdog(transport, self.read_timeout)
         try:
-            channel.exec_command(command)
-            channel.sendall(data)
-            channel.shutdown_write()
-            stdout = channel.makefile("rb").read()
-            stderr = channel.makefile_stderr("rb").read()
-            return channel.recv_exit_status(), stdout, stderr
+            channel = transport.open_session(timeout=self.read_timeout)
+            try:
+                channel.exec_command(command)
+                channel.sendall(data)
+                channel.shutdown_write()
+                stdout = _drain(channel.recv, watchdog)
+                stderr = _drain(channel.recv_stderr, watchdog)
+                status = channel.recv_exit_status()
+            finally:
+                channel.close()
+        except (paramiko.SSHException, EOFError, OSError):
+            if watchdog.expired:
+                raise TimeoutError(f"nothing came back for {self.read_timeout:.0f} s") from None
+            raise
         finally:
-            channel.close()
+            watchdog.stop()
+        if watchdog.expired:  # the connection closed under a command that had said all it would
+            raise TimeoutError(f"nothing came back for {self.read_timeout:.0f} s")
+        return status, stdout, stderr
 
     def close(self) -> None:
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
+
+
+def _drain(receive: Callable[[int], bytes], watchdog: _Watchdog) -> bytes:
+    """Everything a stream of the channel sends until its end; each piece tells the watchdog the machine answers."""
+    pieces = []
+    while piece := receive(1 << 16):
+        watchdog.poke()
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+class _Watchdog:
+    """Closes the connection when nothing has come back for ``seconds`` (a paused machine, a cut network): every
+    wait of the command then ends, where paramiko's own waits (a session opened, a command started, its exit
+    status) have no timeout."""
+
+    def __init__(self, transport: paramiko.Transport, seconds: float) -> None:
+        self.transport, self.seconds = transport, seconds
+        self.expired = False
+        self._last = time.monotonic()
+        self._done = threading.Event()
+        threading.Thread(target=self._watch, name="ssh-watchdog", daemon=True).start()
+
+    def poke(self) -> None:
+        self._last = time.monotonic()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(0.5, self.seconds / 4)):
+            if time.monotonic() - self._last > self.seconds:
+                self.expired = True
+                self.transport.close()
+                return

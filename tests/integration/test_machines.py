@@ -9,7 +9,9 @@ import pytest
 
 from harness.deployer.spec import MachineSpec
 from harness.engine.labels import SCOPE
+from harness.errors import HarnessError
 from harness.hosts.machine import Machine
+from harness.hosts.ssh_backend import READ_TIMEOUT
 from harness.testbed import Testbed, standalone_machine
 from harness.workbench import Workbench
 
@@ -69,6 +71,21 @@ def test_a_dropped_ssh_connection_is_opened_again(debian: Machine) -> None:
     code, output = debian.exec("pkill -f '^sshd: root'")  # what a deployer restarting sshd hard does to sessions
     assert code == 0, output
     assert debian.run_script("echo two") == (0, b"two\n", b"")
+
+
+def test_a_machine_that_stops_answering_is_named_in_one_line_and_answers_again_once_it_does(debian: Machine) -> None:
+    backend = debian.host.backend
+    backend.read_timeout = 2
+    try:
+        debian.container.pause()  # a hung host: the connection stays open, nothing comes back
+        try:
+            with pytest.raises(HarnessError, match=rf"box \({debian.address}\) stopped answering: nothing came back"):
+                debian.run_script("echo hello")
+        finally:
+            debian.container.unpause()
+        assert debian.run_script("echo back") == (0, b"back\n", b"")
+    finally:
+        backend.read_timeout = READ_TIMEOUT
 
 
 def test_a_committed_machine_starts_as_a_clone_with_its_files_and_goes_with_its_testbed(bench: Workbench) -> None:

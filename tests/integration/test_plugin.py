@@ -6,6 +6,7 @@ import base64
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +17,7 @@ from pytest_runs import TEST_DEPLOYERS, harness_pytest, leftovers, run, run_id
 from harness.engine.client import connect
 from harness.engine.labels import RUN
 from harness.engine.sweep import sweep
+from harness.workdirs import sweep_workdirs
 
 
 def test_a_passing_deployer_passes_and_leaves_nothing(tmp_path: Path) -> None:
@@ -109,13 +111,20 @@ def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240) -> str:
     raise AssertionError("the deployer's pod never started:\n" + "".join(lines))
 
 
-def test_ctrl_c_leaves_nothing_behind() -> None:
+def work_folders(run: str) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"deployer-harness-{run}-*"))
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_ctrl_c_sigterm_and_sighup_leave_nothing_behind(stop: signal.Signals) -> None:
     process = harness_pytest("--deployer", "sleepy")
     run = _wait_for_pod(process)
-    os.killpg(process.pid, signal.SIGINT)
+    assert work_folders(run)  # the run's SSH keys are in it
+    os.killpg(process.pid, stop)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 2, output  # interrupted
     assert leftovers(run) == []
+    assert work_folders(run) == []
 
 
 def test_a_killed_run_is_swept_by_the_next_one() -> None:
@@ -124,9 +133,12 @@ def test_a_killed_run_is_swept_by_the_next_one() -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert leftovers(run), "a killed run cannot clean up after itself"
+    assert work_folders(run), "nor remove its work folder"
     report = sweep(connect())
     assert report.containers
     assert leftovers(run) == []
+    assert set(work_folders(run)) <= set(sweep_workdirs(connect()))
+    assert work_folders(run) == []
 
 
 @pytest.mark.parametrize(
