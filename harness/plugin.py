@@ -27,7 +27,7 @@ from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
-from harness.signals import StopSignals
+from harness.signals import StopSignals, hold_all
 
 SESSION_INPUT = "deployer_harness_session"
 
@@ -313,12 +313,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(line)
 
 
+def pytest_keyboard_interrupt(excinfo: Any) -> None:
+    """Ctrl-C (or the first SIGTERM): a SIGTERM that follows does not cut the cleanup short."""
+    hold_all()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Controller: whatever this run made and did not remove (an interrupt, a crash in a worker) goes now."""
     config = session.config
     state = config.stash.get(STATE, None)
     if state is None:
         return
+    state.signals.hold()  # the cleanup below is not cut short by a SIGTERM
     if not state.specs or hasattr(config, "workerinput"):
         state.session.close()
         return

@@ -77,10 +77,11 @@ class RunSession:
 
     def prepare(self, specs: list[DeployerSpec]) -> None:
         """Sweep dead runs, build every image once, probe the engine, make kind clusters for DaemonSets."""
-        swept = sweep(connect())
+        client = connect()
+        swept = sweep(client)
         if swept:
             self.progress(str(swept))
-        folders = sweep_workdirs(connect())
+        folders = sweep_workdirs(client)
         if folders:
             self.progress(f"removed {len(folders)} work folder(s) (SSH keys with them) of runs that are gone")
         bench = self.bench
@@ -121,6 +122,7 @@ class RunSession:
                     cluster.delete()
             with contextlib.suppress(EngineUnavailable):
                 sweep(connect(), run_id=self.ownership.run_id)
+                sweep_workdirs(connect())  # the xdist workers' folders, when they were stopped by force
         self.close()
 
     def stop_background(self, wait: float = BACKGROUND_STOP_SECONDS) -> None:

@@ -1,8 +1,9 @@
 """SIGTERM and SIGHUP (a cancelled CI job, `timeout`, a closed terminal) end a run as Ctrl-C does: pytest's
 teardown runs, the run's machines, networks, volumes and work folder (its SSH keys) are removed, and a child
-process (the deployer's testinfra run) is stopped with it. Only the first one is turned into an interrupt: the
-cleanup it starts is not cut short by the next (SIGKILL is the way to insist). Handlers someone else installed are
-left alone."""
+process (the deployer's testinfra run) is stopped with it. Only the first one is turned into an interrupt, and none
+once the run cleans up (after Ctrl-C, or at its end): the cleanup is not cut short (SIGKILL is the way to
+insist). Handlers someone else installed are left alone, and so is a signal the run was started ignoring
+(nohup): whoever started it wants it to go on."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ import threading
 from types import FrameType
 
 STOPPING = ("SIGTERM", "SIGHUP")
+_INSTALLED: list[StopSignals] = []  # Ctrl-C is pytest's: its hook holds these (see :func:`hold_all`)
+
+
+def hold_all() -> None:
+    """Ctrl-C came: the installed handlers wait for the cleanup it starts."""
+    for installed in _INSTALLED:
+        installed.hold()
 
 
 class StopSignals:
@@ -25,6 +33,13 @@ class StopSignals:
             number = getattr(signal, name, None)
             if number is not None and signal.getsignal(number) == signal.SIG_DFL:
                 self.previous[number] = signal.signal(number, self._interrupt)
+        if self.previous:
+            _INSTALLED.append(self)
+
+    def hold(self) -> None:
+        """The run is cleaning up (after Ctrl-C, or at its end): from now on these signals wait for it."""
+        if self.received is None:
+            self.received = "cleanup"
 
     def _interrupt(self, number: int, frame: FrameType | None) -> None:
         if self.received is not None:
@@ -34,5 +49,8 @@ class StopSignals:
 
     def uninstall(self) -> None:
         for number, handler in self.previous.items():
-            signal.signal(number, handler)  # type: ignore[arg-type]
+            if signal.getsignal(number) == self._interrupt:  # a handler set since then is not ours to replace
+                signal.signal(number, handler)  # type: ignore[arg-type]
         self.previous.clear()
+        if self in _INSTALLED:
+            _INSTALLED.remove(self)

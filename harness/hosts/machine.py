@@ -20,7 +20,7 @@ from harness.engine.labels import Ownership
 from harness.engine.probe import Capabilities, systemd_machine_options
 from harness.errors import HarnessError
 from harness.hosts.keys import KeyPair
-from harness.hosts.ssh_backend import NoDelayParamikoBackend
+from harness.hosts.ssh_backend import MachineSilent, NoDelayParamikoBackend
 
 READY_STATES = {"running", "degraded"}
 
@@ -72,11 +72,10 @@ class Machine:
         assert isinstance(backend, NoDelayParamikoBackend)
         try:
             return backend.run_with_input("sh -s", script.encode())
-        except TimeoutError:
+        except MachineSilent as exc:
             backend.close()  # what the connection is in the middle of is unknown: the next command opens another
             raise HarnessError(
-                f"{self.name} ({self.address}) stopped answering: nothing came back for {backend.read_timeout:.0f} s",
-                fix=self.shell_hint(),
+                f"{self.name} ({self.address}) stopped answering: {exc}", fix=self.shell_hint()
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HarnessError(f"{self.name}: SSH to {self.address} failed: {exc}", fix=self.shell_hint()) from None

@@ -58,7 +58,7 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
             raise paramiko.SSHException("connection closed")
         watchdog = _Watchdog(transport, self.read_timeout)
         try:
-            channel = transport.open_session(timeout=self.read_timeout)
+            channel = transport.open_session()  # the watchdog bounds every wait; paramiko's own would race it
             try:
                 channel.exec_command(command)
                 channel.sendall(data)
@@ -69,13 +69,11 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
             finally:
                 channel.close()
         except (paramiko.SSHException, EOFError, OSError):
-            if watchdog.expired:
-                raise TimeoutError(f"nothing came back for {self.read_timeout:.0f} s") from None
+            if watchdog.stop():
+                raise MachineSilent(self.read_timeout) from None
             raise
-        finally:
-            watchdog.stop()
-        if watchdog.expired:  # the connection closed under a command that had said all it would
-            raise TimeoutError(f"nothing came back for {self.read_timeout:.0f} s")
+        if watchdog.stop():  # the connection closed under a command that had said all it would
+            raise MachineSilent(self.read_timeout)
         return status, stdout, stderr
 
     def close(self) -> None:
@@ -93,27 +91,57 @@ def _drain(receive: Callable[[int], bytes], watchdog: _Watchdog) -> bytes:
     return b"".join(pieces)
 
 
+class MachineSilent(Exception):
+    """Nothing came back from the machine, not even an answer to a keepalive, for this long."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"nothing came back for {seconds:.0f} s")
+        self.seconds = seconds
+
+
 class _Watchdog:
-    """Closes the connection when nothing has come back for ``seconds`` (a paused machine, a cut network): every
+    """Closes the connection when the machine has not answered for ``seconds`` (paused, its network cut): every
     wait of the command then ends, where paramiko's own waits (a session opened, a command started, its exit
-    status) have no timeout."""
+    status) have none. The machine answers by the command's output, or by sshd's reply to a keepalive sent every
+    second: a command that is silent for minutes on a live machine is never cut."""
 
     def __init__(self, transport: paramiko.Transport, seconds: float) -> None:
         self.transport, self.seconds = transport, seconds
         self.expired = False
         self._last = time.monotonic()
         self._done = threading.Event()
+        self._asking = threading.Lock()  # one keepalive in flight at a time
+        self._lock = threading.Lock()  # expiry against stop
         threading.Thread(target=self._watch, name="ssh-watchdog", daemon=True).start()
 
     def poke(self) -> None:
         self._last = time.monotonic()
 
-    def stop(self) -> None:
-        self._done.set()
+    def stop(self) -> bool:
+        """No more watching; whether it had expired (the connection is closed then)."""
+        with self._lock:
+            self._done.set()
+            return self.expired
 
     def _watch(self) -> None:
-        while not self._done.wait(min(0.5, self.seconds / 4)):
+        interval = min(1.0, self.seconds / 4)
+        while not self._done.wait(interval):
             if time.monotonic() - self._last > self.seconds:
-                self.expired = True
+                with self._lock:
+                    if self._done.is_set():
+                        return
+                    self.expired = True
                 self.transport.close()
                 return
+            if self._asking.acquire(blocking=False):
+                threading.Thread(target=self._ask, name="ssh-keepalive", daemon=True).start()
+
+    def _ask(self) -> None:
+        try:  # sshd answers any global request, a refusal included; a paused machine never does
+            self.transport.global_request("keepalive@openssh.com", wait=True)
+            if self.transport.is_active():
+                self.poke()
+        except (paramiko.SSHException, EOFError, OSError):
+            pass
+        finally:
+            self._asking.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,12 +79,15 @@ def test_a_machine_that_stops_answering_is_named_in_one_line_and_answers_again_o
     backend.read_timeout = 2
     try:
         debian.container.pause()  # a hung host: the connection stays open, nothing comes back
+        begun = time.monotonic()
         try:
             with pytest.raises(HarnessError, match=rf"box \({debian.address}\) stopped answering: nothing came back"):
                 debian.run_script("echo hello")
         finally:
             debian.container.unpause()
+        assert time.monotonic() - begun < 5  # at its timeout, not after a reconnection's own
         assert debian.run_script("echo back") == (0, b"back\n", b"")
+        assert debian.run_script("sleep 4; echo still") == (0, b"still\n", b"")  # silent, alive: keepalives
     finally:
         backend.read_timeout = READ_TIMEOUT
 

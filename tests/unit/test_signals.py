@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest
 
-from harness.signals import StopSignals
+from harness.signals import StopSignals, hold_all
 
 
 def test_the_first_sigterm_is_an_interrupt_and_the_next_one_does_not_cut_the_cleanup_short() -> None:
@@ -16,8 +15,8 @@ def test_the_first_sigterm_is_an_interrupt_and_the_next_one_does_not_cut_the_cle
     try:
         stops.install()
         with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
-            os.kill(os.getpid(), signal.SIGTERM)
-        os.kill(os.getpid(), signal.SIGTERM)  # during the cleanup: nothing happens
+            signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)  # during the cleanup: nothing happens
         assert stops.received == "SIGTERM"
     finally:
         stops.uninstall()
@@ -38,3 +37,16 @@ def test_a_handler_someone_else_installed_is_kept() -> None:
         assert signal.getsignal(signal.SIGHUP) is theirs
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_after_ctrl_c_a_sigterm_waits_for_the_cleanup() -> None:
+    stops = StopSignals()
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        stops.install()
+        hold_all()  # pytest's keyboard-interrupt hook: the cleanup has begun
+        signal.raise_signal(signal.SIGTERM)  # nothing happens
+        assert stops.received == "cleanup"
+    finally:
+        stops.uninstall()
+        signal.signal(signal.SIGTERM, previous)
