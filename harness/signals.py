@@ -35,11 +35,17 @@ class StopSignals:
                 self.previous[number] = signal.signal(number, self._interrupt)
         if self.previous:
             _INSTALLED.append(self)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # Ctrl-C stays pytest's, and holds
+                self.previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._ctrl_c)
 
     def hold(self) -> None:
         """The run is cleaning up (after Ctrl-C, or at its end): from now on these signals wait for it."""
         if self.received is None:
             self.received = "cleanup"
+
+    def _ctrl_c(self, number: int, frame: FrameType | None) -> None:
+        self.hold()
+        signal.default_int_handler(number, frame)
 
     def _interrupt(self, number: int, frame: FrameType | None) -> None:
         if self.received is not None:
@@ -49,7 +55,7 @@ class StopSignals:
 
     def uninstall(self) -> None:
         for number, handler in self.previous.items():
-            if signal.getsignal(number) == self._interrupt:  # a handler set since then is not ours to replace
+            if signal.getsignal(number) in (self._interrupt, self._ctrl_c):  # one set since then is not ours
                 signal.signal(number, handler)  # type: ignore[arg-type]
         self.previous.clear()
         if self in _INSTALLED:

@@ -32,25 +32,35 @@ def sweep_workdirs(client: docker.DockerClient, root: Path | None = None) -> lis
     """Remove the work folders of runs that are gone (and kept nothing); the folders removed."""
     removed = []
     for folder in sorted(Path(root or tempfile.gettempdir()).glob(f"{PROJECT}-*")):
-        if not _ours(folder):
-            continue
         try:
-            owner, run = (folder / OWNER_FILE).read_text().split()[:2]
-        except (OSError, ValueError):
+            if _ours(folder) and _gone(client, folder) and _remove(folder):
+                removed.append(folder)
+        except OSError:  # another run's sweep removed it meanwhile
             continue
-        if owner_is_alive(owner) or _kept(client, run):
-            continue
-        for entry in folder.iterdir():  # the owner file last: a folder left half removed is found again
-            if entry.name != OWNER_FILE:
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
-        if len(list(folder.iterdir())) == 1:
-            shutil.rmtree(folder, ignore_errors=True)
-        if not folder.exists():
-            removed.append(folder)
     return removed
+
+
+def _gone(client: docker.DockerClient, folder: Path) -> bool:
+    """Its owner has ended and kept no machine; an older folder without an owner file is never gone."""
+    try:
+        owner, run = (folder / OWNER_FILE).read_text().split()[:2]
+    except ValueError:
+        return False
+    return not owner_is_alive(owner) and not _kept(client, run)
+
+
+def _remove(folder: Path) -> bool:
+    """Everything but the owner file first, then the folder: one left half removed is found again."""
+    for entry in folder.iterdir():
+        if entry.name == OWNER_FILE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    if all(entry.name == OWNER_FILE for entry in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
+    return not folder.exists()
 
 
 def _ours(folder: Path) -> bool:

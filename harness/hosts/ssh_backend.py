@@ -68,8 +68,8 @@ class NoDelayParamikoBackend(ParamikoBackend):  # type: ignore[misc]
                 status = channel.recv_exit_status()
             finally:
                 channel.close()
-        except (paramiko.SSHException, EOFError, OSError):
-            if watchdog.stop():
+        except BaseException as exc:  # Ctrl-C included: the watchdog stops with the command
+            if watchdog.stop() and isinstance(exc, (paramiko.SSHException, EOFError, OSError)):
                 raise MachineSilent(self.read_timeout) from None
             raise
         if watchdog.stop():  # the connection closed under a command that had said all it would

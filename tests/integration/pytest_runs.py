@@ -39,8 +39,8 @@ def harness_pytest(*args: str) -> subprocess.Popen[str]:
 def _default_stop_signals() -> None:
     """A run started under nohup (or by a runner that ignores SIGHUP) would inherit that, and rightly keep it: the
     runs here start as a terminal's would."""
-    for number in (signal.SIGHUP, signal.SIGTERM):
-        signal.signal(number, signal.SIG_DFL)
+    for number in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -50,3 +50,18 @@ def test_after_ctrl_c_a_sigterm_waits_for_the_cleanup() -> None:
     finally:
         stops.uninstall()
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_ctrl_c_is_still_an_interrupt_and_holds_the_sigterm_that_follows() -> None:
+    stops = StopSignals()
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        stops.install()
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGTERM)  # the cleanup Ctrl-C began goes on
+        assert stops.received == "cleanup"
+    finally:
+        stops.uninstall()
+        signal.signal(signal.SIGTERM, previous)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
