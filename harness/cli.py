@@ -17,8 +17,8 @@ from harness.workdirs import sweep_workdirs
 def prune() -> int:
     client = connect()
     removed = 0
-    for image in client.images.list(filters={"label": f"{CACHE}=true"}):
-        for tag in image.tags or [image.id]:
+    for image in client.api.images(filters={"label": f"{CACHE}=true"}):  # no inspection: a run may remove one
+        for tag in [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or [image["Id"]]:
             try:
                 client.images.remove(tag, force=True)
                 removed += 1

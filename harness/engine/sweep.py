@@ -36,7 +36,8 @@ class SweepReport:
 def remove_matching(
     client: docker.DockerClient, doomed: Callable[[dict[str, str]], bool], label: str = OWNER
 ) -> SweepReport:
-    """Remove containers, then images, networks and volumes carrying ``label`` whose labels ``doomed`` accepts.
+    """Remove containers, then images, networks and volumes carrying ``label`` (a key, or ``key=value``) whose
+    labels ``doomed`` accepts.
 
     Containers are listed with ``all=True``: created, stopped and exited ones count too.
     Another run may remove the same things meanwhile; that is success, and any other
@@ -57,10 +58,13 @@ def remove_matching(
     for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
         if doomed(container.labels):
             remove(container.name, functools.partial(container.remove, force=True, v=True), report.containers)
-    for image in client.images.list(filters=flt):  # only committed machines carry an owner; the cache does not
-        if doomed(image.labels):
-            tag = image.tags[0] if image.tags else image.short_id
-            remove(tag, functools.partial(client.images.remove, image.id, force=True), report.images)
+    # Only committed machines carry an owner; the cache does not. The low-level listing: the SDK's inspects each
+    # image it lists, and fails when another run removes one of its own meanwhile.
+    for image in client.api.images(filters=flt):
+        if doomed(image.get("Labels") or {}):
+            tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+            name = tags[0] if tags else image["Id"].split(":")[-1][:12]
+            remove(name, functools.partial(client.images.remove, image["Id"], force=True), report.images)
     for network in client.networks.list(filters=flt):
         if doomed(network.attrs.get("Labels") or {}):
             _disconnect_all(network)  # a container shared between deployments (the run's mirror) may still be on it
@@ -72,7 +76,8 @@ def remove_matching(
 
 
 def remove_labelled(client: docker.DockerClient, label: str, value: str) -> SweepReport:
-    return remove_matching(client, lambda labels: labels.get(label) == value, label)
+    """Everything carrying ``label=value``: only those are listed, never another run's (which may go meanwhile)."""
+    return remove_matching(client, lambda labels: labels.get(label) == value, f"{label}={value}")
 
 
 def sweep(
