@@ -73,4 +73,4 @@ def _ours(folder: Path) -> bool:
 
 
 def _kept(client: docker.DockerClient, run: str) -> bool:
-    return bool(client.containers.list(all=True, filters={"label": [f"{RUN}={run}", f"{KEEP}=true"]}))
+    return bool(client.containers.list(all=True, sparse=True, filters={"label": [f"{RUN}={run}", f"{KEEP}=true"]}))
