@@ -19,8 +19,9 @@ from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebac
 
 from harness import PROJECT
 from harness.checks.report import ScenarioLog, StepFailed, is_scenario, summary_lines
+from harness.deployer.cross_checks import load_deployer
 from harness.deployer.discovery import resolve
-from harness.deployer.spec import SPEC_FILE, DeployerSpec, load_spec
+from harness.deployer.spec import SPEC_FILE, DeployerSpec
 from harness.drift.options import TIERS, DriftOptions
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
 from harness.images.catalog import Catalog
@@ -91,6 +92,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("deployer_drift", "the drift tier when --drift is not given: skip, quick or full", default="")
     parser.addini("deployer_drift_workers", "like --drift-workers (0: the engine's CPUs)", default="0")
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
+    parser.addini(
+        "deployer_apply_deadline",
+        "seconds an apply may run when its Job sets no activeDeadlineSeconds (default 600; a spec's "
+        "`runner.deadline_seconds` wins)",
+        default="",
+    )
     parser.addini("deployer_cluster", "cluster backend for DaemonSets: sim or kind (like --cluster)", default="sim")
     parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
 
@@ -154,10 +161,11 @@ def _load_specs(config: pytest.Config, state: State, names: list[str]) -> None:
     base = config.invocation_params.dir if option else config.rootpath
     root = Path(os.path.abspath(base / (option or config.getini("deployers_dir"))))
     registered = {s.name for s in scenarios_for()}
+    deadline = _apply_deadline(config)
     try:
         kinds = Catalog().names(hosts_only=True)
         for folder in resolve(root, names):
-            spec = load_spec(folder, kinds)
+            spec = load_deployer(folder, kinds, deadline)
             state.specs[spec.path] = spec
             for scenario in scenarios_for(spec.folder):  # a deployer's own scenarios get markers too
                 if scenario.name not in registered:
@@ -170,6 +178,21 @@ def _load_specs(config: pytest.Config, state: State, names: list[str]) -> None:
         config.args += spec_files
     else:  # no paths given: run the deployers, not the project's testpaths
         config.args[:] = spec_files
+
+
+def _apply_deadline(config: pytest.Config) -> tuple[float, str] | None:
+    text = str(config.getini("deployer_apply_deadline")).strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise pytest.UsageError(
+            f"deployer_apply_deadline in the ini file is {text!r}: give a number of seconds above 0, e.g. 600"
+        )
+    return seconds, "the ini setting deployer_apply_deadline"
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -11,6 +11,33 @@ import yaml
 from harness.errors import HarnessError
 
 
+class DuplicateKey(yaml.MarkedYAMLError):
+    """A key written twice in one mapping: YAML loaders keep the last value and drop the first without a word."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key written twice in one mapping (keys a merge `<<` brings in may be
+    overridden, as YAML means them to be)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor names that itself
+                continue
+            seen[key] = key_node.start_mark.line
+            if first is not None:
+                raise DuplicateKey(
+                    problem=f"`{key}` is given twice (first at line {first + 1}); YAML would keep only the last",
+                    problem_mark=key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep)
+
+
 def load_yaml_documents(path: Path, what: str) -> list[Any]:
     try:
         text = path.read_text()
@@ -21,7 +48,11 @@ def load_yaml_documents(path: Path, what: str) -> list[Any]:
     except UnicodeDecodeError:
         raise HarnessError(f"{what} is not UTF-8 text", where=path, fix="save it as UTF-8") from None
     try:
-        return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=_StrictLoader) if doc is not None]
+    except DuplicateKey as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise HarnessError(f"{exc.problem}", where=where, fix="keep one of the two, merged into one") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path
@@ -34,9 +65,17 @@ class Fields:
 
     def __init__(self, path: Path, data: Any, prefix: str = "", *, known: tuple[str, ...] = ()) -> None:
         if not isinstance(data, dict):
-            raise self._error(path, prefix or "(top level)", f"must be a mapping, not {type(data).__name__}")
+            raise self._error(
+                path,
+                prefix or "(top level)",
+                f"must be a mapping, not {type(data).__name__}",
+                "write it as `name: value` lines (a list or a single value cannot go there)",
+            )
         # YAML keys may be numbers (`1:`); fields are named by their text.
         self.path, self.data, self.prefix = path, {str(k): v for k, v in data.items()}, prefix
+        if len(self.data) < len(data):  # `1:` and `"1":` are one name
+            twice = sorted({str(k) for k in data if sum(str(j) == str(k) for j in data) > 1})
+            raise self.error(twice[0], "is given twice (once as a number, once as text)", "keep one of the two")
         if known:
             for key in data:
                 if key not in known:
@@ -47,7 +86,8 @@ class Fields:
     def field_name(self, key: str) -> str:
         return f"{self.prefix}.{key}" if self.prefix else key
 
-    def error(self, key: str, message: str, fix: str | None = None) -> HarnessError:
+    def error(self, key: str, message: str, fix: str) -> HarnessError:
+        """What is wrong with the field, and how to put it right: every bad field gets a fix."""
         return self._error(self.path, self.field_name(key), message, fix)
 
     @staticmethod
@@ -57,14 +97,17 @@ class Fields:
     def has(self, key: str) -> bool:
         return key in self.data
 
+    def _add(self, key: str) -> str:
+        return f"add `{key}: ...`" + (f" under `{self.prefix}`" if self.prefix else "")
+
     def text(self, key: str, default: str | None = None, *, required: bool = False, fix: str | None = None) -> str:
         value = self.data.get(key, default)
         if value is None:
             if required:
-                raise self.error(key, "is required", fix)
+                raise self.error(key, "is required", fix or self._add(key))
             return ""
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.error(key, f"must be a string, not {type(value).__name__}", fix)
+            raise self.error(key, f"must be a string, not {type(value).__name__}", fix or 'quote it: `"..."`')
         return str(value)
 
     def optional_text(self, key: str) -> str | None:
@@ -73,15 +116,15 @@ class Fields:
     def number(self, key: str, default: float, *, minimum: float | None = None) -> float:
         value = self.data.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"must be a number, not {value!r}")
+            raise self.error(key, f"must be a number, not {value!r}", f"write a number, e.g. `{key}: {default:g}`")
         if minimum is not None and value < minimum:
-            raise self.error(key, f"must be {minimum:g} or more, not {value!r}")
+            raise self.error(key, f"must be {minimum:g} or more, not {value!r}", f"use {minimum:g} or more")
         return float(value)
 
     def mapping(self, key: str, *, known: tuple[str, ...] = (), required: bool = False) -> Fields:
         if key not in self.data or self.data[key] is None:
             if required:
-                raise self.error(key, "is required")
+                raise self.error(key, "is required", self._add(key))
             return Fields(self.path, {}, self.field_name(key))
         return Fields(self.path, self.data[key], self.field_name(key), known=known)
 
@@ -100,13 +143,13 @@ class Fields:
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.error(key, "must be a list of strings", fix)
+            raise self.error(key, "must be a list of strings", fix or f"write a list, e.g. `{key}: [a, b]`")
         return tuple(value)
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(key, f"must be true or false, not {value!r}")
+            raise self.error(key, f"must be true or false, not {value!r}", f"write `{key}: true` or `{key}: false`")
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:

@@ -9,7 +9,7 @@ ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
 secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
 config_maps: {}
 verify: {tests: tests, host: pve1}
-runner: {backoff_seconds: 1}
+runner: {backoff_seconds: 1, deadline_seconds: 600}   # the apply's deadline when the Job sets none
 state:                          # managed state, beyond what the first apply touched (derived by default)
   paths: [/etc/nut]
   exclude: [/opt/pve-nut/log]   # find -path patterns: logs the deployer or its tests append to
@@ -44,6 +44,7 @@ from harness.yaml_fields import Fields, load_yaml_documents
 
 SPEC_FILE = "harness.yaml"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # part of container names and network aliases
+_IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")  # a path component of an image's name
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 _TOP = (
     "manifest",
@@ -64,6 +65,7 @@ _TOP = (
 )
 NODE_KIND = "k8s-node"  # the machine kind of simulated cluster nodes
 FINDING_POLICIES = ("warn", "fail", "ignore")
+DEFAULT_APPLY_DEADLINE = 600.0  # seconds: a Job without activeDeadlineSeconds never hangs the run
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ class DeployerSpec:
     tests: Path | None = None
     verify_host: str | None = None
     backoff_seconds: float = 1.0
+    # A Job without activeDeadlineSeconds ends after this many seconds; where the value came from is reported.
+    deadline_seconds: float = DEFAULT_APPLY_DEADLINE
+    deadline_source: str = "the harness's default"
     state: WatchSpec = field(default_factory=WatchSpec)
     nodes: tuple[Node, ...] = ()  # the simulated cluster's nodes, for DaemonSet deployers
     mirror: bool = False  # a Debian package mirror on the test network (default: for DaemonSet deployers)
@@ -110,9 +115,26 @@ class DeployerSpec:
         return "daemonset" if self.nodes else "job"
 
 
-def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
+def load_spec(
+    folder: Path, machine_kinds: list[str], default_deadline: tuple[float, str] | None = None
+) -> DeployerSpec:
+    """``default_deadline``: the apply deadline when neither the Job nor the spec sets one, and its source."""
     path = folder / SPEC_FILE
+    if not _IMAGE_NAME.match(folder.name):
+        raise HarnessError(
+            f"the deployer's folder name {folder.name!r} cannot name its image",
+            where=folder,
+            fix="rename the folder: lower-case letters and digits, with single `.`, `_` or `-` between them "
+            "(Docker's rule for image names), e.g. `pve-nut`",
+        )
     documents = load_yaml_documents(path, "deployer spec")
+    if not documents:
+        raise HarnessError(
+            "is empty",
+            where=path,
+            fix="declare at least the machines the deployer configures, e.g. "
+            "`machines: {pve1: {kind: pve-8, address: 192.0.2.10}}` (or `cluster.nodes` for a DaemonSet)",
+        )
     if len(documents) != 1:
         raise HarnessError("must hold exactly one YAML document", where=path, fix="remove the extra `---` documents")
     top = Fields(path, documents[0], known=_TOP)
@@ -139,9 +161,17 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
     tests = folder / verify.text("tests", "tests")
     verify_host = verify.optional_text("host")
     if verify_host is not None and verify_host not in {m.name for m in machines}:
-        raise verify.error("host", f"names {verify_host!r}, which is not in `machines`")
+        raise verify.error(
+            "host",
+            f"names {verify_host!r}, which is not in `machines`",
+            f"use one of: {', '.join(m.name for m in machines)}",
+        )
 
-    runner = top.mapping("runner", known=("backoff_seconds",))
+    runner = top.mapping("runner", known=("backoff_seconds", "deadline_seconds"))
+    deadline, deadline_source = default_deadline or (DEFAULT_APPLY_DEADLINE, "the harness's default")
+    if runner.has("deadline_seconds"):
+        deadline = runner.number("deadline_seconds", deadline, minimum=1)
+        deadline_source = f"`runner.deadline_seconds` in {SPEC_FILE}"
     return DeployerSpec(
         name=folder.name,
         folder=folder,
@@ -157,6 +187,8 @@ def load_spec(folder: Path, machine_kinds: list[str]) -> DeployerSpec:
         tests=tests if tests.is_dir() else None,
         verify_host=verify_host,
         backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
+        deadline_seconds=deadline,
+        deadline_source=deadline_source,
         state=_watch(top),
         nodes=nodes,
         mirror=top.flag("mirror", bool(nodes)),
@@ -258,11 +290,15 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
                     "give the address the manifest uses; host names go in `aliases`",
                 ) from None
             if address in seen_addresses:
-                raise entry.error("address", f"is also the address of {seen_addresses[address]!r}")
+                raise entry.error(
+                    "address",
+                    f"is also the address of {seen_addresses[address]!r}",
+                    "give each machine the address the manifest uses for it",
+                )
             seen_addresses[address] = name
         aliases = entry.data.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise entry.error("aliases", "must be a list of host names")
+            raise entry.error("aliases", "must be a list of host names", f"e.g. `aliases: [{name}.example.org]`")
         hostname = entry.text("hostname", name)
         if not _HOSTNAME.match(hostname):
             raise entry.error("hostname", f"is {hostname!r}, not a host name", "use letters, digits, dots and dashes")

@@ -16,6 +16,7 @@ from harness.yaml_fields import Fields, load_yaml_documents
 
 DEFAULT_BACKOFF_LIMIT = 6  # Kubernetes' default for Jobs
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def _workload(top: Fields, api: str, kinds: str) -> tuple[Fields, Fields, Fields
     """A workload's apiVersion checked, and its metadata, spec, pod template and pod spec."""
     written = top.text("apiVersion", required=True)
     if written != api:
-        raise top.error("apiVersion", f"is {written!r}; {kinds} are `{api}`")
+        raise top.error("apiVersion", f"is {written!r}; {kinds} are `{api}`", f"write `apiVersion: {api}`")
     metadata = top.mapping("metadata", required=True)
     spec = top.mapping("spec", required=True)
     template = spec.mapping("template", required=True)
@@ -165,7 +166,7 @@ def _cron_job(top: Fields) -> JobSpec:
     """A CronJob's jobTemplate, as the Job the CronJob controller would create from it."""
     written = top.text("apiVersion", required=True)
     if written != "batch/v1":
-        raise top.error("apiVersion", f"is {written!r}; CronJobs are `batch/v1`")
+        raise top.error("apiVersion", f"is {written!r}; CronJobs are `batch/v1`", "write `apiVersion: batch/v1`")
     metadata = top.mapping("metadata", required=True)
     spec = top.mapping("spec", required=True)
     schedule = spec.text("schedule", required=True, fix="give a cron schedule, e.g. `0 * * * *`")
@@ -193,6 +194,13 @@ def _kubernetes_schedule(schedule: str) -> bool:
 
 
 def _job_spec(metadata: Fields, spec: Fields, template: Fields, pod: PodSpec) -> JobSpec:
+    name = metadata.text("name", required=True)
+    if len(name) > 63 or not _DNS_SUBDOMAIN.match(name):  # its pods carry it as a label value: 63 at most
+        raise metadata.error(
+            "name",
+            f"is {name!r}, which Kubernetes refuses for a Job",
+            "use at most 63 lower-case letters, digits, dashes and dots, starting and ending with a letter or digit",
+        )
     if pod.restart_policy not in ("OnFailure", "Never"):
         raise template.error(
             "spec.restartPolicy",
@@ -201,13 +209,19 @@ def _job_spec(metadata: Fields, spec: Fields, template: Fields, pod: PodSpec) ->
         )
     backoff = spec.number("backoffLimit", DEFAULT_BACKOFF_LIMIT)
     if backoff < 0 or backoff != int(backoff):
-        raise spec.error("backoffLimit", f"must be a whole number of retries, 0 or more, not {backoff:g}")
+        raise spec.error(
+            "backoffLimit", f"must be a whole number of retries, 0 or more, not {backoff:g}", "e.g. `backoffLimit: 2`"
+        )
 
     deadline = spec.data.get("activeDeadlineSeconds")
     if deadline is not None and (isinstance(deadline, bool) or not isinstance(deadline, int) or deadline <= 0):
-        raise spec.error("activeDeadlineSeconds", f"must be a positive integer, not {deadline!r}")
+        raise spec.error(
+            "activeDeadlineSeconds",
+            f"must be a positive integer, not {deadline!r}",
+            "write whole seconds, unquoted, e.g. `activeDeadlineSeconds: 600`",
+        )
     return JobSpec(
-        name=metadata.text("name", required=True),
+        name=name,
         namespace=metadata.text("namespace", "default"),
         pod=pod,
         backoff_limit=int(backoff),

@@ -128,6 +128,8 @@ _SOURCE_NAME_FIELD = {"secret": "secretName", "configMap": "name"}
 
 def parse_pod_spec(spec: Fields) -> PodSpec:
     containers = tuple(_containers(spec, "containers", required=True))
+    if not containers:  # Kubernetes refuses a pod without one
+        raise spec.error("containers", "is empty", "give the pod its container: `- {name: deploy, image: ...}`")
     init_containers = tuple(_containers(spec, "initContainers"))
     volumes = tuple(_volumes(spec))
     names = {v.name for v in volumes}
@@ -139,6 +141,7 @@ def parse_pod_spec(spec: Fields) -> PodSpec:
                 raise spec.error(
                     f"{field_name}[{index}].volumeMounts",
                     f"mounts volume {mount.name!r}, which `volumes` does not define",
+                    f"define it in `volumes` or mount one it defines: {', '.join(sorted(names)) or 'none'}",
                 )
     pod_security = _security(spec)
     return PodSpec(
@@ -172,7 +175,7 @@ def _tolerations(spec: Fields) -> list[Toleration]:
         if not key and operator != "Exists":
             raise item.error("operator", "must be `Exists` when `key` is empty", "add `operator: Exists`")
         if operator == "Exists" and item.text("value", ""):
-            raise item.error("value", "must be empty with `operator: Exists`")
+            raise item.error("value", "must be empty with `operator: Exists`", "drop `value`, or use `operator: Equal`")
         result.append(Toleration(key, operator, item.text("value", ""), effect))
     return result
 
@@ -194,13 +197,19 @@ def _requirements(term: Fields, key: str) -> list[Requirement]:
         operator = item.choice("operator", "", OPERATORS)
         values = _strings(item, "values") or ()
         if operator in ("In", "NotIn") and not values:
-            raise item.error("values", f"must not be empty with `operator: {operator}`")
+            raise item.error(
+                "values", f"must not be empty with `operator: {operator}`", "list the values, e.g. `values: [gpu]`"
+            )
         if operator in ("Exists", "DoesNotExist") and values:
-            raise item.error("values", f"must be empty with `operator: {operator}`")
+            raise item.error("values", f"must be empty with `operator: {operator}`", "drop `values`")
         if operator in ("Gt", "Lt") and (len(values) != 1 or not values[0].lstrip("-").isdigit()):
-            raise item.error("values", f"must be one integer with `operator: {operator}`")
+            raise item.error("values", f"must be one integer with `operator: {operator}`", "e.g. `values: ['3']`")
         if key == "matchFields" and item.text("key", required=True) != "metadata.name":
-            raise item.error("key", "must be `metadata.name`: the only field nodes are selected by")
+            raise item.error(
+                "key",
+                "must be `metadata.name`: the only field nodes are selected by",
+                "select by node labels with `matchExpressions` instead",
+            )
         result.append(Requirement(item.text("key", required=True), operator, values))
     return result
 
@@ -209,10 +218,12 @@ def _list(parent: Fields, key: str, *, required: bool = False) -> list[Fields]:
     value = parent.data.get(key)
     if value is None:
         if required:
-            raise parent.error(key, "is required")
+            raise parent.error(key, "is required", f"add `{key}: [...]`")
         return []
     if not isinstance(value, list):
-        raise parent.error(key, f"must be a list, not {type(value).__name__}")
+        raise parent.error(
+            key, f"must be a list, not {type(value).__name__}", f"write `{key}:` as a list of `- ` items"
+        )
     return [Fields(parent.path, item, f"{parent.field_name(key)}[{i}]") for i, item in enumerate(value)]
 
 
@@ -221,7 +232,7 @@ def _strings(parent: Fields, key: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
-        raise parent.error(key, "must be a list of strings")
+        raise parent.error(key, "must be a list of strings", f'e.g. `{key}: ["sh", "-c", "..."]`')
     return tuple(str(v) for v in value)
 
 
@@ -269,14 +280,14 @@ def _id(fields: Fields, key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fields.error(key, f"must be a user or group id (a whole number), not {value!r}")
+        raise fields.error(key, f"must be a user or group id (a whole number), not {value!r}", f"e.g. `{key}: 1000`")
     return value
 
 
 def _flag(fields: Fields, key: str) -> bool | None:
     value = fields.data.get(key)
     if value is not None and not isinstance(value, bool):
-        raise fields.error(key, f"must be true or false, not {value!r}")
+        raise fields.error(key, f"must be true or false, not {value!r}", f"write `{key}: true` or `{key}: false`")
     return value
 
 
@@ -341,7 +352,7 @@ def _env_from(container: Fields) -> list[EnvFrom]:
                 )
                 break
         else:
-            raise item.error("secretRef", "or `configMapRef` is required")
+            raise item.error("secretRef", "or `configMapRef` is required", "e.g. `- secretRef: {name: my-secret}`")
     return result
 
 
@@ -350,7 +361,9 @@ def _mode(fields: Fields, key: str, default: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
-        raise fields.error(key, f"must be a file mode between 0 and 0777 (511), not {value!r}")
+        raise fields.error(
+            key, f"must be a file mode between 0 and 0777 (511), not {value!r}", f"e.g. `{key}: 0400` (octal)"
+        )
     return value
 
 
@@ -360,7 +373,11 @@ def _volumes(spec: Fields) -> list[Volume]:
         name = item.text("name", required=True)
         kinds = [k for k in item.data if k != "name"]
         if len(kinds) != 1:
-            raise item.error("name", f"volume {name!r} must have exactly one source (secret, configMap, ...)")
+            raise item.error(
+                "name",
+                f"volume {name!r} must have exactly one source (secret, configMap, ...)",
+                "give it one of: secret, configMap, emptyDir, hostPath",
+            )
         kind = kinds[0]
         source = item.mapping(kind) if isinstance(item.data[kind], dict) else Fields(item.path, {}, kind)
         if kind in _SOURCE_NAME_FIELD:  # secret and configMap volumes project keys as files

@@ -32,7 +32,7 @@ class Sources:
             return None
         section = "secrets" if kind == "secret" else "config_maps"
         raise HarnessError(
-            f"the manifest's {field} needs {'Secret' if kind == 'secret' else 'ConfigMap'} {name!r}, "
+            f"the manifest's `{field}` needs {'Secret' if kind == 'secret' else 'ConfigMap'} {name!r}, "
             "which has no test value",
             where=self.spec_path,
             fix=f"add `{section}: {{{name}: {{KEY: test-value}}}}` to the spec",
@@ -70,7 +70,8 @@ def container_env(container: Container, sources: Sources, addresses: AddressMap)
                 if var.ref.optional:
                     continue
                 raise HarnessError(
-                    f"env {var.name} needs key {var.ref.key!r} of {var.ref.kind} {var.ref.name!r}, "
+                    f"the manifest's `containers[{container.name}].env[{var.name}]` needs key {var.ref.key!r} of "
+                    f"{var.ref.kind} {var.ref.name!r}, "
                     "which its test values lack",
                     where=sources.spec_path,
                     fix=f"add `{var.ref.key}` under `{var.ref.name}` in the spec",
@@ -121,7 +122,8 @@ def _volume_files(volume: Volume, sources: Sources) -> dict[str, tuple[str, int]
     for item in volume.items:
         if item.key not in data:
             raise HarnessError(
-                f"volume {volume.name!r} projects key {item.key!r} of {volume.kind} {volume.source!r}, "
+                f"the manifest's `volumes[{volume.name}]` projects key {item.key!r} of {volume.kind} "
+                f"{volume.source!r}, "
                 "which its test values lack",
                 where=sources.spec_path,
                 fix=f"add `{item.key}` under `{volume.source}` in the spec",

@@ -43,6 +43,9 @@ from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name, running
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
+# A pod that ends so is not retried: the kubelet would keep it pending (a container it cannot create), or the
+# Job's deadline has passed.
+FINAL_REASONS = ("Completed", "DeadlineExceeded", "CreateContainerConfigError", "CreateContainerError")
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Attempt:
     number: int
     pod: str
     exit_code: int | None
-    reason: str  # Completed, Error, DeadlineExceeded
+    reason: str  # Completed, Error, StartError, DeadlineExceeded, CreateContainerError, CreateContainerConfigError
     logs: str
     seconds: float  # the attempt, from its volumes made to its containers removed
     ran: float = 0.0  # what its containers' processes ran (the deployer's own time; the rest is the harness's)
@@ -62,6 +65,7 @@ class JobResult:
     succeeded: bool
     reason: str  # Complete, BackoffLimitExceeded, DeadlineExceeded
     attempts: list[Attempt] = field(default_factory=list)
+    deadline: str = ""  # the deadline that ended it, when one did: its length and where it comes from
 
     @property
     def logs(self) -> str:
@@ -73,11 +77,13 @@ class JobResult:
         return sum(attempt.ran for attempt in self.attempts)
 
     def summary(self) -> str:
-        return f"{self.reason} after {len(self.attempts)} attempt(s)"
+        why = f" ({self.deadline})" if self.reason == "DeadlineExceeded" and self.deadline else ""
+        return f"{self.reason}{why} after {len(self.attempts)} attempt(s)"
 
     def describe(self) -> str:
+        why = f": {self.deadline}" if self.reason == "DeadlineExceeded" and self.deadline else ""
         lines = [
-            f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}), "
+            f"Job {self.job}: {'succeeded' if self.succeeded else 'failed'} ({self.reason}{why}), "
             f"{len(self.attempts)} attempt(s)"
         ]
         for attempt in self.attempts:
@@ -100,6 +106,8 @@ class JobRun:
     addresses: AddressMap
     sources: Sources
     backoff_seconds: float = 1.0
+    # When the Job sets no activeDeadlineSeconds (Kubernetes would let it run forever): seconds, and their source.
+    deadline: tuple[float, str] | None = None
     kept: ReadOnlyVolumes | None = None  # secret and configMap volumes kept across pods (the same files)
     sandboxes: PodSandboxes | None = None  # each pod's network and hostname, made ahead (None: each container's own)
 
@@ -132,10 +140,11 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
     skipped = [c.name for c in (*pod.init_containers, *pod.containers) if c not in (*init, deployer)]
     # Resolve every container's configuration first: a missing Secret is a spec error, not a failed run.
     configs = {c.name: _container_config(c, pod, run) for c in (*init, deployer)}
-    deadline = time.monotonic() + job.active_deadline_seconds if job.active_deadline_seconds else None
+    seconds, source = _deadline(job, run)
+    deadline = time.monotonic() + seconds if seconds else None
     on_failure = pod.restart_policy == "OnFailure"
     runs = max(1, job.backoff_limit) if on_failure else job.backoff_limit + 1
-    result = JobResult(job.name, succeeded=False, reason="")
+    result = JobResult(job.name, succeeded=False, reason="", deadline=f"{seconds:g} s, {source}" if seconds else "")
     note = f"(sidecars not run by the harness: {', '.join(skipped)})\n" if skipped else ""
     place = _PodPlace(client, ownership, pod, run, configs[deployer.name].image)
     try:
@@ -148,7 +157,7 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
             attempt = _run_pod(client, ownership, containers, place, number, configs, run, deadline)
             attempt.logs = note + attempt.logs
             result.attempts.append(attempt)
-            if attempt.reason in ("Completed", "DeadlineExceeded", "CreateContainerConfigError"):
+            if attempt.reason in FINAL_REASONS:
                 result.succeeded = attempt.reason == "Completed"
                 result.reason = "Complete" if result.succeeded else attempt.reason  # no retry helps these
                 return result
@@ -163,6 +172,16 @@ def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run
         return result
     finally:
         place.end()
+
+
+def _deadline(job: JobSpec, run: JobRun) -> tuple[float | None, str]:
+    """The Job's own activeDeadlineSeconds, else the harness's: Kubernetes would wait forever, a test run must not."""
+    if job.active_deadline_seconds:
+        return job.active_deadline_seconds, "the Job's activeDeadlineSeconds"
+    if run.deadline is None:
+        return None, ""
+    seconds, source = run.deadline
+    return seconds, f"{source}, as the Job sets no activeDeadlineSeconds"
 
 
 class _PodPlace:
@@ -309,16 +328,22 @@ def _run_container(
             where=run.sources.spec_path,
             fix="build or load that image first (there is no registry to pull from)",
         ) from None
+    except docker.errors.APIError as exc:  # the kubelet's CreateContainerError: the pod stays without it
+        return None, "CreateContainerError", f"Error: {exc.explanation or exc}\n", 0.0
     try:
         if config.files:
             put_files(container, config.files)
         try:
             container.start()
-        except docker.errors.APIError as exc:  # its sandbox died, say: the pod cannot run
-            raise HarnessError(
-                f"pod {place.name}: the engine could not start container {config.container.name!r}: {exc}",
-                fix="see the engine's log (`journalctl -u docker` or /var/log/dockerd.log)",
-            ) from None
+        except docker.errors.APIError as exc:
+            if not place.intact():  # its sandbox died: no pod could run there
+                raise HarnessError(
+                    f"pod {place.name}: the engine could not start container {config.container.name!r}: {exc}",
+                    fix="see the engine's log (`journalctl -u docker` or /var/log/dockerd.log)",
+                ) from None
+            # The runtime could not exec the entrypoint (not executable, not found): Kubernetes' StartError, a
+            # failed container with exit code 128, which the Job counts and retries as any failure.
+            return 128, "StartError", f"Error: {exc.explanation or exc}\n", 0.0
         timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
         try:
             status = container.wait(timeout=timeout)

@@ -24,10 +24,13 @@ from harness.engine.labels import KEEP, Ownership
 from harness.errors import HarnessError
 from harness.threads import DaemonCall
 
+GENERATED_BASE = 58  # Kubernetes cuts a generateName prefix to 63 - 5 characters: a pod's name fits a DNS label
+
 
 def pod_name(job: str) -> str:
-    """A name as the Job controller gives its pods: the Job's name and five random characters."""
-    return f"{job}-{random.token_hex(3)[:5]}"
+    """A name as the Job controller gives its pods: the Job's name and a dash, cut to 58 characters, and five
+    random ones. A 63-character Job's pods are not 69 characters long (no hostname can be: the kernel refuses it)."""
+    return f"{job}-"[:GENERATED_BASE] + random.token_hex(3)[:5]
 
 
 @dataclass(frozen=True)

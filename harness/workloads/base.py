@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.deployer.sources import sources
 from harness.deployer.spec import DeployerSpec
 from harness.deployer.version import ApplyResult, Version
-from harness.k8s.manifest import Manifest
-from harness.k8s.pod_env import Sources
 from harness.state.tracker import ScriptRunner
 
 if TYPE_CHECKING:
@@ -75,14 +74,3 @@ class Workload(Protocol):
     def close(self) -> None:
         """Undo what the workload left outside its testbed (the deployment removes the testbed itself)."""
         ...
-
-
-def sources(spec: DeployerSpec, manifest: Manifest, ssh_key: str | None, namespace: str) -> Sources:
-    """Secrets and ConfigMaps as the cluster would hold them: the manifest's, the spec's test values over them,
-    the run's SSH key in the Secret the spec names."""
-    secrets = {**manifest.secrets, **spec.secrets}
-    if spec.ssh_key is not None and ssh_key is not None:
-        entry = spec.ssh_key
-        secrets[entry.secret] = {**secrets.get(entry.secret, {}), entry.key: ssh_key}
-    config_maps = {**manifest.config_maps, **spec.config_maps}
-    return Sources(secrets, config_maps, str(spec.path), {"metadata.namespace": namespace})

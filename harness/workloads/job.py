@@ -81,6 +81,7 @@ class JobWorkload:
             addresses=AddressMap({m.address: machines[m.name].address for m in self.spec.machines if m.address}),
             sources=given,
             backoff_seconds=self.spec.backoff_seconds,
+            deadline=(self.spec.deadline_seconds, self.spec.deadline_source),
             kept=self.kept,
             sandboxes=self._pod_sandboxes(),
         )

@@ -171,3 +171,44 @@ def test_every_pod_has_a_sandbox_of_its_own_named_as_the_pod_and_none_is_left(  
         ahead.remove(force=True)  # the next pod's, started while this one ran: whoever removes it, a pod gets one
         assert deployment.apply(version).succeeded
     assert sandboxes(scope) == {}
+
+
+def test_a_job_without_a_deadline_gets_the_harness_s_and_says_so(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    """Kubernetes would let a Job without activeDeadlineSeconds run forever; a test run must end, and say why."""
+    from dataclasses import replace
+
+    spec = replace(test_spec("slow"), deadline_seconds=2.0, deadline_source="`runner.deadline_seconds` in harness.yaml")
+    with Deployment(bench, spec) as deployment:
+        job = deployment.manifest.job
+        assert job is not None and job.active_deadline_seconds is not None  # the test deployer sets its own
+        endless = replace(deployment.manifest, job=replace(job, active_deadline_seconds=None))
+        result = deployment.apply(replace(deployment.current, manifest=endless))
+    assert result.reason == "DeadlineExceeded"
+    assert result.attempts[0].seconds < 30
+    assert (
+        "DeadlineExceeded: 2 s, `runner.deadline_seconds` in harness.yaml, as the Job sets no activeDeadlineSeconds"
+        in (result.describe())
+    )
+
+
+def test_a_container_that_cannot_start_is_a_failed_pod_with_kubernetes_reason(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    """An entrypoint that is not executable, or not there: the runtime cannot exec it. Kubernetes reports the
+    container terminated with reason StartError and exit code 128, and the Job retries it as any failure."""
+    from dataclasses import replace
+
+    with Deployment(bench, test_spec("failing")) as deployment:
+        job = deployment.manifest.job
+        assert job is not None
+        results = []
+        for command in (("/etc/hostname",), ("/no/such/deploy.sh",)):
+            container = replace(job.pod.containers[0], command=command, args=None)
+            broken = replace(job, backoff_limit=1, pod=replace(job.pod, containers=(container,)))
+            results.append(
+                deployment.apply(replace(deployment.current, manifest=replace(deployment.manifest, job=broken)))
+            )
+    for result in results:
+        assert (result.succeeded, result.reason) == (False, "BackoffLimitExceeded"), result.describe()
+        assert [(a.reason, a.exit_code) for a in result.attempts] == [("StartError", 128)] * 2
+    not_executable, absent = (r.describe() for r in results)
+    assert "permission denied" in not_executable
+    assert "no such file or directory" in absent.lower()

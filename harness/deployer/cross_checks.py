@@ -1,0 +1,170 @@
+"""The spec checked against the manifest before anything starts. A mismatch would otherwise run the deployer
+against nobody until its deadline: an address the manifest never names is never mapped to a machine, and an SSH
+key in a Secret the pod never mounts never reaches the deployer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.deployer.sources import sources
+from harness.deployer.spec import DeployerSpec, load_spec
+from harness.errors import HarnessError
+from harness.k8s.addresses import AddressMap
+from harness.k8s.manifest import Manifest, load_manifest
+from harness.k8s.pod import Container, PodSpec
+from harness.k8s.pod_env import container_env, volume_files
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w])")
+NO_ADDRESSES = AddressMap({})
+_SHOWN = 4  # addresses named in an error: enough to see the mismatch
+
+
+def load_deployer(
+    folder: Path, machine_kinds: list[str], default_deadline: tuple[float, str] | None = None
+) -> DeployerSpec:
+    """The spec, its manifests read (a bad one is named once, before any scenario) and checked against it."""
+    spec = load_spec(folder, machine_kinds, default_deadline)
+    cross_check(spec, load_manifest(spec.manifest))
+    if spec.drift.manifest is not None:
+        load_manifest(spec.drift.manifest)
+    return spec
+
+
+def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
+    """Raise a :class:`HarnessError` naming the spec's field, what the manifest does instead, and the fix."""
+    if manifest.daemonset is not None:
+        if spec.workload == "job":
+            raise HarnessError(
+                "`machines` is given, but the manifest runs a DaemonSet, which runs on a cluster's nodes",
+                where=spec.path,
+                fix="declare the nodes in `cluster.nodes` instead of `machines`",
+            )
+        return
+    if manifest.job is None:
+        kind = "DaemonSet" if spec.workload == "daemonset" else "Job"
+        raise HarnessError(
+            f"the manifest holds no Job and no DaemonSet: nothing would run ({manifest.path.name})",
+            where=spec.path,
+            fix=f"point `manifest` at the file with the deployer's {kind}",
+        )
+    if spec.workload == "daemonset":
+        raise HarnessError(
+            "`cluster` is given, but the manifest runs a Job, whose deployer reaches its hosts over SSH",
+            where=spec.path,
+            fix="declare the hosts in `machines` instead of `cluster`",
+        )
+    _check_ssh_key(spec, manifest.job.pod)  # first: a key in the wrong Secret also leaves a Secret without values
+    _check_values(spec, manifest, manifest.job.pod)
+    _check_addresses(spec, list(_pod_texts(spec, manifest, manifest.job.pod)))
+
+
+def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> None:
+    """Every Secret and ConfigMap key the pod takes has a value (the manifest's, or the spec's test value), as
+    the pod's start would find (a missing one would stop every scenario there instead)."""
+    given = sources(spec, manifest, "(the run's SSH key)", manifest.namespace)
+    for container in (*pod.init_containers, *pod.containers):
+        container_env(container, given, NO_ADDRESSES)
+    for volume in pod.volumes:
+        if volume.kind in ("secret", "configMap"):
+            volume_files(volume, given, NO_ADDRESSES)
+
+
+def _pod_texts(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> Iterator[tuple[str, str]]:
+    """(where, text) for everything the harness maps addresses in: each container's command, args and env, and
+    the Secrets and ConfigMaps the pod takes (the spec's test values and the manifest's own)."""
+    secrets = {**manifest.secrets, **spec.secrets}
+    config_maps = {**manifest.config_maps, **spec.config_maps}
+
+    def source(kind: str, name: str) -> dict[str, str]:
+        return (secrets if kind == "secret" else config_maps).get(name, {})
+
+    containers: tuple[Container, ...] = (*pod.init_containers, *pod.containers)
+    for container in containers:
+        at = f"container {container.name}"
+        for index, word in enumerate((*(container.command or ()), *(container.args or ()))):
+            yield f"{at}, command word {index + 1}", word
+        for var in container.env:
+            if var.ref is None:
+                yield f"{at}, env {var.name}", var.value or ""
+            elif var.ref.kind != "field":
+                value = source(var.ref.kind, var.ref.name).get(var.ref.key, "")
+                yield f"{at}, env {var.name} ({var.ref.kind} {var.ref.name})", value
+        for env_from in container.env_from:
+            for key, value in source(env_from.kind, env_from.name).items():
+                yield f"{at}, env {env_from.prefix}{key} ({env_from.kind} {env_from.name})", value
+    for volume in pod.volumes:
+        if volume.kind in ("secret", "configMap"):
+            for key, value in source(volume.kind, volume.source).items():
+                yield f"volume {volume.name}, {volume.kind} {volume.source} key {key}", value
+
+
+def _check_addresses(spec: DeployerSpec, texts: list[tuple[str, str]]) -> None:
+    for machine in spec.machines:
+        if machine.address is None:
+            continue
+        names = (machine.address, *machine.aliases)
+        if any(_names(text, name) for _, text in texts for name in names):
+            continue
+        found = [(where, address) for where, text in texts for address in _IPV4.findall(text)]
+        points = "; ".join(f"{address} ({where})" for where, address in found[:_SHOWN])
+        more = f" and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
+        seen = (
+            f"the manifest's pod names {points}{more}"
+            if found
+            else "the manifest's pod names no IP address (one baked into the image is never mapped)"
+        )
+        raise HarnessError(
+            f"`machines.{machine.name}.address` is {machine.address}, which the manifest never names: the deployer "
+            f"would talk to nobody; {seen}",
+            where=spec.path,
+            fix="give the address the manifest's env, args or a mounted ConfigMap or Secret holds, or name it in "
+            f"`machines.{machine.name}.aliases` when the manifest uses a host name",
+        )
+
+
+def _names(text: str, name: str) -> bool:
+    """Whether ``text`` names the address or host name whole (192.0.2.1 is not named by 192.0.2.10)."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text) is not None
+
+
+def _check_ssh_key(spec: DeployerSpec, pod: PodSpec) -> None:
+    if spec.ssh_key is None:
+        return
+    wanted = spec.ssh_key
+    taken: dict[str, set[str] | None] = {}  # Secret -> the keys the pod takes (None: every key)
+    for volume in pod.volumes:
+        if volume.kind == "secret":
+            keys = None if not volume.items else {item.key for item in volume.items}
+            taken[volume.source] = _union(taken.get(volume.source, set()), keys)
+    for container in (*pod.init_containers, *pod.containers):
+        for var in container.env:
+            if var.ref is not None and var.ref.kind == "secret":
+                taken[var.ref.name] = _union(taken.get(var.ref.name, set()), {var.ref.key})
+        for env_from in container.env_from:
+            if env_from.kind == "secret":
+                taken[env_from.name] = None
+    if wanted.secret in taken:
+        keys = taken[wanted.secret]
+        if keys is None or wanted.key in keys:
+            return
+        raise HarnessError(
+            f"`ssh_key.key` is {wanted.key!r}, but the manifest takes only {', '.join(sorted(keys))} of Secret "
+            f"{wanted.secret!r}: the deployer would get no key",
+            where=spec.path,
+            fix=f"name the key the manifest takes: `ssh_key: {{secret: {wanted.secret}, key: {sorted(keys)[0]}}}`",
+        )
+    others = ", ".join(sorted(taken)) or "none"
+    raise HarnessError(
+        f"`ssh_key.secret` is {wanted.secret!r}, a Secret the manifest's pod never mounts nor reads: the deployer "
+        f"would get no key; the Secrets it takes: {others}",
+        where=spec.path,
+        fix=f"name the Secret the manifest mounts: `ssh_key: {{secret: {sorted(taken)[0]}, key: ...}}`"
+        if taken
+        else "mount the SSH key's Secret in the Job's pod (a `secret` volume), or drop `ssh_key`",
+    )
+
+
+def _union(have: set[str] | None, more: set[str] | None) -> set[str] | None:
+    return None if have is None or more is None else have | more

@@ -1,0 +1,114 @@
+"""The spec against the manifest at load time: the ways a manifest really names its hosts and mounts its key are
+all accepted (a false alarm stops a good deployer), and a mismatch names what the manifest does instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.deployer.cross_checks import load_deployer
+from harness.errors import HarnessError
+from harness.runner.sandbox import GENERATED_BASE, pod_name
+
+KINDS = ["debian-12", "pve-8"]
+SPEC = """\
+machines:
+  pve1: {kind: pve-8, address: 192.0.2.10, aliases: [pve1.example.org]}
+ssh_key: {secret: ssh, key: id_ed25519}
+secrets: {inventory: {hosts: "x"}}
+"""
+
+
+def job(env: str = "", volumes: str = "", mounts: str = "", env_from: str = "") -> str:
+    return f"""\
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: deploy}}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: deploy
+          image: example/deploy:1
+          env: [{env}]
+          envFrom: [{env_from}]
+          volumeMounts: [{mounts}]
+      volumes: [{volumes}]
+"""
+
+
+SSH_VOLUME = "{name: key, secret: {secretName: ssh}}"
+
+
+def load(tmp_path: Path, manifest: str, spec: str = SPEC) -> None:
+    folder = tmp_path / "deployer"
+    (folder / "k8s").mkdir(parents=True)
+    (folder / "k8s" / "job.yaml").write_text(manifest)
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "harness.yaml").write_text(spec)
+    load_deployer(folder, KINDS)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        job(env="{name: TARGET_HOST, value: '192.0.2.10'}", volumes=SSH_VOLUME),
+        job(env="{name: TARGET, value: 'root@192.0.2.10:22'}", volumes=SSH_VOLUME),
+        job(env="{name: TARGET_HOST, value: pve1.example.org}", volumes=SSH_VOLUME),  # the alias resolves
+        job(env_from="{secretRef: {name: inventory}}", volumes=SSH_VOLUME),  # in a Secret the spec gives
+        job(volumes=SSH_VOLUME + ", {name: hosts, configMap: {name: hosts}}")
+        + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: hosts}\ndata: {hosts.txt: '192.0.2.10\\n'}\n",
+        job(env="{name: KEY, valueFrom: {secretKeyRef: {name: ssh, key: id_ed25519}}}, {name: H, value: 192.0.2.10}"),
+        job(env="{name: H, value: 192.0.2.10}", env_from="{secretRef: {name: ssh}}"),
+    ],
+    ids=["env", "env-inside-text", "alias", "spec-secret", "configmap-volume", "key-in-env", "key-in-envfrom"],
+)
+def test_the_ways_manifests_name_hosts_and_take_keys_are_accepted(tmp_path: Path, manifest: str) -> None:
+    spec = SPEC.replace('{hosts: "x"}', '{hosts: "192.0.2.10"}') if "inventory" in manifest else SPEC
+    load(tmp_path, manifest, spec)
+
+
+def test_an_address_the_manifest_never_names_says_where_the_manifest_points(tmp_path: Path) -> None:
+    manifest = job(
+        env="{name: TARGET_HOST, value: '198.51.100.7'}, {name: X, value: '192.0.2.100'}", volumes=SSH_VOLUME
+    )
+    with pytest.raises(HarnessError) as raised:
+        load(tmp_path, manifest)
+    text = str(raised.value)
+    assert "`machines.pve1.address` is 192.0.2.10, which the manifest never names" in text
+    assert "198.51.100.7 (container deploy, env TARGET_HOST)" in text
+    assert "192.0.2.100 (container deploy, env X)" in text  # a longer address is not this one
+
+
+def test_an_ssh_key_in_a_secret_the_pod_never_takes_names_the_secrets_it_does(tmp_path: Path) -> None:
+    manifest = job(env="{name: H, value: 192.0.2.10}", volumes="{name: key, secret: {secretName: deploy-key}}")
+    with pytest.raises(HarnessError) as raised:
+        load(tmp_path, manifest)
+    assert "the Secrets it takes: deploy-key" in str(raised.value)
+    assert "fix: name the Secret the manifest mounts: `ssh_key: {secret: deploy-key, key: ...}`" in str(raised.value)
+
+
+def test_a_daemonset_manifest_with_machines_says_to_declare_nodes(tmp_path: Path) -> None:
+    daemonset = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: configure}
+spec:
+  selector: {matchLabels: {app: configure}}
+  template:
+    metadata: {labels: {app: configure}}
+    spec:
+      containers: [{name: configure, image: example/configure:1}]
+"""
+    with pytest.raises(HarnessError, match=r"declare the nodes in `cluster\.nodes`"):
+        load(tmp_path, daemonset, "machines: {pve1: {kind: pve-8}}\n")
+
+
+def test_pods_of_a_long_job_name_are_named_as_kubernetes_names_them() -> None:
+    job_name = "a" * 63  # the longest Job name Kubernetes takes
+    name = pod_name(job_name)
+    assert len(name) == GENERATED_BASE + 5 == 63  # a hostname the kernel takes
+    assert name.startswith("a" * GENERATED_BASE)
+    assert pod_name("nut-deploy").startswith("nut-deploy-") and len(pod_name("nut-deploy")) == 16
