@@ -1,7 +1,9 @@
 """Benchmarks: ratios against a baseline measured in the same run, never timed assertions.
 
-    python benchmarks/run.py            # host readiness, SSH latency, snapshots, drift and rollback costs,
+    python benchmarks/run.py            # host readiness (and host keys), SSH latency, the journal of remote
+                                        # commands, snapshots, drift and rollback costs,
                                         # warm pytest --deployer pve-nut
+    python benchmarks/run.py --only ready journal   # some of them
     python benchmarks/run.py --cold     # also a cold run: prunes the cached images first (rebuilds them)
     python benchmarks/run.py --cluster-nodes 50   # also node-configurator on a simulated cluster of 50 nodes
 
@@ -29,6 +31,8 @@ from harness.drift.mutations import derive_mutations
 from harness.drift.strategies import Converged
 from harness.drift.suite import put_back, run_drift, save
 from harness.engine.sweep import sweep
+from harness.hosts.host_keys import HostKeys, generate_host_keys
+from harness.hosts.journal import close_journal, open_journal
 from harness.testbed import Testbed, standalone_machine
 from harness.workbench import Workbench
 
@@ -53,15 +57,26 @@ def host_readiness(bench: Workbench, kind: str, repeat: int) -> dict[str, float]
 
     with Testbed(bench, "bench") as testbed:
 
-        def ready_host() -> None:
-            testbed.start([MachineSpec("bench", kind, "bench")])
+        def ready_host(host_keys: dict[str, HostKeys] | None = None) -> None:
+            testbed.start([MachineSpec("bench", kind, "bench")], host_keys=host_keys)
             machine = testbed.machines.pop("bench")
             machine.close()
             machine.container.remove(force=True)
 
         baseline = median_seconds(bare_shell, repeat)
         ready = median_seconds(ready_host, repeat)
-    return {"bare_docker_run_s": baseline, "ready_host_s": ready, "ratio": ready / baseline}
+        # Per-machine host keys: the same start with keys made beforehand (as a clone's are), side by side.
+        made = {"bench": generate_host_keys()}
+        given_keys = median_seconds(lambda: ready_host(made), repeat)
+        keys = median_seconds(generate_host_keys, repeat)
+    return {
+        "bare_docker_run_s": baseline,
+        "ready_host_s": ready,
+        "ratio": ready / baseline,
+        "ready_host_keys_made_before_s": given_keys,
+        "host_keys_generate_s": keys,
+        "host_keys_share_of_start": keys / ready,
+    }
 
 
 def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
@@ -79,6 +94,39 @@ def ssh_latency(bench: Workbench, repeat: int = 200) -> dict[str, float]:
         slow = median_seconds(plain_command, repeat // 4)
         plain.close()
     return {"nodelay_ms": fast * 1000, "default_ms": slow * 1000, "speedup": slow / fast}
+
+
+def journal_overhead(bench: Workbench, repeat: int = 300) -> dict[str, float]:
+    """What recording a command costs: `true` over a deployer's connection with root's shell plain bash (the
+    baseline), the harness's shell without a journal, and with one open; interleaved, medians in milliseconds."""
+    with standalone_machine(bench, "debian-12", "journal") as machine:
+        ssh = paramiko.SSHClient()
+        ssh.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        ssh.connect(machine.address, username="root", key_filename=str(machine.key.private_path), look_for_keys=False)
+
+        def command() -> None:
+            _, stdout, _ = ssh.exec_command("true")
+            stdout.channel.recv_exit_status()
+
+        modes = {
+            "bash": "usermod -s /bin/bash root",
+            "shell_idle": "usermod -s /usr/local/sbin/harness-shell root",
+            "shell_recording": "true",
+        }
+        times: dict[str, list[float]] = {mode: [] for mode in modes}
+        for _ in range(repeat // 20):
+            for mode, setup in modes.items():
+                machine.exec(setup)
+                if mode == "shell_recording":
+                    open_journal(machine.run_script)
+                times[mode].append(median_seconds(command, 20))
+                if mode == "shell_recording":
+                    close_journal(machine.run_script, machine.own_client)
+        ssh.close()
+    result = {f"{mode}_ms": statistics.median(values) * 1000 for mode, values in times.items()}
+    result["recording_cost_ms"] = result["shell_recording_ms"] - result["bash_ms"]
+    result["ratio"] = result["shell_recording_ms"] / result["bash_ms"]
+    return result
 
 
 def snapshot_speed(bench: Workbench, repeat: int = 21) -> dict[str, float]:
@@ -215,26 +263,36 @@ def pytest_wall(label: str) -> float:
     return seconds
 
 
+PARTS = ["pytest", "ready", "ssh", "journal", "snapshot", "drift"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", action="store_true", help="prune cached images first and time a cold run")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--cluster-nodes", type=int, default=0, help="also roll node-configurator out on N nodes")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS, help="measure only these")
     args = parser.parse_args()
 
     results: dict[str, object] = {}
     if args.cold:
         subprocess.run([sys.executable, "-m", "harness.cli", "prune"], check=True)
         results["pytest_pve_nut_cold_s"] = pytest_wall("cold")
-    results["pytest_pve_nut_warm_s"] = pytest_wall("warm")
+    if "pytest" in args.only:
+        results["pytest_pve_nut_warm_s"] = pytest_wall("warm")
 
     bench = Workbench(progress=lambda line: print(line, file=sys.stderr))
     try:
-        for kind in ("debian-12", "pve-8"):
+        for kind in ("debian-12", "pve-8") if "ready" in args.only else ():
             results[f"ready_{kind}"] = host_readiness(bench, kind, args.repeat)
-        results["ssh_command"] = ssh_latency(bench)
-        results["snapshot_pve_nut"] = snapshot_speed(bench)
-        results["drift_and_rollback"] = drift_and_rollback_costs(bench)
+        if "ssh" in args.only:
+            results["ssh_command"] = ssh_latency(bench)
+        if "journal" in args.only:
+            results["journal"] = journal_overhead(bench)
+        if "snapshot" in args.only:
+            results["snapshot_pve_nut"] = snapshot_speed(bench)
+        if "drift" in args.only:
+            results["drift_and_rollback"] = drift_and_rollback_costs(bench)
         if args.cluster_nodes:
             results["cluster_rollout"] = cluster_rollout(bench, args.cluster_nodes)
     finally:

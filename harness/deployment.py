@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from harness.cluster.kind import KindCluster
 from harness.deployer.spec import DeployerSpec
 from harness.drift.options import DriftOptions
+from harness.hosts.journal import RemoteCommand, close_journal, open_journal
+from harness.hosts.machine import Machine
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.rollback.version import previous_version
 from harness.secrets import SecretRegistry
@@ -29,6 +31,7 @@ class Applied:
     result: ApplyResult
     stamps: dict[str, str | None]
     ssh_logins: int | None = None  # SSH connections the Job's pods opened to the machines (None: a DaemonSet)
+    journal: dict[str, list[RemoteCommand]] = field(default_factory=dict)  # by machine: the commands they ran
 
 
 class Deployment:
@@ -84,9 +87,20 @@ class Deployment:
         Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         version = version or self.current
         started = time.time()  # the machines' clock is this computer's: they share its kernel
+        journaled = self._open_journals()
         result = self.workload.apply(version)
-        self.history.append(Applied(version, result, self._read_stamps(), self._ssh_logins(started)))
+        journal = {name: close_journal(m.run_script, m.own_client) for name, m in journaled.items()}
+        self.history.append(Applied(version, result, self._read_stamps(), self._ssh_logins(started), journal))
         return result
+
+    def _open_journals(self) -> dict[str, Machine]:
+        """A Job's machines record the commands its SSH sessions run (a DaemonSet's pods run theirs in place)."""
+        if self.spec.workload != "job":
+            return {}
+        machines = dict(self.testbed.machines)
+        for machine in machines.values():
+            open_journal(machine.run_script)
+        return machines
 
     def _ssh_logins(self, since: float) -> int | None:
         """Logins sshd accepted on the machines since then (the harness keeps one connection per machine, opened

@@ -19,6 +19,7 @@ from docker.models.networks import Network
 from harness.deployer.spec import MachineSpec
 from harness.engine.labels import KEEP, SCOPE, Ownership
 from harness.engine.sweep import remove_labelled
+from harness.hosts.host_keys import HostKeys
 from harness.hosts.image_files import ImageFiles
 from harness.hosts.keys import KeyPair, generate
 from harness.hosts.machine import Machine, MachineRequest, start_machines
@@ -63,15 +64,27 @@ class Testbed:
         mirror: bool = False,
         volumes: Sequence[Volume] = (),
         images: Mapping[str, str] | None = None,
+        host_keys: Mapping[str, HostKeys] | None = None,
     ) -> None:
         """Start these machines in parallel (and the mirror beside them, once): ready when this returns.
-        ``images``: by machine name, what to start instead of its kind's image (a clone's)."""
+        ``images``: by machine name, what to start instead of its kind's image (a clone's); ``host_keys``: the
+        SSH host keys it keeps (a clone's are its original's); others get new ones."""
         bench = self.bench
         kinds = {m.kind: bench.machine_image(m.kind) for m in wanted if not images or m.name not in images}
         chosen = {m.name: (images or {}).get(m.name) or kinds[m.kind] for m in wanted}
         files = (APT_CONFIG,) if mirror else ()
         requests = [
-            MachineRequest(m.name, chosen[m.name], m.kind, m.hostname, m.aliases, tuple(volumes), files) for m in wanted
+            MachineRequest(
+                m.name,
+                chosen[m.name],
+                m.kind,
+                m.hostname,
+                m.aliases,
+                tuple(volumes),
+                files,
+                (host_keys or {}).get(m.name),
+            )
+            for m in wanted
         ]
         network, key = self.network, self.key
         with ThreadPoolExecutor(max_workers=1) as pool:  # the mirror starts while the machines boot
@@ -97,6 +110,18 @@ class Testbed:
             machine.container.commit(repository, "latest", changes=[f"LABEL {k}={v}" for k, v in labels.items()])
             images[name] = f"{repository}:latest"
         return images
+
+    def known_hosts(self, machines: Sequence[MachineSpec]) -> str:
+        """A known_hosts file of these machines' host keys, under the names the manifest reaches them by: the
+        production address (the pod's copy gets it mapped, as every address it is given), the aliases, the
+        host name."""
+        lines = []
+        for spec in machines:
+            machine = self.machines.get(spec.name)
+            if machine is not None:
+                names = [*([spec.address] if spec.address else []), *spec.aliases, spec.hostname, spec.name]
+                lines += machine.host_keys.known_hosts_lines(names)
+        return "".join(f"{line}\n" for line in lines)
 
     def runners(self) -> dict[str, ScriptRunner]:
         """Each machine's shell over its one SSH connection: snapshots, mutations, stamps."""

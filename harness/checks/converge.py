@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
+from harness.hosts.journal import summary
 from harness.verify import verify as run_checks
 from harness.workloads import Version
 
@@ -22,6 +23,11 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
     pods = f", its pods ran {ran:.1f} s" if ran else ""
     report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}{pods}")
+    for machine, commands in deployment.history[-1].journal.items():
+        report.add(f"{r.JOURNAL}{number}", f"{machine}: {summary(commands)}")
+        if commands:
+            lines = "\n".join(command.line(deployment.secrets.mask) for command in commands)
+            report.section(f"apply {number} ({version.label}): remote commands on {machine}", lines)
     if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
         report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
         return report

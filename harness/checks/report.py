@@ -16,6 +16,7 @@ MACHINES_READY = "machines_ready"
 SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
 APPLY = "apply"  # numbered: apply1, apply2, ...
+JOURNAL = "journal"  # numbered as the apply: each machine's remote commands, counted by kind
 PREVIOUS = "previous"
 WATCHED = "watched"
 DERIVED_AFTER = "derived_after"  # what said the first apply had finished (a DaemonSet's first pass)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.deployer.sources import sources
-from harness.deployer.spec import DeployerSpec, load_spec
+from harness.deployer.spec import DeployerSpec, SecretKeySpec, load_spec
 from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import Manifest, load_manifest
@@ -55,7 +55,9 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
             where=spec.path,
             fix="declare the hosts in `machines` instead of `cluster`",
         )
-    _check_ssh_key(spec, manifest.job.pod)  # first: a key in the wrong Secret also leaves a Secret without values
+    # First: a key in the wrong Secret also leaves a Secret without values, a less telling error.
+    _check_taken(spec, manifest.job.pod, "ssh_key", spec.ssh_key)
+    _check_taken(spec, manifest.job.pod, "known_hosts", spec.known_hosts)
     _check_values(spec, manifest, manifest.job.pod)
     _check_addresses(spec, list(_pod_texts(spec, manifest, manifest.job.pod)))
 
@@ -63,7 +65,7 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
 def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> None:
     """Every Secret and ConfigMap key the pod takes has a value (the manifest's, or the spec's test value), as
     the pod's start would find (a missing one would stop every scenario there instead)."""
-    given = sources(spec, manifest, "(the run's SSH key)", manifest.namespace)
+    given = sources(spec, manifest, "(the run's SSH key)", manifest.namespace, "(the machines' host keys)")
     for container in (*pod.init_containers, *pod.containers):
         container_env(container, given, NO_ADDRESSES)
     for volume in pod.volumes:
@@ -129,11 +131,35 @@ def _names(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.\w)", text) is not None
 
 
-def _check_ssh_key(spec: DeployerSpec, pod: PodSpec) -> None:
-    if spec.ssh_key is None:
+def _check_taken(spec: DeployerSpec, pod: PodSpec, field: str, wanted: SecretKeySpec | None) -> None:
+    """The Secret key the harness fills (``ssh_key``, ``known_hosts``) is one the pod takes."""
+    if wanted is None:
         return
-    wanted = spec.ssh_key
-    taken: dict[str, set[str] | None] = {}  # Secret -> the keys the pod takes (None: every key)
+    taken = _secrets_taken(pod)
+    if wanted.secret in taken:
+        keys = taken[wanted.secret]
+        if keys is None or wanted.key in keys:
+            return
+        raise HarnessError(
+            f"`{field}.key` is {wanted.key!r}, but the manifest takes only {', '.join(sorted(keys))} of Secret "
+            f"{wanted.secret!r}: the deployer would never see it",
+            where=spec.path,
+            fix=f"name the key the manifest takes: `{field}: {{secret: {wanted.secret}, key: {sorted(keys)[0]}}}`",
+        )
+    others = ", ".join(sorted(taken)) or "none"
+    raise HarnessError(
+        f"`{field}.secret` is {wanted.secret!r}, a Secret the manifest's pod never mounts nor reads: the deployer "
+        f"would never see it; the Secrets it takes: {others}",
+        where=spec.path,
+        fix=f"name the Secret the manifest mounts: `{field}: {{secret: {sorted(taken)[0]}, key: ...}}`"
+        if taken
+        else f"mount the Secret in the Job's pod (a `secret` volume), or drop `{field}`",
+    )
+
+
+def _secrets_taken(pod: PodSpec) -> dict[str, set[str] | None]:
+    """Secret -> the keys the pod takes from it (None: every key)."""
+    taken: dict[str, set[str] | None] = {}
     for volume in pod.volumes:
         if volume.kind == "secret":
             keys = None if not volume.items else {item.key for item in volume.items}
@@ -145,25 +171,7 @@ def _check_ssh_key(spec: DeployerSpec, pod: PodSpec) -> None:
         for env_from in container.env_from:
             if env_from.kind == "secret":
                 taken[env_from.name] = None
-    if wanted.secret in taken:
-        keys = taken[wanted.secret]
-        if keys is None or wanted.key in keys:
-            return
-        raise HarnessError(
-            f"`ssh_key.key` is {wanted.key!r}, but the manifest takes only {', '.join(sorted(keys))} of Secret "
-            f"{wanted.secret!r}: the deployer would get no key",
-            where=spec.path,
-            fix=f"name the key the manifest takes: `ssh_key: {{secret: {wanted.secret}, key: {sorted(keys)[0]}}}`",
-        )
-    others = ", ".join(sorted(taken)) or "none"
-    raise HarnessError(
-        f"`ssh_key.secret` is {wanted.secret!r}, a Secret the manifest's pod never mounts nor reads: the deployer "
-        f"would get no key; the Secrets it takes: {others}",
-        where=spec.path,
-        fix=f"name the Secret the manifest mounts: `ssh_key: {{secret: {sorted(taken)[0]}, key: ...}}`"
-        if taken
-        else "mount the SSH key's Secret in the Job's pod (a `secret` volume), or drop `ssh_key`",
-    )
+    return taken
 
 
 def _union(have: set[str] | None, more: set[str] | None) -> set[str] | None:

@@ -6,6 +6,7 @@ container: deploy               # which container of the pod is the deployer (de
 machines:
   pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
 ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
+known_hosts: {secret: pve-nut-known-hosts, key: known_hosts}   # the machines' own host keys, for pinning
 secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
 config_maps: {}
 verify: {tests: tests, host: pve1}
@@ -52,6 +53,7 @@ _TOP = (
     "container",
     "machines",
     "ssh_key",
+    "known_hosts",
     "secrets",
     "config_maps",
     "verify",
@@ -78,7 +80,9 @@ class MachineSpec:
 
 
 @dataclass(frozen=True)
-class SshKeySpec:
+class SecretKeySpec:
+    """A key of a Secret the harness fills with what only the run knows (the SSH key, the host keys)."""
+
     secret: str
     key: str
 
@@ -93,7 +97,8 @@ class DeployerSpec:
     dockerfile: str
     container: str | None
     machines: tuple[MachineSpec, ...]
-    ssh_key: SshKeySpec | None
+    ssh_key: SecretKeySpec | None
+    known_hosts: SecretKeySpec | None = None  # where the machines' host keys go, for a deployer that pins them
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     config_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     tests: Path | None = None
@@ -155,7 +160,11 @@ def load_spec(
         raise top.error("machines", "and `cluster` are both given", "a DaemonSet deployer names `cluster.nodes` only")
     machines = tuple(MachineSpec(n.name, NODE_KIND, n.name) for n in nodes) if nodes else _machines(top, machine_kinds)
     ssh = top.mapping("ssh_key", known=("secret", "key"))
-    ssh_key = SshKeySpec(ssh.text("secret", required=True), ssh.text("key", required=True)) if ssh.data else None
+    ssh_key = SecretKeySpec(ssh.text("secret", required=True), ssh.text("key", required=True)) if ssh.data else None
+    pinned = top.mapping("known_hosts", known=("secret", "key"))
+    known_hosts = (
+        SecretKeySpec(pinned.text("secret", required=True), pinned.text("key", "known_hosts")) if pinned.data else None
+    )
 
     verify = top.mapping("verify", known=("tests", "host"))
     tests = folder / verify.text("tests", "tests")
@@ -182,6 +191,7 @@ def load_spec(
         container=top.optional_text("container"),
         machines=machines,
         ssh_key=ssh_key,
+        known_hosts=known_hosts,
         secrets=_named_maps(top, "secrets"),
         config_maps=_named_maps(top, "config_maps"),
         tests=tests if tests.is_dir() else None,

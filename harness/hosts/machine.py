@@ -19,6 +19,7 @@ from harness.engine.archive import Entry, put_files
 from harness.engine.labels import Ownership
 from harness.engine.probe import Capabilities, systemd_machine_options
 from harness.errors import HarnessError
+from harness.hosts.host_keys import HostKeys, generate_host_keys
 from harness.hosts.keys import KeyPair
 from harness.hosts.ssh_backend import MachineSilent, NoDelayParamikoBackend
 
@@ -36,6 +37,7 @@ class MachineRequest:
     aliases: tuple[str, ...] = ()
     volumes: tuple[tuple[str, str, str], ...] = ()  # (Docker volume, path in the machine, "ro" or "rw")
     files: tuple[Entry, ...] = ()  # put in before it starts
+    host_keys: HostKeys | None = None  # its SSH host keys (a clone's are its original's); None: new ones
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Machine:
     container: Container
     address: str
     key: KeyPair
+    host_keys: HostKeys  # what the world knows it by (the known_hosts Secret); a rotation changes only the machine's
     _host: testinfra.host.Host | None = field(default=None, repr=False)
 
     @property
@@ -79,6 +82,34 @@ class Machine:
             ) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise HarnessError(f"{self.name}: SSH to {self.address} failed: {exc}", fix=self.shell_hint()) from None
+
+    def own_client(self) -> str | None:
+        """The harness's connection as sshd sees it ("address port", SSH_CLIENT's first two words); None before it
+        is opened."""
+        backend = self._host.backend if self._host is not None else None
+        client = backend.__dict__.get("client") if isinstance(backend, NoDelayParamikoBackend) else None  # not opened
+        transport = client.get_transport() if client is not None else None
+        if transport is None or transport.sock is None:
+            return None
+        address, port = transport.sock.getsockname()[:2]
+        return f"{address} {port}"
+
+    def rotate_host_keys(self) -> HostKeys:
+        """New host keys on the machine, as a reinstalled host has: sshd serves them from its next connection on
+        (a reload; the harness's open connection stays). The known_hosts Secret keeps the old ones."""
+        fresh = generate_host_keys()
+        self._serve_host_keys(fresh)
+        return fresh
+
+    def restore_host_keys(self) -> None:
+        """The keys the world knows it by, served again."""
+        self._serve_host_keys(self.host_keys)
+
+    def _serve_host_keys(self, keys: HostKeys) -> None:
+        put_files(self.container, keys.files())
+        code, output = self.exec("systemctl reload ssh.service")
+        if code != 0:
+            raise HarnessError(f"{self.name}: sshd did not take its host keys: {output.strip()}", fix=self.shell_hint())
 
     def shell_hint(self) -> str:
         return (
@@ -145,19 +176,21 @@ def _start_one(
     except docker.errors.APIError as exc:
         raise HarnessError(f"{request.name} ({request.kind}): the engine refused the container: {exc}") from None
     try:
+        host_keys = request.host_keys or generate_host_keys()  # here: the machines' threads make them side by side
         put_files(
             container,
             [
                 Entry("/root/.ssh", None, 0o700),
                 Entry("/root/.ssh/authorized_keys", key.public_openssh.encode(), 0o600),
+                *host_keys.files(),
                 *request.files,
             ],
         )
         container.start()
         container.reload()
         address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-        machine = Machine(request, container, address, key)
-        _wait_ready(machine, timeout)
+        machine = Machine(request, container, address, key, host_keys)
+        wait_ready(machine, timeout)
         return machine
     except Exception as exc:
         detail = str(exc) if isinstance(exc, HarnessError) else f"{request.name}: {type(exc).__name__}: {exc}"
@@ -188,7 +221,8 @@ def check_inotify_budget(machines: int, limit_file: Path = _INOTIFY_LIMIT) -> No
         )
 
 
-def _wait_ready(machine: Machine, timeout: float) -> None:
+def wait_ready(machine: Machine, timeout: float = 90.0) -> None:
+    """Until systemd is up and sshd answers the harness (after a start, or a reboot)."""
     deadline = time.monotonic() + timeout
     state = "unknown"
     while time.monotonic() < deadline:

@@ -45,7 +45,8 @@ class WorkloadClones:
             if self._closed:
                 raise HarnessError("the drift suite is over: no more clones")
             self.testbeds.append(clone)
-        clone.start(spec.machines, mirror=spec.mirror, images=self.images)
+        originals = {name: machine.host_keys for name, machine in self.testbed.machines.items()}
+        clone.start(spec.machines, mirror=spec.mirror, images=self.images, host_keys=originals)
         moved = self.workload.moved_to(clone)
         with self._lock:
             closed = self._closed

@@ -71,7 +71,8 @@ class JobWorkload:
         return self._run(dataclasses.replace(job, backoff_limit=0), container, image, given)
 
     def _sources(self, manifest: Manifest) -> Sources:
-        return sources(self.spec, manifest, self.testbed.key.private_openssh, self.manifest.namespace)
+        known_hosts = self.testbed.known_hosts(self.spec.machines)
+        return sources(self.spec, manifest, self.testbed.key.private_openssh, self.manifest.namespace, known_hosts)
 
     def _run(self, job: JobSpec, container: str, image: str, given: Sources) -> JobResult:
         machines = self.testbed.machines

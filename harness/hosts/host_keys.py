@@ -1,0 +1,58 @@
+"""Each machine's own SSH host keys, made when it starts, as a real host has keys of its own.
+
+A key built into the machine image would be the same on every machine of every run: a deployer that pins
+``known_hosts`` would always pass, and a changed key could not be simulated. The public halves go into a
+``known_hosts`` file the spec can hand the deployer as a Secret, as it hands the SSH key.
+
+The three types Debian's openssh-server makes (RSA 3072, ECDSA P-256, Ed25519): Proxmox reads the RSA one for its
+cluster's known_hosts. RSA is most of the cost (about 0.13 s of CPU a machine; the others take microseconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from harness.engine.archive import Entry
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class HostKeys:
+    private: dict[str, bytes]  # type (rsa, ecdsa, ed25519) -> the OpenSSH private key file
+    public: dict[str, str]  # type -> "ssh-ed25519 AAAA..."
+
+    def files(self) -> list[Entry]:
+        """/etc/ssh/ssh_host_<type>_key (0600) and .pub (0644), where sshd and ssh-keyscan find them."""
+        entries = []
+        for kind, private in self.private.items():
+            entries.append(Entry(f"/etc/ssh/ssh_host_{kind}_key", private, 0o600))
+            entries.append(Entry(f"/etc/ssh/ssh_host_{kind}_key.pub", f"{self.public[kind]} root@host\n".encode()))
+        return entries
+
+    def known_hosts_lines(self, names: list[str]) -> list[str]:
+        """One line per key type for these names (addresses, host names), as ssh-keyscan writes them."""
+        joined = ",".join(dict.fromkeys(names))
+        return [f"{joined} {self.public[kind]}" for kind in self.public]
+
+
+def generate_host_keys() -> HostKeys:
+    keys: dict[str, PrivateKey] = {
+        "rsa": rsa.generate_private_key(public_exponent=65537, key_size=3072),
+        "ecdsa": ec.generate_private_key(ec.SECP256R1()),
+        "ed25519": ed25519.Ed25519PrivateKey.generate(),
+    }
+    private = {
+        kind: key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+        for kind, key in keys.items()
+    }
+    public = {
+        kind: key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+        for kind, key in keys.items()
+    }
+    return HostKeys(private, public)

@@ -1,0 +1,103 @@
+"""The journal of remote commands on real machines: each command a client's SSH sessions run, exactly, in order,
+with its exit code; the harness's own commands left out; a cut after the Nth command drops the connection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import paramiko
+import pytest
+
+from harness.deployment import Deployment
+from harness.hosts.journal import close_journal, open_journal, summary
+from harness.hosts.machine import Machine
+from harness.testbed import standalone_machine
+from harness.workbench import Workbench
+
+
+@pytest.fixture(scope="module")
+def machine(bench: Workbench) -> Iterator[Machine]:
+    with standalone_machine(bench, "debian-12", "journal") as started:
+        yield started
+
+
+def client(machine: Machine) -> paramiko.SSHClient:
+    """A deployer's own connection, beside the harness's."""
+    ssh = paramiko.SSHClient()
+    ssh.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    ssh.connect(machine.address, username="root", key_filename=str(machine.key.private_path), look_for_keys=False)
+    return ssh
+
+
+def run(ssh: paramiko.SSHClient, command: str, data: bytes = b"") -> tuple[int, bytes]:
+    stdin, stdout, _ = ssh.exec_command(command)
+    if data:
+        stdin.write(data)
+    stdin.channel.shutdown_write()
+    return stdout.channel.recv_exit_status(), stdout.read()
+
+
+def test_every_command_is_recorded_exactly_and_runs_as_without_the_journal(machine: Machine) -> None:
+    open_journal(machine.run_script)
+    ssh = client(machine)
+    try:
+        quoted = "printf '%s\\n' \"a 'quoted' $HOME\"\necho two lines"
+        assert run(ssh, quoted) == (0, b"a 'quoted' /root\ntwo lines\n")
+        assert run(ssh, "cat > /tmp/journal-input && wc -c < /tmp/journal-input", b"x" * 5000) == (0, b"5000\n")
+        assert run(ssh, "exit 3")[0] == 3
+        with ssh.open_sftp() as sftp:
+            sftp.putfo(__import__("io").BytesIO(b"config\n"), "/tmp/journal-sftp.conf")
+        machine.run_script("true")  # the harness's own command, over its own connection
+    finally:
+        ssh.close()
+    commands = close_journal(machine.run_script, machine.own_client)
+    assert [(c.number, c.kind, c.command, c.status) for c in commands] == [
+        (1, "ssh", quoted, 0),
+        (2, "ssh", "cat > /tmp/journal-input && wc -c < /tmp/journal-input", 0),
+        (3, "ssh", "exit 3", 3),
+        (4, "sftp", "/usr/lib/openssh/sftp-server", 0),
+    ]
+    assert len({c.client for c in commands}) == 1  # one connection, four sessions
+    assert all(c.ended is not None and c.ended >= c.started for c in commands)
+    assert summary(commands) == "4 commands (3 ssh, 1 sftp) over 1 connections"
+    assert close_journal(machine.run_script, machine.own_client) == []  # closed: nothing more is recorded
+
+
+def test_a_cut_after_the_nth_command_drops_the_connection_and_refuses_the_rest(machine: Machine) -> None:
+    open_journal(machine.run_script, cut_after=2)
+    ssh = client(machine)
+    try:
+        assert run(ssh, "echo one") == (0, b"one\n")
+        assert run(ssh, "echo two") == (0, b"two\n")
+        with pytest.raises((paramiko.SSHException, EOFError, OSError)):
+            status, _ = run(ssh, "echo three")
+            assert status != 0  # the exit status of a dropped channel
+            run(ssh, "echo four")  # the connection is gone
+        later = client(machine)  # a new connection is refused too
+        try:
+            assert run(later, "echo five")[1] == b""
+        except (paramiko.SSHException, EOFError, OSError):
+            pass
+        finally:
+            later.close()
+    finally:
+        ssh.close()
+    commands = close_journal(machine.run_script, machine.own_client)
+    assert [(c.command, c.cut) for c in commands[:3]] == [
+        ("echo one", False),
+        ("echo two", False),
+        ("echo three", True),
+    ]
+    assert all(c.cut for c in commands[2:])
+    assert machine.run_script("echo still here")[1] == b"still here\n"  # the harness's connection was not cut
+
+
+def test_each_apply_of_a_job_reports_its_remote_commands(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    with Deployment(bench, test_spec("hello")) as deployment:
+        result = deployment.apply()
+        assert result.succeeded, result.describe()
+        commands = deployment.history[-1].journal["web1"]
+    assert len(commands) == 1 and commands[0].kind == "ssh" and commands[0].status == 0
+    assert commands[0].command.startswith("install -d -m 0755 /etc/hello && printf")
+    assert "t0ken-for-tests" in commands[0].command  # the secret is on the command line: the report masks it
+    assert "t0ken-for-tests" not in commands[0].line(deployment.secrets.mask)
