@@ -12,6 +12,7 @@ from types import TracebackType
 from harness.cluster.kind import KindCluster
 from harness.deployer.spec import DeployerSpec
 from harness.drift.options import DriftOptions
+from harness.faults.plan import Faults
 from harness.hosts.journal import RemoteCommand, close_journal, open_journal
 from harness.hosts.machine import Machine
 from harness.k8s.manifest import Manifest, load_manifest
@@ -32,6 +33,7 @@ class Applied:
     stamps: dict[str, str | None]
     ssh_logins: int | None = None  # SSH connections the Job's pods opened to the machines (None: a DaemonSet)
     journal: dict[str, list[RemoteCommand]] = field(default_factory=dict)  # by machine: the commands they ran
+    fault: str | None = None  # what a fault armed for this apply did
 
 
 class Deployment:
@@ -53,6 +55,7 @@ class Deployment:
         self.testbed = Testbed(bench, spec.name, keep=keep)
         self.workload = make_workload(spec, self.manifest, self.testbed, self.secrets, kind)
         self.history: list[Applied] = []
+        self.faults = Faults(self.testbed)
         try:
             self.workload.start()
             originals = self.testbed.image_files()  # the Job's machines, a simulated cluster's nodes (not kind's)
@@ -88,19 +91,35 @@ class Deployment:
         version = version or self.current
         started = time.time()  # the machines' clock is this computer's: they share its kernel
         journaled = self._open_journals()
-        result = self.workload.apply(version)
-        journal = {name: close_journal(m.run_script, m.own_client) for name, m in journaled.items()}
-        self.history.append(Applied(version, result, self._read_stamps(), self._ssh_logins(started), journal))
+        self.faults.watch()
+        try:
+            result = self.workload.apply(version)
+        finally:
+            journal = self._close_journals(journaled)
+            fault = self.faults.settle()
+        stamps, logins = self._read_stamps(), self._ssh_logins(started)
+        self.history.append(Applied(version, result, stamps, logins, journal, fault))
         return result
 
     def _open_journals(self) -> dict[str, Machine]:
         """A Job's machines record the commands its SSH sessions run (a DaemonSet's pods run theirs in place)."""
         if self.spec.workload != "job":
             return {}
-        machines = dict(self.testbed.machines)
-        for machine in machines.values():
-            open_journal(machine.run_script)
+        machines = {name: m for name, m in self.testbed.machines.items() if self.faults.reachable(name)}
+        for name, machine in machines.items():
+            open_journal(machine.run_script, hold_after=self.faults.hold_after(name))
         return machines
+
+    def _close_journals(self, machines: dict[str, Machine]) -> dict[str, list[RemoteCommand]]:
+        """Over the harness's connection; through the engine where a fault struck mid-apply took it away (a paused
+        or stopped machine's journal is not read)."""
+        journal = {}
+        for name, machine in machines.items():
+            if self.faults.reachable(name):
+                journal[name] = close_journal(machine.run_script, machine.own_client)
+            elif self.faults.engine_reaches(name):
+                journal[name] = close_journal(machine.exec_script, lambda: None)
+        return journal
 
     def _ssh_logins(self, since: float) -> int | None:
         """Logins sshd accepted on the machines since then (the harness keeps one connection per machine, opened
@@ -108,7 +127,9 @@ class Deployment:
         if self.spec.workload != "job":
             return None
         total = 0
-        for run in self.state.runners.values():
+        for name, run in self.state.runners.items():
+            if not self.faults.reachable(name):
+                continue
             _, out, _ = run(f"journalctl -q --no-pager -o cat -t sshd --since=@{since:.3f} | grep -c '^Accepted '")
             if not out.strip().isdigit():
                 return None
@@ -122,12 +143,16 @@ class Deployment:
             return {}
         found: dict[str, str | None] = {}
         for machine, run in self.state.runners.items():
+            if not self.faults.reachable(machine):
+                found[machine] = None
+                continue
             code, out, _ = run(f"head -c 4096 -- {shlex.quote(path)}")
             found[machine] = out.decode(errors="replace").strip() if code == 0 else None
         return found
 
     def close(self) -> None:
         try:
+            self.faults.close()
             self.workload.close()
         finally:
             self.testbed.close()  # the deployment made it: it removes it, whatever the workload's closing raised

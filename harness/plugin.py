@@ -148,8 +148,12 @@ def _drift_options(config: pytest.Config) -> DriftOptions:
         lanes = int(config.getini("deployer_drift_workers")) if workers is None else workers
     except ValueError:
         raise pytest.UsageError("deployer_drift_workers in the ini file: give a count (0: the engine's CPUs)") from None
+    expressions = f"{config.getoption('markexpr') or ''} {config.getoption('keyword') or ''}"
+    crash_points = bool(re.search(r"\bcrash-points\b", expressions)) or any(
+        arg.endswith("::crash-points") for arg in config.args
+    )
     try:
-        return DriftOptions(tier, lanes)
+        return DriftOptions(tier, lanes, crash_points)
     except HarnessError as exc:
         raise pytest.UsageError(f"--drift, --drift-workers or their ini settings: {exc}") from None
 

@@ -22,7 +22,7 @@ from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
-from harness.drift.options import SKIPPED, DriftOptions
+from harness.drift.options import CRASH_POINTS_SKIPPED, SKIPPED, DriftOptions
 from harness.engine.client import connect
 from harness.engine.labels import Ownership
 from harness.engine.locks import build_lock
@@ -249,6 +249,8 @@ class RunSession:
             raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
         if "drift" in scenario.steps and self.drift.tier == "skip":
             raise NotApplicable(SKIPPED)
+        if "crash-points" in scenario.steps and not self.drift.crash_points:
+            raise NotApplicable(CRASH_POINTS_SKIPPED)
 
     def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
         """Start later scenarios now, each on machines of its own, so they run beside this one: as many as the
@@ -259,7 +261,8 @@ class RunSession:
         spare = self.bench.engine_cpus - 1 - sum(b.running for b in self._ahead.values())
         for scenario in to_come:
             key = (spec.path, scenario.name)
-            if spare <= 0 or "drift" in scenario.steps or key in self._ahead or key in self._shared:
+            lanes = "drift" in scenario.steps or "crash-points" in scenario.steps  # they run their own lanes
+            if spare <= 0 or lanes or key in self._ahead or key in self._shared:
                 continue
             if not self._applies(spec, scenario):
                 continue
@@ -287,7 +290,7 @@ class RunSession:
         with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             try:
-                run_steps(deployment, scenario.steps, log, done, self._go_on)
+                run_steps(deployment, scenario.steps, log, done, self._go_on, scenario.faults)
             finally:
                 if self.keep:
                     for hint in deployment.workload.shell_hints():

@@ -28,6 +28,9 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
         if commands:
             lines = "\n".join(command.line(deployment.secrets.mask) for command in commands)
             report.section(f"apply {number} ({version.label}): remote commands on {machine}", lines)
+    if not result.succeeded and deployment.faults.striking():  # what to make of it is the expectation's to say
+        report.section(f"apply {number} ({version.label}), a fault striking: deployer log", result.describe())
+        return report
     if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
         report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
         return report

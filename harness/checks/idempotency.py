@@ -13,6 +13,8 @@ from harness.errors import HarnessError
 def snapshot(deployment: Deployment) -> StepReport:
     taken = deployment.state.snapshot()
     number = len(deployment.state.snapshots)
+    history = deployment.history
+    deployment.faults.snapshot_taken(number - 1, bool(history) and history[-1].result.succeeded)
     sizes = ", ".join(
         f"{name}: {len(s.files)} files, {len(s.units)} units in {s.seconds * 1000:.0f} ms" for name, s in taken.items()
     )

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 from harness.checks import report as r
 from harness.checks.converge import apply, verify
+from harness.checks.crash_points import crash_points_step
 from harness.checks.drift import drift
+from harness.checks.faults import expect_apply_failed, expect_converges_on_rerun, expect_host_unchanged, fault, heal
 from harness.checks.idempotency import expect_no_diff, snapshot
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
 from harness.checks.report import ScenarioLog, StepFailed, StepReport
 from harness.checks.rollback import apply_previous, expect_clean_rollback, scan
 from harness.deployment import Deployment
+from harness.faults.spec import FaultSpec
 
 STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "apply": apply,
@@ -26,6 +29,12 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "apply-previous": apply_previous,
     "scan": scan,
     "expect-clean-rollback": expect_clean_rollback,
+    "fault": fault,
+    "heal": heal,
+    "expect-apply-failed": expect_apply_failed,
+    "expect-host-unchanged": expect_host_unchanged,
+    "expect-converges-on-rerun": expect_converges_on_rerun,
+    "crash-points": crash_points_step,
 }
 DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
 NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged"}  # the first apply is derived against it
@@ -46,11 +55,13 @@ def run_steps(
     log: ScenarioLog,
     done: list[StepRun] | None = None,
     go_on: Callable[[], None] = lambda: None,
+    faults: tuple[FaultSpec, ...] = (),
 ) -> None:
     """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
     A negative verdict raises :class:`StepFailed` with the step's failure, masked. ``done`` gets each step that
     ran to its end, the failing one included; ``go_on`` is asked before each step, and raises to stop."""
     timings: list[str] = []
+    deployment.faults.plan(faults)  # each `fault` step strikes the next
     if NEEDS_PRISTINE & set(steps):
         started = time.monotonic()
         deployment.state.scan_pristine()

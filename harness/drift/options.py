@@ -1,4 +1,5 @@
-"""How much of the drift matrix a run makes, and on how many lanes (``--drift``, ``--drift-workers``)."""
+"""How much of the drift matrix a run makes, and on how many lanes (``--drift``, ``--drift-workers``); whether the
+crash points, which run on the same lanes, run at all."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ SKIPPED = (
     "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier, `--drift=full`"
     " every mutation"
 )
+CRASH_POINTS_SKIPPED = "crash points are not part of the gate (the default run): `-m crash-points` runs them"
 # skip: not part of the gate; quick: a sample (see harness.drift.targets.quick); full: every mutation.
 TIERS = ("skip", "quick", "full")
 
@@ -18,6 +20,7 @@ TIERS = ("skip", "quick", "full")
 class DriftOptions:
     tier: str = "full"  # the library's default; the plugin chooses (see harness.plugin)
     lanes: int = 0  # copies of the converged machines that take mutations side by side; 0: the engine's CPUs
+    crash_points: bool = True  # the library's default; the plugin runs them only when the selection names them
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:

@@ -1,8 +1,8 @@
 """The journal of remote commands: every command a deployer's SSH sessions run on a machine, exactly as sent.
 
-root's login shell on the machines (``vms/debian-12/harness-shell``) records each command sshd hands it while the
-folder ``JOURNAL`` exists: ssh's commands, and the servers scp and sftp start. Opening a journal makes the folder;
-closing it moves the folder away (later commands run unrecorded) and reads it back in one round trip. The
+sshd on the machines runs every command through ``vms/debian-12/harness-shell`` (its ForceCommand), which records
+it while the folder ``JOURNAL`` exists: ssh's commands, and the servers scp and sftp start. Opening a journal makes
+the folder; closing it moves the folder away (later commands run unrecorded) and reads it back in one round trip. The
 harness's own commands come over its own connection, which the opening names: the shell leaves them alone, and
 the reading leaves out any that came over a connection opened again since.
 
@@ -23,6 +23,7 @@ from harness.errors import HarnessError
 ScriptRunner = Callable[[str], tuple[int, bytes, bytes]]  # a machine's shell over the harness's connection
 
 JOURNAL = "/run/harness/journal"
+HELD = "held"  # the command that hold-after names waits while this file is in the journal
 _READING = f"{JOURNAL}.read"
 _SFTP_SERVERS = ("sftp-server", "internal-sftp")
 
@@ -69,9 +70,12 @@ def summary(commands: list[RemoteCommand]) -> str:
     return f"{len(commands)} commands ({parts}) over {connections} connections" + (f", {cut} cut" if cut else "")
 
 
-def open_journal(run: ScriptRunner, cut_after: int | None = None) -> None:
-    """Start recording (a journal left open before is dropped). ``cut_after``: refuse every command after it."""
+def open_journal(run: ScriptRunner, cut_after: int | None = None, hold_after: int | None = None) -> None:
+    """Start recording (a journal left open before is dropped). ``cut_after``: refuse every command after it.
+    ``hold_after``: that command, once it ended, waits (its client with it) while a ``HELD`` file is there: a
+    fault strikes meanwhile, exactly at that point of the deployer's run."""
     cut = f" && echo {int(cut_after)} > {JOURNAL}/cut-after" if cut_after is not None else ""
+    cut += f" && echo {int(hold_after)} > {JOURNAL}/hold-after" if hold_after is not None else ""
     # This command comes over the harness's connection: its SSH_CLIENT names it, for the shell to leave alone.
     own = f' && echo "${{SSH_CLIENT% *}}" > {JOURNAL}/own'
     code, _, err = run(f"rm -rf {JOURNAL} {_READING} && mkdir -p {JOURNAL}{own}{cut}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from harness.checks.steps import DAEMONSET_STEPS, STEPS
 from harness.errors import HarnessError
+from harness.faults.spec import FaultSpec, faults_section
 from harness.resources import scenarios_dir
 from harness.yaml_fields import Fields, load_yaml_documents
 
@@ -26,6 +27,24 @@ _PREREQUISITES = {
         "mutates the host as the last snapshot saw it, and no snapshot comes before it",
         "put `apply` and `snapshot` before `drift`",
     ),
+    "fault": (
+        "snapshot",
+        1,
+        "strikes a host no snapshot saw: nothing to compare it with afterwards",
+        "put `apply` and `snapshot` before the first `fault`",
+    ),
+    "crash-points": (
+        "snapshot",
+        1,
+        "compares each point's host with the converged snapshot, and none comes before it",
+        "put `apply` and `snapshot` before `crash-points`",
+    ),
+    "expect-converges-on-rerun": (
+        "snapshot",
+        1,
+        "compares the host with the converged snapshot, and none comes before it",
+        "put `apply` and `snapshot` before it",
+    ),
 }
 
 
@@ -36,13 +55,14 @@ class Scenario:
     steps: tuple[str, ...]
     path: Path
     workload: str = "any"  # any, job or daemonset: which deployers the scenario is for
+    faults: tuple[FaultSpec, ...] = ()  # struck in order by its `fault` steps
 
 
 def load_scenario(path: Path) -> Scenario:
     documents = load_yaml_documents(path, "scenario")
     if len(documents) != 1:
         raise HarnessError("must hold exactly one YAML document", where=path)
-    top = Fields(path, documents[0], known=("name", "description", "steps", "workload"))
+    top = Fields(path, documents[0], known=("name", "description", "steps", "workload", "faults"))
     steps = top.data.get("steps")
     if not isinstance(steps, list) or not steps:
         raise top.error("steps", "must be a non-empty list of step names", f"steps: {', '.join(STEPS)}")
@@ -58,7 +78,14 @@ def load_scenario(path: Path) -> Scenario:
             raise top.error(
                 f"steps[{index}]", f"is `{step}`, a DaemonSet step", "give the scenario `workload: daemonset`"
             )
-    return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload)
+    faults = faults_section(top)
+    if steps.count("fault") != len(faults):
+        raise top.error(
+            "faults",
+            f"lists {len(faults)} fault(s) for {steps.count('fault')} `fault` step(s)",
+            "give each `fault` step its fault, in order",
+        )
+    return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload, faults)
 
 
 def scenarios_for(deployer_folder: Path | None = None) -> list[Scenario]:

@@ -74,3 +74,40 @@ def test_a_daemonset_step_needs_a_daemonset_scenario(tmp_path: Path, step: str) 
     assert "give the scenario `workload: daemonset`" in str(raised.value)
     path.write_text(f"name: mixed\nworkload: daemonset\nsteps: [apply, {step}]\n")
     assert load_scenario(path).steps == ("apply", step)
+
+
+def test_a_fault_scenario_reads_its_faults_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "cut.yaml"
+    path.write_text(
+        "name: cut\nsteps: [apply, snapshot, fault, apply, heal, fault, apply]\n"
+        "faults:\n  - {kind: partition, machine: pve1, after_command: 3}\n  - {kind: fill-path, path: /etc/nut}\n"
+    )
+    faults = load_scenario(path).faults
+    assert [(f.kind, f.machine, f.after_command, f.path) for f in faults] == [
+        ("partition", "pve1", 3, None),
+        ("fill-path", "all", None, "/etc/nut"),
+    ]
+    assert faults[0].describe() == "partition on pve1, after remote command 3 of the next apply"
+
+
+@pytest.mark.parametrize(
+    ("faults", "steps", "expected"),
+    [
+        ("[{kind: unplug}]", "[apply, snapshot, fault]", "`faults[0].kind` is 'unplug', not a fault"),
+        ("[{kind: stop-sshd}]", "[apply, snapshot]", "lists 1 fault(s) for 0 `fault` step(s)"),
+        ("[{kind: stop-sshd, after_command: 0}]", "[apply, snapshot, fault]", "`faults[0].after_command` is 0"),
+        ("[{kind: reboot, after_command: 2}]", "[apply, snapshot, fault]", "is not supported for reboot"),
+        ("[{kind: fill-path}]", "[apply, snapshot, fault]", "`faults[0].path` goes with `kind: fill-path`"),
+        ("[{kind: fill-path, path: etc}]", "[apply, snapshot, fault]", "is 'etc', not an absolute path"),
+        ("[{kind: pause, when: later}]", "[apply, snapshot, fault]", "`faults[0].when` unknown field"),
+        ("[{kind: stop-sshd}]", "[apply, fault]", "strikes a host no snapshot saw"),
+        ("{kind: stop-sshd}", "[apply, snapshot, fault]", "`faults` must be a list of faults"),
+    ],
+)
+def test_bad_faults_are_named_with_the_fix(tmp_path: Path, faults: str, steps: str, expected: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\nsteps: {steps}\nfaults: {faults}\n")
+    with pytest.raises(HarnessError) as raised:
+        load_scenario(path)
+    assert expected in str(raised.value)
+    assert "fix: " in str(raised.value)

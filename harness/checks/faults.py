@@ -1,0 +1,88 @@
+"""Fault steps: strike the scenario's next fault, heal them all, and what a deployer must do when one struck: fail
+and say so, leave the host as it was, and converge once the world is whole again."""
+
+from __future__ import annotations
+
+import json
+
+from harness.checks import report as r
+from harness.checks.report import StepReport
+from harness.deployment import Deployment
+from harness.errors import HarnessError
+from harness.state.diff import StateDiff
+
+
+def fault(deployment: Deployment) -> StepReport:
+    line = deployment.faults.strike_next(len(deployment.state.snapshots))
+    return StepReport([(r.FAULT, line)])
+
+
+def heal(deployment: Deployment) -> StepReport:
+    healed = deployment.faults.heal()
+    return StepReport([(r.HEALED, "; ".join(healed) or "nothing to heal")])
+
+
+def expect_apply_failed(deployment: Deployment) -> StepReport:
+    """The last apply, made while a fault struck, must have failed: a Job that says Complete while its host was
+    unreached, or left half-done, tells its operators a lie."""
+    report = StepReport()
+    if not deployment.history:
+        report.failure = "`expect-apply-failed` comes before any apply"
+        return report
+    last = deployment.history[-1]
+    if last.fault is not None and "never struck" in last.fault:
+        report.add(r.FAULT, f"{last.fault}: nothing to expect")
+        return report
+    struck = last.fault or "; ".join(f"{s.spec.describe()}" for s in deployment.faults.active) or "no fault"
+    if last.result.succeeded:
+        report.failure = (
+            f"apply {len(deployment.history)} reported success although a fault struck ({struck}): a Job that exits "
+            f"0 with a host unreached or half-done hides it from whoever runs it\n{last.result.describe()}"
+        )
+    else:
+        report.add(r.APPLY_FAILED, f"apply {len(deployment.history)} failed, as it must: {last.result.summary()}")
+    return report
+
+
+def expect_host_unchanged(deployment: Deployment) -> StepReport:
+    """After a failed apply: the host as it was before the first fault, or what the apply left half-done."""
+    state = deployment.state
+    before = deployment.faults.snapshots_before
+    if not before:
+        return StepReport(failure="`expect-host-unchanged` needs a `snapshot` before the `fault` step")
+    state.snapshot()
+    return _compare(deployment, before - 1, "the host after the failed apply differs from before the fault")
+
+
+def expect_converges_on_rerun(deployment: Deployment) -> StepReport:
+    """Once healed and applied again, the host is the converged one: as the first snapshot after a successful
+    apply, before any fault, saw it."""
+    converged = deployment.faults.converged_snapshot
+    if converged is None:
+        return StepReport(
+            failure="`expect-converges-on-rerun` needs a `snapshot` after a successful apply, before the `fault`"
+        )
+    report = StepReport()
+    if deployment.history and not deployment.history[-1].result.succeeded:
+        report.failure = f"the apply after the fault did not succeed\n{deployment.history[-1].result.describe()}"
+        return report
+    deployment.state.snapshot()
+    return _compare(deployment, converged, "the host did not converge again after the fault")
+
+
+def _compare(deployment: Deployment, index: int, what: str) -> StepReport:
+    state = deployment.state
+    if not state.comparable(index, -1):
+        raise HarnessError(
+            "the snapshots compared watched different things: the earlier was taken before the first apply, when"
+            " what the deployer manages was not yet derived",
+            fix="take the snapshot after an `apply`, or name the watched paths in the spec's `state:`",
+        )
+    diff = state.diff(state.snapshots[index], state.snapshots[-1])
+    report = StepReport()
+    report.add(r.DIFF, diff.stat())
+    kept = StateDiff(diff.state_changes)
+    report.add(r.DIFF_DATA, json.dumps(kept.to_data(), separators=(",", ":")))
+    if diff.state_changes:
+        report.failure = f"{what}:\n{kept.render()}"
+    return report

@@ -1,0 +1,163 @@
+"""A deployment's faults: the scenario's list, struck in order by its `fault` steps, and undone by `heal`.
+
+A fault for "after the Nth remote command" is armed for the next apply: the machine's journal holds the deployer's
+Nth command at its end (the client waits for its exit status), a watcher sees it held, strikes, and lets it go on.
+The deployer meets the fault exactly there, whatever its timing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from dataclasses import dataclass, field
+
+import docker.errors
+from docker.models.networks import Network
+
+from harness.errors import HarnessError
+from harness.faults.kinds import KINDS
+from harness.faults.spec import ALL, FaultSpec
+from harness.hosts.journal import HELD, JOURNAL
+from harness.hosts.machine import Machine
+from harness.testbed import Testbed
+from harness.threads import DaemonCall
+
+
+@dataclass
+class Strike:
+    spec: FaultSpec
+    machines: list[Machine]
+    struck: list[str] = field(default_factory=list)  # the machines it struck, by name
+
+
+class Faults:
+    def __init__(self, testbed: Testbed) -> None:
+        self.testbed = testbed
+        self.pending: list[FaultSpec] = []
+        self.active: list[Strike] = []
+        self.armed: Strike | None = None
+        self.watchers: list[DaemonCall[bool]] = []
+        self.snapshots_before: int | None = None  # how many snapshots there were when the first fault came
+        self.converged_snapshot: int | None = None  # its index
+
+    def plan(self, faults: tuple[FaultSpec, ...]) -> None:
+        self.pending = list(faults)
+
+    def snapshot_taken(self, index: int, applied_ok: bool) -> None:
+        """The first snapshot after a successful apply, before any fault: the converged host."""
+        if self.converged_snapshot is None and applied_ok and self.snapshots_before is None:
+            self.converged_snapshot = index
+
+    def strike_next(self, snapshots: int) -> str:
+        """The `fault` step: the next fault strikes now, or is armed for the next apply."""
+        if not self.pending:
+            raise HarnessError("a `fault` step has no fault left to strike", fix="add the fault to `faults:`")
+        spec = self.pending.pop(0)
+        if self.snapshots_before is None:
+            self.snapshots_before = snapshots
+        strike = Strike(spec, self._targets(spec))
+        if spec.after_command is None:
+            for machine in strike.machines:
+                KINDS[spec.kind].strike(machine, self.network, spec.path)
+                strike.struck.append(machine.name)
+            self.active.append(strike)
+            return f"{spec.describe()}: struck"
+        self.armed = strike
+        return f"{spec.describe()}: armed"
+
+    def heal(self) -> list[str]:
+        """Every fault undone, the last first; an armed one that never struck is dropped."""
+        healed = []
+        self.armed = None
+        while self.active:
+            strike = self.active.pop()
+            for machine in strike.machines:
+                if machine.name in strike.struck:
+                    KINDS[strike.spec.kind].heal(machine, self.network, strike.spec.path)
+            healed.append(f"{strike.spec.kind} on {', '.join(strike.struck) or 'no machine'}")
+        return healed
+
+    def close(self) -> None:
+        """Before the machines go: a paused one is let go (its removal would wait for it)."""
+        for strike in self._struck():
+            if strike.spec.kind == "pause":
+                for machine in strike.machines:
+                    with contextlib.suppress(docker.errors.APIError):
+                        KINDS["pause"].heal(machine, self.network, None)
+
+    def striking(self) -> bool:
+        """Whether a fault struck and is not healed yet (the last apply met it)."""
+        return bool(self._struck())
+
+    def reachable(self, name: str) -> bool:
+        """Whether the harness's SSH connection to the machine answers while the faults that struck it last."""
+        return all(KINDS[s.spec.kind].ssh_works or name not in s.struck for s in self._struck())
+
+    def engine_reaches(self, name: str) -> bool:
+        """Whether the engine can still run a command in it (not paused, not stopped)."""
+        return all(s.spec.kind not in ("pause", "stop") or name not in s.struck for s in self._struck())
+
+    def _struck(self) -> list[Strike]:
+        armed = self.armed
+        return [*self.active, *([armed] if armed is not None and armed.struck else [])]
+
+    def hold_after(self, name: str) -> int | None:
+        """The remote command the armed fault waits for on this machine."""
+        armed = self.armed
+        if armed is None or all(m.name != name for m in armed.machines):
+            return None
+        return armed.spec.after_command
+
+    def watch(self) -> None:
+        """At the apply's start: a watcher per machine the armed fault waits on."""
+        armed = self.armed
+        if armed is None:
+            return
+        for machine in armed.machines:
+            self.watchers.append(DaemonCall(functools.partial(self._wait_and_strike, armed, machine), "fault-watcher"))
+
+    def settle(self) -> str | None:
+        """After the apply, its journal closed (which ends a watcher still waiting): what the armed fault did."""
+        armed, self.armed = self.armed, None
+        for watcher in self.watchers:
+            watcher.result()
+        self.watchers = []
+        if armed is None:
+            return None
+        self.active.append(armed)
+        spec = armed.spec
+        if not armed.struck:
+            return f"{spec.describe()}: never struck (the deployer ran fewer remote commands there)"
+        return f"{spec.describe()}: struck {', '.join(armed.struck)}"
+
+    def _wait_and_strike(self, armed: Strike, machine: Machine) -> bool:
+        held = f"{JOURNAL}/{HELD}"
+        waited = machine.container.exec_run(
+            ["sh", "-c", f"while [ ! -e {held} ] && [ -d {JOURNAL} ]; do sleep 0.05; done; [ -e {held} ]"]
+        )
+        if waited.exit_code != 0:
+            return False  # the journal closed first: the deployer never ran that many commands here
+        kind = KINDS[armed.spec.kind]
+        armed.struck.append(machine.name)
+        if armed.spec.kind == "pause":  # let the command go on, then freeze it before it can
+            machine.exec(f"rm -f {held}")
+            kind.strike(machine, self.network, armed.spec.path)
+        else:
+            kind.strike(machine, self.network, armed.spec.path)
+            machine.exec(f"rm -f {held}")
+        return True
+
+    @property
+    def network(self) -> Network:
+        return self.testbed.network
+
+    def _targets(self, spec: FaultSpec) -> list[Machine]:
+        machines = self.testbed.machines
+        if spec.machine == ALL:
+            return list(machines.values())
+        if spec.machine not in machines:
+            raise HarnessError(
+                f"a fault names machine {spec.machine!r}, which this deployment has not",
+                fix=f"use one of: {', '.join(machines)}, or `all`",
+            )
+        return [machines[spec.machine]]

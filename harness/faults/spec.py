@@ -1,0 +1,56 @@
+"""A scenario's ``faults`` section: each `fault` step strikes (or arms) the next one in order.
+
+faults:
+  - {kind: stop-sshd}                                   # every machine, before the next apply
+  - {kind: partition, machine: pve1, after_command: 3}  # during the next apply, once pve1 ran 3 commands
+  - {kind: fill-path, machine: pve1, path: /etc/nut}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.yaml_fields import Fields
+
+KINDS = ("stop-sshd", "pause", "stop", "partition", "fill-path", "rotate-host-key", "reboot")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    kind: str
+    machine: str = ALL  # a machine's name, or every machine
+    after_command: int | None = None  # None: at once; N: during the next apply, after the Nth remote command there
+    path: str | None = None  # fill-path: the directory a small full filesystem goes over
+
+    def describe(self) -> str:
+        where = "every machine" if self.machine == ALL else self.machine
+        when = "now" if self.after_command is None else f"after remote command {self.after_command} of the next apply"
+        what = f"{self.kind} {self.path}" if self.path else self.kind
+        return f"{what} on {where}, {when}"
+
+
+def faults_section(top: Fields) -> tuple[FaultSpec, ...]:
+    value = top.data.get("faults")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise top.error("faults", "must be a list of faults", "e.g. `faults: [{kind: stop-sshd}]`")
+    faults = []
+    for index, item in enumerate(value):
+        entry = Fields(top.path, item, f"faults[{index}]", known=("kind", "machine", "after_command", "path"))
+        kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(KINDS)}")
+        if kind not in KINDS:
+            raise entry.error("kind", f"is {kind!r}, not a fault", f"use one of: {', '.join(KINDS)}")
+        after = entry.data.get("after_command")
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int) or after < 1):
+            raise entry.error("after_command", f"is {after!r}", "give the number of a remote command, 1 or more")
+        if kind in ("stop", "reboot", "rotate-host-key") and after is not None:
+            raise entry.error("after_command", f"is not supported for {kind}", "strike it between applies")
+        path = entry.optional_text("path")
+        if (kind == "fill-path") != (path is not None):
+            raise entry.error("path", "goes with `kind: fill-path`, and only there", "e.g. `path: /etc/nut`")
+        if path is not None and not path.startswith("/"):
+            raise entry.error("path", f"is {path!r}, not an absolute path", "e.g. `path: /etc/nut`")
+        faults.append(FaultSpec(kind, entry.text("machine", ALL), after, path))
+    return tuple(faults)
