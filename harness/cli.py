@@ -9,7 +9,7 @@ import docker.errors
 
 from harness.engine.client import connect
 from harness.engine.labels import CACHE
-from harness.engine.sweep import sweep
+from harness.engine.sweep import image_tags, sweep
 from harness.errors import HarnessError
 from harness.workdirs import sweep_workdirs
 
@@ -18,7 +18,7 @@ def prune() -> int:
     client = connect()
     removed = 0
     for image in client.api.images(filters={"label": f"{CACHE}=true"}):  # no inspection: a run may remove one
-        for tag in [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"] or [image["Id"]]:
+        for tag in image_tags(image) or [image["Id"]]:
             try:
                 client.images.remove(tag, force=True)
                 removed += 1

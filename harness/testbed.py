@@ -82,7 +82,7 @@ class Testbed:
                 m.aliases,
                 tuple(volumes),
                 files,
-                (host_keys or {}).get(m.name),
+                (host_keys or {}).get(m.name) or bench.host_keys.take(),  # made ahead
             )
             for m in wanted
         ]

@@ -11,6 +11,7 @@ import docker
 from harness import PROJECT
 from harness.deployer.spec import DeployerSpec
 from harness.engine import Capabilities, Ownership, connect, probe
+from harness.hosts.host_keys import HostKeyPool
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
@@ -40,6 +41,11 @@ class Workbench:
     @functools.cached_property
     def capabilities(self) -> Capabilities:
         return probe(self.client, self.builder.ensure(ROOTFS), self.ownership)
+
+    @functools.cached_property
+    def host_keys(self) -> HostKeyPool:
+        """SSH host keys for the machines this process starts, made ahead."""
+        return HostKeyPool()
 
     @functools.cached_property
     def engine_cpus(self) -> int:

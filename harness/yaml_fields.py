@@ -16,26 +16,24 @@ class DuplicateKey(yaml.MarkedYAMLError):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key written twice in one mapping (keys a merge `<<` brings in may be
-    overridden, as YAML means them to be)."""
+    """The safe loader, refusing a key written twice in one mapping. Checked as each mapping is composed, before
+    any merge (`<<`) is applied: keys a merge brings in may be overridden, as YAML means them to be."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:  # the stubs' type for the anchor is wrong
+        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], int] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key: the base constructor names that itself
-                continue
-            seen[key] = key_node.start_mark.line
-            if first is not None:
+            identity = (key_node.tag, key_node.value)
+            if identity in seen:
                 raise DuplicateKey(
-                    problem=f"`{key}` is given twice (first at line {first + 1}); YAML would keep only the last",
+                    problem=f"`{key_node.value}` is given twice (first at line {seen[identity] + 1}); YAML would keep"
+                    " only the last",
                     problem_mark=key_node.start_mark,
                 )
-        return super().construct_mapping(node, deep)
+            seen[identity] = key_node.start_mark.line
+        return node
 
 
 def load_yaml_documents(path: Path, what: str) -> list[Any]:

@@ -8,13 +8,32 @@ import json
 from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
-from harness.errors import HarnessError
+from harness.errors import HarnessError, NotApplicable
 from harness.state.diff import StateDiff
 
 
 def fault(deployment: Deployment) -> StepReport:
-    line = deployment.faults.strike_next(len(deployment.state.snapshots))
+    faults, state = deployment.faults, deployment.state
+    first = faults.snapshots_before is None
+    if first and _no_remote_commands(deployment):
+        raise NotApplicable(
+            "its first apply logged in to none of its machines over SSH: a fault in the world around SSH does not "
+            "concern it"
+        )
+    line = faults.strike_next(len(state.snapshots))
+    if first and faults.struck_now_everywhere_reachable():  # the host as the fault left it: what is compared
+        state.snapshot()
+        faults.snapshots_before = len(state.snapshots)
     return StepReport([(r.FAULT, line)])
+
+
+def _no_remote_commands(deployment: Deployment) -> bool:
+    """A Job whose first apply logged in to none of its machines (sshd counts logins of every user; the journal
+    records root's sessions)."""
+    if deployment.spec.workload != "job" or not deployment.history:
+        return False
+    first = deployment.history[0]
+    return not any(first.journal.values()) and not first.ssh_logins
 
 
 def heal(deployment: Deployment) -> StepReport:
@@ -50,6 +69,8 @@ def expect_host_unchanged(deployment: Deployment) -> StepReport:
     before = deployment.faults.snapshots_before
     if not before:
         return StepReport(failure="`expect-host-unchanged` needs a `snapshot` before the `fault` step")
+    if deployment.history and deployment.history[-1].fault and "never struck" in deployment.history[-1].fault:
+        return StepReport([(r.FAULT, f"{deployment.history[-1].fault}: nothing to compare")])
     state.snapshot()
     return _compare(deployment, before - 1, "the host after the failed apply differs from before the fault")
 
@@ -79,6 +100,7 @@ def _compare(deployment: Deployment, index: int, what: str) -> StepReport:
             fix="take the snapshot after an `apply`, or name the watched paths in the spec's `state:`",
         )
     diff = state.diff(state.snapshots[index], state.snapshots[-1])
+    diff.changes = [c for c in diff.changes if not deployment.faults.own_change(c)]
     report = StepReport()
     report.add(r.DIFF, diff.stat())
     kept = StateDiff(diff.state_changes)

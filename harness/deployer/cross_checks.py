@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from harness.deployer.containers import run_containers
 from harness.deployer.sources import sources
 from harness.deployer.spec import DeployerSpec, SecretKeySpec, load_spec
 from harness.errors import HarnessError
@@ -58,22 +59,25 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
     # First: a key in the wrong Secret also leaves a Secret without values, a less telling error.
     _check_taken(spec, manifest.job.pod, "ssh_key", spec.ssh_key)
     _check_taken(spec, manifest.job.pod, "known_hosts", spec.known_hosts)
-    _check_values(spec, manifest, manifest.job.pod)
-    _check_addresses(spec, list(_pod_texts(spec, manifest, manifest.job.pod)))
+    containers = run_containers(spec, manifest.job)  # as a pod runs: sidecars are not run, nor checked
+    _check_values(spec, manifest, manifest.job.pod, containers)
+    _check_addresses(spec, list(_pod_texts(spec, manifest, manifest.job.pod, containers)))
 
 
-def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> None:
+def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec, containers: list[Container]) -> None:
     """Every Secret and ConfigMap key the pod takes has a value (the manifest's, or the spec's test value), as
     the pod's start would find (a missing one would stop every scenario there instead)."""
     given = sources(spec, manifest, "(the run's SSH key)", manifest.namespace, "(the machines' host keys)")
-    for container in (*pod.init_containers, *pod.containers):
+    for container in containers:
         container_env(container, given, NO_ADDRESSES)
     for volume in pod.volumes:
         if volume.kind in ("secret", "configMap"):
             volume_files(volume, given, NO_ADDRESSES)
 
 
-def _pod_texts(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> Iterator[tuple[str, str]]:
+def _pod_texts(
+    spec: DeployerSpec, manifest: Manifest, pod: PodSpec, containers: list[Container]
+) -> Iterator[tuple[str, str]]:
     """(where, text) for everything the harness maps addresses in: each container's command, args and env, and
     the Secrets and ConfigMaps the pod takes (the spec's test values and the manifest's own)."""
     secrets = {**manifest.secrets, **spec.secrets}
@@ -82,7 +86,6 @@ def _pod_texts(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> Iterator
     def source(kind: str, name: str) -> dict[str, str]:
         return (secrets if kind == "secret" else config_maps).get(name, {})
 
-    containers: tuple[Container, ...] = (*pod.init_containers, *pod.containers)
     for container in containers:
         at = f"container {container.name}"
         for index, word in enumerate((*(container.command or ()), *(container.args or ()))):
@@ -106,20 +109,17 @@ def _check_addresses(spec: DeployerSpec, texts: list[tuple[str, str]]) -> None:
     for machine in spec.machines:
         if machine.address is None:
             continue
-        names = (machine.address, *machine.aliases)
+        names = (machine.address, *machine.aliases, machine.hostname, machine.name)  # each resolves to it
         if any(_names(text, name) for _, text in texts for name in names):
             continue
         found = [(where, address) for where, text in texts for address in _IPV4.findall(text)]
+        if not found:  # a name built into the image may still resolve to it: only another address is a mismatch
+            continue
         points = "; ".join(f"{address} ({where})" for where, address in found[:_SHOWN])
         more = f" and {len(found) - _SHOWN} more" if len(found) > _SHOWN else ""
-        seen = (
-            f"the manifest's pod names {points}{more}"
-            if found
-            else "the manifest's pod names no IP address (one baked into the image is never mapped)"
-        )
         raise HarnessError(
-            f"`machines.{machine.name}.address` is {machine.address}, which the manifest never names: the deployer "
-            f"would talk to nobody; {seen}",
+            f"`machines.{machine.name}.address` is {machine.address}, which the manifest never names (nor the "
+            f"machine's names): the deployer would talk to nobody; the manifest's pod names {points}{more}",
             where=spec.path,
             fix="give the address the manifest's env, args or a mounted ConfigMap or Secret holds, or name it in "
             f"`machines.{machine.name}.aliases` when the manifest uses a host name",

@@ -125,6 +125,48 @@ def load_spec(
 ) -> DeployerSpec:
     """``default_deadline``: the apply deadline when neither the Job nor the spec sets one, and its source."""
     path = folder / SPEC_FILE
+    top = _top(folder, path)
+    manifest = _manifest_path(folder, top)
+    context, dockerfile = _build(folder, top)
+    nodes = _nodes(top)
+    if nodes and top.has("machines"):
+        raise top.error("machines", "and `cluster` are both given", "a DaemonSet deployer names `cluster.nodes` only")
+    machines = tuple(MachineSpec(n.name, NODE_KIND, n.name) for n in nodes) if nodes else _machines(top, machine_kinds)
+    tests, verify_host = _verify(folder, top, machines)
+    runner = top.mapping("runner", known=("backoff_seconds", "deadline_seconds"))
+    deadline, deadline_source = default_deadline or (DEFAULT_APPLY_DEADLINE, "the harness's default")
+    if runner.has("deadline_seconds"):
+        deadline = runner.number("deadline_seconds", deadline, minimum=1)
+        deadline_source = f"`runner.deadline_seconds` in {SPEC_FILE}"
+    return DeployerSpec(
+        name=folder.name,
+        folder=folder,
+        path=path,
+        manifest=manifest,
+        build_context=context,
+        dockerfile=dockerfile,
+        container=top.optional_text("container"),
+        machines=machines,
+        ssh_key=_secret_key(top, "ssh_key", None),
+        known_hosts=_secret_key(top, "known_hosts", "known_hosts"),
+        secrets=_named_maps(top, "secrets"),
+        config_maps=_named_maps(top, "config_maps"),
+        tests=tests,
+        verify_host=verify_host,
+        backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
+        deadline_seconds=deadline,
+        deadline_source=deadline_source,
+        state=_watch(top),
+        nodes=nodes,
+        mirror=top.flag("mirror", bool(nodes)),
+        findings=_findings(top),
+        drift=drift_spec(folder, top, tuple(m.name for m in machines), daemonset=bool(nodes)),
+        rollback=rollback_spec(top),
+    )
+
+
+def _top(folder: Path, path: Path) -> Fields:
+    """The spec's one document, from a folder whose name can name an image."""
     if not _IMAGE_NAME.match(folder.name):
         raise HarnessError(
             f"the deployer's folder name {folder.name!r} cannot name its image",
@@ -142,9 +184,10 @@ def load_spec(
         )
     if len(documents) != 1:
         raise HarnessError("must hold exactly one YAML document", where=path, fix="remove the extra `---` documents")
-    top = Fields(path, documents[0], known=_TOP)
+    return Fields(path, documents[0], known=_TOP)
 
-    manifest = _manifest_path(folder, top)
+
+def _build(folder: Path, top: Fields) -> tuple[Path, str]:
     build = top.mapping("build", known=("context", "dockerfile"))
     context = (folder / build.text("context", ".")).resolve()
     dockerfile = build.text("dockerfile", "Dockerfile")
@@ -154,58 +197,28 @@ def load_spec(
             f"names {context / dockerfile}, which does not exist",
             "point `build.context`/`build.dockerfile` at the deployer's Dockerfile",
         )
+    return context, dockerfile
 
-    nodes = _nodes(top)
-    if nodes and top.has("machines"):
-        raise top.error("machines", "and `cluster` are both given", "a DaemonSet deployer names `cluster.nodes` only")
-    machines = tuple(MachineSpec(n.name, NODE_KIND, n.name) for n in nodes) if nodes else _machines(top, machine_kinds)
-    ssh = top.mapping("ssh_key", known=("secret", "key"))
-    ssh_key = SecretKeySpec(ssh.text("secret", required=True), ssh.text("key", required=True)) if ssh.data else None
-    pinned = top.mapping("known_hosts", known=("secret", "key"))
-    known_hosts = (
-        SecretKeySpec(pinned.text("secret", required=True), pinned.text("key", "known_hosts")) if pinned.data else None
-    )
 
+def _secret_key(top: Fields, section: str, default_key: str | None) -> SecretKeySpec | None:
+    """``ssh_key`` or ``known_hosts``: the Secret and key the harness fills."""
+    fields = top.mapping(section, known=("secret", "key"))
+    if not fields.data:
+        return None
+    key = fields.text("key", default_key, required=default_key is None)
+    return SecretKeySpec(fields.text("secret", required=True), key)
+
+
+def _verify(folder: Path, top: Fields, machines: tuple[MachineSpec, ...]) -> tuple[Path | None, str | None]:
+    """The deployer's tests folder (None: it has none) and the machine they check by default."""
     verify = top.mapping("verify", known=("tests", "host"))
     tests = folder / verify.text("tests", "tests")
-    verify_host = verify.optional_text("host")
-    if verify_host is not None and verify_host not in {m.name for m in machines}:
+    host = verify.optional_text("host")
+    if host is not None and host not in {m.name for m in machines}:
         raise verify.error(
-            "host",
-            f"names {verify_host!r}, which is not in `machines`",
-            f"use one of: {', '.join(m.name for m in machines)}",
+            "host", f"names {host!r}, which is not in `machines`", f"use one of: {', '.join(m.name for m in machines)}"
         )
-
-    runner = top.mapping("runner", known=("backoff_seconds", "deadline_seconds"))
-    deadline, deadline_source = default_deadline or (DEFAULT_APPLY_DEADLINE, "the harness's default")
-    if runner.has("deadline_seconds"):
-        deadline = runner.number("deadline_seconds", deadline, minimum=1)
-        deadline_source = f"`runner.deadline_seconds` in {SPEC_FILE}"
-    return DeployerSpec(
-        name=folder.name,
-        folder=folder,
-        path=path,
-        manifest=manifest,
-        build_context=context,
-        dockerfile=dockerfile,
-        container=top.optional_text("container"),
-        machines=machines,
-        ssh_key=ssh_key,
-        known_hosts=known_hosts,
-        secrets=_named_maps(top, "secrets"),
-        config_maps=_named_maps(top, "config_maps"),
-        tests=tests if tests.is_dir() else None,
-        verify_host=verify_host,
-        backoff_seconds=runner.number("backoff_seconds", 1.0, minimum=0),
-        deadline_seconds=deadline,
-        deadline_source=deadline_source,
-        state=_watch(top),
-        nodes=nodes,
-        mirror=top.flag("mirror", bool(nodes)),
-        findings=_findings(top),
-        drift=drift_spec(folder, top, tuple(m.name for m in machines), daemonset=bool(nodes)),
-        rollback=rollback_spec(top),
-    )
+    return (tests if tests.is_dir() else None), host
 
 
 def _nodes(top: Fields) -> tuple[Node, ...]:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import docker
 import docker.errors
@@ -62,7 +63,7 @@ def remove_matching(
     # image it lists, and fails when another run removes one of its own meanwhile.
     for image in client.api.images(filters=flt):
         if doomed(image.get("Labels") or {}):
-            tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+            tags = image_tags(image)
             name = tags[0] if tags else image["Id"].split(":")[-1][:12]
             remove(name, functools.partial(client.images.remove, image["Id"], force=True), report.images)
     for network in client.networks.list(filters=flt):
@@ -73,6 +74,11 @@ def remove_matching(
         if doomed(volume.attrs.get("Labels") or {}):
             remove(volume.name, functools.partial(volume.remove, force=True), report.volumes)
     return report
+
+
+def image_tags(image: dict[str, Any]) -> list[str]:
+    """The tags of an image as the engine's listing gives it (an untagged one's placeholder left out)."""
+    return [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
 
 
 def remove_labelled(client: docker.DockerClient, label: str, value: str) -> SweepReport:

@@ -13,6 +13,7 @@ from docker.models.networks import Network
 
 from harness.errors import HarnessError
 from harness.hosts.machine import Machine, wait_ready
+from harness.state.diff import Change
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class FaultKind:
     strike: Callable[[Machine, Network, str | None], None]
     heal: Callable[[Machine, Network, str | None], None]
     ssh_works: bool  # whether the harness's own connection still answers while it lasts
+    units: tuple[str, ...] = ()  # units the fault itself changes: no deployer's doing
+
+    def own_change(self, change: Change) -> bool:
+        return change.section == "unit" and change.item in self.units
 
 
 def _exec(machine: Machine, script: str, what: str) -> None:
@@ -69,9 +74,15 @@ def _reboot(machine: Machine, network: Network, path: str | None) -> None:
 
 
 def _boot(machine: Machine, network: Network) -> None:
+    _readdress(machine, network)
+    wait_ready(machine)
+
+
+def _readdress(machine: Machine, network: Network) -> None:
+    """The address the engine gave it (again), for the next pods and the harness's next connection."""
+    machine.close()
     machine.container.reload()
     machine.address = machine.container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
-    wait_ready(machine)
 
 
 def _partition(machine: Machine, network: Network, path: str | None) -> None:
@@ -88,9 +99,7 @@ def _rejoin(machine: Machine, network: Network, path: str | None) -> None:
     except docker.errors.APIError as exc:
         if "already exists" not in str(exc):
             raise
-    machine.close()
-    machine.container.reload()
-    machine.address = machine.container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+    _readdress(machine, network)
 
 
 def _fill_root(path: str) -> str:
@@ -139,7 +148,7 @@ def _restore(machine: Machine, network: Network, path: str | None) -> None:
 
 
 KINDS: dict[str, FaultKind] = {
-    "stop-sshd": FaultKind(_stop_sshd, _start_sshd, ssh_works=True),
+    "stop-sshd": FaultKind(_stop_sshd, _start_sshd, ssh_works=True, units=("ssh.service", "ssh.socket")),
     "pause": FaultKind(_pause, _unpause, ssh_works=False),
     "stop": FaultKind(_power_off, _power_on, ssh_works=False),
     "partition": FaultKind(_partition, _rejoin, ssh_works=False),

@@ -19,6 +19,7 @@ from harness.faults.kinds import KINDS
 from harness.faults.spec import ALL, FaultSpec
 from harness.hosts.journal import HELD, JOURNAL
 from harness.hosts.machine import Machine
+from harness.state.diff import Change
 from harness.testbed import Testbed
 from harness.threads import DaemonCall
 
@@ -85,6 +86,16 @@ class Faults:
                     with contextlib.suppress(docker.errors.APIError):
                         KINDS["pause"].heal(machine, self.network, None)
 
+    def own_change(self, change: Change) -> bool:
+        """Whether a fault that struck made this change itself (sshd stopped), not the deployer."""
+        return any(KINDS[s.spec.kind].own_change(change) and change.machine in s.struck for s in self._struck())
+
+    def struck_now_everywhere_reachable(self) -> bool:
+        """The last fault struck at once, and the harness still reaches every machine it struck (a snapshot of the
+        host as the fault left it can be taken)."""
+        last = self.active[-1] if self.active else None
+        return last is not None and last.spec.after_command is None and all(self.reachable(m) for m in last.struck)
+
     def striking(self) -> bool:
         """Whether a fault struck and is not healed yet (the last apply met it)."""
         return bool(self._struck())
@@ -99,7 +110,7 @@ class Faults:
 
     def _struck(self) -> list[Strike]:
         armed = self.armed
-        return [*self.active, *([armed] if armed is not None and armed.struck else [])]
+        return [s for s in (*self.active, *([armed] if armed is not None else [])) if s.struck]
 
     def hold_after(self, name: str) -> int | None:
         """The remote command the armed fault waits for on this machine."""
@@ -124,10 +135,10 @@ class Faults:
         self.watchers = []
         if armed is None:
             return None
-        self.active.append(armed)
         spec = armed.spec
         if not armed.struck:
             return f"{spec.describe()}: never struck (the deployer ran fewer remote commands there)"
+        self.active.append(armed)
         return f"{spec.describe()}: struck {', '.join(armed.struck)}"
 
     def _wait_and_strike(self, armed: Strike, machine: Machine) -> bool:

@@ -1,10 +1,11 @@
 """The journal of remote commands: every command a deployer's SSH sessions run on a machine, exactly as sent.
 
-sshd on the machines runs every command through ``vms/debian-12/harness-shell`` (its ForceCommand), which records
-it while the folder ``JOURNAL`` exists: ssh's commands, and the servers scp and sftp start. Opening a journal makes
-the folder; closing it moves the folder away (later commands run unrecorded) and reads it back in one round trip. The
-harness's own commands come over its own connection, which the opening names: the shell leaves them alone, and
-the reading leaves out any that came over a connection opened again since.
+sshd on the machines runs root's sessions through ``vms/debian-12/harness-shell`` (its ForceCommand), which
+records them while the folder ``JOURNAL`` exists: ssh's commands, the servers scp and sftp start, and sessions
+without a command (a login shell reading ``ssh host <<EOF``'s script). Opening a journal makes the folder; closing
+it moves the folder away (later sessions run unrecorded) and reads it back in one round trip. The harness's own
+commands come over its own connection, which the opening names: the shell leaves them alone, and the reading
+leaves out any that came over a connection opened again since. Sessions of other users are not recorded.
 
 Used for the journal shown per apply, for crash points (``cut_after``: every command after the Nth is refused and
 its connection dropped), and by checks that read what deployers send (a secret on a command line).
@@ -40,7 +41,10 @@ class RemoteCommand:
 
     @property
     def kind(self) -> str:
-        """ssh (a command), scp (the legacy protocol's server) or sftp (also what scp uses since OpenSSH 9.0)."""
+        """ssh (a command), shell (a session without one: a login shell reading its stdin, `ssh host <<EOF`), scp
+        (the legacy protocol's server) or sftp (also what scp uses since OpenSSH 9.0)."""
+        if not self.command:
+            return "shell"
         program = self.command.split(maxsplit=1)[0].rsplit("/", 1)[-1] if self.command.strip() else ""
         if program in _SFTP_SERVERS:
             return "sftp"
@@ -56,7 +60,8 @@ class RemoteCommand:
         took = "" if self.seconds is None else f", {self.seconds:.2f} s"
         command = mask(self.command)
         shown = command if len(command) <= 200 else command[:197] + "..."
-        return f"{self.number:>3} {self.kind:<4} [{self.client}] {status}{took}: {shown!r}"
+        what = repr(shown) if self.command else "(a login shell reading its stdin)"
+        return f"{self.number:>3} {self.kind:<5} [{self.client}] {status}{took}: {what}"
 
 
 def summary(commands: list[RemoteCommand]) -> str:

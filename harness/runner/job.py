@@ -43,6 +43,7 @@ from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name, running
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
+ENGINE_LOG = "see the engine's log (`journalctl -u docker` or /var/log/dockerd.log)"
 # A pod that ends so is not retried: the kubelet would keep it pending (a container it cannot create), or the
 # Job's deadline has passed.
 FINAL_REASONS = ("Completed", "DeadlineExceeded", "CreateContainerConfigError", "CreateContainerError")
@@ -290,6 +291,9 @@ def _run_pod(
     return Attempt(number, place.name, 0, "Completed", "".join(logs), time.monotonic() - started, ran)
 
 
+Outcome = tuple[int | None, str, str, float]  # exit code, reason, output, how long its process ran
+
+
 def _run_container(
     client: docker.DockerClient,
     ownership: Ownership,
@@ -297,12 +301,45 @@ def _run_container(
     config: _Config,
     run: JobRun,
     deadline: float | None,
-) -> tuple[int | None, str, str, float]:
+) -> Outcome:
     """Exit code, reason, output, and how long its process ran."""
-    security = config.container.security
-    refusal = _refuses_to_run(client, config.image, security)
+    refusal = _refuses_to_run(client, config.image, config.container.security)
     if refusal:  # the kubelet's CreateContainerConfigError: the container never starts
         return None, "CreateContainerConfigError", f"Error: {refusal}\n", 0.0
+    container = _create(client, ownership, place, config, run)
+    if not isinstance(container, DockerContainer):
+        return container
+    try:
+        if config.files:
+            put_files(container, config.files)
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            if not place.intact():  # its sandbox died: no pod could run there
+                raise HarnessError(
+                    f"pod {place.name}: the engine could not start container {config.container.name!r}: {exc}",
+                    fix=ENGINE_LOG,
+                ) from None
+            # The runtime could not exec the entrypoint (not executable, not found): Kubernetes' StartError, a
+            # failed container with exit code 128, which the Job counts and retries as any failure.
+            return 128, "StartError", f"Error: {exc.explanation or exc}\n", 0.0
+        timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
+        try:
+            status = container.wait(timeout=timeout)
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            container.kill()
+            return None, "DeadlineExceeded", _logs(container), _ran(container)
+        code = int(status["StatusCode"])
+        return code, "Completed" if code == 0 else "Error", _logs(container), _ran(container)
+    finally:
+        container.remove(force=True)
+
+
+def _create(
+    client: docker.DockerClient, ownership: Ownership, place: _PodPlace, config: _Config, run: JobRun
+) -> DockerContainer | Outcome:
+    """The pod's container, made; or the kubelet's CreateContainerError where the engine refuses what it asks."""
+    security = config.container.security
     user = None
     if security.run_as_user is not None:
         user = str(security.run_as_user) + (f":{security.run_as_group}" if security.run_as_group is not None else "")
@@ -328,32 +365,14 @@ def _run_container(
             where=run.sources.spec_path,
             fix="build or load that image first (there is no registry to pull from)",
         ) from None
-    except docker.errors.APIError as exc:  # the kubelet's CreateContainerError: the pod stays without it
-        return None, "CreateContainerError", f"Error: {exc.explanation or exc}\n", 0.0
-    try:
-        if config.files:
-            put_files(container, config.files)
-        try:
-            container.start()
-        except docker.errors.APIError as exc:
-            if not place.intact():  # its sandbox died: no pod could run there
-                raise HarnessError(
-                    f"pod {place.name}: the engine could not start container {config.container.name!r}: {exc}",
-                    fix="see the engine's log (`journalctl -u docker` or /var/log/dockerd.log)",
-                ) from None
-            # The runtime could not exec the entrypoint (not executable, not found): Kubernetes' StartError, a
-            # failed container with exit code 128, which the Job counts and retries as any failure.
-            return 128, "StartError", f"Error: {exc.explanation or exc}\n", 0.0
-        timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
-        try:
-            status = container.wait(timeout=timeout)
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            container.kill()
-            return None, "DeadlineExceeded", _logs(container), _ran(container)
-        code = int(status["StatusCode"])
-        return code, "Completed" if code == 0 else "Error", _logs(container), _ran(container)
-    finally:
-        container.remove(force=True)
+    except docker.errors.APIError as exc:
+        if exc.status_code == 400 and place.intact():  # what the pod asks, refused (a relative workingDir, say)
+            return None, "CreateContainerError", f"Error: {exc.explanation or exc}\n", 0.0
+        raise HarnessError(
+            f"pod {place.name}: the engine could not create container {config.container.name!r}: {exc}",
+            fix=ENGINE_LOG,
+        ) from None
+    return container
 
 
 def _mounts(config: _Config, volumes: dict[str, str]) -> list[Mount]:

@@ -8,6 +8,7 @@ import dataclasses
 import functools
 from typing import Any
 
+from harness.deployer.containers import deployer_container
 from harness.deployer.spec import DeployerSpec
 from harness.drift.strategies import Converged, JobDrift
 from harness.errors import HarnessError
@@ -152,23 +153,3 @@ class JobWorkload:
         the testbed's labels)."""
         if self._sandboxes is not None:
             self._sandboxes.close()
-
-
-def deployer_container(spec: DeployerSpec, job: JobSpec) -> str:
-    """The container of the Job's pod that runs the deployer's image."""
-    names = [c.name for c in job.pod.containers]
-    if spec.container is not None:
-        if spec.container not in names:
-            raise HarnessError(
-                f"`container` names {spec.container!r}, which the Job does not have",
-                where=spec.path,
-                fix=f"use one of: {', '.join(names)}",
-            )
-        return spec.container
-    if len(names) != 1:
-        raise HarnessError(
-            "the Job has several containers; which one is the deployer?",
-            where=spec.path,
-            fix=f"add `container:` with one of: {', '.join(names)}",
-        )
-    return names[0]

@@ -58,8 +58,6 @@ def test_a_partition_takes_the_machine_off_the_network_and_heal_brings_it_back(t
     assert testbed.network.name not in box.container.attrs["NetworkSettings"]["Networks"]
     assert not reaches(peer, box) and faults.engine_reaches("box")
     faults.heal()
-    box.container.reload()
-    assert box.container.attrs["NetworkSettings"]["Networks"][testbed.network.name]["IPAddress"] == box.address
     assert reaches(peer, box)
     assert peer.exec("getent hosts box")[1].split()[0] == box.address  # its name too
     assert box.run_script("echo back")[1] == b"back\n"

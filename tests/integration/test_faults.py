@@ -79,7 +79,9 @@ def test_crash_points_pass_a_deployer_that_converges_after_any_cut(crash: Suite)
     case = crash.cases["fault-steps"]
     assert case["outcome"] == ["passed"], crash.output
     assert case["crash_points"][0].startswith("3 points on ")
-    assert "0 leave the host wrong after a full apply, 0 said Complete after the cut" in case["crash_points"][0]
+    assert (
+        "0 leave the host wrong after a full apply, 0 said Complete with the host unfinished" in case["crash_points"][0]
+    )
     assert [line.split(" [")[0] for line in case["crash_point"]] == ["box k=1", "box k=2", "box k=3"]
 
 

@@ -63,6 +63,26 @@ def test_every_command_is_recorded_exactly_and_runs_as_without_the_journal(machi
     assert close_journal(machine.run_script, machine.own_client) == []  # closed: nothing more is recorded
 
 
+def test_a_session_without_a_command_is_recorded_as_a_shell_reading_its_stdin(machine: Machine) -> None:
+    """`ssh host <<EOF`: no command, a login shell reading the script. Its exit code and output are the shell's."""
+    open_journal(machine.run_script)
+    ssh = client(machine)
+    try:
+        transport = ssh.get_transport()
+        assert transport is not None
+        channel = transport.open_session()
+        channel.invoke_shell()  # a shell request, no pty: as `ssh host <<EOF` makes
+        channel.sendall(b"echo from-stdin > /tmp/journal-heredoc\nexit 4\n")
+        channel.shutdown_write()
+        status = channel.recv_exit_status()
+    finally:
+        ssh.close()
+    commands = close_journal(machine.run_script, machine.own_client)
+    assert status == 4
+    assert machine.exec("cat /tmp/journal-heredoc")[1] == "from-stdin\n"
+    assert [(c.kind, c.command, c.status) for c in commands] == [("shell", "", 4)]
+
+
 def test_a_cut_after_the_nth_command_drops_the_connection_and_refuses_the_rest(machine: Machine) -> None:
     open_journal(machine.run_script, cut_after=2)
     ssh = client(machine)

@@ -35,8 +35,9 @@ def test_the_gate_runs_converge_inside_idempotency_and_leaves_drift_to_its_own_t
     report = tmp_path / "report.xml"
     code, output = run("--deployer", "hello", "-m", "not rollback", "-rs", f"--junitxml={report}")
     assert code == 0, output
-    assert "2 passed, 1 skipped" in output, output
+    assert "3 passed, 2 skipped" in output, output  # converge, idempotency, sshd-down; drift, crash points
     assert "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier" in output
+    assert "crash points are not part of the gate (the default run): `-m crash-points` runs them" in output
     cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
     converge, idempotency = (
         {p.get("name"): p.get("value") for p in cases[name].iter("property")} for name in ("converge", "idempotency")
@@ -148,7 +149,10 @@ def test_a_killed_run_is_swept_by_the_next_one() -> None:
         (("harness.yaml", "machines:", "machines: [\n"), "harness.yaml:"),
         (("harness.yaml", "manifest: k8s/job.yaml", "manifest: k8s/gone.yaml"), "`manifest` names"),
         # the manifest, and the spec against it: refused before any machine starts, once, not once per scenario
-        (("harness.yaml", "hello-secrets:", "other-secrets:"), "needs Secret 'hello-secrets', which has no test value"),
+        (
+            ("harness.yaml", "hello-secrets:", "other-secrets:"),
+            "fix: add `secrets: {hello-secrets: {KEY: test-value}}`",
+        ),
         (("harness.yaml", "198.51.100.7", "198.51.100.8"), "`machines.web1.address` is 198.51.100.8, which the"),
         (("k8s/job.yaml", "  backoffLimit:", "  backoffLimit: 1\n  backoffLimit:"), "`backoffLimit` is given twice"),
     ],

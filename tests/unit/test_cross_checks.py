@@ -62,8 +62,20 @@ def load(tmp_path: Path, manifest: str, spec: str = SPEC) -> None:
         + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: hosts}\ndata: {hosts.txt: '192.0.2.10\\n'}\n",
         job(env="{name: KEY, valueFrom: {secretKeyRef: {name: ssh, key: id_ed25519}}}, {name: H, value: 192.0.2.10}"),
         job(env="{name: H, value: 192.0.2.10}", env_from="{secretRef: {name: ssh}}"),
+        job(env="{name: TARGET_HOST, value: pve1}", volumes=SSH_VOLUME),  # the machine's name resolves too
+        job(volumes=SSH_VOLUME),  # no address at all: a host name in the image may resolve; nothing to refuse
     ],
-    ids=["env", "env-inside-text", "alias", "spec-secret", "configmap-volume", "key-in-env", "key-in-envfrom"],
+    ids=[
+        "env",
+        "env-inside-text",
+        "alias",
+        "spec-secret",
+        "configmap-volume",
+        "key-in-env",
+        "key-in-envfrom",
+        "machine-name",
+        "no-address",
+    ],
 )
 def test_the_ways_manifests_name_hosts_and_take_keys_are_accepted(tmp_path: Path, manifest: str) -> None:
     spec = SPEC.replace('{hosts: "x"}', '{hosts: "192.0.2.10"}') if "inventory" in manifest else SPEC
@@ -112,3 +124,16 @@ def test_pods_of_a_long_job_name_are_named_as_kubernetes_names_them() -> None:
     assert len(name) == GENERATED_BASE + 5 == 63  # a hostname the kernel takes
     assert name.startswith("a" * GENERATED_BASE)
     assert pod_name("nut-deploy").startswith("nut-deploy-") and len(pod_name("nut-deploy")) == 16
+
+
+def test_a_sidecar_the_harness_does_not_run_is_not_checked(tmp_path: Path) -> None:
+    manifest = job(env="{name: H, value: 192.0.2.10}", volumes=SSH_VOLUME).replace(
+        "      containers:\n",
+        "      initContainers:\n"
+        "        - name: log-shipper\n"
+        "          image: example/shipper:1\n"
+        "          restartPolicy: Always\n"
+        "          env: [{name: T, valueFrom: {secretKeyRef: {name: shipper-token, key: token}}}]\n"
+        "      containers:\n",
+    )
+    load(tmp_path, manifest)  # its Secret has no test value: it would matter only if it ran
