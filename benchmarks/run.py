@@ -102,10 +102,10 @@ def journal_overhead(bench: Workbench, repeat: int = 300) -> dict[str, float]:
     it) with sshd running commands itself (the baseline), through harness-shell with no journal open, and with
     one; a new connection per round (sshd reads its config per connection), rounds interleaved; medians in ms."""
     conf = "/etc/ssh/sshd_config.d/harness.conf"
-    forced = "ForceCommand /usr/local/sbin/harness-shell"
+    forced = "  ForceCommand /usr/local/sbin/harness-shell"  # the last line, in the `Match User root` block
     modes = {
-        "sshd_alone": f"sed -i '/^ForceCommand/d' {conf} && systemctl reload ssh",
-        "shell_idle": f"grep -q '^ForceCommand' {conf} || echo '{forced}' >> {conf}; systemctl reload ssh",
+        "sshd_alone": f"sed -i '/ForceCommand/d' {conf} && systemctl reload ssh",
+        "shell_idle": f"grep -q ForceCommand {conf} || echo '{forced}' >> {conf}; systemctl reload ssh",
         "shell_recording": "true",
     }
     times: dict[str, list[float]] = {mode: [] for mode in modes}
