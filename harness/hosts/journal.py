@@ -3,7 +3,7 @@
 sshd on the machines runs root's sessions through ``vms/debian-12/harness-shell`` (its ForceCommand), which
 records them while the folder ``JOURNAL`` exists: ssh's commands, the servers scp and sftp start, and sessions
 without a command (a login shell reading ``ssh host <<EOF``'s script). Opening a journal makes the folder; closing
-it moves the folder away (later sessions run unrecorded) and reads it back in one round trip. The harness's own
+it takes the folder away (later sessions run unrecorded) and reads it back in one round trip. The harness's own
 commands come over its own connection, which the opening names: the shell leaves them alone, and the reading
 leaves out any that came over a connection opened again since. Sessions of other users are not recorded.
 
@@ -24,8 +24,8 @@ from harness.errors import HarnessError
 ScriptRunner = Callable[[str], tuple[int, bytes, bytes]]  # a machine's shell over the harness's connection
 
 JOURNAL = "/run/harness/journal"
+_DROP = f"rm -rf {JOURNAL} {JOURNAL}.*"  # the link, and every apply's folder
 HELD = "held"  # the command that hold-after names waits while this file is in the journal
-_READING = f"{JOURNAL}.read"
 _SFTP_SERVERS = ("sftp-server", "internal-sftp")
 
 
@@ -83,7 +83,9 @@ def open_journal(run: ScriptRunner, cut_after: int | None = None, hold_after: in
     cut += f" && echo {int(hold_after)} > {JOURNAL}/hold-after" if hold_after is not None else ""
     # This command comes over the harness's connection: its SSH_CLIENT names it, for the shell to leave alone.
     own = f' && echo "${{SSH_CLIENT% *}}" > {JOURNAL}/own'
-    code, _, err = run(f"rm -rf {JOURNAL} {_READING} && mkdir -p {JOURNAL}{own}{cut}")
+    # JOURNAL links to a folder of this apply's: a session of an earlier one still running writes into its own.
+    made = f"d=$(mktemp -d {JOURNAL}.XXXXXX) && chmod 755 $d && ln -sfn $d {JOURNAL}"
+    code, _, err = run(f"{_DROP} ; {made}{own}{cut}")
     if code != 0:
         raise HarnessError(f"could not open the journal of remote commands: {err.decode(errors='replace').strip()}")
 
@@ -92,7 +94,7 @@ def close_journal(run: ScriptRunner, own_client: Callable[[], str | None]) -> li
     """Stop recording and read what was recorded, in order, without the harness's own commands (``own_client``:
     the "address port" its connection comes from, asked once this command has run over it)."""
     code, out, err = run(
-        f"[ -d {JOURNAL} ] || exit 0; mv {JOURNAL} {_READING} && tar -C {_READING} -cf - . ; rm -rf {_READING}"
+        f"[ -L {JOURNAL} ] || exit 0; d=$(readlink {JOURNAL}) && rm -f {JOURNAL} && tar -C $d -cf - . ; {_DROP}"
     )
     if code != 0:
         raise HarnessError(f"could not read the journal of remote commands: {err.decode(errors='replace').strip()}")

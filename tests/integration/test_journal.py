@@ -3,6 +3,7 @@ with its exit code; the harness's own commands left out; a cut after the Nth com
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import paramiko
@@ -121,3 +122,21 @@ def test_each_apply_of_a_job_reports_its_remote_commands(bench: Workbench, test_
     assert commands[0].command.startswith("install -d -m 0755 /etc/hello && printf")
     assert "t0ken-for-tests" in commands[0].command  # the secret is on the command line: the report masks it
     assert "t0ken-for-tests" not in commands[0].line(deployment.secrets.mask)
+
+
+def test_a_session_that_outlives_its_journal_never_writes_into_the_next(machine: Machine) -> None:
+    """A command still running when its apply's journal closed (its Job ended at a deadline, say) ends later: its
+    end goes to its own journal, not to the next apply's record of the same number."""
+    open_journal(machine.run_script)
+    ssh = client(machine)
+    try:
+        _, straggler, _ = ssh.exec_command("sleep 3; exit 7")
+        time.sleep(0.5)
+        assert [c.status for c in close_journal(machine.run_script, machine.own_client)] == [None]  # still running
+        open_journal(machine.run_script)
+        assert run(ssh, "true")[0] == 0  # number 1 of the new journal
+        assert straggler.channel.recv_exit_status() == 7
+    finally:
+        ssh.close()
+    commands = close_journal(machine.run_script, machine.own_client)
+    assert [(c.number, c.command, c.status) for c in commands] == [(1, "true", 0)]
