@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.deployer.sections import DriftSpec, RollbackSpec, drift_spec, rollback_spec
+from harness.deployer.setup import MachineSetup, machine_setup
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.state.diff import FINDING_KINDS
@@ -77,6 +78,7 @@ class MachineSpec:
     hostname: str
     address: str | None = None  # the production address the manifest names
     aliases: tuple[str, ...] = ()
+    setup: MachineSetup = field(default_factory=MachineSetup)  # the host as it is before the first apply
 
 
 @dataclass(frozen=True)
@@ -298,7 +300,7 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
             raise section.error(
                 name, "is not a usable machine name", "use lower-case letters, digits and dashes, e.g. `pve1`"
             )
-        entry = section.mapping(name, known=("kind", "hostname", "address", "aliases"))
+        entry = section.mapping(name, known=("kind", "hostname", "address", "aliases", "setup"))
         kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(kinds)}")
         if kind not in kinds:
             raise entry.error("kind", f"is {kind!r}, which is not a machine kind", f"use one of: {', '.join(kinds)}")
@@ -325,7 +327,13 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
         hostname = entry.text("hostname", name)
         if not _HOSTNAME.match(hostname):
             raise entry.error("hostname", f"is {hostname!r}, not a host name", "use letters, digits, dots and dashes")
-        result.append(MachineSpec(name, kind, hostname, address, tuple(aliases)))
+        result.append(MachineSpec(name, kind, hostname, address, tuple(aliases), machine_setup(entry)))
+    if any(m.setup.packages for m in result) and not top.flag("mirror", False):
+        raise top.error(
+            "mirror",
+            "is off, and a machine's `setup.packages` needs the run's Debian mirror (the test network has no way out)",
+            "add `mirror: true`",
+        )
     return tuple(result)
 
 

@@ -12,6 +12,7 @@ from harness.deployer.containers import deployer_container
 from harness.deployer.spec import DeployerSpec
 from harness.drift.strategies import Converged, JobDrift
 from harness.errors import HarnessError
+from harness.hosts.setup import prepare
 from harness.images.catalog import ROOTFS
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
@@ -53,6 +54,8 @@ class JobWorkload:
 
     def start(self) -> None:
         self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
+        for spec in self.spec.machines:  # the hosts as they really are, before anything is scanned
+            prepare(self.testbed.machines[spec.name], spec.setup, str(self.spec.path))
         self.secrets.add(self.testbed.key.private_openssh)
         self._pod_sandboxes().prepare(self.job.name)  # the first pod's, while the machines are scanned
 

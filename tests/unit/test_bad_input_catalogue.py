@@ -159,6 +159,20 @@ CASES: list[tuple[str, str, tuple[str, str], str, str]] = [
     ("two documents", S, ("verify:", "---\nverify:"), S, "exactly one YAML document"),
     ("empty spec", S, (SPEC, "# nothing yet\n"), S, "is empty"),
     ("spec a list", S, (SPEC, "- pve1\n"), S, "`(top level)` must be a mapping"),
+    # --- a machine's setup
+    *[
+        (case, S, ("aliases: [pve1.example.org]}", f"aliases: [pve1.example.org], setup: {setup}}}"), S, says)
+        for case, setup, says in [
+            ("setup directory relative", "{directories: [opt/x]}", "`machines.pve1.setup.directories` holds 'opt/x'"),
+            ("setup file relative", "{files: {etc/x: y}}", "`machines.pve1.setup.files.etc/x` is not an absolute"),
+            ("setup file mode", "{files: {/etc/x: {content: y, mode: 755x}}}", ".mode` is '755x'"),
+            ("setup file owner", "{files: {/etc/x: {content: y, owner: 'Root Admin'}}}", ".owner` is 'Root Admin'"),
+            ("setup file no content", "{files: {/etc/x: {mode: '0600'}}}", ".content` is required"),
+            ("setup packages without mirror", "{packages: [jq]}", "`mirror` is off, and a machine's `setup.packages`"),
+            ("setup real bad name", "{real: ['rm -rf']}", "`machines.pve1.setup.real` holds 'rm -rf'"),
+            ("setup unknown field", "{command: [x]}", "did you mean `commands`?"),
+        ]
+    ],
     # --- the spec against the manifest
     ("address the manifest never names", S, ("address: 192.0.2.10,", "address: 192.0.2.11,"), S, "never names"),
     (
