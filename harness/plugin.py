@@ -24,6 +24,7 @@ from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec
 from harness.drift.options import TIERS, DriftOptions
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
+from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
@@ -257,9 +258,16 @@ class DeployerFile(pytest.File):
         except HarnessError as exc:
             raise self.CollectError(str(exc)) from None
         items: list[pytest.Item] = []
+        machines = {m.name for m in spec.machines}
         for scenario in scenarios:
             if scenario.workload not in ("any", spec.workload):
                 continue
+            for fault in scenario.faults:
+                if fault.machine != ALL and fault.machine not in machines:
+                    raise self.CollectError(
+                        f"{scenario.path}: a fault names machine {fault.machine!r}, which {spec.name} has not\n"
+                        f"  fix: use one of: {', '.join(sorted(machines))}, or `all`"
+                    )
             item = ScenarioItem.from_parent(self, name=scenario.name, spec=spec, scenario=scenario)
             item.add_marker(scenario.name)
             items.append(item)

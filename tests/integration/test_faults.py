@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run_suite
+from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run, run_suite
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,16 @@ def test_faults_leave_nothing_behind(sshd_down: Suite, half_done: Suite, crash: 
     assert leftovers(sshd_down.run) == []
     assert leftovers(half_done.run) == []
     assert leftovers(crash.run) == []
+
+
+def test_a_fault_naming_a_machine_the_deployer_has_not_is_a_collection_error(tmp_path: Path) -> None:
+    root = tmp_path / "deployers"
+    shutil.copytree(TEST_DEPLOYERS / "fault-steps", root / "fault-typo")
+    (root / "fault-typo" / "scenarios" / "typo.yaml").write_text(
+        "name: typo\nworkload: job\nfaults: [{kind: pause, machine: bxo}]\nsteps: [apply, snapshot, fault]\n"
+    )
+    code, output = run("--deployers-dir", str(root), "--deployer", "fault-typo", "--collect-only")
+    assert code != 0, output
+    assert "a fault names machine 'bxo', which fault-typo has not" in output
+    assert "fix: use one of: box, or `all`" in output
+    assert "Traceback" not in output
