@@ -77,6 +77,10 @@ def _files(section: Fields) -> tuple[SetupFile, ...]:
             found.append(SetupFile(path, value))
             continue
         entry = files.mapping(path, known=("content", "mode", "owner"))
+        if entry.has("mode") and not isinstance(entry.data["mode"], str):  # YAML reads 0644 as the number 420
+            raise entry.error(
+                "mode", f"is {entry.data['mode']!r}, a number", 'quote an octal mode, e.g. `mode: "0755"`'
+            )
         mode = entry.text("mode", "0644")
         if not _MODE.match(mode):
             raise entry.error("mode", f"is {mode!r}", 'quote an octal mode, e.g. `mode: "0755"`')

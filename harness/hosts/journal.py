@@ -79,13 +79,14 @@ def open_journal(run: ScriptRunner, cut_after: int | None = None, hold_after: in
     """Start recording (a journal left open before is dropped). ``cut_after``: refuse every command after it.
     ``hold_after``: that command, once it ended, waits (its client with it) while a ``HELD`` file is there: a
     fault strikes meanwhile, exactly at that point of the deployer's run."""
-    cut = f" && echo {int(cut_after)} > {JOURNAL}/cut-after" if cut_after is not None else ""
-    cut += f" && echo {int(hold_after)} > {JOURNAL}/hold-after" if hold_after is not None else ""
+    cut = f" && echo {int(cut_after)} > $d/cut-after" if cut_after is not None else ""
+    cut += f" && echo {int(hold_after)} > $d/hold-after" if hold_after is not None else ""
     # This command comes over the harness's connection: its SSH_CLIENT names it, for the shell to leave alone.
-    own = f' && echo "${{SSH_CLIENT% *}}" > {JOURNAL}/own'
-    # JOURNAL links to a folder of this apply's: a session of an earlier one still running writes into its own.
-    made = f"d=$(mktemp -d {JOURNAL}.XXXXXX) && chmod 755 $d && ln -sfn $d {JOURNAL}"
-    code, _, err = run(f"{_DROP} ; {made}{own}{cut}")
+    own = ' && echo "${SSH_CLIENT% *}" > $d/own'
+    # JOURNAL links to a folder of this apply's, which names itself (a session of an earlier apply still running
+    # writes into its own); the link comes last, once the folder holds everything the shell reads.
+    made = f"d=$(mktemp -d {JOURNAL}.XXXXXX) && chmod 755 $d && echo $d > $d/self"
+    code, _, err = run(f"{_DROP} ; {made}{own}{cut} && ln -sfn $d {JOURNAL}")
     if code != 0:
         raise HarnessError(f"could not open the journal of remote commands: {err.decode(errors='replace').strip()}")
 

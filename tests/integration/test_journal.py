@@ -127,14 +127,17 @@ def test_each_apply_of_a_job_reports_its_remote_commands(bench: Workbench, test_
 def test_a_session_that_outlives_its_journal_never_writes_into_the_next(machine: Machine) -> None:
     """A command still running when its apply's journal closed (its Job ended at a deadline, say) ends later: its
     end goes to its own journal, not to the next apply's record of the same number."""
+    machine.exec("rm -f /tmp/journal-go")
     open_journal(machine.run_script)
     ssh = client(machine)
     try:
-        _, straggler, _ = ssh.exec_command("sleep 3; exit 7")
-        time.sleep(0.5)
-        assert [c.status for c in close_journal(machine.run_script, machine.own_client)] == [None]  # still running
+        _, straggler, _ = ssh.exec_command("while [ ! -e /tmp/journal-go ]; do sleep 0.1; done; exit 7")
+        while machine.exec("test -e /run/harness/journal/1.start")[0] != 0:
+            time.sleep(0.05)  # recorded, and running
+        assert [c.status for c in close_journal(machine.run_script, machine.own_client)] == [None]
         open_journal(machine.run_script)
-        assert run(ssh, "true")[0] == 0  # number 1 of the new journal
+        assert run(ssh, "true")[0] == 0  # number 1 of the new journal, ended
+        machine.exec("touch /tmp/journal-go")  # only now does the straggler end
         assert straggler.channel.recv_exit_status() == 7
     finally:
         ssh.close()

@@ -166,6 +166,7 @@ CASES: list[tuple[str, str, tuple[str, str], str, str]] = [
             ("setup directory relative", "{directories: [opt/x]}", "`machines.pve1.setup.directories` holds 'opt/x'"),
             ("setup file relative", "{files: {etc/x: y}}", "`machines.pve1.setup.files.etc/x` is not an absolute"),
             ("setup file mode", "{files: {/etc/x: {content: y, mode: 755x}}}", ".mode` is '755x'"),
+            ("setup file mode unquoted", "{files: {/etc/x: {content: y, mode: 0644}}}", ".mode` is 420, a number"),
             ("setup file owner", "{files: {/etc/x: {content: y, owner: 'Root Admin'}}}", ".owner` is 'Root Admin'"),
             ("setup file no content", "{files: {/etc/x: {mode: '0600'}}}", ".content` is required"),
             ("setup packages without mirror", "{packages: [jq]}", "`mirror` is off, and a machine's `setup.packages`"),
