@@ -15,7 +15,7 @@ import pytest
 from pytest_runs import TEST_DEPLOYERS, harness_pytest, leftovers, run, run_id
 
 from harness.engine.client import connect
-from harness.engine.labels import RUN
+from harness.engine.labels import OWNER, RUN, WORKER
 from harness.engine.sweep import sweep
 from harness.workdirs import sweep_workdirs
 
@@ -92,8 +92,9 @@ def test_xdist_runs_deployers_in_parallel_and_cleans_up() -> None:
     assert leftovers(run_id(output)) == []
 
 
-def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240) -> str:
-    """Read the run id from the header, then wait until the deployer's pod runs."""
+def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240, role: str = "pod") -> str:
+    """Read the run id from the header, then wait until the deployer's pod runs (or, with ``role="machine"``, its
+    first machine's container exists)."""
     assert process.stdout is not None
     lines = []
     for line in process.stdout:
@@ -105,7 +106,7 @@ def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240) -> str:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if client.containers.list(
-            filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]}, ignore_removed=True
+            all=True, filters={"label": [f"{RUN}={run}", f"deployer-harness.role={role}"]}, ignore_removed=True
         ):
             return run
         time.sleep(0.2)
@@ -128,9 +129,11 @@ def test_ctrl_c_sigterm_and_sighup_leave_nothing_behind(stop: signal.Signals) ->
     assert work_folders(run) == []
 
 
-def test_a_killed_run_is_swept_by_the_next_one() -> None:
+@pytest.mark.parametrize("role", ["machine", "pod"])
+def test_a_killed_run_is_swept_by_the_next_one(role: str) -> None:
+    """SIGKILL while the machines start, and while the deployer's pod runs."""
     process = harness_pytest("--deployer", "sleepy")
-    run = _wait_for_pod(process)
+    run = _wait_for_pod(process, role=role)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=60)
     assert leftovers(run), "a killed run cannot clean up after itself"
@@ -196,3 +199,22 @@ def test_a_deployers_own_tests_never_run_against_the_local_machine() -> None:
     code, output = run(str(TEST_DEPLOYERS / "hello"))
     assert code == 5, output  # nothing collected
     assert "test_hello" not in output
+
+
+def test_a_killed_xdist_worker_leaves_nothing_once_the_run_ends() -> None:
+    """SIGKILL to the worker whose deployer runs: the worker cannot clean up, the run's end removes what it made
+    (machines, pods, network, volumes; its work folder) by the run's labels."""
+    process = harness_pytest("--deployer", "sleepy", "-n", "2", "-m", "converge or idempotency")
+    run = _wait_for_pod(process)
+    pod = connect().containers.list(filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]})[0]
+    worker, owner = pod.labels[WORKER], pod.labels[OWNER]  # host/pid-namespace/pid/start-time of the worker
+    pid = int(owner.split("/")[2])
+    assert worker.startswith("gw") and pid != process.pid
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(2)  # the controller sees its worker go
+    assert leftovers(run), "the killed worker's machines are still there"
+    os.killpg(process.pid, signal.SIGINT)  # the rest of the run would sleep for minutes: end it
+    output, _ = process.communicate(timeout=180)
+    assert f"{worker}" in output and ("crashed" in output or "node down" in output), output
+    assert leftovers(run) == []
+    assert work_folders(run) == []
