@@ -12,7 +12,7 @@ from types import TracebackType
 from harness.cluster.kind import KindCluster
 from harness.deployer.spec import DeployerSpec
 from harness.drift.options import DriftOptions
-from harness.faults.plan import Faults
+from harness.faults.plan import Faults, Settled
 from harness.hosts.journal import RemoteCommand, close_journal, open_journal
 from harness.hosts.machine import Machine
 from harness.k8s.manifest import Manifest, load_manifest
@@ -33,7 +33,7 @@ class Applied:
     stamps: dict[str, str | None]
     ssh_logins: int | None = None  # SSH connections the Job's pods opened to the machines (None: a DaemonSet)
     journal: dict[str, list[RemoteCommand]] = field(default_factory=dict)  # by machine: the commands they ran
-    fault: str | None = None  # what a fault armed for this apply did
+    fault: Settled | None = None  # what a fault armed for this apply did
 
 
 class Deployment:

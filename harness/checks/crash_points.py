@@ -159,8 +159,7 @@ def crash_points_step(deployment: Deployment) -> StepReport:
         points, noise = crash_points(deployment, lanes)
     except StepError as exc:
         return StepReport(failure=str(exc))
-    report = _report(deployment, points, noise, lanes, time.monotonic() - started)
-    return report
+    return _report(deployment, points, noise, lanes, time.monotonic() - started)
 
 
 def _report(deployment: Deployment, points: list[CrashPoint], noise: StateDiff, lanes: int, took: float) -> StepReport:

@@ -49,10 +49,11 @@ def expect_apply_failed(deployment: Deployment) -> StepReport:
         report.failure = "`expect-apply-failed` comes before any apply"
         return report
     last = deployment.history[-1]
-    if last.fault is not None and "never struck" in last.fault:
-        report.add(r.FAULT, f"{last.fault}: nothing to expect")
+    if last.fault is not None and not last.fault.struck:
+        report.add(r.FAULT, f"{last.fault.line}: nothing to expect")
         return report
-    struck = last.fault or "; ".join(f"{s.spec.describe()}" for s in deployment.faults.active) or "no fault"
+    active = "; ".join(s.spec.describe() for s in deployment.faults.active)
+    struck = last.fault.line if last.fault else active or "no fault"
     if last.result.succeeded:
         report.failure = (
             f"apply {len(deployment.history)} reported success although a fault struck ({struck}): a Job that exits "
@@ -69,8 +70,9 @@ def expect_host_unchanged(deployment: Deployment) -> StepReport:
     before = deployment.faults.snapshots_before
     if not before:
         return StepReport(failure="`expect-host-unchanged` needs a `snapshot` before the `fault` step")
-    if deployment.history and deployment.history[-1].fault and "never struck" in deployment.history[-1].fault:
-        return StepReport([(r.FAULT, f"{deployment.history[-1].fault}: nothing to compare")])
+    missed = deployment.history[-1].fault if deployment.history else None
+    if missed is not None and not missed.struck:
+        return StepReport([(r.FAULT, f"{missed.line}: nothing to compare")])
     state.snapshot()
     return _compare(deployment, before - 1, "the host after the failed apply differs from before the fault")
 

@@ -32,5 +32,4 @@ def run_containers(spec: DeployerSpec, job: JobSpec) -> list[Container]:
     """The init containers (not the native sidecars, `restartPolicy: Always`), then the deployer's: as run_job runs
     a pod (sidecars are not run)."""
     deployer = deployer_container(spec, job)
-    init = [c for c in job.pod.init_containers if c.restart_policy != "Always"]
-    return [*init, *(c for c in job.pod.containers if c.name == deployer)]
+    return [*job.pod.init_steps, *(c for c in job.pod.containers if c.name == deployer)]

@@ -15,7 +15,7 @@ from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.k8s.pod import Container, PodSpec
-from harness.k8s.pod_env import container_env, volume_files
+from harness.k8s.pod_env import Sources, container_env, volume_files
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w])")
 NO_ADDRESSES = AddressMap({})
@@ -60,14 +60,14 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
     _check_taken(spec, manifest.job.pod, "ssh_key", spec.ssh_key)
     _check_taken(spec, manifest.job.pod, "known_hosts", spec.known_hosts)
     containers = run_containers(spec, manifest.job)  # as a pod runs: sidecars are not run, nor checked
-    _check_values(spec, manifest, manifest.job.pod, containers)
-    _check_addresses(spec, list(_pod_texts(spec, manifest, manifest.job.pod, containers)))
+    given = sources(spec, manifest, "", manifest.namespace, "")  # the keys the run fills: there, and empty
+    _check_values(given, manifest.job.pod, containers)
+    _check_addresses(spec, list(_pod_texts(given, manifest.job.pod, containers)))
 
 
-def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec, containers: list[Container]) -> None:
+def _check_values(given: Sources, pod: PodSpec, containers: list[Container]) -> None:
     """Every Secret and ConfigMap key the pod takes has a value (the manifest's, or the spec's test value), as
     the pod's start would find (a missing one would stop every scenario there instead)."""
-    given = sources(spec, manifest, "(the run's SSH key)", manifest.namespace, "(the machines' host keys)")
     for container in containers:
         container_env(container, given, NO_ADDRESSES)
     for volume in pod.volumes:
@@ -75,16 +75,12 @@ def _check_values(spec: DeployerSpec, manifest: Manifest, pod: PodSpec, containe
             volume_files(volume, given, NO_ADDRESSES)
 
 
-def _pod_texts(
-    spec: DeployerSpec, manifest: Manifest, pod: PodSpec, containers: list[Container]
-) -> Iterator[tuple[str, str]]:
+def _pod_texts(given: Sources, pod: PodSpec, containers: list[Container]) -> Iterator[tuple[str, str]]:
     """(where, text) for everything the harness maps addresses in: each container's command, args and env, and
     the Secrets and ConfigMaps the pod takes (the spec's test values and the manifest's own)."""
-    secrets = {**manifest.secrets, **spec.secrets}
-    config_maps = {**manifest.config_maps, **spec.config_maps}
 
     def source(kind: str, name: str) -> dict[str, str]:
-        return (secrets if kind == "secret" else config_maps).get(name, {})
+        return (given.secrets if kind == "secret" else given.config_maps).get(name, {})
 
     for container in containers:
         at = f"container {container.name}"

@@ -21,6 +21,7 @@ class FaultKind:
     strike: Callable[[Machine, Network, str | None], None]
     heal: Callable[[Machine, Network, str | None], None]
     ssh_works: bool  # whether the harness's own connection still answers while it lasts
+    engine_works: bool = True  # whether the engine can still run a command in it (not paused, not stopped)
     units: tuple[str, ...] = ()  # units the fault itself changes: no deployer's doing
 
     def own_change(self, change: Change) -> bool:
@@ -149,8 +150,8 @@ def _restore(machine: Machine, network: Network, path: str | None) -> None:
 
 KINDS: dict[str, FaultKind] = {
     "stop-sshd": FaultKind(_stop_sshd, _start_sshd, ssh_works=True, units=("ssh.service", "ssh.socket")),
-    "pause": FaultKind(_pause, _unpause, ssh_works=False),
-    "stop": FaultKind(_power_off, _power_on, ssh_works=False),
+    "pause": FaultKind(_pause, _unpause, ssh_works=False, engine_works=False),
+    "stop": FaultKind(_power_off, _power_on, ssh_works=False, engine_works=False),
     "partition": FaultKind(_partition, _rejoin, ssh_works=False),
     "fill-path": FaultKind(_fill, _unfill, ssh_works=True),
     "rotate-host-key": FaultKind(_rotate, _restore, ssh_works=True),

@@ -31,6 +31,14 @@ class Strike:
     struck: list[str] = field(default_factory=list)  # the machines it struck, by name
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What a fault armed for an apply did there."""
+
+    line: str
+    struck: bool
+
+
 class Faults:
     def __init__(self, testbed: Testbed) -> None:
         self.testbed = testbed
@@ -106,7 +114,7 @@ class Faults:
 
     def engine_reaches(self, name: str) -> bool:
         """Whether the engine can still run a command in it (not paused, not stopped)."""
-        return all(s.spec.kind not in ("pause", "stop") or name not in s.struck for s in self._struck())
+        return all(KINDS[s.spec.kind].engine_works or name not in s.struck for s in self._struck())
 
     def _struck(self) -> list[Strike]:
         armed = self.armed
@@ -127,7 +135,7 @@ class Faults:
         for machine in armed.machines:
             self.watchers.append(DaemonCall(functools.partial(self._wait_and_strike, armed, machine), "fault-watcher"))
 
-    def settle(self) -> str | None:
+    def settle(self) -> Settled | None:
         """After the apply, its journal closed (which ends a watcher still waiting): what the armed fault did."""
         armed, self.armed = self.armed, None
         for watcher in self.watchers:
@@ -137,9 +145,9 @@ class Faults:
             return None
         spec = armed.spec
         if not armed.struck:
-            return f"{spec.describe()}: never struck (the deployer ran fewer remote commands there)"
+            return Settled(f"{spec.describe()}: never struck (the deployer ran fewer remote commands there)", False)
         self.active.append(armed)
-        return f"{spec.describe()}: struck {', '.join(armed.struck)}"
+        return Settled(f"{spec.describe()}: struck {', '.join(armed.struck)}", True)
 
     def _wait_and_strike(self, armed: Strike, machine: Machine) -> bool:
         held = f"{JOURNAL}/{HELD}"

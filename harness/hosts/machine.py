@@ -182,7 +182,7 @@ def _start_one(
     except docker.errors.APIError as exc:
         raise HarnessError(f"{request.name} ({request.kind}): the engine refused the container: {exc}") from None
     try:
-        host_keys = request.host_keys or generate_host_keys()  # here: the machines' threads make them side by side
+        host_keys = request.host_keys or generate_host_keys()  # a testbed gives them (made ahead); others: now
         put_files(
             container,
             [

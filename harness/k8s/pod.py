@@ -122,6 +122,12 @@ class PodSpec:
     def volume(self, name: str) -> Volume:
         return next(v for v in self.volumes if v.name == name)
 
+    @property
+    def init_steps(self) -> tuple[Container, ...]:
+        """The init containers that run to completion before the pod's containers, in order: not the native
+        sidecars (``restartPolicy: Always``), which the harness does not run."""
+        return tuple(c for c in self.init_containers if c.restart_policy != "Always")
+
 
 _SOURCE_NAME_FIELD = {"secret": "secretName", "configMap": "name"}
 

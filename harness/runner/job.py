@@ -137,7 +137,7 @@ class ReadOnlyVolumes:
 def run_job(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun) -> JobResult:
     pod = job.pod
     deployer = next(c for c in pod.containers if c.name in run.images)
-    init = [c for c in pod.init_containers if c.restart_policy != "Always"]
+    init = list(pod.init_steps)
     skipped = [c.name for c in (*pod.init_containers, *pod.containers) if c not in (*init, deployer)]
     # Resolve every container's configuration first: a missing Secret is a spec error, not a failed run.
     configs = {c.name: _container_config(c, pod, run) for c in (*init, deployer)}
