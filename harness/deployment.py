@@ -22,6 +22,7 @@ from harness.state.tracker import StateTracker
 from harness.testbed import Testbed
 from harness.workbench import Workbench
 from harness.workloads import ApplyResult, Version, make_workload
+from harness.world.service import WorldEvent
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Applied:
     ssh_logins: int | None = None  # SSH connections the Job's pods opened to the machines (None: a DaemonSet)
     journal: dict[str, list[RemoteCommand]] = field(default_factory=dict)  # by machine: the commands they ran
     fault: Settled | None = None  # what a fault armed for this apply did
+    world: list[WorldEvent] | None = None  # what it asked of the world (None: the spec has no world)
 
 
 class Deployment:
@@ -91,6 +93,8 @@ class Deployment:
         version = version or self.current
         started = time.time()  # the machines' clock is this computer's: they share its kernel
         journaled = self._open_journals()
+        world = self.testbed.world
+        seen = len(world.events()) if world is not None else 0
         self.faults.watch()
         try:
             result = self.workload.apply(version)
@@ -98,7 +102,8 @@ class Deployment:
             journal = self._close_journals(journaled)
             fault = self.faults.settle()
         stamps, logins = self._read_stamps(), self._ssh_logins(started)
-        self.history.append(Applied(version, result, stamps, logins, journal, fault))
+        asked = world.events()[seen:] if world is not None else None
+        self.history.append(Applied(version, result, stamps, logins, journal, fault, asked))
         return result
 
     def _open_journals(self) -> dict[str, Machine]:

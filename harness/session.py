@@ -29,6 +29,7 @@ from harness.engine.locks import build_lock
 from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
+from harness.faults.spec import NO_WORLD, OUTAGE
 from harness.scenario.model import Scenario
 from harness.scenario.shared import SharedRun, prefix_of
 from harness.secrets import SecretRegistry
@@ -251,6 +252,8 @@ class RunSession:
             raise NotApplicable(SKIPPED)
         if "crash-points" in scenario.steps and not self.drift.crash_points:
             raise NotApplicable(CRASH_POINTS_SKIPPED)
+        if any(f.kind == OUTAGE for f in scenario.faults) and spec.world is None:
+            raise NotApplicable(NO_WORLD)
 
     def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
         """Start later scenarios now, each on machines of its own, so they run beside this one: as many as the

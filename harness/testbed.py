@@ -27,8 +27,11 @@ from harness.hosts.mirror import APT_CONFIG, start_mirror
 from harness.hosts.network import create_internal_network
 from harness.state.tracker import ScriptRunner
 from harness.workbench import Workbench
+from harness.world.service import World
+from harness.world.spec import WorldSpec
 
 MIRROR_KIND = "apt-mirror"
+WORLD_KIND = "world"
 Volume = tuple[str, str, str]  # (Docker volume, path in the machine, "ro" or "rw")
 
 
@@ -43,6 +46,7 @@ class Testbed:
         self._network: Network | None = None
         self._key = key  # given: another testbed's (clones of its machines already trust it)
         self.mirror: Container | None = None  # the run's package mirror, joined to this network
+        self.world: World | None = None  # the outside of this network, when the spec has one
 
     @property
     def network(self) -> Network:
@@ -65,11 +69,18 @@ class Testbed:
         volumes: Sequence[Volume] = (),
         images: Mapping[str, str] | None = None,
         host_keys: Mapping[str, HostKeys] | None = None,
+        world: WorldSpec | None = None,
     ) -> None:
         """Start these machines in parallel (and the mirror beside them, once): ready when this returns.
         ``images``: by machine name, what to start instead of its kind's image (a clone's); ``host_keys``: the
-        SSH host keys it keeps (a clone's are its original's); others get new ones."""
+        SSH host keys it keeps (a clone's are its original's); others get new ones. ``world``: the outside, started
+        first (the machines' resolver forwards to it), trusted by the machines."""
         bench = self.bench
+        if world is not None and self.world is None:
+            image = bench.machine_image(WORLD_KIND)
+            self.world = World.start(bench.client, self.ownership, self.network, image, world, bench.world_ca)
+        dns = (self.world.address,) if self.world is not None else ()
+        ca = bench.world_ca.cert_pem if self.world is not None else None
         kinds = {m.kind: bench.machine_image(m.kind) for m in wanted if not images or m.name not in images}
         chosen = {m.name: (images or {}).get(m.name) or kinds[m.kind] for m in wanted}
         files = (APT_CONFIG,) if mirror else ()
@@ -83,6 +94,8 @@ class Testbed:
                 tuple(volumes),
                 files,
                 (host_keys or {}).get(m.name) or bench.host_keys.take(),  # made ahead
+                dns,
+                ca,
             )
             for m in wanted
         ]

@@ -16,6 +16,7 @@ from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
 from harness.workdirs import make_workdir
+from harness.world.ca import CertificateAuthority, new_authority
 
 DEPLOYER_BASE = "deployer-base"
 
@@ -46,6 +47,11 @@ class Workbench:
     def host_keys(self) -> HostKeyPool:
         """SSH host keys for the machines this process starts, made ahead."""
         return HostKeyPool()
+
+    @functools.cached_property
+    def world_ca(self) -> CertificateAuthority:
+        """The CA the world's servers mint from, and the machines and pods of this process trust."""
+        return new_authority(self.ownership.run_id)
 
     @functools.cached_property
     def engine_cpus(self) -> int:

@@ -8,6 +8,7 @@ from harness.deployment import Deployment
 from harness.hosts.journal import summary
 from harness.verify import verify as run_checks
 from harness.workloads import Version
+from harness.world.service import summary as world_summary
 
 
 def apply(deployment: Deployment) -> StepReport:
@@ -23,6 +24,12 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
     pods = f", its pods ran {ran:.1f} s" if ran else ""
     report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}{pods}")
+    asked = deployment.history[-1].world
+    if asked is not None:
+        report.add(f"{r.WORLD}{number}", world_summary(asked))
+        if asked:
+            lines = "\n".join(event.line() for event in asked)
+            report.section(f"apply {number} ({version.label}): the world", deployment.secrets.mask(lines))
     for machine, commands in deployment.history[-1].journal.items():
         report.add(f"{r.JOURNAL}{number}", f"{machine}: {summary(commands)}")
         if commands:

@@ -9,13 +9,19 @@ from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.errors import HarnessError, NotApplicable
+from harness.faults.spec import NO_WORLD, OUTAGE, FaultSpec
 from harness.state.diff import StateDiff
 
 
 def fault(deployment: Deployment) -> StepReport:
     faults, state = deployment.faults, deployment.state
     first = faults.snapshots_before is None
-    if first and _no_remote_commands(deployment):
+    upcoming = faults.pending[0] if faults.pending else None
+    if first and upcoming is not None and upcoming.kind == OUTAGE:
+        unused = _outage_unused(deployment, upcoming)
+        if unused:
+            raise NotApplicable(unused)
+    elif first and _no_remote_commands(deployment):
         raise NotApplicable(
             "its first apply logged in to none of its machines over SSH: a fault in the world around SSH does not "
             "concern it"
@@ -34,6 +40,19 @@ def _no_remote_commands(deployment: Deployment) -> bool:
         return False
     first = deployment.history[0]
     return not any(first.journal.values()) and not first.ssh_logins
+
+
+def _outage_unused(deployment: Deployment, outage: FaultSpec) -> str | None:
+    """Why an outage cannot concern the deployer: its first apply downloaded none of what the outage takes."""
+    asked = deployment.history[0].world if deployment.history else None
+    if asked is None:
+        return NO_WORLD
+    served = {e.url for e in asked if e.kind == "http" and e.mapped}
+    taken = served & set(outage.urls) if outage.urls else served
+    if not taken:
+        what = "any of the outage's URLs" if outage.urls else "anything the world serves"
+        return f"its first apply did not download {what}: an outage of the world does not concern it"
+    return None
 
 
 def heal(deployment: Deployment) -> StepReport:
@@ -75,6 +94,40 @@ def expect_host_unchanged(deployment: Deployment) -> StepReport:
         return StepReport([(r.FAULT, f"{missed.line}: nothing to compare")])
     state.snapshot()
     return _compare(deployment, before - 1, "the host after the failed apply differs from before the fault")
+
+
+def expect_failed_or_unchanged(deployment: Deployment) -> StepReport:
+    """The last apply met a fault: it failed (what it left is shown), or it left the host as it was before the
+    fault. A Job that reports success while the host changed tells its operators the install worked when the host
+    lacks it: an error page saved as the binary, a config half-written."""
+    state, faults = deployment.state, deployment.faults
+    before = faults.snapshots_before
+    if not before:
+        return StepReport(failure="`expect-failed-or-unchanged` needs a `snapshot` before the `fault` step")
+    last = deployment.history[-1]
+    if last.fault is not None and not last.fault.struck:
+        return StepReport([(r.FAULT, f"{last.fault.line}: nothing to expect")])
+    number = len(deployment.history)
+    if not last.result.succeeded:
+        report = StepReport([(r.APPLY_FAILED, f"apply {number} failed, and said so: {last.result.summary()}")])
+        if all(faults.reachable(name) for name in state.runners):  # what it left half-done, for the reader
+            state.snapshot()
+            shown = _compare(deployment, before - 1, "")
+            report.properties += shown.properties
+            report.sections += [(f"apply {number} left (the Job failed: not a finding)", shown.failure or "no change")]
+        return report
+    state.snapshot()
+    return _compare(
+        deployment,
+        before - 1,
+        f"apply {number} reported success while a fault struck ({_struck(deployment)}), and the host differs from "
+        "before: whoever runs it would believe the host configured",
+    )
+
+
+def _struck(deployment: Deployment) -> str:
+    last = deployment.history[-1]
+    return last.fault.line if last.fault else "; ".join(s.spec.describe() for s in deployment.faults.active)
 
 
 def expect_converges_on_rerun(deployment: Deployment) -> StepReport:

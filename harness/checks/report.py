@@ -17,6 +17,7 @@ SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
 APPLY = "apply"  # numbered: apply1, apply2, ...
 JOURNAL = "journal"  # numbered as the apply: each machine's remote commands, counted by kind
+WORLD = "world"  # numbered as the apply: what it asked of the world (requests served and refused)
 PREVIOUS = "previous"
 WATCHED = "watched"
 DERIVED_AFTER = "derived_after"  # what said the first apply had finished (a DaemonSet's first pass)

@@ -10,7 +10,14 @@ from harness.checks import report as r
 from harness.checks.converge import apply, verify
 from harness.checks.crash_points import crash_points_step
 from harness.checks.drift import drift
-from harness.checks.faults import expect_apply_failed, expect_converges_on_rerun, expect_host_unchanged, fault, heal
+from harness.checks.faults import (
+    expect_apply_failed,
+    expect_converges_on_rerun,
+    expect_failed_or_unchanged,
+    expect_host_unchanged,
+    fault,
+    heal,
+)
 from harness.checks.idempotency import expect_no_diff, snapshot
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
 from harness.checks.report import ScenarioLog, StepFailed, StepReport
@@ -33,6 +40,7 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "heal": heal,
     "expect-apply-failed": expect_apply_failed,
     "expect-host-unchanged": expect_host_unchanged,
+    "expect-failed-or-unchanged": expect_failed_or_unchanged,
     "expect-converges-on-rerun": expect_converges_on_rerun,
     "crash-points": crash_points_step,
 }

@@ -21,6 +21,7 @@ from harness.k8s.addresses import AddressMap
 from harness.k8s.expand import expand
 from harness.k8s.pod import Container, PodSpec
 from harness.k8s.pod_env import Sources, container_env, volume_files
+from harness.world.trust import BUNDLE, CERTS, LOCAL_CA
 
 PODS_DIR = "/var/lib/harness/pods"
 RUNNER = "/usr/local/lib/harness/harness-pod"
@@ -183,6 +184,12 @@ def _system_mounts(pod: PodSpec, container: Container, name: str, directory: str
         ]
     for source in ("/etc/resolv.conf",):
         lines.append(f'touch "$R{source}" && mount --bind {source} "$R{source}"')
+    # The world's CA, where the node trusts it: the pod's image trusts it too (in its fresh writable layer; never
+    # through a link, which could point at the node's own file), in the bundle and under its hash.
+    lines.append(
+        f'[ -f {LOCAL_CA} ] && [ ! -L "$R{BUNDLE}" ] && mkdir -p "$R{CERTS}" && cat {LOCAL_CA} >> "$R{BUNDLE}" '
+        f'&& cp {LOCAL_CA} "$R{CERTS}/$(openssl x509 -noout -subject_hash -in {LOCAL_CA} 2>/dev/null || echo world).0"'
+    )
     if pod.host_network:
         lines += ['touch "$R/etc/hosts" "$R/etc/hostname"', 'mount --bind /etc/hosts "$R/etc/hosts"']
         lines += ['mount --bind /etc/hostname "$R/etc/hostname"']

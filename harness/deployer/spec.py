@@ -42,6 +42,7 @@ from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
+from harness.world.spec import WorldSpec, world_section
 from harness.yaml_fields import Fields, load_yaml_documents
 
 SPEC_FILE = "harness.yaml"
@@ -65,6 +66,7 @@ _TOP = (
     "mirror",
     "drift",
     "rollback",
+    "world",
 )
 NODE_KIND = "k8s-node"  # the machine kind of simulated cluster nodes
 FINDING_POLICIES = ("warn", "fail", "ignore")
@@ -115,6 +117,7 @@ class DeployerSpec:
     findings: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FINDING_KINDS, "warn"))
     drift: DriftSpec = field(default_factory=DriftSpec)
     rollback: RollbackSpec = field(default_factory=RollbackSpec)
+    world: WorldSpec | None = None  # the outside it downloads from; None: nothing outside exists
 
     @property
     def workload(self) -> str:
@@ -164,6 +167,7 @@ def load_spec(
         findings=_findings(top),
         drift=drift_spec(folder, top, tuple(m.name for m in machines), daemonset=bool(nodes)),
         rollback=rollback_spec(top),
+        world=world_section(folder, top),
     )
 
 

@@ -140,6 +140,10 @@ umount {root} && rmdir {root}""",
     )
 
 
+def _nothing(machine: Machine, network: Network, path: str | None) -> None:
+    return None
+
+
 def _rotate(machine: Machine, network: Network, path: str | None) -> None:
     machine.rotate_host_keys()
 
@@ -155,5 +159,6 @@ KINDS: dict[str, FaultKind] = {
     "partition": FaultKind(_partition, _rejoin, ssh_works=False),
     "fill-path": FaultKind(_fill, _unfill, ssh_works=True),
     "rotate-host-key": FaultKind(_rotate, _restore, ssh_works=True),
-    "reboot": FaultKind(_reboot, lambda machine, network, path: None, ssh_works=True),
+    "reboot": FaultKind(_reboot, _nothing, ssh_works=True),
+    "outage": FaultKind(_nothing, _nothing, ssh_works=True),  # the world's: see Faults
 }

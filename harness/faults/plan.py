@@ -16,12 +16,15 @@ from docker.models.networks import Network
 
 from harness.errors import HarnessError
 from harness.faults.kinds import KINDS
-from harness.faults.spec import ALL, FaultSpec
+from harness.faults.spec import ALL, OUTAGE, FaultSpec
 from harness.hosts.journal import HELD, JOURNAL
 from harness.hosts.machine import Machine
 from harness.state.diff import Change
 from harness.testbed import Testbed
 from harness.threads import DaemonCall
+from harness.world.service import World
+
+WORLD = "the world"  # what an outage struck
 
 
 @dataclass
@@ -64,6 +67,10 @@ class Faults:
         spec = self.pending.pop(0)
         if self.snapshots_before is None:
             self.snapshots_before = snapshots
+        if spec.kind == OUTAGE:
+            self._world().outage(dict.fromkeys(spec.urls or self._world().spec.urls, spec.response))
+            self.active.append(Strike(spec, [], [WORLD]))
+            return f"{spec.describe()}: struck"
         strike = Strike(spec, self._targets(spec))
         if spec.after_command is None:
             for machine in strike.machines:
@@ -80,6 +87,8 @@ class Faults:
         self.armed = None
         while self.active:
             strike = self.active.pop()
+            if strike.spec.kind == OUTAGE:
+                self._world().end_outage()
             for machine in strike.machines:
                 if machine.name in strike.struck:
                     KINDS[strike.spec.kind].heal(machine, self.network, strike.spec.path)
@@ -165,6 +174,11 @@ class Faults:
             kind.strike(machine, self.network, armed.spec.path)
             machine.exec(f"rm -f {held}")
         return True
+
+    def _world(self) -> World:
+        if self.testbed.world is None:
+            raise HarnessError("an outage strikes the world, and the spec has none", fix="add `world.urls` to the spec")
+        return self.testbed.world
 
     @property
     def network(self) -> Network:

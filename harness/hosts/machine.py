@@ -22,6 +22,7 @@ from harness.errors import HarnessError
 from harness.hosts.host_keys import HostKeys, generate_host_keys
 from harness.hosts.keys import KeyPair
 from harness.hosts.ssh_backend import MachineSilent, NoDelayParamikoBackend
+from harness.world.trust import trust
 
 READY_STATES = {"running", "degraded"}
 
@@ -38,6 +39,8 @@ class MachineRequest:
     volumes: tuple[tuple[str, str, str], ...] = ()  # (Docker volume, path in the machine, "ro" or "rw")
     files: tuple[Entry, ...] = ()  # put in before it starts
     host_keys: HostKeys | None = None  # its SSH host keys (a clone's are its original's); None: new ones
+    dns: tuple[str, ...] = ()  # where the network's resolver sends names it does not know (the world's server)
+    trusted_ca: bytes | None = None  # a CA it trusts besides the system's (the world's)
 
 
 @dataclass
@@ -176,6 +179,7 @@ def _start_one(
             labels={**ownership.labels("machine"), "deployer-harness.machine": request.name},
             network=network.name,
             networking_config={network.name: endpoint},
+            dns=list(request.dns) or None,
             detach=True,
             **options,
         )
@@ -192,6 +196,8 @@ def _start_one(
                 *request.files,
             ],
         )
+        if request.trusted_ca is not None:
+            trust(container, request.trusted_ca)
         container.start()
         container.reload()
         address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]

@@ -40,6 +40,7 @@ from harness.k8s.manifest import JobSpec
 from harness.k8s.pod import Container, PodSpec, SecurityContext
 from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
 from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name, running
+from harness.world.trust import trust
 
 MAX_BACKOFF = 60.0
 LOG_TAIL_LINES = 80
@@ -111,6 +112,8 @@ class JobRun:
     deadline: tuple[float, str] | None = None
     kept: ReadOnlyVolumes | None = None  # secret and configMap volumes kept across pods (the same files)
     sandboxes: PodSandboxes | None = None  # each pod's network and hostname, made ahead (None: each container's own)
+    dns: tuple[str, ...] = ()  # where the network's resolver sends names it does not know (the world's server)
+    trusted_ca: bytes | None = None  # a CA the pods trust besides their image's (the world's)
 
 
 class ReadOnlyVolumes:
@@ -212,7 +215,11 @@ class _PodPlace:
         """How the pod's containers join the test network."""
         if self.sandbox is not None:
             return {"network_mode": self.sandbox.network_mode}
-        return {"network": self.run.network.name, "hostname": self.name}
+        return {
+            "network": self.run.network.name,
+            "hostname": self.name,
+            **({"dns": list(self.run.dns)} if self.run.dns else {}),
+        }
 
     def end(self) -> None:
         _remove_volumes(self.client, self.volumes, self.run.kept)
@@ -312,6 +319,8 @@ def _run_container(
     try:
         if config.files:
             put_files(container, config.files)
+        if run.trusted_ca is not None and not config.container.security.read_only_root_filesystem:
+            trust(container, run.trusted_ca)  # a read-only root filesystem takes no file: its image's CAs only
         try:
             container.start()
         except docker.errors.APIError as exc:

@@ -47,8 +47,10 @@ class PodSandboxes:
     """Sandboxes for the pods of a workload's Jobs on one network: one ready ahead per Job name. Scratch: never
     kept, removed when a pod ends and at :meth:`close` (and by the testbed's labels, or the sweep of a dead run)."""
 
-    def __init__(self, client: docker.DockerClient, ownership: Ownership, network: Network, image: str) -> None:
-        self.client, self.network, self.image = client, network, image
+    def __init__(
+        self, client: docker.DockerClient, ownership: Ownership, network: Network, image: str, dns: tuple[str, ...] = ()
+    ) -> None:
+        self.client, self.network, self.image, self.dns = client, network, image, dns
         self.ownership = ownership
         self._ahead: dict[str, DaemonCall[Sandbox]] = {}  # Job name -> the next pod's sandbox, starting
         self._releasing: list[DaemonCall[None]] = []
@@ -109,6 +111,7 @@ class PodSandboxes:
                 name=self.ownership.name(pod, "sandbox"),
                 hostname=pod,
                 network=self.network.name,
+                dns=list(self.dns) or None,  # the pod's resolver (its containers share it) forwards there
                 labels=labels,
                 detach=True,
             )

@@ -46,7 +46,7 @@ class WorkloadClones:
                 raise HarnessError("the drift suite is over: no more clones")
             self.testbeds.append(clone)
         originals = {name: machine.host_keys for name, machine in self.testbed.machines.items()}
-        clone.start(spec.machines, mirror=spec.mirror, images=self.images, host_keys=originals)
+        clone.start(spec.machines, mirror=spec.mirror, images=self.images, host_keys=originals, world=spec.world)
         moved = self.workload.moved_to(clone)
         with self._lock:
             closed = self._closed

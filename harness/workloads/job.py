@@ -53,7 +53,7 @@ class JobWorkload:
         return JobWorkload(self.spec, self.manifest, testbed, self.secrets)
 
     def start(self) -> None:
-        self.testbed.start(self.spec.machines, mirror=self.spec.mirror)
+        self.testbed.start(self.spec.machines, mirror=self.spec.mirror, world=self.spec.world)
         for spec in self.spec.machines:  # the hosts as they really are, before anything is scanned
             prepare(self.testbed.machines[spec.name], spec.setup, str(self.spec.path))
         self.secrets.add(self.testbed.key.private_openssh)
@@ -78,8 +78,12 @@ class JobWorkload:
         known_hosts = self.testbed.known_hosts(self.spec.machines)
         return sources(self.spec, manifest, self.testbed.key.private_openssh, self.manifest.namespace, known_hosts)
 
+    @property
+    def _dns(self) -> tuple[str, ...]:
+        return (self.testbed.world.address,) if self.testbed.world is not None else ()
+
     def _run(self, job: JobSpec, container: str, image: str, given: Sources) -> JobResult:
-        machines = self.testbed.machines
+        machines, bench = self.testbed.machines, self.testbed.bench
         run = JobRun(
             network=self.testbed.network,
             images={container: image},
@@ -89,15 +93,18 @@ class JobWorkload:
             deadline=(self.spec.deadline_seconds, self.spec.deadline_source),
             kept=self.kept,
             sandboxes=self._pod_sandboxes(),
+            dns=self._dns,
+            trusted_ca=bench.world_ca.cert_pem if self.testbed.world is not None else None,
         )
-        return run_job(self.testbed.bench.client, self.testbed.ownership, job, run)
+        return run_job(bench.client, self.testbed.ownership, job, run)
 
     def _pod_sandboxes(self) -> PodSandboxes:
         """Made on the first pod: the testbed's network exists by then."""
         if self._sandboxes is None:
             bench = self.testbed.bench
             image = bench.builder.ensure(ROOTFS)
-            self._sandboxes = PodSandboxes(bench.client, self.testbed.ownership, self.testbed.network, image)
+            network = self.testbed.network
+            self._sandboxes = PodSandboxes(bench.client, self.testbed.ownership, network, image, self._dns)
         return self._sandboxes
 
     @functools.cached_property

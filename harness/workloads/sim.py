@@ -39,7 +39,7 @@ class SimDaemonSet(DaemonSetWorkload):
         bench = self.testbed.bench
         # Nodes mount the pod image cache: a pod's root is an overlay over its image, unpacked once.
         volume = (cache_volume(bench.client), POD_IMAGES, "ro")
-        self.testbed.start(self.spec.machines, mirror=self.spec.mirror, volumes=[volume])
+        self.testbed.start(self.spec.machines, mirror=self.spec.mirror, volumes=[volume], world=self.spec.world)
         self.secrets.add(self.testbed.key.private_openssh)
         node_image = bench.machine_image(NODE_KIND)
         self._cluster = SimCluster(

@@ -174,6 +174,31 @@ CASES: list[tuple[str, str, tuple[str, str], str, str]] = [
             ("setup unknown field", "{command: [x]}", "did you mean `commands`?"),
         ]
     ],
+    # --- the world
+    *[
+        (case, S, ("idempotency: {restarted: warn}\n", f"idempotency: {{restarted: warn}}\nworld: {world}\n"), S, says)
+        for case, world, says in [
+            (
+                "world URL without scheme",
+                "{urls: {example.com/a: {text: x}}}",
+                "`world.urls.example.com/a` is not a URL",
+            ),
+            ("world URL ftp", "{urls: {'ftp://example.com/a': {text: x}}}", "`world.urls.ftp://example.com/a` is not"),
+            ("world URL an address", "{urls: {'https://203.0.113.5/a': {text: x}}}", "names an address, not a host"),
+            ("world URL twice", "{urls: {'https://A.example/x': {}, 'https://a.example/x': {}}}", "a second time"),
+            ("world status", "{urls: {'https://a.example/x': {status: 700}}}", ".status` is 700"),
+            ("world two bodies", "{urls: {'https://a.example/x': {text: x, size: 3}}}", ".size` is given with `text`"),
+            ("world file missing", "{urls: {'https://a.example/x': {file: files/absent}}}", "there is no such file"),
+            ("world negative cut", "{urls: {'https://a.example/x': {cut_after: -1}}}", ".cut_after` is -1"),
+            ("world response not a map", "{urls: {'https://a.example/x': 404}}", "must be a response"),
+            ("world unknown field", "{url: {}}", "did you mean `urls`?"),
+            (
+                "world port two schemes",
+                "{urls: {'http://a.example:8443/': {}, 'https://b.example:8443/': {}}}",
+                "pick one",
+            ),
+        ]
+    ],
     # --- the spec against the manifest
     ("address the manifest never names", S, ("address: 192.0.2.10,", "address: 192.0.2.11,"), S, "never names"),
     (

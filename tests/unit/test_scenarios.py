@@ -90,6 +90,20 @@ def test_a_fault_scenario_reads_its_faults_in_order(tmp_path: Path) -> None:
     assert faults[0].describe() == "partition on pve1, after remote command 3 of the next apply"
 
 
+def test_an_outage_takes_every_url_with_a_404_unless_told_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "down.yaml"
+    path.write_text(
+        "name: down\nsteps: [apply, snapshot, fault, apply, heal, fault, apply]\nfaults:\n  - {kind: outage}\n"
+        "  - {kind: outage, urls: ['HTTPS://Example.com:443/a.tar.gz'], response: {cut_after: 10, size: 100}}\n"
+    )
+    every, some = load_scenario(path).faults
+    assert (every.urls, every.response.status) == ((), 404)
+    assert every.describe() == "outage (status 404) of every URL of the world, now"
+    assert some.urls == ("https://example.com/a.tar.gz",)
+    assert (some.response.status, some.response.cut_after, some.response.size) == (200, 10, 100)
+    assert some.describe() == "outage (status 200, cut off) of https://example.com/a.tar.gz, now"
+
+
 @pytest.mark.parametrize(
     ("faults", "steps", "expected"),
     [
@@ -102,6 +116,11 @@ def test_a_fault_scenario_reads_its_faults_in_order(tmp_path: Path) -> None:
         ("[{kind: pause, when: later}]", "[apply, snapshot, fault]", "`faults[0].when` unknown field"),
         ("[{kind: stop-sshd}]", "[apply, fault]", "strikes a host no snapshot saw"),
         ("{kind: stop-sshd}", "[apply, snapshot, fault]", "`faults` must be a list of faults"),
+        ("[{kind: outage, machine: pve1}]", "[apply, snapshot, fault]", "strikes the world"),
+        ("[{kind: outage, after_command: 2}]", "[apply, snapshot, fault]", "is not supported for outage"),
+        ("[{kind: outage, urls: [example.com/a]}]", "[apply, snapshot, fault]", "`faults[0].urls` holds"),
+        ("[{kind: outage, response: {status: 0}}]", "[apply, snapshot, fault]", "`faults[0].response.status` is 0"),
+        ("[{kind: stop-sshd, urls: []}]", "[apply, snapshot, fault]", "`faults[0].urls` goes with `kind: outage`"),
     ],
 )
 def test_bad_faults_are_named_with_the_fix(tmp_path: Path, faults: str, steps: str, expected: str) -> None:
