@@ -24,6 +24,9 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
     pods = f", its pods ran {ran:.1f} s" if ran else ""
     report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}{pods}")
+    settled = deployment.history[-1].fault
+    if settled is not None:  # what the fault armed for this apply did
+        report.add(r.FAULT, settled.line)
     asked = deployment.history[-1].world
     if asked is not None:
         report.add(f"{r.WORLD}{number}", world_summary(asked))

@@ -17,6 +17,11 @@ def fault(deployment: Deployment) -> StepReport:
     faults, state = deployment.faults, deployment.state
     first = faults.snapshots_before is None
     upcoming = faults.pending[0] if faults.pending else None
+    if upcoming is not None and upcoming.after_log is not None and deployment.spec.workload != "job":
+        raise HarnessError(
+            "a fault's `after_log` follows a Job's pods, and a DaemonSet's pods run inside its nodes",
+            fix="strike the fault between applies (without `after_log`)",
+        )
     if first and upcoming is not None and upcoming.kind == OUTAGE:
         unused = _outage_unused(deployment, upcoming)
         if unused:

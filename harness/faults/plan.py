@@ -16,6 +16,7 @@ from docker.models.networks import Network
 
 from harness.errors import HarnessError
 from harness.faults.kinds import KINDS
+from harness.faults.log_trigger import LogTrigger
 from harness.faults.spec import ALL, OUTAGE, FaultSpec
 from harness.hosts.journal import HELD, JOURNAL
 from harness.hosts.machine import Machine
@@ -49,6 +50,7 @@ class Faults:
         self.active: list[Strike] = []
         self.armed: Strike | None = None
         self.watchers: list[DaemonCall[bool]] = []
+        self.log_trigger: LogTrigger | None = None  # the armed fault's, when a line of the log strikes it
         self.snapshots_before: int | None = None  # how many snapshots there were when the first fault came
         self.converged_snapshot: int | None = None  # its index
 
@@ -67,19 +69,25 @@ class Faults:
         spec = self.pending.pop(0)
         if self.snapshots_before is None:
             self.snapshots_before = snapshots
-        if spec.kind == OUTAGE:
-            self._world().outage(dict.fromkeys(spec.urls or self._world().spec.urls, spec.response))
-            self.active.append(Strike(spec, [], [WORLD]))
-            return f"{spec.describe()}: struck"
-        strike = Strike(spec, self._targets(spec))
-        if spec.after_command is None:
-            for machine in strike.machines:
-                KINDS[spec.kind].strike(machine, self.network, spec.path)
-                strike.struck.append(machine.name)
+        strike = Strike(spec, [] if spec.kind == OUTAGE else self._targets(spec))
+        if not spec.armed:
+            self._strike(strike)
             self.active.append(strike)
             return f"{spec.describe()}: struck"
         self.armed = strike
         return f"{spec.describe()}: armed"
+
+    def _strike(self, strike: Strike) -> None:
+        """Every target of it, now: its machines, or the world."""
+        spec = strike.spec
+        if spec.kind == OUTAGE:
+            world = self._world()
+            world.outage(dict.fromkeys(spec.urls or world.spec.urls, spec.response))
+            strike.struck.append(WORLD)
+            return
+        for machine in strike.machines:
+            KINDS[spec.kind].strike(machine, self.network, spec.path)
+            strike.struck.append(machine.name)
 
     def heal(self) -> list[str]:
         """Every fault undone, the last first; an armed one that never struck is dropped."""
@@ -87,7 +95,7 @@ class Faults:
         self.armed = None
         while self.active:
             strike = self.active.pop()
-            if strike.spec.kind == OUTAGE:
+            if strike.spec.kind == OUTAGE and strike.struck:
                 self._world().end_outage()
             for machine in strike.machines:
                 if machine.name in strike.struck:
@@ -111,7 +119,7 @@ class Faults:
         """The last fault struck at once, and the harness still reaches every machine it struck (a snapshot of the
         host as the fault left it can be taken)."""
         last = self.active[-1] if self.active else None
-        return last is not None and last.spec.after_command is None and all(self.reachable(m) for m in last.struck)
+        return last is not None and not last.spec.armed and all(self.reachable(m) for m in last.struck)
 
     def striking(self) -> bool:
         """Whether a fault struck and is not healed yet (the last apply met it)."""
@@ -141,20 +149,28 @@ class Faults:
         armed = self.armed
         if armed is None:
             return
+        if armed.spec.after_log is not None:
+            client, scope = self.testbed.bench.client, self.testbed.ownership.scope
+            self.log_trigger = LogTrigger(client, scope, armed.spec.after_log, lambda: self._strike(armed))
+            return
         for machine in armed.machines:
             self.watchers.append(DaemonCall(functools.partial(self._wait_and_strike, armed, machine), "fault-watcher"))
 
     def settle(self) -> Settled | None:
         """After the apply, its journal closed (which ends a watcher still waiting): what the armed fault did."""
         armed, self.armed = self.armed, None
+        trigger, self.log_trigger = self.log_trigger, None
         for watcher in self.watchers:
             watcher.result()
         self.watchers = []
+        if trigger is not None:
+            trigger.stop()
         if armed is None:
             return None
         spec = armed.spec
         if not armed.struck:
-            return Settled(f"{spec.describe()}: never struck (the deployer ran fewer remote commands there)", False)
+            why = "'s log never printed that" if spec.after_log is not None else " ran fewer remote commands there"
+            return Settled(f"{spec.describe()}: never struck (the deployer{why})", False)
         self.active.append(armed)
         return Settled(f"{spec.describe()}: struck {', '.join(armed.struck)}", True)
 

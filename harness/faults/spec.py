@@ -6,6 +6,7 @@ faults:
   - {kind: fill-path, machine: pve1, path: /etc/nut}
   - {kind: outage}                                      # every URL of the spec's `world` answers 404
   - {kind: outage, urls: [https://example.com/a.tar.gz], response: {cut_after: 100, file: files/a.tar.gz}}
+  - {kind: stop-sshd, after_log: "configs copied"}      # during the next apply, when its log prints that
 """
 
 from __future__ import annotations
@@ -31,17 +32,29 @@ class FaultSpec:
     path: str | None = None  # fill-path: the directory a small full filesystem goes over
     urls: tuple[str, ...] = ()  # outage: the URLs it takes (by URL key); none: every URL of the world
     response: Response = OUTAGE_RESPONSE  # outage: what they answer instead
+    after_log: str | None = None  # during the next apply, when a line of the deployer's log holds this text
+
+    @property
+    def armed(self) -> bool:
+        """Whether it strikes during the next apply, rather than at once."""
+        return self.after_command is not None or self.after_log is not None
 
     def describe(self) -> str:
         if self.kind == OUTAGE:
             what = f"status {self.response.status}" + (", cut off" if self.response.cut_after is not None else "")
             what += ", no answer" if self.response.hang else ""
             urls = ", ".join(self.urls) if self.urls else "every URL of the world"
-            return f"outage ({what}) of {urls}, now"
+            return f"outage ({what}) of {urls}, {self._when()}"
         where = "every machine" if self.machine == ALL else self.machine
-        when = "now" if self.after_command is None else f"after remote command {self.after_command} of the next apply"
         what = f"{self.kind} {self.path}" if self.path else self.kind
-        return f"{what} on {where}, {when}"
+        return f"{what} on {where}, {self._when()}"
+
+    def _when(self) -> str:
+        if self.after_log is not None:
+            return f"when the deployer's log prints {self.after_log!r} in the next apply"
+        if self.after_command is not None:
+            return f"after remote command {self.after_command} of the next apply"
+        return "now"
 
 
 def faults_section(top: Fields) -> tuple[FaultSpec, ...]:
@@ -52,7 +65,7 @@ def faults_section(top: Fields) -> tuple[FaultSpec, ...]:
         raise top.error("faults", "must be a list of faults", "e.g. `faults: [{kind: stop-sshd}]`")
     faults = []
     for index, item in enumerate(value):
-        known = ("kind", "machine", "after_command", "path", "urls", "response")
+        known = ("kind", "machine", "after_command", "after_log", "path", "urls", "response")
         entry = Fields(top.path, item, f"faults[{index}]", known=known)
         kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(KINDS)}")
         if kind not in KINDS:
@@ -62,12 +75,19 @@ def faults_section(top: Fields) -> tuple[FaultSpec, ...]:
             raise entry.error("after_command", f"is {after!r}", "give the number of a remote command, 1 or more")
         if kind in ("stop", "reboot", "rotate-host-key", OUTAGE) and after is not None:
             raise entry.error("after_command", f"is not supported for {kind}", "strike it between applies")
+        line = entry.optional_text("after_log")
+        if line is not None and (not line or "\n" in line):
+            raise entry.error("after_log", f"is {line!r}", "give text the line holds, e.g. `after_log: downloading`")
+        if line is not None and after is not None:
+            raise entry.error("after_log", "is given with `after_command`", "strike after one of the two")
+        if line is not None and kind in ("stop", "reboot", "rotate-host-key"):
+            raise entry.error("after_log", f"is not supported for {kind}", "strike it between applies")
         path = entry.optional_text("path")
         if (kind == "fill-path") != (path is not None):
             raise entry.error("path", "goes with `kind: fill-path`, and only there", "e.g. `path: /etc/nut`")
         if path is not None and not path.startswith("/"):
             raise entry.error("path", f"is {path!r}, not an absolute path", "e.g. `path: /etc/nut`")
-        faults.append(FaultSpec(kind, entry.text("machine", ALL), after, path, *_outage(entry, kind)))
+        faults.append(FaultSpec(kind, entry.text("machine", ALL), after, path, *_outage(entry, kind), line))
     return tuple(faults)
 
 

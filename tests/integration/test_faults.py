@@ -63,7 +63,8 @@ def test_a_deployer_that_exits_0_with_its_host_unreached_fails(sshd_down: Suite)
 
 def test_a_fault_after_the_first_remote_command_shows_what_the_apply_left_half_done(half_done: Suite) -> None:
     case = half_done.cases["fault-steps"]
-    assert case["fault"] == ["stop-sshd on every machine, after remote command 1 of the next apply: armed"]
+    when = "stop-sshd on every machine, after remote command 1 of the next apply"
+    assert case["fault"] == [f"{when}: armed", f"{when}: struck box"]
     assert case["journal1"] == ["box: 1 commands (1 ssh) over 1 connections"]  # the second was refused
     assert case["apply_failed"][0].startswith("apply 1 failed, as it must")
     assert case["outcome"] == ["failed"]
@@ -101,7 +102,36 @@ def test_crash_points_name_every_k_that_leaves_the_host_wrong_after_a_full_apply
     assert "/etc/steps/3.conf" in crash.output
 
 
-def test_faults_leave_nothing_behind(sshd_down: Suite, half_done: Suite, crash: Suite) -> None:
+@pytest.fixture(scope="module")
+def log_struck(tmp_path_factory: pytest.TempPathFactory) -> Suite:
+    """sshd stops when the deployer's log prints its first step's line (it waits a second after each line)."""
+    root = tmp_path_factory.mktemp("log-struck") / "deployers"
+    scenario = (
+        "name: log-struck\nworkload: job\nfaults: [{kind: stop-sshd, after_log: step 1 done}]\n"
+        "steps: [apply, snapshot, fault, apply, expect-apply-failed, heal, apply, expect-converges-on-rerun]\n"
+    )
+    for name, liar in (("log-steps", "0"), ("log-liar", "1")):
+        shutil.copytree(TEST_DEPLOYERS / "fault-steps", root / name)
+        (root / name / "scenarios" / "log-struck.yaml").write_text(scenario)
+        job = root / name / "k8s" / "job.yaml"
+        text = job.read_text().replace('{name: STEP_PAUSE, value: "0"}', '{name: STEP_PAUSE, value: "1"}')
+        job.write_text(text.replace('{name: LIAR, value: "0"}', f'{{name: LIAR, value: "{liar}"}}'))
+    return run_suite(root / "log.xml", "log-struck", ["log-steps", "log-liar"], "--deployers-dir", str(root))
+
+
+def test_a_fault_strikes_when_the_deployer_s_log_prints_a_line(log_struck: Suite) -> None:
+    case = log_struck.cases["log-steps"]
+    assert case["outcome"] == ["passed"], log_struck.output
+    when = "stop-sshd on every machine, when the deployer's log prints 'step 1 done' in the next apply"
+    assert case["fault"] == [f"{when}: armed", f"{when}: struck box"]
+    assert "apply 2 failed, as it must" in case["apply_failed"][0]
+    liar = log_struck.cases["log-liar"]
+    assert liar["outcome"] == ["failed"]
+    assert "host unreachable at step 2: skipped" in log_struck.output  # the line came, then the fault
+
+
+def test_faults_leave_nothing_behind(sshd_down: Suite, half_done: Suite, crash: Suite, log_struck: Suite) -> None:
+    assert leftovers(log_struck.run) == []
     assert leftovers(sshd_down.run) == []
     assert leftovers(half_done.run) == []
     assert leftovers(crash.run) == []

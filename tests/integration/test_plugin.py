@@ -35,7 +35,9 @@ def test_the_gate_runs_converge_inside_idempotency_and_leaves_drift_to_its_own_t
     report = tmp_path / "report.xml"
     code, output = run("--deployer", "hello", "-m", "not rollback", "-rs", f"--junitxml={report}")
     assert code == 0, output
-    assert "3 passed, 2 skipped" in output, output  # converge, idempotency, sshd-down; drift, crash points
+    # converge, idempotency, sshd-down; drift, crash points, and world-outage (hello's spec has no world)
+    assert "3 passed, 3 skipped" in output, output
+    assert "the spec has no `world`: an outage of the world around the deployer does not concern it" in output
     assert "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier" in output
     assert "crash points are not part of the gate (the default run): `-m crash-points` runs them" in output
     cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
@@ -117,10 +119,20 @@ def work_folders(run: str) -> list[Path]:
     return list(Path(tempfile.gettempdir()).glob(f"deployer-harness-{run}-*"))
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-def test_ctrl_c_sigterm_and_sighup_leave_nothing_behind(stop: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("stop", "role"),
+    [
+        (signal.SIGINT, "machine"),
+        (signal.SIGTERM, "machine"),
+        (signal.SIGINT, "pod"),
+        (signal.SIGTERM, "pod"),
+        (signal.SIGHUP, "pod"),
+    ],
+)
+def test_ctrl_c_sigterm_and_sighup_leave_nothing_behind(stop: signal.Signals, role: str) -> None:
+    """While the machines start (the first container exists), and while the deployer's pod runs."""
     process = harness_pytest("--deployer", "sleepy")
-    run = _wait_for_pod(process)
+    run = _wait_for_pod(process, role=role)
     assert work_folders(run)  # the run's SSH keys are in it
     os.killpg(process.pid, stop)
     output, _ = process.communicate(timeout=120)

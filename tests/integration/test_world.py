@@ -4,6 +4,7 @@ an outage lays other answers over the mapped ones until it ends."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from collections.abc import Iterator
@@ -12,9 +13,12 @@ import pytest
 from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run_suite
 
 from harness.deployer.spec import MachineSpec
+from harness.deployment import Deployment
 from harness.hosts.machine import Machine
+from harness.k8s.pod import EnvVar
 from harness.testbed import Testbed
 from harness.workbench import Workbench
+from harness.workloads.sim import SimDaemonSet
 from harness.world.server import url_key
 from harness.world.spec import Response, WorldSpec
 
@@ -175,3 +179,28 @@ def test_an_unmapped_download_is_counted_in_the_report(outage: Suite) -> None:
 
 def test_the_world_leaves_nothing_behind(outage: Suite) -> None:
     assert leftovers(outage.run) == []
+
+
+def test_a_daemonset_s_pods_and_nodes_reach_the_world(bench: Workbench, test_spec) -> None:  # type: ignore[no-untyped-def]
+    """A node configurator's pod (host network, as they run) downloads over HTTPS with its image's tools and with
+    the node's (chroot /host): both trust the run's CA."""
+    url = "https://releases.example.com/agent/v2/agent.conf"
+    world = WorldSpec({url: Response(text="agent-config-v2")})
+    spec = dataclasses.replace(test_spec("ds-probe"), world=world)
+    with Deployment(bench, spec) as deployment:
+        workload = deployment.workload
+        ds = deployment.manifest.daemonset
+        assert isinstance(workload, SimDaemonSet) and ds is not None
+        container = ds.pod.containers[0]
+        container = dataclasses.replace(container, env=(*container.env, EnvVar("FETCH_URL", url)))
+        pod = dataclasses.replace(ds.pod, host_network=True, host_pid=True, containers=(container,))
+        rollout = workload.cluster.apply(
+            dataclasses.replace(ds, pod=pod), deployment.current.image, workload.sources(deployment.manifest)
+        )
+        assert rollout.succeeded, rollout.describe()
+        log = workload.cluster.logs("n1")
+        assert "pod-fetch: agent-config-v2" in log, log
+        assert "node-fetch: agent-config-v2" in log, log
+        assert deployment.testbed.world is not None
+        clients = {e.client for e in deployment.testbed.world.events() if e.kind == "http" and e.url == url}
+        assert deployment.testbed.machines["n1"].address in clients

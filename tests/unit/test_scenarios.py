@@ -104,6 +104,17 @@ def test_an_outage_takes_every_url_with_a_404_unless_told_otherwise(tmp_path: Pa
     assert some.describe() == "outage (status 200, cut off) of https://example.com/a.tar.gz, now"
 
 
+def test_a_fault_can_wait_for_a_line_of_the_deployer_s_log(tmp_path: Path) -> None:
+    path = tmp_path / "line.yaml"
+    path.write_text(
+        "name: line\nsteps: [apply, snapshot, fault, apply]\n"
+        "faults: [{kind: outage, after_log: 'downloading release'}]\n"
+    )
+    (fault,) = load_scenario(path).faults
+    assert fault.armed and fault.after_command is None
+    assert fault.describe().endswith("when the deployer's log prints 'downloading release' in the next apply")
+
+
 @pytest.mark.parametrize(
     ("faults", "steps", "expected"),
     [
@@ -121,6 +132,13 @@ def test_an_outage_takes_every_url_with_a_404_unless_told_otherwise(tmp_path: Pa
         ("[{kind: outage, urls: [example.com/a]}]", "[apply, snapshot, fault]", "`faults[0].urls` holds"),
         ("[{kind: outage, response: {status: 0}}]", "[apply, snapshot, fault]", "`faults[0].response.status` is 0"),
         ("[{kind: stop-sshd, urls: []}]", "[apply, snapshot, fault]", "`faults[0].urls` goes with `kind: outage`"),
+        ("[{kind: pause, after_log: ''}]", "[apply, snapshot, fault]", "`faults[0].after_log` is ''"),
+        (
+            "[{kind: pause, after_log: x, after_command: 1}]",
+            "[apply, snapshot, fault]",
+            "is given with `after_command`",
+        ),
+        ("[{kind: reboot, after_log: x}]", "[apply, snapshot, fault]", "`faults[0].after_log` is not supported for"),
     ],
 )
 def test_bad_faults_are_named_with_the_fix(tmp_path: Path, faults: str, steps: str, expected: str) -> None:

@@ -2,6 +2,7 @@
 # One ssh per step, as the seed writes deployers: three files, each over a connection of its own.
 # Made wrong on purpose by the tests, through env:
 #   LIAR=1    skips a host it cannot reach and exits 0, as a deployer that "tolerates" unreachable hosts does;
+#   STEP_PAUSE=S waits S seconds after each step's line (a fault that strikes on a line of the log);
 #   MARKER=1  writes an "installed" marker with its first file and does nothing where it finds one: a run cut
 #             after the first file leaves a host no later run completes.
 set -euo pipefail
@@ -22,4 +23,5 @@ for n in 1 2 3; do
         exit 1
     fi
     echo "step $n done"
+    sleep "${STEP_PAUSE:-0}"  # the tests give a fault struck when this line is printed time to strike
 done
