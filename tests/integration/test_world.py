@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run_suite
+from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run, run_suite
 
 from harness.deployer.spec import MachineSpec
 from harness.deployment import Deployment
@@ -204,3 +204,12 @@ def test_a_daemonset_s_pods_and_nodes_reach_the_world(bench: Workbench, test_spe
         assert deployment.testbed.world is not None
         clients = {e.client for e in deployment.testbed.world.events() if e.kind == "http" and e.url == url}
         assert deployment.testbed.machines["n1"].address in clients
+
+
+def test_the_reference_deployer_that_downloads_its_release_passes_the_gate() -> None:
+    """deployers/pve-exporter: the host downloads a GitHub release, served by the world; in an outage the Job fails
+    and the installed release stays."""
+    code, output = run("--deployer", "pve-exporter", "-m", "not rollback", "-rs")
+    assert code == 0, output
+    assert "4 passed, 2 skipped" in output, output  # converge, idempotency, sshd-down, world-outage
+    assert "world1: 1 request," in output and "apply 2 failed, and said so" in output
