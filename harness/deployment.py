@@ -92,9 +92,9 @@ class Deployment:
         Applying an unchanged DaemonSet restarts its pods, as ``kubectl rollout restart`` does."""
         version = version or self.current
         started = time.time()  # the machines' clock is this computer's: they share its kernel
-        journaled = self._open_journals()
         world = self.testbed.world
         seen = len(world.events()) if world is not None else 0
+        journaled = self._open_journals()
         self.faults.watch()
         try:
             result = self.workload.apply(version)

@@ -48,11 +48,12 @@ def _no_remote_commands(deployment: Deployment) -> bool:
 
 
 def _outage_unused(deployment: Deployment, outage: FaultSpec) -> str | None:
-    """Why an outage cannot concern the deployer: its first apply downloaded none of what the outage takes."""
+    """Why an outage cannot concern the deployer: its first apply downloaded none of what the outage takes (by the
+    URL as mapped: a mapping without a query serves every query)."""
     asked = deployment.history[0].world if deployment.history else None
     if asked is None:
         return NO_WORLD
-    served = {e.url for e in asked if e.kind == "http" and e.mapped}
+    served = {e.key or e.url for e in asked if e.kind == "http" and e.mapped}
     taken = served & set(outage.urls) if outage.urls else served
     if not taken:
         what = "any of the outage's URLs" if outage.urls else "anything the world serves"
@@ -65,6 +66,24 @@ def heal(deployment: Deployment) -> StepReport:
     return StepReport([(r.HEALED, "; ".join(healed) or "nothing to heal")])
 
 
+def _not_met(deployment: Deployment) -> str | None:
+    """Why the last apply never met the fault, if it did not: one armed for it that never struck, or, when it
+    succeeded, outages of URLs it never asked for (a converged deployer may skip its download)."""
+    last, number = deployment.history[-1], len(deployment.history)
+    if last.fault is not None and not last.fault.struck:
+        return last.fault.line
+    active = deployment.faults.active
+    outages_only = bool(active) and all(s.spec.kind == OUTAGE for s in active)
+    if outages_only and last.result.succeeded and last.world is not None and not any(e.outage for e in last.world):
+        return f"{_struck(deployment)}: apply {number} asked the world for nothing the outage takes"
+    return None
+
+
+def _struck(deployment: Deployment) -> str:
+    last = deployment.history[-1]
+    return last.fault.line if last.fault else "; ".join(s.spec.describe() for s in deployment.faults.active)
+
+
 def expect_apply_failed(deployment: Deployment) -> StepReport:
     """The last apply, made while a fault struck, must have failed: a Job that says Complete while its host was
     unreached, or left half-done, tells its operators a lie."""
@@ -72,32 +91,29 @@ def expect_apply_failed(deployment: Deployment) -> StepReport:
     if not deployment.history:
         report.failure = "`expect-apply-failed` comes before any apply"
         return report
-    last = deployment.history[-1]
-    if last.fault is not None and not last.fault.struck:
-        report.add(r.FAULT, f"{last.fault.line}: nothing to expect")
-        return report
-    active = "; ".join(s.spec.describe() for s in deployment.faults.active)
-    struck = last.fault.line if last.fault else active or "no fault"
+    missed = _not_met(deployment)
+    if missed is not None:
+        return StepReport([(r.FAULT, f"{missed}: nothing to expect")])
+    last, number = deployment.history[-1], len(deployment.history)
     if last.result.succeeded:
         report.failure = (
-            f"apply {len(deployment.history)} reported success although a fault struck ({struck}): a Job that exits "
-            f"0 with a host unreached or half-done hides it from whoever runs it\n{last.result.describe()}"
+            f"apply {number} reported success although a fault struck ({_struck(deployment) or 'no fault'}): a Job "
+            f"that exits 0 with a host unreached or half-done hides it from whoever runs it\n{last.result.describe()}"
         )
     else:
-        report.add(r.APPLY_FAILED, f"apply {len(deployment.history)} failed, as it must: {last.result.summary()}")
+        report.add(r.APPLY_FAILED, f"apply {number} failed, as it must: {last.result.summary()}")
     return report
 
 
 def expect_host_unchanged(deployment: Deployment) -> StepReport:
     """After a failed apply: the host as it was before the first fault, or what the apply left half-done."""
-    state = deployment.state
     before = deployment.faults.snapshots_before
     if not before:
         return StepReport(failure="`expect-host-unchanged` needs a `snapshot` before the `fault` step")
-    missed = deployment.history[-1].fault if deployment.history else None
-    if missed is not None and not missed.struck:
-        return StepReport([(r.FAULT, f"{missed.line}: nothing to compare")])
-    state.snapshot()
+    missed = _not_met(deployment)
+    if missed is not None:
+        return StepReport([(r.FAULT, f"{missed}: nothing to compare")])
+    deployment.state.snapshot()
     return _compare(deployment, before - 1, "the host after the failed apply differs from before the fault")
 
 
@@ -109,17 +125,18 @@ def expect_failed_or_unchanged(deployment: Deployment) -> StepReport:
     before = faults.snapshots_before
     if not before:
         return StepReport(failure="`expect-failed-or-unchanged` needs a `snapshot` before the `fault` step")
-    last = deployment.history[-1]
-    if last.fault is not None and not last.fault.struck:
-        return StepReport([(r.FAULT, f"{last.fault.line}: nothing to expect")])
-    number = len(deployment.history)
+    missed = _not_met(deployment)
+    if missed is not None:
+        return StepReport([(r.FAULT, f"{missed}: nothing to expect")])
+    last, number = deployment.history[-1], len(deployment.history)
     if not last.result.succeeded:
         report = StepReport([(r.APPLY_FAILED, f"apply {number} failed, and said so: {last.result.summary()}")])
         if all(faults.reachable(name) for name in state.runners):  # what it left half-done, for the reader
             state.snapshot()
-            shown = _compare(deployment, before - 1, "")
+            shown = _compare(deployment, before - 1, f"apply {number} left")
             report.properties += shown.properties
-            report.sections += [(f"apply {number} left (the Job failed: not a finding)", shown.failure or "no change")]
+            left = shown.failure or "no change"
+            report.sections.append((f"apply {number} left (the Job failed and said so: not a finding)", left))
         return report
     state.snapshot()
     return _compare(
@@ -128,11 +145,6 @@ def expect_failed_or_unchanged(deployment: Deployment) -> StepReport:
         f"apply {number} reported success while a fault struck ({_struck(deployment)}), and the host differs from "
         "before: whoever runs it would believe the host configured",
     )
-
-
-def _struck(deployment: Deployment) -> str:
-    last = deployment.history[-1]
-    return last.fault.line if last.fault else "; ".join(s.spec.describe() for s in deployment.faults.active)
 
 
 def expect_converges_on_rerun(deployment: Deployment) -> StepReport:

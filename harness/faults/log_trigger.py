@@ -1,7 +1,8 @@
 """A fault that strikes when the deployer's log prints a line: the pods of a testbed followed as they run.
 
 Each pod container of the testbed (init containers too) is followed from its start; the first line, of any of
-them, that holds the text strikes the fault, once. The log reaches the harness through the engine, a few
+them, that holds the text strikes the fault, once (a line counts as soon as the text is written, before it ends).
+A follower ends with its container, when its pod ends. The log reaches the harness through the engine, a few
 milliseconds after the deployer wrote it: the deployer goes on meanwhile, as it would on a real host whose disk
 filled or whose link went while it printed.
 """
@@ -62,14 +63,13 @@ class LogTrigger:
                 container.reload()
             rest = b""
             for chunk in container.logs(stream=True, follow=True):
+                # The line so far counts too: a progress meter's `\r` or a prompt may never end it.
                 *lines, rest = (rest + chunk).split(b"\n")
-                if any(self.text in line.decode(errors="replace") for line in lines):
+                if any(self.text in line.decode(errors="replace") for line in (*lines, rest)):
                     self._fire()
                     return
                 if self._stop.is_set():
                     return
-            if rest and self.text in rest.decode(errors="replace"):
-                self._fire()
         except _LOST:
             return  # removed while followed: its pod ended
 

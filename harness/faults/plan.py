@@ -82,8 +82,8 @@ class Faults:
         spec = strike.spec
         if spec.kind == OUTAGE:
             world = self._world()
+            strike.struck.append(WORLD)  # first: an outage half laid is still ended by `heal`
             world.outage(dict.fromkeys(spec.urls or world.spec.urls, spec.response))
-            strike.struck.append(WORLD)
             return
         for machine in strike.machines:
             KINDS[spec.kind].strike(machine, self.network, spec.path)
@@ -160,18 +160,21 @@ class Faults:
         """After the apply, its journal closed (which ends a watcher still waiting): what the armed fault did."""
         armed, self.armed = self.armed, None
         trigger, self.log_trigger = self.log_trigger, None
-        for watcher in self.watchers:
-            watcher.result()
-        self.watchers = []
-        if trigger is not None:
-            trigger.stop()
+        try:
+            for watcher in self.watchers:
+                watcher.result()
+            if trigger is not None:
+                trigger.stop()
+        finally:
+            self.watchers = []
+            if armed is not None and armed.struck:  # healed by `heal`, whatever went wrong after it struck
+                self.active.append(armed)
         if armed is None:
             return None
         spec = armed.spec
         if not armed.struck:
             why = "'s log never printed that" if spec.after_log is not None else " ran fewer remote commands there"
             return Settled(f"{spec.describe()}: never struck (the deployer{why})", False)
-        self.active.append(armed)
         return Settled(f"{spec.describe()}: struck {', '.join(armed.struck)}", True)
 
     def _wait_and_strike(self, armed: Strike, machine: Machine) -> bool:

@@ -31,7 +31,7 @@ class FaultSpec:
     after_command: int | None = None  # None: at once; N: during the next apply, after the Nth remote command there
     path: str | None = None  # fill-path: the directory a small full filesystem goes over
     urls: tuple[str, ...] = ()  # outage: the URLs it takes (by URL key); none: every URL of the world
-    response: Response = OUTAGE_RESPONSE  # outage: what they answer instead
+    response: Response = OUTAGE_RESPONSE  # outage: what they answer instead (a file: from the scenario's folder)
     after_log: str | None = None  # during the next apply, when a line of the deployer's log holds this text
 
     @property

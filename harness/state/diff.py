@@ -285,6 +285,7 @@ def _written_forms(secret: str) -> set[str]:
         " ".join(secret.split()),  # as a cron entry is compared: spacing squeezed
         secret.replace("%", "\\%"),  # cron: % must be escaped
         urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret, safe=""),  # a query string's form: spaces as `+`
         json.dumps(secret)[1:-1],
         base64.b64encode(secret.encode()).decode(),
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import queue
 import signal
 import socket
 import ssl
@@ -69,24 +70,30 @@ def body_of(response: Mapping[str, Any], files: Path) -> bytes:
     return (_PATTERN * (size // len(_PATTERN) + 1))[:size]
 
 
+NOT_IMPLEMENTED = 4  # DNS's NOTIMP: an opcode other than a standard query
+
+
 def dns_answer(query: bytes, address: str) -> tuple[bytes, str, int] | None:
-    """The reply to a DNS query (every A question answered with ``address``, other types with no record), the
-    name asked and its type; None for what is not one question."""
-    if len(query) < 17 or struct.unpack("!H", query[4:6])[0] != 1:
+    """The reply to a DNS query (an A question of class IN answered with ``address``, any other question with no
+    record; another opcode with NOTIMP), the name asked and its type; None for what is not one question (an EDNS
+    record in the additional section is left out of the reply)."""
+    if len(query) < 17 or query[2] & 0x80 or struct.unpack("!H", query[4:6])[0] != 1:
         return None
     labels, at = [], 12
     while at < len(query) and query[at]:
         length = query[at]
+        if length & 0xC0:  # a compression pointer or a reserved label type: no query has one
+            return None
         labels.append(query[at + 1 : at + 1 + length].decode(errors="replace"))
         at += length + 1
     end = at + 5  # the zero byte, the type and the class
     if end > len(query):
         return None
-    qtype = struct.unpack("!H", query[at + 1 : at + 3])[0]
-    recursion = query[2] & 0x01
-    answers = 1 if qtype == 1 else 0
-    header = query[:2] + bytes([0x80 | recursion, 0x80]) + struct.pack("!HHHH", 1, answers, 0, 0)
-    reply = header + query[12:end]
+    qtype, qclass = struct.unpack("!HH", query[at + 1 : end])
+    opcode = query[2] & 0x78
+    flags = bytes([0x80 | opcode | (query[2] & 0x01), 0x80 | (NOT_IMPLEMENTED if opcode else 0)])
+    answers = 1 if (qtype, qclass, opcode) == (1, 1, 0) else 0
+    reply = query[:2] + flags + struct.pack("!HHHH", 1, answers, 0, 0) + query[12:end]
     if answers:
         reply += b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 30, 4) + socket.inet_aton(address)
     return reply, ".".join(labels).lower(), qtype
@@ -112,24 +119,32 @@ class Routes:
             self.generation += 1
         log({"kind": "config", "generation": self.generation, "outage": sorted(outage)})
 
-    def find(self, url: str) -> tuple[dict[str, Any] | None, bool]:
-        """The response for a URL (None: unmapped), and whether an outage gave it."""
+    def find(self, url: str) -> tuple[str, dict[str, Any] | None, bool]:
+        """The key that maps a URL, its response (None: unmapped), and whether an outage gave it."""
         with self.lock:
             candidates = [url, url.split("?", 1)[0]]  # a mapping without a query serves every query
             for key in candidates:
                 if key in self.outage:
-                    return self.outage[key], True
+                    return key, self.outage[key], True
                 if key in self.urls:
-                    return self.urls[key], False
-        return None, False
+                    return key, self.urls[key], False
+        return url, None, False
+
+
+_LOG_LOCK = threading.Lock()
 
 
 def log(event: dict[str, Any]) -> None:
-    print(json.dumps({"at": round(time.time(), 3), **event}, sort_keys=True), flush=True)
+    """One JSON line, written whole: threads never interleave two events on one line."""
+    line = json.dumps({"at": round(time.time(), 3), **event}, sort_keys=True) + "\n"
+    with _LOG_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 class Certificates:
-    """A certificate per name, minted from the run's CA on first use (one key for all of them)."""
+    """A certificate per name, minted from the run's CA on first use (one key for all of them). Each carries the
+    key identifiers strict clients require (Python 3.13 verifies with VERIFY_X509_STRICT)."""
 
     def __init__(self, folder: Path) -> None:
         from cryptography import x509
@@ -157,9 +172,10 @@ class Certificates:
     def _mint(self, name: str) -> ssl.SSLContext:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.x509.oid import NameOID
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
         now = datetime.datetime.now(datetime.timezone.utc)
+        issuer_key = self.ca_key.public_key()
         cert = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name[:64])]))
@@ -170,7 +186,12 @@ class Certificates:
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key),  # type: ignore[arg-type]
+                critical=False,
+            )
             .sign(self.ca_key, hashes.SHA256())  # type: ignore[arg-type]  # an EC key, as the harness makes it
         )
         path = self.scratch / f"{len(self.contexts)}.pem"
@@ -183,42 +204,51 @@ class Certificates:
 class Handler(BaseHTTPRequestHandler):
     server: WorldServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds a kept-alive connection may idle
 
     def do_GET(self) -> None:
         self._answer(body=True)
 
-    def do_POST(self) -> None:
-        self._answer(body=True)
-
-    def do_PUT(self) -> None:
-        self._answer(body=True)
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
     def do_HEAD(self) -> None:
         self._answer(body=False)
 
     def _answer(self, *, body: bool) -> None:
+        self._discard_body()
+        url = self._url()
+        key, response, outage = self.server.routes.find(url)
+        event = {"kind": "http", "method": self.command, "url": url, "key": key, "client": self.client_address[0]}
+        if response is None:  # logged before the answer: the client never sees it before the harness can
+            log({**event, "status": REFUSED, "mapped": False, "outage": False})
+            self._send(REFUSED, {"X-Deployer-Harness": "unmapped"}, self._refusal(url), None, body)
+            return
+        status = int(response.get("status", 200))
+        log({**event, "status": status, "mapped": True, "outage": outage})
+        if response.get("hang"):
+            time.sleep(HANG_SECONDS)  # the client's timeout ends it
+            return
+        time.sleep(float(response.get("delay") or 0))
+        content = body_of(response, self.server.routes.folder / "files") if status not in (204, 304) else b""
+        headers = {"Content-Type": "application/octet-stream", **response.get("headers", {})}
+        self._send(status, headers, content, response.get("cut_after"), body)
+
+    def _url(self) -> str:
         scheme, port = self.server.scheme, self.server.server_address[1]
         authority = (self.headers.get("Host") or "").strip() or "no-host-header"
         if ":" not in authority and port != DEFAULT_PORTS[scheme]:
             authority += f":{port}"
         try:
-            url = url_key(f"{scheme}://{authority}{self.path}")
+            return url_key(f"{scheme}://{authority}{self.path}")
         except ValueError:
-            url = f"{scheme}://{authority}{self.path}"
-        response, outage = self.server.routes.find(url)
-        event = {"kind": "http", "method": self.command, "url": url, "client": self.client_address[0]}
-        if response is None:
-            self._send(REFUSED, {"X-Deployer-Harness": "unmapped"}, self._refusal(url), None, body)
-            log({**event, "status": REFUSED, "mapped": False, "outage": False})
-            return
-        log({**event, "status": int(response.get("status", 200)), "mapped": True, "outage": outage})
-        if response.get("hang"):
-            time.sleep(HANG_SECONDS)  # the client's timeout ends it
-            return
-        time.sleep(float(response.get("delay") or 0))
-        content = body_of(response, self.server.routes.folder / "files")
-        headers = {"Content-Type": "application/octet-stream", **response.get("headers", {})}
-        self._send(int(response.get("status", 200)), headers, content, response.get("cut_after"), body)
+            return f"{scheme}://{authority}{self.path}"
+
+    def _discard_body(self) -> None:
+        """A request's body is read (and dropped): on a kept-alive connection it would be taken for the next
+        request."""
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit():
+            self.rfile.read(int(length))
 
     @staticmethod
     def _refusal(url: str) -> bytes:
@@ -250,49 +280,81 @@ class Handler(BaseHTTPRequestHandler):
 class WorldServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    handshake_seconds = 30.0
 
     def __init__(self, port: int, scheme: str, routes: Routes, certificates: Certificates | None) -> None:
         super().__init__(("0.0.0.0", port), Handler)
         self.scheme, self.routes, self.certificates = scheme, routes, certificates
-        self._asked = threading.local()
+        self._asked = threading.local()  # the name the client of this thread's connection asked for
+        self._tls: ssl.SSLContext | None = None
+        if certificates is not None:
+            self._tls = certificates.context("world")  # for a client that names no server
+            self._tls.sni_callback = self._choose
+
+    def _choose(self, connection: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        self._asked.name = name or ""
+        assert self.certificates is not None
+        connection.context = self.certificates.context(name or "world")
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         """TLS here, in the request's thread: a client that refuses the certificate is logged, not lost."""
-        if self.certificates is not None:
-            certificates = self.certificates
-            self._asked.name = ""
-
-            def choose(connection: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
-                self._asked.name = name or ""
-                connection.context = certificates.context(name or "world")
-
-            context = certificates.context("world")
-            context.sni_callback = choose
-            try:
-                request = context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError) as exc:
-                log({"kind": "tls-refused", "name": self._asked.name, "client": client_address[0], "error": str(exc)})
-                return
-        super().finish_request(request, client_address)
+        if self._tls is None:
+            super().finish_request(request, client_address)
+            return
+        self._asked.name = ""
+        request.settimeout(self.handshake_seconds)
+        try:
+            tls = self._tls.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            log({"kind": "tls-refused", "name": self._asked.name, "client": client_address[0], "error": str(exc)})
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()  # the raw socket the server closes was detached by the wrap
 
 
 def serve_dns(address: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("0.0.0.0", 53))
     while True:
-        query, peer = sock.recvfrom(4096)
-        answer = dns_answer(query, address)
-        if answer is not None:
+        try:
+            query, peer = sock.recvfrom(4096)
+            answer = dns_answer(query, address)
+            if answer is None:
+                continue
             reply, name, qtype = answer
             sock.sendto(reply, peer)
-            if qtype == 1:
-                log({"kind": "dns", "name": name, "client": peer[0]})
+        except OSError:
+            continue  # one client's trouble never ends the world
+        if qtype == 1:
+            log({"kind": "dns", "name": name, "client": peer[0]})
+
+
+def control(routes: Routes, orders: queue.SimpleQueue[str]) -> None:
+    """What the harness's signals ask, done outside the signal handler (which only queues it: a handler that
+    logged could meet a log write it interrupted). SIGHUP: read the configuration again. SIGUSR1: a mark in the
+    log, which the harness waits for (every event before it is written)."""
+    marks = 0
+    while True:
+        order = orders.get()
+        try:
+            if order == "reload":
+                routes.load()
+            else:
+                marks += 1
+                log({"kind": "mark", "n": marks})
+        except (OSError, ValueError, KeyError) as exc:
+            log({"kind": "config-refused", "error": str(exc)})
 
 
 def main(folder: Path) -> None:
     routes = Routes(folder)
     certificates = Certificates(folder)
-    signal.signal(signal.SIGHUP, lambda number, frame: routes.load())
+    orders: queue.SimpleQueue[str] = queue.SimpleQueue()  # its put is safe in a signal handler
+    signal.signal(signal.SIGHUP, lambda number, frame: orders.put("reload"))
+    signal.signal(signal.SIGUSR1, lambda number, frame: orders.put("mark"))
+    threading.Thread(target=control, args=(routes, orders), name="control", daemon=True).start()
     address = socket.gethostbyname(socket.gethostname())
     for port, scheme in listening_ports(routes.urls).items():
         server = WorldServer(port, scheme, routes, certificates if scheme == "https" else None)

@@ -3,6 +3,7 @@ what it saw, and outages laid over it by a scenario."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ class WorldEvent:
     kind: str
     at: float
     url: str = ""
+    key: str = ""  # the URL as mapped (a mapping without a query serves every query)
     status: int = 0
     mapped: bool = True
     outage: bool = False
@@ -50,7 +52,9 @@ class WorldEvent:
 class World:
     def __init__(self, container: Container, address: str, spec: WorldSpec) -> None:
         self.container, self.address, self.spec = container, address, spec
-        self._generation = 1
+        self._generation = 1  # of the configuration the server has read
+        self._marks = 0  # marks asked of it
+        self._outages: list[dict[str, Response]] = []  # laid over the mapped URLs, the last on top
 
     @classmethod
     def start(
@@ -64,31 +68,39 @@ class World:
         *,
         timeout: float = 30.0,
     ) -> World:
-        container = client.containers.create(
-            image,
-            name=ownership.name("world"),
-            hostname="world",
-            labels=ownership.labels("world"),
-            network=network.name,
-            detach=True,
-        )
+        container = None
         try:
+            container = client.containers.create(
+                image,
+                name=ownership.name("world"),
+                hostname="world",
+                labels=ownership.labels("world"),
+                network=network.name,
+                detach=True,
+            )
             files = [Entry(f"{FOLDER}/server.py", _SERVER.read_bytes()), *_config_files(spec)]
             files += [Entry(f"{FOLDER}/ca.pem", ca.cert_pem), Entry(f"{FOLDER}/ca-key.pem", ca.key_pem, 0o600)]
             put_files(container, files)
             container.start()
-            _wait_ready(container, timeout)
+            _wait_for(container, '"kind": "ready"', timeout, "did not start")
             container.reload()
             address = container.attrs["NetworkSettings"]["Networks"][network.name]["IPAddress"]
+        except docker.errors.APIError as exc:
+            _remove(container)
+            raise HarnessError(f"the engine refused the world's server: {exc}") from None
         except BaseException:
-            container.remove(force=True)
+            _remove(container)
             raise
         return cls(container, address, spec)
 
     def events(self) -> list[WorldEvent]:
-        """Everything it saw, in order."""
+        """Everything it saw, in order, up to a mark made now: what happened before this call is all there."""
+        self._marks += 1
+        self._signal("SIGUSR1")
+        wanted = f'"kind": "mark", "n": {self._marks}'
+        text = _wait_for(self.container, wanted, 10.0, "did not answer")
         found = []
-        for line in self.container.logs(stdout=True, stderr=False).decode(errors="replace").splitlines():
+        for line in text[: text.index(wanted)].splitlines():
             try:
                 data = json.loads(line)
             except ValueError:
@@ -99,25 +111,36 @@ class World:
         return found
 
     def outage(self, responses: Mapping[str, Response]) -> None:
-        """These URLs answer so from now on (the others as mapped), until :meth:`end_outage`."""
-        data = {url: response.as_data(None) for url, response in responses.items()}
-        put_files(self.container, [Entry(f"{FOLDER}/outage.json", json.dumps(data).encode())])
-        self._reload()
+        """These URLs answer so from now on (the others as before), until :meth:`end_outage`; outages stack."""
+        self._outages.append(dict(responses))
+        self._serve_outages()
 
     def end_outage(self) -> None:
-        put_files(self.container, [Entry(f"{FOLDER}/outage.json", b"{}")])
-        self._reload()
+        """The last outage ends: what was under it answers again."""
+        if self._outages:
+            self._outages.pop()
+        self._serve_outages()
 
-    def _reload(self, timeout: float = 10.0) -> None:
-        """Read again, and waited for: the next request sees the new configuration."""
+    def _serve_outages(self) -> None:
+        layered: dict[str, Response] = {}
+        for layer in self._outages:
+            layered.update(layer)
+        data, files = {}, []
+        for number, (url, response) in enumerate(layered.items()):
+            name = f"outage-{number}" if response.file is not None else None
+            if response.file is not None:
+                files.append(Entry(f"{FOLDER}/files/{name}", _read(url, response.file)))
+            data[url] = response.as_data(name)
+        put_files(self.container, [*files, Entry(f"{FOLDER}/outage.json", json.dumps(data).encode())])
         self._generation += 1
-        self.container.kill(signal="SIGHUP")
-        deadline = time.monotonic() + timeout
-        wanted = f'"generation": {self._generation}'
-        while wanted not in self.container.logs(stdout=True, stderr=False).decode(errors="replace"):
-            if time.monotonic() > deadline:
-                raise HarnessError(f"the world's server did not take its new configuration:\n{_tail(self.container)}")
-            time.sleep(0.05)
+        self._signal("SIGHUP")
+        _wait_for(self.container, f'"generation": {self._generation}', 10.0, "did not take its new configuration")
+
+    def _signal(self, name: str) -> None:
+        try:
+            self.container.kill(signal=name)
+        except docker.errors.APIError as exc:
+            raise HarnessError(f"the world's server is gone: {exc}\n{_tail(self.container)}") from None
 
 
 def _config_files(spec: WorldSpec) -> list[Entry]:
@@ -127,23 +150,35 @@ def _config_files(spec: WorldSpec) -> list[Entry]:
         name = None
         if response.file is not None:
             name = str(number)
-            try:
-                files.append(Entry(f"{FOLDER}/files/{name}", response.file.read_bytes()))
-            except OSError as exc:
-                raise HarnessError(
-                    f"the world cannot serve {url}: {exc}", fix="check the file the spec names"
-                ) from None
+            files.append(Entry(f"{FOLDER}/files/{name}", _read(url, response.file)))
         urls[url] = response.as_data(name)
     return [Entry(f"{FOLDER}/config.json", json.dumps({"urls": urls}).encode()), *files]
 
 
-def _wait_ready(container: Container, timeout: float) -> None:
+def _read(url: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise HarnessError(f"the world cannot serve {url}: {exc}", fix="check the file the spec names") from None
+
+
+def _wait_for(container: Container, wanted: str, timeout: float, what: str) -> str:
+    """The server's log, once it holds ``wanted``."""
     deadline = time.monotonic() + timeout
-    while b'"kind": "ready"' not in container.logs(stdout=True, stderr=False):
+    while True:
+        text: str = container.logs(stdout=True, stderr=False).decode(errors="replace")
+        if wanted in text:
+            return text
         container.reload()
         if container.status != "running" or time.monotonic() > deadline:
-            raise HarnessError(f"the world's server did not start:\n{_tail(container)}")
-        time.sleep(0.05)
+            raise HarnessError(f"the world's server {what}:\n{_tail(container)}")
+        time.sleep(0.02)
+
+
+def _remove(container: Container | None) -> None:
+    if container is not None:
+        with contextlib.suppress(docker.errors.APIError):
+            container.remove(force=True)
 
 
 def _tail(container: Container) -> str:

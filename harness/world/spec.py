@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.world.server import url_key
+from harness.world.server import DEFAULT_PORTS, url_key
 from harness.yaml_fields import Fields
 
 RESPONSE_FIELDS = ("status", "text", "file", "size", "headers", "delay", "cut_after", "hang")
@@ -66,13 +66,13 @@ def world_section(folder: Path, top: Fields) -> WorldSpec | None:
         if value is None or not isinstance(value, dict):
             raise urls.error(url, "must be a response", f"{_EXAMPLE}, or `{{status: 404}}`")
         found[key] = response(urls.mapping(url, known=RESPONSE_FIELDS), folder)
-    schemes: dict[int, str] = {}
+    schemes = {port: scheme for scheme, port in DEFAULT_PORTS.items()}
     for key in found:
         parts = urlsplit(key)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
         if schemes.setdefault(port, parts.scheme) != parts.scheme:
             raise urls.error(
-                key, f"serves port {port} with {parts.scheme}, another URL with the other scheme", "pick one"
+                key, f"serves port {port} with {parts.scheme}, which is {schemes[port]}'s here", "use another port"
             )
     return WorldSpec(found)
 
@@ -108,9 +108,11 @@ def response(entry: Fields, folder: Path) -> Response:
         if not file.is_file():
             raise entry.error("file", f"is {entry.text('file')!r}, and there is no such file", f"put it at {file}")
     headers = entry.string_map("headers")
-    for name in headers:
-        if not name or any(c in name for c in ": \r\n"):
-            raise entry.mapping("headers").error(name, "is not a header name", "e.g. `Location`")
+    for name, value in headers.items():
+        if not name or any(c in name for c in ": \r\n") or any(c in value for c in "\r\n"):
+            raise entry.mapping("headers").error(name, "is not a header name and value", "one line, e.g. `Location`")
+        if name.lower() in ("content-length", "transfer-encoding"):
+            raise entry.mapping("headers").error(name, "is the server's to set", "give the body; its length follows")
     return Response(
         status=status,
         text=entry.optional_text("text"),

@@ -8,9 +8,10 @@ import dataclasses
 import hashlib
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from pytest_runs import TEST_DEPLOYERS, Suite, leftovers, run, run_suite
+from pytest_runs import REPO, TEST_DEPLOYERS, Suite, leftovers, run, run_suite
 
 from harness.deployer.spec import MachineSpec
 from harness.deployment import Deployment
@@ -104,16 +105,25 @@ def test_an_unmapped_url_is_refused_with_the_fix_and_counted(world_bed: Testbed)
 def test_an_outage_answers_otherwise_until_it_ends(world_bed: Testbed) -> None:
     box, world = world_bed.machines["box"], world_bed.world
     assert world is not None
+    plain = "http://plain.example.com/install.sh"
     world.outage({url_key(RELEASE): Response(status=503)})
     try:
         code, out = curl(box, "-f -o /dev/null", RELEASE)
         assert code == 22 and "503" in out
-        assert curl(box, "http://plain.example.com/install.sh")[0] == 0  # the others as mapped
+        assert curl(box, plain)[0] == 0  # the others as mapped
+        world.outage({url_key(plain): Response(file=Path(__file__), cut_after=10)})  # outages stack
+        try:
+            assert curl(box, "-o /dev/null", plain)[0] == 18  # the new one's file, cut off
+            assert curl(box, "-f -o /dev/null", RELEASE)[0] == 22  # the first one still holds
+        finally:
+            world.end_outage()
+        assert curl(box, plain) == (0, "#!/bin/sh\necho hi\n")
+        assert curl(box, "-f -o /dev/null", RELEASE)[0] == 22
     finally:
         world.end_outage()
     assert curl(box, "-f -o /dev/null", RELEASE)[0] == 0
     served = [e for e in world.events() if e.kind == "http" and e.url == url_key(RELEASE)]
-    assert [e.outage for e in served][-2:] == [True, False]
+    assert [e.outage for e in served][-4:] == [True, True, True, False]
 
 
 def test_a_client_that_does_not_trust_the_ca_is_logged(world_bed: Testbed) -> None:
@@ -209,7 +219,9 @@ def test_a_daemonset_s_pods_and_nodes_reach_the_world(bench: Workbench, test_spe
 def test_the_reference_deployer_that_downloads_its_release_passes_the_gate() -> None:
     """deployers/pve-exporter: the host downloads a GitHub release, served by the world; in an outage the Job fails
     and the installed release stays."""
-    code, output = run("--deployer", "pve-exporter", "-m", "not rollback", "-rs")
+    code, output = run(
+        "--deployers-dir", str(REPO / "deployers"), "--deployer", "pve-exporter", "-m", "not rollback", "-rs"
+    )
     assert code == 0, output
     assert "4 passed, 2 skipped" in output, output  # converge, idempotency, sshd-down, world-outage
     assert "world1: 1 request," in output and "apply 2 failed, and said so" in output

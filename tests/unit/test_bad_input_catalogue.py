@@ -195,8 +195,10 @@ CASES: list[tuple[str, str, tuple[str, str], str, str]] = [
             (
                 "world port two schemes",
                 "{urls: {'http://a.example:8443/': {}, 'https://b.example:8443/': {}}}",
-                "pick one",
+                "which is http's here",
             ),
+            ("world http on 443", "{urls: {'http://a.example:443/': {}}}", "serves port 443 with http"),
+            ("world header length", "{urls: {'https://a.example/': {headers: {Content-Length: '3'}}}}", "server's"),
         ]
     ],
     # --- the spec against the manifest

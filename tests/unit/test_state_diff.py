@@ -54,6 +54,7 @@ def test_a_multi_line_secret_is_masked_line_by_line() -> None:
         "pa%ss w0rd!",  # as is
         "pa\\%ss w0rd!",  # in a crontab
         "pa%25ss%20w0rd%21",  # in a URL
+        "pa%25ss+w0rd%21",  # in a query string (a form's encoding)
         "cGElc3MgdzByZCE=",  # base64, as in a basic-auth header
     ],
 )

@@ -66,6 +66,26 @@ def test_other_questions_get_no_record_and_no_error() -> None:
     assert reply[3] & 0x0F == 0 and struct.unpack("!H", reply[6:8])[0] == 0
 
 
+def test_a_query_with_an_edns_record_gets_a_valid_reply_without_it() -> None:
+    edns = bytearray(query("example.com", 1))
+    edns[10:12] = struct.pack("!H", 1)  # ARCOUNT: one OPT record, as resolvers send
+    edns += b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+    answer = dns_answer(bytes(edns), "172.30.0.9")
+    assert answer is not None
+    reply, name, _ = answer
+    assert name == "example.com" and struct.unpack("!HHHH", reply[4:12]) == (1, 1, 0, 0)
+    assert reply[-4:] == socket.inet_aton("172.30.0.9")
+
+
+def test_another_opcode_is_not_implemented_and_a_pointer_is_no_query() -> None:
+    notify = bytearray(query("example.com", 1))
+    notify[2] |= 4 << 3  # NOTIFY
+    answer = dns_answer(bytes(notify), "172.30.0.9")
+    assert answer is not None and answer[0][3] & 0x0F == 4 and struct.unpack("!H", answer[0][6:8])[0] == 0
+    pointer = query("example.com", 1)[:12] + b"\xc0\x0c" + struct.pack("!HH", 1, 1)
+    assert dns_answer(pointer, "172.30.0.9") is None
+
+
 def test_what_is_not_one_question_is_not_answered() -> None:
     assert dns_answer(b"\x00\x01", "172.30.0.9") is None
     two = bytearray(query("example.com", 1))
@@ -77,14 +97,14 @@ def test_an_outage_lays_over_the_mapped_urls_and_a_mapping_serves_every_query(tm
     urls = {"https://a.example/x": {"status": 200, "text": "x"}, "https://b.example/y?v=1": {"text": "y"}}
     (tmp_path / "config.json").write_text(json.dumps({"urls": urls}))
     routes = Routes(tmp_path)
-    assert routes.find("https://a.example/x?cache=0") == (urls["https://a.example/x"], False)
-    assert routes.find("https://b.example/y?v=1")[0] == urls["https://b.example/y?v=1"]
-    assert routes.find("https://b.example/y?v=2") == (None, False)
-    assert routes.find("https://c.example/") == (None, False)
+    assert routes.find("https://a.example/x?cache=0") == ("https://a.example/x", urls["https://a.example/x"], False)
+    assert routes.find("https://b.example/y?v=1")[1] == urls["https://b.example/y?v=1"]
+    assert routes.find("https://b.example/y?v=2") == ("https://b.example/y?v=2", None, False)
+    assert routes.find("https://c.example/")[1:] == (None, False)
     (tmp_path / "outage.json").write_text(json.dumps({"https://a.example/x": {"status": 404}}))
     routes.load()
-    assert routes.find("https://a.example/x") == ({"status": 404}, True)
-    assert routes.find("https://b.example/y?v=1")[1] is False
+    assert routes.find("https://a.example/x") == ("https://a.example/x", {"status": 404}, True)
+    assert routes.find("https://b.example/y?v=1")[2] is False
     assert routes.generation == 2
 
 
