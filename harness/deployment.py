@@ -18,7 +18,7 @@ from harness.hosts.machine import Machine
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.rollback.version import previous_version
 from harness.secrets import SecretRegistry
-from harness.state.tracker import StateTracker
+from harness.state.tracker import ScriptRunner, StateTracker
 from harness.testbed import Testbed
 from harness.workbench import Workbench
 from harness.workloads import ApplyResult, Version, make_workload
@@ -61,10 +61,25 @@ class Deployment:
         try:
             self.workload.start()
             originals = self.testbed.image_files()  # the Job's machines, a simulated cluster's nodes (not kind's)
-            self.state = StateTracker(self.workload.runners(), spec.state, self.secrets.mask, originals=originals)
+            runners = {name: self._runner(name, run) for name, run in self.workload.runners().items()}
+            self.state = StateTracker(runners, spec.state, self.secrets.mask, originals=originals)
         except BaseException:
             self.close()
             raise
+
+    def _runner(self, name: str, run: ScriptRunner) -> ScriptRunner:
+        """A machine's shell for snapshots and mutations: over SSH, or through the engine while a fault keeps the
+        harness's connection from it (a partition): what an apply left is seen whatever the network does."""
+        machine = self.testbed.machines.get(name)
+        if machine is None:  # a kind cluster's node: not the testbed's
+            return run
+
+        def run_script(script: str) -> tuple[int, bytes, bytes]:
+            if self.faults.reachable(name) or not self.faults.engine_reaches(name):
+                return run(script)
+            return machine.exec_script(script)
+
+        return run_script
 
     def __enter__(self) -> Deployment:
         return self

@@ -130,6 +130,28 @@ def test_a_fault_strikes_when_the_deployer_s_log_prints_a_line(log_struck: Suite
     assert "host unreachable at step 2: skipped" in log_struck.output  # the line came, then the fault
 
 
+@pytest.fixture(scope="module")
+def partition(tmp_path_factory: pytest.TempPathFactory) -> Suite:
+    """The README's partition example, struck before the apply: the host is off the network."""
+    root = tmp_path_factory.mktemp("partition") / "deployers"
+    scenario = (
+        "name: partition\nworkload: job\nfaults: [{kind: partition, machine: box}]\nsteps: [apply, snapshot, "
+        "fault, apply, expect-apply-failed, expect-host-unchanged, heal, apply, expect-converges-on-rerun]\n"
+    )
+    shutil.copytree(TEST_DEPLOYERS / "fault-steps", root / "fault-steps")
+    (root / "fault-steps" / "scenarios" / "partition.yaml").write_text(scenario)
+    return run_suite(root / "partition.xml", "partition", ["fault-steps"], "--deployers-dir", str(root))
+
+
+def test_a_deployer_survives_a_partition(partition: Suite) -> None:
+    case = partition.cases["fault-steps"]
+    assert case["outcome"] == ["passed"], partition.output
+    assert case["fault"] == ["partition on box, now: struck"]
+    assert "apply 2 failed, as it must" in case["apply_failed"][0]
+    assert case["healed"] == ["partition on box"]
+    assert leftovers(partition.run) == []
+
+
 def test_faults_leave_nothing_behind(sshd_down: Suite, half_done: Suite, crash: Suite, log_struck: Suite) -> None:
     assert leftovers(log_struck.run) == []
     assert leftovers(sshd_down.run) == []
