@@ -45,6 +45,7 @@ class Deployment:
         spec: DeployerSpec,
         *,
         keep: bool = False,
+        keep_on_failure: bool = False,  # labelled kept; the caller removes them unless a scenario failed
         kind: KindCluster | None = None,
         secrets: SecretRegistry | None = None,  # given: the caller's reports mask what it learns from the start
         drift: DriftOptions | None = None,
@@ -54,9 +55,10 @@ class Deployment:
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.secrets.add_secrets(spec.secrets)
         self.manifest: Manifest = self.secrets.read(load_manifest(spec.manifest))
-        self.testbed = Testbed(bench, spec.name, keep=keep)
+        self.testbed = Testbed(bench, spec.name, keep=keep or keep_on_failure)
         self.workload = make_workload(spec, self.manifest, self.testbed, self.secrets, kind)
         self.history: list[Applied] = []
+        self._image_ids: dict[str, str] = {}
         self.faults = Faults(self.testbed)
         try:
             self.workload.start()
@@ -64,8 +66,16 @@ class Deployment:
             runners = {name: self._runner(name, run) for name, run in self.workload.runners().items()}
             self.state = StateTracker(runners, spec.state, self.secrets.mask, originals=originals)
         except BaseException:
+            if keep_on_failure and not keep:  # no scenario ran: nothing to look into
+                self.testbed.keep = False
             self.close()
             raise
+
+    def image_id(self, image: str) -> str:
+        """The engine's ID of an image applied (what was tested, whatever its tag), asked once per image."""
+        if image not in self._image_ids:
+            self._image_ids[image] = str(self.bench.client.images.get(image).id)
+        return self._image_ids[image]
 
     def _runner(self, name: str, run: ScriptRunner) -> ScriptRunner:
         """A machine's shell for snapshots and mutations: over SSH, or through the engine while a fault keeps the

@@ -18,14 +18,17 @@ import pytest
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
 from harness import PROJECT
-from harness.checks.report import ScenarioLog, StepFailed, is_scenario, summary_lines
+from harness.checks.report import SHELL, ScenarioLog, StepFailed, is_scenario, summary_lines
 from harness.deployer.cross_checks import load_deployer
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec
 from harness.drift.options import TIERS, DriftOptions
+from harness.engine.client import connect
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
+from harness.images.given import parse_images
+from harness.images.given import resolve as resolve_image
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
@@ -47,6 +50,8 @@ class State:
 
 
 STATE = pytest.StashKey[State]()
+KEEP_ALWAYS, KEEP_ON_FAILURE = "always", "on-failure"
+KEEP_MODES = (KEEP_ALWAYS, KEEP_ON_FAILURE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -65,10 +70,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where deployers live (default: ini deployers_dir, or `deployers`)",
     )
     group.addoption(
+        "--image",
+        action="append",
+        default=[],
+        metavar="NAME=REF",
+        help="test this image for deployer NAME instead of building its Dockerfile: a tag or ID in the local engine,"
+        " or docker-archive:PATH (docker save, buildx type=docker); repeatable",
+    )
+    group.addoption(
         "--keep",
-        action="store_true",
+        nargs="?",
+        const=KEEP_ALWAYS,
+        choices=KEEP_MODES,
         default=None,
-        help="leave the machines running after the run and print how to get a shell in each",
+        help="leave the machines running after the run and print how to get a shell in each; --keep=on-failure:"
+        " only those of failed items",
     )
     group.addoption(
         "--cluster",
@@ -100,7 +116,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini("deployer_cluster", "cluster backend for DaemonSets: sim or kind (like --cluster)", default="sim")
-    parser.addini("deployer_keep", "leave machines running (like --keep)", type="bool", default=False)
+    parser.addini(
+        "deployer_keep", "leave machines running: false, true (always) or on-failure (like --keep)", default=""
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -113,11 +131,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and SESSION_INPUT in workerinput:
         state.session = RunSession.from_data(workerinput[SESSION_INPUT])
     else:
-        keep = config.getoption("keep")
+        keep = config.getoption("keep") or _keep_ini(config)
         cluster = config.getoption("cluster") or config.getini("deployer_cluster")
         try:
             state.session = RunSession(
-                keep=bool(config.getini("deployer_keep") if keep is None else keep),
+                keep=keep == KEEP_ALWAYS,
+                keep_on_failure=keep == KEEP_ON_FAILURE,
                 cluster=cluster,
                 drift=_drift_options(config),
                 progress=state.progress,
@@ -128,12 +147,36 @@ def pytest_configure(config: pytest.Config) -> None:
     if names:
         state.signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
         _load_specs(config, state, names)
+    images: list[str] = config.getoption("image")
+    if images and workerinput is None:
+        _given_images(state, images)
+
+
+def _given_images(state: State, values: list[str]) -> None:
+    """``--image NAME=REF``: found (or loaded) in the engine now, so that a wrong one is a usage error."""
+    try:
+        wanted = parse_images(values, [spec.name for spec in state.specs.values()])
+        client = connect()
+        state.session.images = {name: resolve_image(client, ref) for name, ref in wanted.items()}
+    except HarnessError as exc:  # the engine unavailable included
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
         state.signals.uninstall()
+
+
+def _keep_ini(config: pytest.Config) -> str | None:
+    value = str(config.getini("deployer_keep")).strip().lower()
+    if value in ("", "false", "0", "no"):
+        return None
+    if value in ("true", "1", "yes", KEEP_ALWAYS):
+        return KEEP_ALWAYS
+    if value == KEEP_ON_FAILURE:
+        return KEEP_ON_FAILURE
+    raise pytest.UsageError(f"deployer_keep in the ini file is {value!r}: give false, true or on-failure")
 
 
 def _drift_options(config: pytest.Config) -> DriftOptions:
@@ -211,7 +254,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not state.specs:
         return []
     names = ", ".join(spec.name for spec in state.specs.values())
-    return [f"{PROJECT}: {state.session.describe()}; deployers: {names}"]
+    given = [
+        f"{PROJECT}: image under test for {name}: {image.describe()}" for name, image in state.session.images.items()
+    ]
+    return [f"{PROJECT}: {state.session.describe()}; deployers: {names}", *given]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -335,12 +381,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     state = config.stash[STATE]
     if not state.specs:
         return
-    lines = []
+    lines, kept = [], False
     for outcome in ("passed", "failed"):
         for report in terminalreporter.stats.get(outcome, []):
             if report.when == "call" and is_scenario(report.user_properties):
                 lines += summary_lines(outcome, report.nodeid, report.user_properties)
-    if state.session.keep:
+                kept = kept or any(key == SHELL for key, _ in report.user_properties)
+    if kept:
         lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")
     if lines:
         terminalreporter.write_sep("=", f"{PROJECT} summary")

@@ -30,6 +30,7 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.faults.spec import NO_WORLD, OUTAGE
+from harness.images.given import GivenImage
 from harness.scenario.model import Scenario
 from harness.scenario.shared import SharedRun, prefix_of
 from harness.secrets import SecretRegistry
@@ -48,12 +49,14 @@ Progress = Callable[[str], None]
 @dataclass
 class RunSession:
     keep: bool = False
+    keep_on_failure: bool = False  # the machines of failed scenarios only (--keep=on-failure)
     cluster: str = "sim"  # where DaemonSets run: sim or kind
     drift: DriftOptions = field(default_factory=DriftOptions)
     ownership: Ownership = field(default_factory=Ownership)
     capabilities: Capabilities | None = None  # probed once, by the controller
     build_errors: dict[str, str] = field(default_factory=dict)  # deployer -> why its images did not build
     kind_clusters: dict[str, kind.KindCluster] = field(default_factory=dict)  # by deployer
+    images: dict[str, GivenImage] = field(default_factory=dict)  # by deployer: tested instead of a build
     progress: Progress = lambda line: None
     _bench: Workbench | None = None
     _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
@@ -63,13 +66,16 @@ class RunSession:
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTERS:
             raise HarnessError(f"the cluster backend is {self.cluster!r}", fix=f"use one of {', '.join(CLUSTERS)}")
-        if self.keep != self.ownership.keep:  # kept machines carry a label the sweep spares
-            self.ownership = dataclasses.replace(self.ownership, keep=self.keep)
+        keeping = self.keep or self.keep_on_failure
+        if keeping != self.ownership.keep:  # kept machines carry a label the sweep spares
+            self.ownership = dataclasses.replace(self.ownership, keep=keeping)
 
     @property
     def bench(self) -> Workbench:
         if self._bench is None:
-            self._bench = Workbench(progress=self.progress, ownership=self.ownership, keep=self.keep)
+            self._bench = Workbench(
+                progress=self.progress, ownership=self.ownership, keep=self.keep, images=self.images
+            )
             if self.capabilities is not None:
                 self._bench.capabilities = self.capabilities
         return self._bench
@@ -149,11 +155,13 @@ class RunSession:
         return {
             "run_id": self.ownership.run_id,
             "keep": self.keep,
+            "keep_on_failure": self.keep_on_failure,
             "cluster": self.cluster,
             "drift": dataclasses.asdict(self.drift),
             "capabilities": dataclasses.asdict(self.capabilities) if self.capabilities else None,
             "build_errors": dict(self.build_errors),
             "kind_clusters": {name: c.as_data() for name, c in self.kind_clusters.items()},
+            "images": {name: dataclasses.asdict(image) for name, image in self.images.items()},
         }
 
     @classmethod
@@ -161,12 +169,14 @@ class RunSession:
         caps = data.get("capabilities")
         return cls(
             keep=bool(data["keep"]),
+            keep_on_failure=bool(data.get("keep_on_failure", False)),
             cluster=str(data["cluster"]),
             drift=DriftOptions(**data.get("drift", {})),
             ownership=Ownership(run_id=data["run_id"]),
             capabilities=Capabilities(**caps) if caps else None,
             build_errors=dict(data.get("build_errors", {})),
             kind_clusters={n: kind.KindCluster(**c) for n, c in data.get("kind_clusters", {}).items()},
+            images={n: GivenImage(**i) for n, i in data.get("images", {}).items()},
             progress=progress,
         )
 
@@ -182,7 +192,15 @@ class RunSession:
         shared = build_lock(f"kind-{on_kind.name}") if on_kind is not None else contextlib.nullcontext()
         with (
             shared,
-            Deployment(self.bench, spec, keep=self.keep, kind=on_kind, secrets=secrets, drift=self.drift) as deployment,
+            Deployment(
+                self.bench,
+                spec,
+                keep=self.keep,
+                keep_on_failure=self.keep_on_failure,
+                kind=on_kind,
+                secrets=secrets,
+                drift=self.drift,
+            ) as deployment,
         ):
             yield deployment
 
@@ -292,9 +310,16 @@ class RunSession:
         self._go_on()
         with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
+            failed = False  # an interrupt is no failure: its machines go
             try:
                 run_steps(deployment, scenario.steps, log, done, self._go_on, scenario.faults)
+            except (StepFailed, HarnessError) as exc:
+                failed = not isinstance(exc, NotApplicable)
+                raise
             finally:
-                if self.keep:
+                if self.keep or (self.keep_on_failure and failed):
+                    self.bench.kept = True
                     for hint in deployment.workload.shell_hints():
                         log.record(SHELL, hint)
+                else:
+                    deployment.testbed.keep = False  # removed as it closes

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import docker
@@ -11,10 +13,12 @@ import docker
 from harness import PROJECT
 from harness.deployer.spec import DeployerSpec
 from harness.engine import Capabilities, Ownership, connect, probe
+from harness.engine.labels import CACHE
 from harness.hosts.host_keys import HostKeyPool
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
+from harness.images.given import GivenImage
 from harness.workdirs import make_workdir
 from harness.world.ca import CertificateAuthority, new_authority
 
@@ -23,12 +27,19 @@ DEPLOYER_BASE = "deployer-base"
 
 class Workbench:
     def __init__(
-        self, progress: Progress = lambda line: None, ownership: Ownership | None = None, *, keep: bool = False
+        self,
+        progress: Progress = lambda line: None,
+        ownership: Ownership | None = None,
+        *,
+        keep: bool = False,
+        images: Mapping[str, GivenImage] | None = None,
     ) -> None:
         self.progress = progress
+        self.given = dict(images or {})  # deployer -> the image tested instead of a build of its Dockerfile
         self.ownership = ownership or Ownership()
         self.catalog = Catalog()
         self.keep = keep  # kept machines need their SSH keys after the run
+        self.kept = False  # machines of a failed scenario were kept (--keep=on-failure): their keys stay too
         self.workdir = make_workdir(self.ownership)  # swept with the run's machines when the run is gone
 
     @functools.cached_property
@@ -64,26 +75,57 @@ class Workbench:
     def deployer_image(self, spec: DeployerSpec, revision: str = "") -> str:
         """The deployer's real image, built from its own Dockerfile and cached by content.
 
-        ``revision`` builds the same files as another image (a label differs): a new image to roll out.
+        ``revision`` builds the same files as another image (a label differs): a new image to roll out. An image
+        given to the run (``--image``) is used as it is; a revision of it is that image with a label.
         """
-        return self.build_deployer(spec.name, spec.build_context, spec.dockerfile, revision)
+        given = self.given.get(spec.name)
+        if given is not None:
+            return given.id if not revision else self._relabel(spec.name, given, revision)
+        return self.build_deployer(spec.name, spec.build_context, spec.dockerfile, revision, spec.build_args)
 
-    def build_deployer(self, name: str, context: Path, dockerfile: str, revision: str = "") -> str:
-        """A deployer image from any build context (the previous version's too), tagged by content."""
+    def _relabel(self, name: str, given: GivenImage, revision: str) -> str:
+        tag = f"{PROJECT}/deployer-{name}:{given.id.removeprefix('sha256:')[:12]}-{revision}".lower()
+        dockerfile = f"FROM {given.id}\nLABEL {PROJECT}.revision={revision}\n".encode()
+
+        def build() -> None:
+            self.progress(f"labelling the given image of {name} as {tag}")
+            self.client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels={CACHE: "true"}, rm=True)
+
+        build_once(self.client, tag, build)
+        return tag
+
+    def build_deployer(
+        self,
+        name: str,
+        context: Path,
+        dockerfile: str,
+        revision: str = "",
+        build_args: Mapping[str, str] | None = None,
+    ) -> str:
+        """A deployer image from any build context (the previous version's too), tagged by content (its build
+        arguments included)."""
         base = self.builder.ensure(DEPLOYER_BASE)
-        digest = hash_tree(context, dockerfile, base, revision, dockerfile=dockerfile)[:12]
+        args = "".join(f"{k}={v}\0" for k, v in sorted((build_args or {}).items()))
+        digest = hash_tree(context, dockerfile, base, revision, *([args] if args else []), dockerfile=dockerfile)[:12]
         tag = f"{PROJECT}/deployer-{name}:{digest}"
         labels = {f"{PROJECT}.deployer": name, **({f"{PROJECT}.revision": revision} if revision else {})}
 
         def build() -> None:
             self.progress(f"building deployer image {name} ({tag})")
             build_context(
-                self.client, context, tag, dockerfile=dockerfile, labels=labels, progress=self.progress, what=name
+                self.client,
+                context,
+                tag,
+                dockerfile=dockerfile,
+                buildargs=dict(build_args or {}),
+                labels=labels,
+                progress=self.progress,
+                what=name,
             )
 
         build_once(self.client, tag, build)
         return tag
 
     def close(self) -> None:
-        if not self.keep:
+        if not self.keep and not self.kept:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -23,6 +23,9 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
     logins, ran = deployment.history[-1].ssh_logins, result.ran_seconds
     ssh = f", {logins} SSH connection{'s' if logins != 1 else ''} by the deployer" if logins else ""
     pods = f", its pods ran {ran:.1f} s" if ran else ""
+    if all(applied.version.image != version.image for applied in deployment.history[:-1]):  # its first apply
+        image = deployment.image_id(version.image)
+        report.add(r.IMAGE, f"{version.label}: {image}" + (f" ({version.image})" if version.image != image else ""))
     report.add(f"{r.APPLY}{number}", f"{version.label}: {result.summary()}{ssh}{pods}")
     settled = deployment.history[-1].fault
     if settled is not None:  # what the fault armed for this apply did

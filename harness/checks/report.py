@@ -15,6 +15,7 @@ SCENARIO = "scenario"  # marks an item as the harness's own
 MACHINES_READY = "machines_ready"
 SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
+IMAGE = "image"  # each version's image as applied: the engine's ID (sha256:...), and the tag it was given by
 APPLY = "apply"  # numbered: apply1, apply2, ...
 JOURNAL = "journal"  # numbered as the apply: each machine's remote commands, counted by kind
 WORLD = "world"  # numbered as the apply: what it asked of the world (requests served and refused)

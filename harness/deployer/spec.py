@@ -118,6 +118,7 @@ class DeployerSpec:
     drift: DriftSpec = field(default_factory=DriftSpec)
     rollback: RollbackSpec = field(default_factory=RollbackSpec)
     world: WorldSpec | None = None  # the outside it downloads from; None: nothing outside exists
+    build_args: dict[str, str] = field(default_factory=dict)  # `docker build --build-arg`s of its image
 
     @property
     def workload(self) -> str:
@@ -133,6 +134,7 @@ def load_spec(
     top = _top(folder, path)
     manifest = _manifest_path(folder, top)
     context, dockerfile = _build(folder, top)
+    build_args = top.mapping("build").string_map("args")  # a base chosen at build time, an air-gapped mirror
     nodes = _nodes(top)
     if nodes and top.has("machines"):
         raise top.error("machines", "and `cluster` are both given", "a DaemonSet deployer names `cluster.nodes` only")
@@ -168,6 +170,7 @@ def load_spec(
         drift=drift_spec(folder, top, tuple(m.name for m in machines), daemonset=bool(nodes)),
         rollback=rollback_spec(top),
         world=world_section(folder, top),
+        build_args=build_args,
     )
 
 
@@ -194,7 +197,7 @@ def _top(folder: Path, path: Path) -> Fields:
 
 
 def _build(folder: Path, top: Fields) -> tuple[Path, str]:
-    build = top.mapping("build", known=("context", "dockerfile"))
+    build = top.mapping("build", known=("context", "dockerfile", "args"))
     context = (folder / build.text("context", ".")).resolve()
     dockerfile = build.text("dockerfile", "Dockerfile")
     if not (context / dockerfile).is_file():

@@ -46,7 +46,7 @@ def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
             where=spec.path,
             fix="name the previous version in `rollback.ref` or `rollback.image`",
         )
-    image = bench.build_deployer(spec.name, context, spec.dockerfile, revision=f"git-{commit[:12]}")
+    image = bench.build_deployer(spec.name, context, spec.dockerfile, f"git-{commit[:12]}", spec.build_args)
     old_manifest = tree.moved(spec.manifest)
     manifest = load_manifest(old_manifest) if old_manifest.is_file() else None
     return PreviousVersion(image, manifest, tree.describe())

@@ -206,6 +206,34 @@ def test_keep_leaves_the_machines_running_with_a_way_in() -> None:
     assert leftovers(run_) == []
 
 
+def test_keep_on_failure_keeps_the_machines_of_failed_items_only() -> None:
+    code, output = run("--deployer", "hello", "--deployer", "failing", "--keep=on-failure", "-m", "converge")
+    assert code == 1, output
+    run_ = run_id(output)
+    try:
+        kept = leftovers(run_)
+        assert sorted(name.rsplit("-", 1)[-1] for name in kept) == ["box", "failing"], kept  # its machine, network
+        assert not any("web1" in name or "hello" in name for name in kept), kept  # hello passed: its machine went
+        summary = output.split("deployer-harness summary")[-1]
+        assert "docker exec -it deployer-harness-" in summary, summary  # the way into each kept machine
+        assert "kept machines stay until `deployer-harness sweep --kept`" in summary
+        sweep(connect())  # the owner is gone, but kept machines are spared
+        assert leftovers(run_) == kept
+        assert work_folders(run_), "the kept machine's SSH key"
+    finally:
+        sweep(connect(), run_id=run_, kept=True)
+        sweep_workdirs(connect())  # as `deployer-harness sweep --kept` does, once the machines went
+    assert leftovers(run_) == []
+    assert work_folders(run_) == []
+
+
+def test_keep_on_failure_keeps_nothing_when_everything_passes() -> None:
+    code, output = run("--deployer", "hello", "--keep=on-failure", "-m", "converge")
+    assert code == 0, output
+    assert leftovers(run_id(output)) == [] and work_folders(run_id(output)) == []
+    assert "kept machines stay" not in output
+
+
 def test_a_deployers_own_tests_never_run_against_the_local_machine() -> None:
     # Without the harness, testinfra's `host` would be the computer running pytest.
     code, output = run(str(TEST_DEPLOYERS / "hello"))

@@ -39,6 +39,12 @@ def test_a_full_spec_is_read(tmp_path: Path) -> None:
     assert spec.verify_host == "pve1"
 
 
+def test_build_args_are_read_as_text(tmp_path: Path) -> None:
+    spec = load_spec(deployer(tmp_path, SPEC + "build: {args: {BASE: bookworm, RETRIES: 3}}\n"), KINDS)
+    assert spec.build_args == {"BASE": "bookworm", "RETRIES": "3"}
+    assert load_spec(deployer(tmp_path / "plain"), KINDS).build_args == {}
+
+
 def test_state_and_finding_policies_are_read(tmp_path: Path) -> None:
     text = SPEC + "state: {paths: [/etc/nut/], exclude: [/opt/x/log/*], units: [a.service], sysctl: [vm.swappiness]}\n"
     spec = load_spec(deployer(tmp_path, text + "idempotency: {restarted: fail}\n"), KINDS)

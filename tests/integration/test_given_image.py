@@ -1,0 +1,82 @@
+"""`--image NAME=REF`: the image a CI job is about to push is the one tested, by its ID, from the local engine or
+from a `docker save` archive; a wrong REF or NAME is a usage error said once."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
+
+from harness.engine.labels import CACHE
+from harness.workbench import Workbench
+
+TAG = "deployer-harness-test/hello-given:ci"
+
+
+@pytest.fixture(scope="module")
+def given(bench: Workbench, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """hello's image as a CI job would build it: from a context the harness never built (a comment differs)."""
+    bench.builder.ensure("deployer-base")
+    context = tmp_path_factory.mktemp("given") / "hello"
+    shutil.copytree(TEST_DEPLOYERS / "hello", context)
+    script = context / "deploy.sh"
+    script.write_text(script.read_text() + "\n# built by the CI job, not by the harness\n")
+    image, _ = bench.client.images.build(path=str(context), tag=TAG, labels={CACHE: "true"}, rm=True)
+    yield str(image.id)
+    bench.client.images.remove(TAG, force=True)
+
+
+def test_a_given_image_is_tested_and_named_by_its_id(given: str, tmp_path: Path) -> None:
+    report = tmp_path / "report.xml"
+    code, output = run("--deployer", "hello", "--image", f"hello={TAG}", "-m", "converge", f"--junitxml={report}")
+    assert code == 0, output
+    assert f"image under test for hello: {TAG} = {given}" in output  # the header
+    assert junit_cases(report)["hello"]["image"] == [f"current: {given}"]
+    assert leftovers(run_id(output)) == []
+
+
+def test_a_docker_save_archive_is_loaded_and_tested(given: str, bench: Workbench, tmp_path: Path) -> None:
+    archive = tmp_path / "hello.tar"
+    with archive.open("wb") as out:
+        for chunk in bench.client.images.get(TAG).save(named=True):
+            out.write(chunk)
+    report = tmp_path / "report.xml"
+    ref = f"docker-archive:{archive}"
+    code, output = run("--deployer", "hello", "--image", f"hello={ref}", "-m", "converge", f"--junitxml={report}")
+    assert code == 0, output
+    assert junit_cases(report)["hello"]["image"] == [f"current: {given}"]
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("hello=deployer-harness-test/absent:1", "--image: the engine has no image 'deployer-harness-test/absent:1'"),
+        ("other=deployer-harness-test/absent:1", "--image names deployer 'other', which this run does not test"),
+        ("hello", "--image 'hello' is not NAME=REF"),
+        ("hello=docker-archive:/nonexistent.tar", "--image: cannot read the archive /nonexistent.tar"),
+    ],
+)
+def test_a_wrong_image_option_is_a_usage_error_with_the_fix(option: str, expected: str) -> None:
+    code, output = run("--deployer", "hello", "--image", option, "-m", "converge")
+    assert code == 4, output
+    assert output.count(expected) == 1, output
+    assert "fix: " in output and "Traceback" not in output
+
+
+def test_build_args_reach_the_build_and_the_cache_key(bench: Workbench, tmp_path: Path) -> None:
+    """`build.args` in harness.yaml: a base chosen at build time, a mirror for an air-gapped build."""
+    (tmp_path / "Dockerfile").write_text(
+        'FROM deployer-harness/deployer-base:bookworm\nARG CHANNEL=unset\nRUN echo "$CHANNEL" > /channel\n'
+    )
+    stable = bench.build_deployer("args-test", tmp_path, "Dockerfile", build_args={"CHANNEL": "stable"})
+    edge = bench.build_deployer("args-test", tmp_path, "Dockerfile", build_args={"CHANNEL": "edge"})
+    assert stable != edge  # another argument is another image
+    try:
+        for tag, channel in ((stable, b"stable\n"), (edge, b"edge\n")):
+            assert bench.client.containers.run(tag, ["cat", "/channel"], remove=True) == channel
+    finally:
+        for tag in (stable, edge):
+            bench.client.images.remove(tag, force=True)
