@@ -29,10 +29,28 @@ def probe(client: docker.DockerClient, image: str, ownership: Ownership) -> Capa
     security = " ".join(info.get("SecurityOptions") or [])
     return Capabilities(
         server_version=str(client.version().get("Version", "?")),
-        cgroup_version=int(info.get("CgroupVersion") or 1),
+        cgroup_version=_cgroup_version(client, image, ownership) or int(info.get("CgroupVersion") or 1),
         privileged=_privileged_works(client, image, ownership),
         apparmor="apparmor" in security,
     )
+
+
+def _cgroup_version(client: docker.DockerClient, image: str, ownership: Ownership) -> int | None:
+    """As systemd decides it: the type of the filesystem at /sys/fs/cgroup in a container of this engine (what the
+    machines will see), never /proc/self/cgroup, which still lists v1 hierarchies on a v2 mount."""
+    try:
+        found = client.containers.run(
+            image,
+            ["stat", "-f", "-c", "%T", "/sys/fs/cgroup"],
+            entrypoint=[],
+            network_mode="none",
+            labels=ownership.labels("probe"),
+            remove=True,
+        )
+    except docker.errors.APIError:
+        return None
+    kind = found.decode(errors="replace").strip() if isinstance(found, bytes) else ""
+    return 2 if kind == "cgroup2fs" else 1 if kind else None
 
 
 def _privileged_works(client: docker.DockerClient, image: str, ownership: Ownership) -> bool:
