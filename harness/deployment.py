@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
+import docker.errors
+
 from harness.cluster.kind import KindCluster
 from harness.deployer.spec import DeployerSpec
 from harness.drift.options import DriftOptions
@@ -45,7 +47,6 @@ class Deployment:
         spec: DeployerSpec,
         *,
         keep: bool = False,
-        keep_on_failure: bool = False,  # labelled kept; the caller removes them unless a scenario failed
         kind: KindCluster | None = None,
         secrets: SecretRegistry | None = None,  # given: the caller's reports mask what it learns from the start
         drift: DriftOptions | None = None,
@@ -55,7 +56,7 @@ class Deployment:
         self.secrets = secrets if secrets is not None else SecretRegistry()
         self.secrets.add_secrets(spec.secrets)
         self.manifest: Manifest = self.secrets.read(load_manifest(spec.manifest))
-        self.testbed = Testbed(bench, spec.name, keep=keep or keep_on_failure)
+        self.testbed = Testbed(bench, spec.name, keep=keep)
         self.workload = make_workload(spec, self.manifest, self.testbed, self.secrets, kind)
         self.history: list[Applied] = []
         self._image_ids: dict[str, str] = {}
@@ -66,15 +67,16 @@ class Deployment:
             runners = {name: self._runner(name, run) for name, run in self.workload.runners().items()}
             self.state = StateTracker(runners, spec.state, self.secrets.mask, originals=originals)
         except BaseException:
-            if keep_on_failure and not keep:  # no scenario ran: nothing to look into
-                self.testbed.keep = False
             self.close()
             raise
 
     def image_id(self, image: str) -> str:
         """The engine's ID of an image applied (what was tested, whatever its tag), asked once per image."""
         if image not in self._image_ids:
-            self._image_ids[image] = str(self.bench.client.images.get(image).id)
+            try:
+                self._image_ids[image] = str(self.bench.client.images.get(image).id)
+            except docker.errors.ImageNotFound:  # removed since (a prune meanwhile): the name is what is known
+                return f"{image} (removed from the engine since)"
         return self._image_ids[image]
 
     def _runner(self, name: str, run: ScriptRunner) -> ScriptRunner:

@@ -27,8 +27,7 @@ from harness.engine.client import connect
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
-from harness.images.given import parse_images
-from harness.images.given import resolve as resolve_image
+from harness.images.given import parse_images, resolve_image
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
@@ -81,11 +80,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--keep",
         nargs="?",
         const=KEEP_ALWAYS,
-        choices=KEEP_MODES,
         default=None,
+        metavar="on-failure",
         help="leave the machines running after the run and print how to get a shell in each; --keep=on-failure:"
         " only those of failed items",
     )
+    _add_run_options(group)
+    _add_ini_settings(parser)
+
+
+def _add_run_options(group: Any) -> None:
     group.addoption(
         "--cluster",
         choices=CLUSTERS,
@@ -106,6 +110,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="K",
         help="mutations run side by side on K clones of the converged machines (default: the engine's CPUs)",
     )
+
+
+def _add_ini_settings(parser: pytest.Parser) -> None:
     parser.addini("deployer_drift", "the drift tier when --drift is not given: skip, quick or full", default="")
     parser.addini("deployer_drift_workers", "like --drift-workers (0: the engine's CPUs)", default="0")
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
@@ -131,7 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and SESSION_INPUT in workerinput:
         state.session = RunSession.from_data(workerinput[SESSION_INPUT])
     else:
-        keep = config.getoption("keep") or _keep_ini(config)
+        keep = _keep_option(config) or _keep_ini(config)
         cluster = config.getoption("cluster") or config.getini("deployer_cluster")
         try:
             state.session = RunSession(
@@ -168,11 +175,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.signals.uninstall()
 
 
+def _keep_option(config: pytest.Config) -> str | None:
+    """``--keep``, ``--keep=on-failure``; ``--keep PATH`` (argparse took the path for the value) keeps always, and
+    the path is collected as it would have been."""
+    value: str | None = config.getoption("keep")
+    if value is None or value in KEEP_MODES:
+        return value
+    if not (config.invocation_params.dir / value.split("::")[0]).exists():
+        raise pytest.UsageError(f"--keep is given {value!r}: write --keep (always) or --keep=on-failure")
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        config.args.append(value)
+    else:
+        config.args[:] = [value]
+        config.args_source = pytest.Config.ArgsSource.ARGS
+    return KEEP_ALWAYS
+
+
 def _keep_ini(config: pytest.Config) -> str | None:
     value = str(config.getini("deployer_keep")).strip().lower()
-    if value in ("", "false", "0", "no"):
+    if value in ("", "false", "0", "no", "n", "f", "off"):
         return None
-    if value in ("true", "1", "yes", KEEP_ALWAYS):
+    if value in ("true", "1", "yes", "y", "t", "on", KEEP_ALWAYS):
         return KEEP_ALWAYS
     if value == KEEP_ON_FAILURE:
         return KEEP_ON_FAILURE

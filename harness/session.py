@@ -27,7 +27,7 @@ from harness.engine.client import connect
 from harness.engine.labels import Ownership
 from harness.engine.locks import build_lock
 from harness.engine.probe import Capabilities
-from harness.engine.sweep import sweep
+from harness.engine.sweep import mark_kept, sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.faults.spec import NO_WORLD, OUTAGE
 from harness.images.given import GivenImage
@@ -41,7 +41,14 @@ from harness.workdirs import sweep_workdirs
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
-BACKGROUND_STOP_SECONDS = 30.0  # what a finishing run waits for a scenario in the background to reach a step's end
+BACKGROUND_STOP_SECONDS = 30.0
+
+
+class RunOver(HarnessError):
+    """A scenario stopped between two steps because the run is finishing: no verdict of its own."""
+
+
+# what a finishing run waits for a scenario in the background to reach a step's end
 
 Progress = Callable[[str], None]
 
@@ -66,9 +73,9 @@ class RunSession:
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTERS:
             raise HarnessError(f"the cluster backend is {self.cluster!r}", fix=f"use one of {', '.join(CLUSTERS)}")
-        keeping = self.keep or self.keep_on_failure
-        if keeping != self.ownership.keep:  # kept machines carry a label the sweep spares
-            self.ownership = dataclasses.replace(self.ownership, keep=keeping)
+        if (self.keep, self.keep_on_failure) != (self.ownership.keep, self.ownership.keep_on_failure):
+            # kept machines carry a label the sweep spares (on failure: where their scope is marked kept)
+            self.ownership = dataclasses.replace(self.ownership, keep=self.keep, keep_on_failure=self.keep_on_failure)
 
     @property
     def bench(self) -> Workbench:
@@ -196,7 +203,6 @@ class RunSession:
                 self.bench,
                 spec,
                 keep=self.keep,
-                keep_on_failure=self.keep_on_failure,
                 kind=on_kind,
                 secrets=secrets,
                 drift=self.drift,
@@ -261,7 +267,7 @@ class RunSession:
         """Between steps: a run that is finishing (interrupted, or stopped at its first failure) stops the
         scenarios still running in the background."""
         if self._finishing.is_set():
-            raise HarnessError("the run is over: this scenario was stopped between two steps")
+            raise RunOver("the run is over: this scenario was stopped between two steps")
 
     def _applicable(self, spec: DeployerSpec, scenario: Scenario) -> None:
         if scenario.workload not in ("any", spec.workload):
@@ -310,16 +316,19 @@ class RunSession:
         self._go_on()
         with self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
-            failed = False  # an interrupt is no failure: its machines go
+            failed = False  # an interrupt, or the run ending, is no failure: their machines go
             try:
                 run_steps(deployment, scenario.steps, log, done, self._go_on, scenario.faults)
-            except (StepFailed, HarnessError) as exc:
-                failed = not isinstance(exc, NotApplicable)
+            except (NotApplicable, RunOver):
+                raise
+            except Exception:
+                failed = True
                 raise
             finally:
-                if self.keep or (self.keep_on_failure and failed):
-                    self.bench.kept = True
+                if self.keep_on_failure and failed:
+                    deployment.testbed.keep = True
+                    mark_kept(self.bench.client, deployment.testbed.ownership)
+                    self.bench.kept = True  # their SSH key with them
+                if deployment.testbed.keep:
                     for hint in deployment.workload.shell_hints():
                         log.record(SHELL, hint)
-                else:
-                    deployment.testbed.keep = False  # removed as it closes

@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import docker
+import docker.errors
 
 from harness import PROJECT
 from harness.deployer.spec import DeployerSpec
 from harness.engine import Capabilities, Ownership, connect, probe
 from harness.engine.labels import CACHE
+from harness.errors import HarnessError
 from harness.hosts.host_keys import HostKeyPool
 from harness.images.catalog import ROOTFS, Catalog, ImageBuilder
 from harness.images.content_hash import hash_tree
@@ -89,7 +91,11 @@ class Workbench:
 
         def build() -> None:
             self.progress(f"labelling the given image of {name} as {tag}")
-            self.client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels={CACHE: "true"}, rm=True)
+            labels = {CACHE: "true", f"{PROJECT}.deployer": name}
+            try:
+                self.client.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, labels=labels, rm=True)
+            except (docker.errors.BuildError, docker.errors.APIError) as exc:
+                raise HarnessError(f"a new image of {name} from {given.describe()} did not build: {exc}") from None
 
         build_once(self.client, tag, build)
         return tag

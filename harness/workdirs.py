@@ -73,4 +73,6 @@ def _ours(folder: Path) -> bool:
 
 
 def _kept(client: docker.DockerClient, run: str) -> bool:
-    return bool(client.containers.list(all=True, sparse=True, filters={"label": [f"{RUN}={run}", f"{KEEP}=true"]}))
+    """Machines of the run kept with --keep, or a marker of machines kept because their scenario failed."""
+    kept = {"label": [f"{RUN}={run}", f"{KEEP}=true"]}
+    return bool(client.containers.list(all=True, sparse=True, filters=kept) or client.volumes.list(filters=kept))

@@ -22,6 +22,9 @@ ROLE = f"{PROJECT}.role"
 CACHE = f"{PROJECT}.cache"
 SCOPE = f"{PROJECT}.scope"  # one deployment (network, machines, pods): removed together
 KEEP = f"{PROJECT}.keep"  # made with --keep: the sweep leaves it until asked for kept machines too
+# --keep=on-failure: kept only where its scope has a marker (made when the scenario failed); swept otherwise.
+KEEP_ON_FAILURE = "on-failure"
+KEPT_MARKER = "kept-marker"  # the role of that marker: a volume, the one resource made after the fact
 
 
 def _process_start(pid: int) -> str:
@@ -74,6 +77,7 @@ class Ownership:
     owner: str = field(default_factory=owner_of_this_process)
     keep: bool = False
     scope: str = ""
+    keep_on_failure: bool = False
 
     def scoped(self) -> Ownership:
         """The same owner with a new scope: names that cannot collide, and one label to remove them all by."""
@@ -85,6 +89,8 @@ class Ownership:
             labels[SCOPE] = self.scope
         if self.keep:
             labels[KEEP] = "true"
+        elif self.keep_on_failure:
+            labels[KEEP] = KEEP_ON_FAILURE
         return labels
 
     def name(self, *parts: str) -> str:

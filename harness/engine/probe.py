@@ -23,8 +23,11 @@ class Capabilities:
         return f"docker {self.server_version}, cgroup v{self.cgroup_version}, {mode}"
 
 
+CGROUP2_MAGIC, TMPFS_MAGIC, CGROUP_MAGIC = "63677270", "1021994", "27e0eb"  # statfs f_type, as stat %t prints
+
+
 def probe(client: docker.DockerClient, image: str, ownership: Ownership) -> Capabilities:
-    """Ask the engine directly; ``image`` is any local image that has /bin/true."""
+    """Ask the engine directly; ``image`` is any local image with /bin/true and coreutils' stat."""
     info = client.info()
     security = " ".join(info.get("SecurityOptions") or [])
     return Capabilities(
@@ -41,16 +44,16 @@ def _cgroup_version(client: docker.DockerClient, image: str, ownership: Ownershi
     try:
         found = client.containers.run(
             image,
-            ["stat", "-f", "-c", "%T", "/sys/fs/cgroup"],
+            ["stat", "-f", "-c", "%t", "/sys/fs/cgroup"],  # the magic number: no name table to be out of date
             entrypoint=[],
             network_mode="none",
             labels=ownership.labels("probe"),
             remove=True,
         )
-    except docker.errors.APIError:
+    except docker.errors.DockerException:  # the engine refused, or stat failed: the engine's own word decides
         return None
-    kind = found.decode(errors="replace").strip() if isinstance(found, bytes) else ""
-    return 2 if kind == "cgroup2fs" else 1 if kind else None
+    magic = found.decode(errors="replace").strip() if isinstance(found, bytes) else ""
+    return {CGROUP2_MAGIC: 2, TMPFS_MAGIC: 1, CGROUP_MAGIC: 1}.get(magic)
 
 
 def _privileged_works(client: docker.DockerClient, image: str, ownership: Ownership) -> bool:

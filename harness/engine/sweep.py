@@ -12,7 +12,7 @@ import docker
 import docker.errors
 from docker.models.networks import Network
 
-from harness.engine.labels import KEEP, OWNER, RUN, owner_is_alive
+from harness.engine.labels import KEEP, KEPT_MARKER, OWNER, ROLE, RUN, SCOPE, Ownership, owner_is_alive
 
 
 @dataclass
@@ -98,14 +98,30 @@ def sweep(
     Machines kept on purpose (``--keep``) stay unless ``kept`` is set.
     """
 
+    marked = set() if kept else kept_scopes(client)
+
     def doomed(labels: dict[str, str]) -> bool:
-        if labels.get(KEEP) == "true" and not kept:
+        if not kept and (labels.get(KEEP) == "true" or labels.get(SCOPE, "-") in marked):
             return False
         if run_id is not None:
             return labels.get(RUN) == run_id
         return is_dead(labels.get(OWNER, ""))
 
     return remove_matching(client, doomed)
+
+
+def mark_kept(client: docker.DockerClient, ownership: Ownership) -> None:
+    """A failed scenario's machines (labelled kept on failure) stay: a marker of their scope says so, kept as
+    machines kept with --keep are (``sweep --kept`` removes it with them)."""
+    labels = {**ownership.labels(KEPT_MARKER), KEEP: "true"}
+    with contextlib.suppress(docker.errors.APIError):  # already marked
+        client.volumes.create(ownership.name("kept"), labels=labels)
+
+
+def kept_scopes(client: docker.DockerClient) -> set[str]:
+    """The scopes whose machines were kept because their scenario failed."""
+    markers = client.volumes.list(filters={"label": f"{ROLE}={KEPT_MARKER}"})
+    return {str((marker.attrs.get("Labels") or {}).get(SCOPE)) for marker in markers}
 
 
 def _disconnect_all(network: Network) -> None:

@@ -49,7 +49,7 @@ def parse_images(values: list[str], deployers: list[str]) -> dict[str, str]:
     return found
 
 
-def resolve(client: docker.DockerClient, ref: str) -> GivenImage:
+def resolve_image(client: docker.DockerClient, ref: str) -> GivenImage:
     """The image a REF names, loaded first when it is an archive; a clear error when there is none."""
     if ref.startswith(ARCHIVE):
         return GivenImage(ref, _load(client, Path(ref.removeprefix(ARCHIVE))))
@@ -65,15 +65,15 @@ def resolve(client: docker.DockerClient, ref: str) -> GivenImage:
 
 
 def _load(client: docker.DockerClient, path: Path) -> str:
+    """The archive streamed to the engine (an image of gigabytes is never held in memory)."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as archive:
+            images = client.images.load(archive)
     except OSError as exc:
         raise HarnessError(
             f"{OPTION}: cannot read the archive {path}: {exc.strerror or exc}",
             fix="give the tarball `docker save` or buildx (`type=docker,dest=...`) wrote",
         ) from None
-    try:
-        images = client.images.load(data)
     except docker.errors.APIError as exc:
         raise HarnessError(
             f"{OPTION}: the engine could not load {path}: {exc.explanation or exc}",

@@ -35,21 +35,31 @@ def v2_engine(bench: Workbench, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "HARNESS_V2_GATEWAY": f"10.{198 - 2 * worker}.0.1/24",
         "HARNESS_V2_POOL": f"10.{197 - 2 * worker}.0.0/16",
     }
-    socket = subprocess.run(
-        [str(SCRIPT), "start", str(folder)], capture_output=True, text=True, check=False, timeout=120, env=own
-    )
-    assert socket.returncode == 0, socket.stdout + socket.stderr
-    host = socket.stdout.strip()
+    had_docker0 = "docker0" in _bridges()
     try:
+        started = subprocess.run(
+            [str(SCRIPT), "start", str(folder)], capture_output=True, text=True, check=False, timeout=120, env=own
+        )
+        assert started.returncode == 0, started.stdout + started.stderr
+        host = started.stdout.strip()
         builder = ImageBuilder(bench.client, Catalog(), lambda line: None)
         tags = [builder.ensure(kind) for kind in KINDS] + ["deployer-harness/deployer-base:bookworm"]
-        save = subprocess.Popen(["docker", "save", *tags], stdout=subprocess.PIPE)
-        loaded = subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, capture_output=True)
-        assert save.wait() == 0 and loaded.returncode == 0, loaded.stderr
+        with subprocess.Popen(["docker", "save", *tags], stdout=subprocess.PIPE) as save:
+            assert save.stdout is not None
+            loaded = subprocess.run(["docker", "-H", host, "load", "-q"], stdin=save.stdout, capture_output=True)
+            save.stdout.close()  # a load that ended early ends the save too
+            assert save.wait(timeout=600) == 0 and loaded.returncode == 0, loaded.stderr
         yield host
     finally:
         subprocess.run([str(SCRIPT), "stop", str(folder)], check=False, timeout=120, env=own)
         shutil.rmtree(folder, ignore_errors=True)
+    # The default engine's bridge is untouched: its containers (the package mirror) still get their network.
+    assert "docker0" in _bridges() or not had_docker0, "the default engine's docker0 is gone"
+
+
+def _bridges() -> set[str]:
+    shown = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True)
+    return {line.split(": ")[1].split("@")[0] for line in shown.stdout.splitlines() if ": " in line}
 
 
 def on_v2(host: str, *args: str) -> tuple[int, str]:

@@ -212,7 +212,8 @@ def test_keep_on_failure_keeps_the_machines_of_failed_items_only() -> None:
     run_ = run_id(output)
     try:
         kept = leftovers(run_)
-        assert sorted(name.rsplit("-", 1)[-1] for name in kept) == ["box", "failing"], kept  # its machine, network
+        # its machine and network, and the marker that keeps them
+        assert sorted(name.rsplit("-", 1)[-1] for name in kept) == ["box", "failing", "kept"], kept
         assert not any("web1" in name or "hello" in name for name in kept), kept  # hello passed: its machine went
         summary = output.split("deployer-harness summary")[-1]
         assert "docker exec -it deployer-harness-" in summary, summary  # the way into each kept machine

@@ -11,11 +11,11 @@ from harness.workdirs import OWNER_FILE, make_workdir, sweep_workdirs
 
 
 class Engine:
-    """What the sweep asks the engine: containers kept by a run."""
+    """What the sweep asks the engine: containers kept by a run, or the marker of a run's failed scenario."""
 
     def __init__(self, kept_runs: set[str]) -> None:
         self.kept_runs = kept_runs
-        self.containers = self
+        self.containers = self.volumes = self
 
     def list(self, **options: Any) -> list[str]:
         labels = options["filters"]["label"]
