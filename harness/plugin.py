@@ -28,6 +28,9 @@ from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, N
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
+from harness.reports.json_report import write_json
+from harness.reports.results import ItemResult, item_result
+from harness.reports.step_summary import step_summary
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
@@ -42,6 +45,7 @@ class State:
     session: RunSession = field(default_factory=RunSession)
     reporter: Any = None
     signals: StopSignals = field(default_factory=StopSignals)
+    results: dict[str, ItemResult] = field(default_factory=dict)  # by node id: every item, from every worker
 
     def progress(self, line: str) -> None:
         if self.reporter is not None:
@@ -91,6 +95,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _add_run_options(group: Any) -> None:
     group.addoption(
+        "--deployer-json",
+        default=None,
+        metavar="PATH",
+        help="write every verdict, diff, finding, drift row and rollback leftover as JSON (schema: "
+        "harness/reports/report.schema.json)",
+    )
+    group.addoption(
         "--cluster",
         choices=CLUSTERS,
         default=None,
@@ -113,6 +124,7 @@ def _add_run_options(group: Any) -> None:
 
 
 def _add_ini_settings(parser: pytest.Parser) -> None:
+    parser.addini("deployer_json", "like --deployer-json: where to write the run's results as JSON", default="")
     parser.addini("deployer_drift", "the drift tier when --drift is not given: skip, quick or full", default="")
     parser.addini("deployer_drift_workers", "like --drift-workers (0: the engine's CPUs)", default="0")
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
@@ -154,6 +166,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if names:
         state.signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
         _load_specs(config, state, names)
+        if workerinput is None:
+            config.pluginmanager.register(ResultsCollector(state), f"{PROJECT}-results")
     images: list[str] = config.getoption("image")
     if images and workerinput is None:
         _given_images(state, images)
@@ -423,6 +437,38 @@ def pytest_keyboard_interrupt(excinfo: Any) -> None:
     hold_all()
 
 
+class ResultsCollector:
+    """Each item's result, as the controller (or a run without xdist) receives it: for the run's reports."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = item_result(report)
+        if result is not None:
+            self.state.results[result.nodeid] = result
+
+
+def _write_reports(config: pytest.Config, state: State) -> None:
+    """``--deployer-json PATH`` (or ini ``deployer_json``), and the CI job's step summary when
+    ``$GITHUB_STEP_SUMMARY`` names one."""
+    items = sorted(state.results.values(), key=lambda item: item.nodeid)
+    session = state.session
+    run = {
+        "id": session.ownership.run_id,
+        "engine": session.describe(),
+        "deployers": [spec.name for spec in state.specs.values()],
+        "images": {name: {"ref": image.ref, "id": image.id} for name, image in session.images.items()},
+    }
+    target = config.getoption("deployer_json") or str(config.getini("deployer_json")).strip()
+    if target:
+        write_json(config.invocation_params.dir / target, run, items)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    if summary and items:
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(step_summary(run, items))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Controller: whatever this run made and did not remove (an interrupt, a crash in a worker) goes now."""
     config = session.config
@@ -433,4 +479,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not state.specs or hasattr(config, "workerinput"):
         state.session.close()
         return
-    state.session.finish()
+    try:
+        _write_reports(config, state)
+    finally:
+        state.session.finish()

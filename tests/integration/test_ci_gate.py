@@ -1,16 +1,20 @@
-"""`--image NAME=REF`: the image a CI job is about to push is the one tested, by its ID, from the local engine or
-from a `docker save` archive; a wrong REF or NAME is a usage error said once."""
+"""What a CI gate needs: `--image NAME=REF` tests the image a CI job is about to push, by its ID, from the local
+engine or a `docker save` archive (a wrong REF or NAME is a usage error said once); `build.args`; the JSON report
+and the job's step summary."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
 
 from harness.engine.labels import CACHE
+from harness.reports.json_report import SCHEMA_FILE
 from harness.workbench import Workbench
 
 TAG = "deployer-harness-test/hello-given:ci"
@@ -80,3 +84,31 @@ def test_build_args_reach_the_build_and_the_cache_key(bench: Workbench, tmp_path
     finally:
         for tag in (stable, edge):
             bench.client.images.remove(tag, force=True)
+
+
+def test_the_run_writes_its_json_report_and_the_ci_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON report in its schema, and the step summary GitHub shows, from a real run with a pass and a fail."""
+    target, summary = tmp_path / "results.json", tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    code, output = run(
+        "--deployer", "hello", "--deployer", "failing", "-m", "converge or idempotency", "-n", "2",
+        f"--deployer-json={target}",
+    )  # fmt: skip
+    assert code == 1, output
+    data = json.loads(target.read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+    assert data["counts"] == {"passed": 2, "failed": 2}
+    verdicts = {(item["deployer"], item["scenario"]): item["outcome"] for item in data["items"]}
+    assert verdicts == {
+        ("hello", "converge"): "passed",
+        ("hello", "idempotency"): "passed",
+        ("failing", "converge"): "failed",
+        ("failing", "idempotency"): "failed",
+    }
+    failed = next(item for item in data["items"] if item["deployer"] == "failing")
+    assert failed["message"].startswith("failing / ") and "tok-f41l1ng-s3cr3t" not in target.read_text()
+    text = summary.read_text()
+    assert "## `hello`" in text and "## `failing`" in text and "| converge | ❌ failed |" in text
+    assert "tok-f41l1ng-s3cr3t" not in text  # the failing deployer prints its Secret: masked everywhere

@@ -1,0 +1,89 @@
+"""Each item's result as data, from its pytest report: the controller gets every worker's reports, so the run's
+results are whole whatever xdist did. Every value was masked when the item recorded it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.checks import report as r
+
+DATA_PROPERTIES = {r.DIFF_DATA: "diffs", r.DRIFT_DATA: "drift", r.ROLLBACK_DATA: "rollback"}
+
+
+@dataclass
+class ItemResult:
+    nodeid: str
+    deployer: str
+    scenario: str
+    outcome: str  # passed, failed, skipped, error
+    seconds: float
+    message: str = ""  # the failure's first line, or why it was skipped
+    properties: list[tuple[str, str]] = field(default_factory=list)
+
+    def values(self, name: str) -> list[str]:
+        return [value for key, value in self.properties if key == name]
+
+    def data(self, name: str) -> list[Any]:
+        """A property that holds JSON, parsed (each time it was recorded)."""
+        found = []
+        for value in self.values(name):
+            try:
+                found.append(json.loads(value))
+            except ValueError:
+                continue
+        return found
+
+    def as_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "nodeid": self.nodeid,
+            "deployer": self.deployer,
+            "scenario": self.scenario,
+            "outcome": self.outcome,
+            "seconds": round(self.seconds, 3),
+            "message": self.message,
+            "findings": self.values(r.FINDING),
+            "images": self.values(r.IMAGE),
+            "timing": next(iter(self.values(r.TIMING)), ""),
+            "diffs": [change for diff in self.data(r.DIFF_DATA) for change in diff],
+            "drift": next(iter(self.data(r.DRIFT_DATA)), None),
+            "rollback_leftovers": [change for kept in self.data(r.ROLLBACK_DATA) for change in kept],
+        }
+        skipped = {r.SCENARIO, *DATA_PROPERTIES}
+        data["properties"] = [[key, value] for key, value in self.properties if key not in skipped]
+        return data
+
+
+def item_result(report: Any) -> ItemResult | None:
+    """An item of the harness's (one of its scenarios), from the report of one phase: the call's, or a setup that
+    failed or skipped. None for anything else."""
+    properties = [(str(k), str(v)) for k, v in report.user_properties]
+    scenario = next((value for key, value in properties if key == r.SCENARIO), None)
+    if scenario is None:
+        return None
+    if report.when != "call" and report.passed:
+        return None
+    outcome = report.outcome if report.when == "call" or report.skipped else "error"
+    return ItemResult(
+        nodeid=report.nodeid,
+        deployer=report.nodeid.split("::")[0].rsplit("/", 2)[-2] if "/" in report.nodeid else "",
+        scenario=scenario,
+        outcome=outcome,
+        seconds=float(report.duration),
+        message=_message(report),
+        properties=properties,
+    )
+
+
+def _message(report: Any) -> str:
+    if report.passed:
+        return ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    crash: Any = getattr(report.longrepr, "reprcrash", None)
+    message = str(crash.message) if crash is not None else ""
+    if message:  # the verdict's first line (not xdist's header)
+        return message
+    text = str(report.longreprtext or "")
+    return text.strip().splitlines()[0] if text.strip() else ""

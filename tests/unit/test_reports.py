@@ -1,0 +1,51 @@
+"""The run's reports from item results: JSON in the documented schema, and the step summary's Markdown."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+
+from harness.reports.json_report import SCHEMA_FILE, report_data
+from harness.reports.results import ItemResult
+from harness.reports.step_summary import step_summary
+
+RUN = {"id": "abc123", "engine": "docker 20.10, cgroup v2", "deployers": ["pve-nut"], "images": {}}
+CHANGE = {"machine": "pve1", "section": "file", "item": "/etc/nut/ups.conf", "kind": "content", "detail": "2 lines",
+          "patch": "-a\n+b", "finding": False}  # fmt: skip
+ROW = {"machine": "pve1", "mutation": "edit", "item": "/etc/nut/ups.conf", "detail": "", "detected": "yes",
+       "healed": "yes (4.1 s)"}  # fmt: skip
+
+
+def items() -> list[ItemResult]:
+    drift = ItemResult("deployers/pve-nut/harness.yaml::drift", "pve-nut", "drift", "passed", 80.5)
+    drift.properties = [("scenario", "drift"), ("drift_data", json.dumps([ROW])), ("timing", "apply 3.0 s")]
+    idem = ItemResult("deployers/pve-nut/harness.yaml::idempotency", "pve-nut", "idempotency", "failed", 12.0)
+    idem.message = "pve-nut / idempotency: the second apply changed the host"
+    idem.properties = [("scenario", "idempotency"), ("diff_data", json.dumps([CHANGE])), ("finding", "warn: x")]
+    rollback = ItemResult("deployers/pve-nut/harness.yaml::rollback", "pve-nut", "rollback", "skipped", 0.1)
+    rollback.message = "no previous version | to roll back to"
+    rollback.properties = [("scenario", "rollback"), ("rollback_data", json.dumps([CHANGE]))]
+    return [drift, idem, rollback]
+
+
+def test_the_json_report_follows_its_schema_and_carries_every_piece_as_data() -> None:
+    data = report_data(RUN, items())
+    jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
+    assert data["counts"] == {"passed": 1, "failed": 1, "skipped": 1}
+    drift, idem, rollback = data["items"]
+    assert drift["drift"] == [ROW] and drift["timing"] == "apply 3.0 s"
+    assert idem["diffs"] == [CHANGE] and idem["findings"] == ["warn: x"] and idem["message"].startswith("pve-nut")
+    assert rollback["rollback_leftovers"] == [CHANGE] and rollback["drift"] is None
+    assert all(name != "scenario" for name, _ in idem["properties"])  # data properties are not repeated as text
+
+
+def test_the_step_summary_shows_verdicts_diffs_the_drift_matrix_and_leftovers() -> None:
+    text = step_summary(RUN, items())
+    assert "## `pve-nut`" in text
+    assert "| idempotency | ❌ failed | 12.0 s | pve-nut / idempotency: the second apply changed the host |" in text
+    assert "<details><summary>idempotency: 1 change(s) and finding(s)</summary>" in text
+    assert "~ pve1: file /etc/nut/ups.conf | content: 2 lines" in text and "  +b" in text
+    assert "| pve1 | edit | /etc/nut/ups.conf | yes | yes (4.1 s) |" in text
+    assert "left behind after rolling back" in text
+    assert "no previous version \\| to roll back to" in text  # a bar never breaks the table
