@@ -1,12 +1,15 @@
-"""``deployer-harness``: housekeeping outside pytest (prune cached images, sweep dead runs)."""
+"""``deployer-harness``: housekeeping outside pytest (what this computer allows, prune cached images, sweep dead
+runs)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import docker.errors
 
+from harness.doctor import FAIL, run_checks
 from harness.engine.client import connect
 from harness.engine.labels import CACHE
 from harness.engine.sweep import image_tags, sweep
@@ -40,14 +43,25 @@ def prune() -> int:
     return 0
 
 
+def diagnose(repo: Path) -> int:
+    checks = run_checks(repo)
+    for check in checks:
+        print("\n".join(check.lines()))
+    return 1 if any(check.status == FAIL for check in checks) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployer-harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    doctor = commands.add_parser("doctor", help="what this computer lets the harness do, with the fix for each gap")
+    doctor.add_argument("--repo", default=".", help="the repository whose git history rollback reads")
     commands.add_parser("prune", help="remove the cached images and cache volumes the harness made")
     sweeper = commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
     sweeper.add_argument("--kept", action="store_true", help="also remove machines kept with --keep")
     args = parser.parse_args(argv)
     try:
+        if args.command == "doctor":
+            return diagnose(Path(args.repo))
         if args.command == "prune":
             return prune()
         print(sweep(connect(), kept=args.kept))

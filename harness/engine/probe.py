@@ -32,13 +32,13 @@ def probe(client: docker.DockerClient, image: str, ownership: Ownership) -> Capa
     security = " ".join(info.get("SecurityOptions") or [])
     return Capabilities(
         server_version=str(client.version().get("Version", "?")),
-        cgroup_version=_cgroup_version(client, image, ownership) or int(info.get("CgroupVersion") or 1),
-        privileged=_privileged_works(client, image, ownership),
+        cgroup_version=cgroup_version(client, image, ownership) or int(info.get("CgroupVersion") or 1),
+        privileged=privileged_works(client, image, ownership),
         apparmor="apparmor" in security,
     )
 
 
-def _cgroup_version(client: docker.DockerClient, image: str, ownership: Ownership) -> int | None:
+def cgroup_version(client: docker.DockerClient, image: str, ownership: Ownership) -> int | None:
     """As systemd decides it: the type of the filesystem at /sys/fs/cgroup in a container of this engine (what the
     machines will see), never /proc/self/cgroup, which still lists v1 hierarchies on a v2 mount."""
     try:
@@ -56,7 +56,7 @@ def _cgroup_version(client: docker.DockerClient, image: str, ownership: Ownershi
     return {CGROUP2_MAGIC: 2, TMPFS_MAGIC: 1, CGROUP_MAGIC: 1}.get(magic)
 
 
-def _privileged_works(client: docker.DockerClient, image: str, ownership: Ownership) -> bool:
+def privileged_works(client: docker.DockerClient, image: str, ownership: Ownership) -> bool:
     # Some sandboxes lack a capability in the bounding set: --privileged then fails at start.
     container = client.containers.create(
         image, ["true"], entrypoint=[], privileged=True, network_mode="none", labels=ownership.labels("probe")

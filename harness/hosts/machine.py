@@ -212,10 +212,10 @@ def _start_one(
 
 
 INOTIFY_PER_MACHINE = 4  # measured: systemd as PID 1 holds 3 to 5 inotify instances, logind 1
-_INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
 
 
-def check_inotify_budget(machines: int, limit_file: Path = _INOTIFY_LIMIT) -> None:
+def check_inotify_budget(machines: int, limit_file: Path = INOTIFY_LIMIT) -> None:
     """Every machine's systemd runs as root of this computer's kernel and draws on one per-user inotify budget.
 
     Past it, systemd stays "initializing" and path units fail, with nothing in the logs to say why.

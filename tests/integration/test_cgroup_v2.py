@@ -117,3 +117,14 @@ def test_a_daemonset_on_the_simulated_cluster_passes_on_cgroup_v2(
     assert code == 0, output
     assert "1 passed" in output and "cgroup v2" in output
     nothing_left(v2_engine, output, monkeypatch)
+
+
+def test_doctor_and_the_probe_see_v2_inside_a_container_of_that_engine(v2_engine: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "doctor", "--repo", str(REPO)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_HOST": v2_engine},
+        timeout=120,
+    )
+    assert "cgroup: v2 (in a container of this engine)" in done.stdout, done.stdout + done.stderr

@@ -5,13 +5,16 @@ and the job's step summary."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
 import pytest
-from pytest_runs import TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
+from pytest_runs import REPO, TEST_DEPLOYERS, junit_cases, leftovers, run, run_id
 
 from harness.engine.labels import CACHE
 from harness.reports.json_report import SCHEMA_FILE
@@ -112,3 +115,28 @@ def test_the_run_writes_its_json_report_and_the_ci_step_summary(
     text = summary.read_text()
     assert "## `hello`" in text and "## `failing`" in text and "| converge | ❌ failed |" in text
     assert "tok-f41l1ng-s3cr3t" not in text  # the failing deployer prints its Secret: masked everywhere
+
+
+def doctor(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", "doctor", "--repo", str(REPO)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def test_doctor_says_what_this_computer_allows_one_line_each() -> None:
+    done = doctor()
+    assert done.returncode == 0, done.stdout + done.stderr
+    names = [line.split()[1].rstrip(":") for line in done.stdout.splitlines() if not line.startswith(" ")]
+    assert names == ["engine", "cgroup", "apparmor", "privileged", "disk", "inotify", "git", "kind", "debootstrap"]
+    assert "machines fit" in done.stdout
+
+
+def test_doctor_fails_with_the_fix_when_no_engine_answers() -> None:
+    done = doctor(DOCKER_HOST="unix:///nonexistent/docker.sock")
+    assert done.returncode == 1
+    assert done.stdout.startswith("fail  engine: no Docker engine answers at unix:///nonexistent/docker.sock")
+    assert "      fix: start one with `make engine`" in done.stdout
