@@ -28,6 +28,7 @@ from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, N
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
+from harness.reports.annotations import error_annotation, in_github_actions, where_of
 from harness.reports.json_report import write_json
 from harness.reports.results import ItemResult, item_result
 from harness.reports.step_summary import step_summary
@@ -180,7 +181,7 @@ def _given_images(state: State, values: list[str]) -> None:
         client = connect()
         state.session.images = {name: resolve_image(client, ref) for name, ref in wanted.items()}
     except HarnessError as exc:  # the engine unavailable included
-        raise pytest.UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -257,12 +258,20 @@ def _load_specs(config: pytest.Config, state: State, names: list[str]) -> None:
                     registered.add(scenario.name)
                     config.addinivalue_line("markers", f"{scenario.name}: {scenario.description or 'scenario'}")
     except HarnessError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
     spec_files = [str(path) for path in state.specs]
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         config.args += spec_files
     else:  # no paths given: run the deployers, not the project's testpaths
         config.args[:] = spec_files
+
+
+def _usage_error(exc: HarnessError) -> pytest.UsageError:
+    """Said once, as pytest says usage errors; in a GitHub Actions job also marked on the file it names."""
+    if in_github_actions():
+        file, line = where_of(exc.where)
+        print(error_annotation(str(exc), file=file, line=line, title="deployer-harness: bad input"), flush=True)
+    return pytest.UsageError(str(exc))
 
 
 def _apply_deadline(config: pytest.Config) -> tuple[float, str] | None:
@@ -308,7 +317,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         state.session.prepare(list(state.specs.values()))
     except EngineUnavailable as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise _usage_error(exc) from None
     except docker.errors.APIError as exc:  # the engine refused: one line, not a traceback
         raise pytest.UsageError(str(engine_error(exc))) from None
     finally:
@@ -426,6 +435,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 kept = kept or any(key == SHELL for key, _ in report.user_properties)
     if kept:
         lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")
+    if in_github_actions():  # each failure marked on its deployer's spec, in the pull request's files
+        for result in sorted(state.results.values(), key=lambda item: item.nodeid):
+            if result.outcome in ("failed", "error"):
+                file = str(config.rootpath / result.nodeid.split("::")[0])
+                title = f"{result.deployer} / {result.scenario}"
+                lines.append(error_annotation(result.message or result.outcome, file=file, title=title))
     if lines:
         terminalreporter.write_sep("=", f"{PROJECT} summary")
         for line in lines:

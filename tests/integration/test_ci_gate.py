@@ -95,6 +95,7 @@ def test_the_run_writes_its_json_report_and_the_ci_step_summary(
     """The JSON report in its schema, and the step summary GitHub shows, from a real run with a pass and a fail."""
     target, summary = tmp_path / "results.json", tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     code, output = run(
         "--deployer", "hello", "--deployer", "failing", "-m", "converge or idempotency", "-n", "2",
         f"--deployer-json={target}",
@@ -115,6 +116,19 @@ def test_the_run_writes_its_json_report_and_the_ci_step_summary(
     text = summary.read_text()
     assert "## `hello`" in text and "## `failing`" in text and "| converge | ❌ failed |" in text
     assert "tok-f41l1ng-s3cr3t" not in text  # the failing deployer prints its Secret: masked everywhere
+    # each failure marked on its spec in the pull request's files
+    assert "::error file=tests/deployers/failing/harness.yaml,title=failing / converge::failing / converge" in output
+
+
+def test_bad_input_is_marked_on_its_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "deployers"
+    shutil.copytree(TEST_DEPLOYERS / "hello", root / "hello")
+    spec = root / "hello" / "harness.yaml"
+    spec.write_text(spec.read_text().replace("machines:", "machines: [\n"))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, output = run("--deployer", "hello", "--deployers-dir", str(root))
+    assert code == 4, output
+    assert f"::error file={spec},line=" in output and "title=deployer-harness%3A bad input::" in output
 
 
 def doctor(**env: str) -> subprocess.CompletedProcess[str]:
