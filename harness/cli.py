@@ -9,11 +9,14 @@ from pathlib import Path
 
 import docker.errors
 
+from harness.ci_workflow import DEFAULT_PATH, write_workflow
+from harness.deployer.spec import SPEC_FILE
 from harness.doctor import FAIL, run_checks
 from harness.engine.client import connect
 from harness.engine.labels import CACHE
 from harness.engine.sweep import image_tags, sweep
 from harness.errors import HarnessError
+from harness.images.machine_cache import cache_key, load, save
 from harness.workdirs import sweep_workdirs
 
 
@@ -50,12 +53,48 @@ def diagnose(repo: Path) -> int:
     return 1 if any(check.status == FAIL for check in checks) else 0
 
 
+def machine_images(action: str, archive: Path | None) -> int:
+    client = connect()
+    if action == "key":
+        print(cache_key(client))
+        return 0
+    if archive is None:
+        raise HarnessError(f"`images {action}` needs the archive's path", fix=f"deployer-harness images {action} PATH")
+    if action == "save":
+        print(f"saved {len(save(client, archive))} machine image(s) to {archive}")
+    else:
+        print(f"loaded the machine images from {archive}" if load(archive) else f"no archive at {archive}: cold run")
+    return 0
+
+
+def init_ci(deployers_dir: Path, registry: str, install: str, output: Path) -> int:
+    names = sorted(spec.parent.name for spec in deployers_dir.glob(f"*/{SPEC_FILE}"))
+    if not names:
+        raise HarnessError(
+            f"no deployer in {deployers_dir} (a folder with {SPEC_FILE})",
+            fix="give --deployers-dir, or add a deployer's harness.yaml first",
+        )
+    if output.exists():
+        raise HarnessError(f"{output} exists: it is left as it is", fix="remove it, or give --output another path")
+    print(f"wrote {write_workflow(output, names, registry, install)} for {', '.join(names)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deployer-harness", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     doctor = commands.add_parser("doctor", help="what this computer lets the harness do, with the fix for each gap")
     doctor.add_argument("--repo", default=".", help="the repository whose git history rollback reads")
     commands.add_parser("prune", help="remove the cached images and cache volumes the harness made")
+    init = commands.add_parser("init", help="write a starting point: a CI workflow (--ci github)")
+    init.add_argument("--ci", choices=("github",), required=True, help="the CI system to write a workflow for")
+    init.add_argument("--deployers-dir", type=Path, default=Path("deployers"), help="where the deployers live")
+    init.add_argument("--registry", default="ghcr.io/${{ github.repository_owner }}", help="where images go")
+    init.add_argument("--install", default="deployer-harness", help="what `pip install` installs the harness from")
+    init.add_argument("--output", type=Path, default=DEFAULT_PATH, help="the workflow file to write")
+    images = commands.add_parser("images", help="the machine images as one archive, for a CI cache")
+    images.add_argument("action", choices=("key", "save", "load"), help="key: the cache key; save or load ARCHIVE")
+    images.add_argument("archive", nargs="?", type=Path, help="the archive's path (save, load)")
     sweeper = commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
     sweeper.add_argument("--kept", action="store_true", help="also remove machines kept with --keep")
     args = parser.parse_args(argv)
@@ -64,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             return diagnose(Path(args.repo))
         if args.command == "prune":
             return prune()
+        if args.command == "images":
+            return machine_images(args.action, args.archive)
+        if args.command == "init":
+            return init_ci(args.deployers_dir, args.registry, args.install, args.output)
         print(sweep(connect(), kept=args.kept))
         folders = sweep_workdirs(connect())  # after the kept machines went: their keys go too
         print(f"removed {len(folders)} work folder(s) of runs that are gone")

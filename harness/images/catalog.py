@@ -18,7 +18,7 @@ from harness import PROJECT
 from harness.errors import HarnessError
 from harness.images.content_hash import hash_tree
 from harness.images.dockerfile_build import Progress, build_context, build_once
-from harness.images.rootfs import ensure_rootfs
+from harness.images.rootfs import ensure_rootfs, rootfs_tag
 from harness.resources import vms_dir
 
 ROOTFS = "rootfs"
@@ -92,6 +92,15 @@ class ImageBuilder:
         with self._lock:
             return self._ensure(name, chain=())
 
+    def planned_tag(self, name: str, chain: tuple[str, ...] = ()) -> str:
+        """The tag ``ensure`` gives this image, computed from the definitions alone (nothing is built)."""
+        if name == ROOTFS:
+            return rootfs_tag(self.catalog.rootfs_recipe)
+        if name in chain:
+            raise HarnessError(f"machine kinds build on each other in a circle: {' -> '.join(chain)}")
+        definition = self.catalog.get(name)
+        return _kind_tag(definition, self.planned_tag(definition.base, (*chain, name)))
+
     def _ensure(self, name: str, chain: tuple[str, ...]) -> str:
         if name in self._tags:
             return self._tags[name]
@@ -102,7 +111,7 @@ class ImageBuilder:
                 raise HarnessError(f"machine kinds build on each other in a circle: {' -> '.join(chain)}")
             definition = self.catalog.get(name)
             base_tag = self._ensure(definition.base, (*chain, name))
-            tag = f"{PROJECT}/{name}:{hash_tree(definition.folder, base_tag)[:12]}"
+            tag = _kind_tag(definition, base_tag)
 
             def build() -> None:
                 self.progress(f"building machine image {name} ({tag})")
@@ -121,3 +130,8 @@ class ImageBuilder:
                 self.client.images.get(tag).tag(*definition.alias.rsplit(":", 1))
         self._tags[name] = tag
         return tag
+
+
+def _kind_tag(definition: ImageDefinition, base_tag: str) -> str:
+    """A machine kind's image, tagged by its folder's content and its base's tag: a change below rebuilds it."""
+    return f"{PROJECT}/{definition.name}:{hash_tree(definition.folder, base_tag)[:12]}"
