@@ -10,6 +10,7 @@ from pathlib import Path
 import docker.errors
 
 from harness.ci_workflow import DEFAULT_PATH, write_workflow
+from harness.deployer.init_spec import draft, write_draft
 from harness.deployer.spec import SPEC_FILE
 from harness.doctor import FAIL, run_checks
 from harness.engine.client import connect
@@ -67,6 +68,20 @@ def machine_images(action: str, archive: Path | None) -> int:
     return 0
 
 
+def init_deployer(deployers_dir: Path, name: str | None, manifest: Path | None) -> int:
+    if not name or manifest is None:
+        raise HarnessError("init needs a deployer and its manifest", fix="deployer-harness init NAME --manifest PATH")
+    folder = deployers_dir / name
+    if not folder.is_dir():
+        raise HarnessError(f"no folder {folder}", fix="give the deployer's folder name under --deployers-dir")
+    found = draft(folder, manifest)
+    for path in write_draft(folder, found, name):
+        print(f"wrote {path}")
+    for line in found.left:
+        print(f"  to fill in: {line}")
+    return 0
+
+
 def init_ci(deployers_dir: Path, registry: str, install: str, output: Path) -> int:
     names = sorted(spec.parent.name for spec in deployers_dir.glob(f"*/{SPEC_FILE}"))
     if not names:
@@ -86,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     doctor = commands.add_parser("doctor", help="what this computer lets the harness do, with the fix for each gap")
     doctor.add_argument("--repo", default=".", help="the repository whose git history rollback reads")
     commands.add_parser("prune", help="remove the cached images and cache volumes the harness made")
-    init = commands.add_parser("init", help="write a starting point: a CI workflow (--ci github)")
-    init.add_argument("--ci", choices=("github",), required=True, help="the CI system to write a workflow for")
+    init = commands.add_parser(
+        "init", help="write a starting point: a deployer's harness.yaml from its manifest, or a CI workflow"
+    )
+    init.add_argument("name", nargs="?", help="the deployer (its folder in --deployers-dir) to write a spec for")
+    init.add_argument("--manifest", type=Path, help="the deployer's real manifest (its Job or DaemonSet)")
+    init.add_argument("--ci", choices=("github",), help="write a gate workflow for this CI system instead")
     init.add_argument("--deployers-dir", type=Path, default=Path("deployers"), help="where the deployers live")
     init.add_argument("--registry", default="ghcr.io/${{ github.repository_owner }}", help="where images go")
     init.add_argument("--install", default="deployer-harness", help="what `pip install` installs the harness from")
@@ -105,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             return prune()
         if args.command == "images":
             return machine_images(args.action, args.archive)
-        if args.command == "init":
+        if args.command == "init" and args.ci:
             return init_ci(args.deployers_dir, args.registry, args.install, args.output)
+        if args.command == "init":
+            return init_deployer(args.deployers_dir, args.name, args.manifest)
         print(sweep(connect(), kept=args.kept))
         folders = sweep_workdirs(connect())  # after the kept machines went: their keys go too
         print(f"removed {len(folders)} work folder(s) of runs that are gone")

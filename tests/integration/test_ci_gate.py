@@ -154,3 +154,21 @@ def test_doctor_fails_with_the_fix_when_no_engine_answers() -> None:
     assert done.returncode == 1
     assert done.stdout.startswith("fail  engine: no Docker engine answers at unix:///nonexistent/docker.sock")
     assert "      fix: start one with `make engine`" in done.stdout
+
+
+def test_a_spec_written_by_init_passes_once_its_blanks_are_filled(tmp_path: Path) -> None:
+    """hello without its harness.yaml: `init` writes one from the manifest; with the Secret's key it names as left
+    to fill in given a value, the gate's converge passes."""
+    root = tmp_path / "deployers"
+    shutil.copytree(TEST_DEPLOYERS / "hello", root / "hello", ignore=shutil.ignore_patterns("harness.yaml"))
+    made = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "init", "hello", "--manifest", str(root / "hello" / "k8s" / "job.yaml"),
+         "--deployers-dir", str(root)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "to fill in: secrets.hello-secrets: every key the pod takes from it" in made.stdout
+    spec = root / "hello" / "harness.yaml"
+    spec.write_text(spec.read_text().replace("hello-secrets: {}", "hello-secrets: {HELLO_TOKEN: t0ken-for-tests}"))
+    code, output = run("--deployer", "hello", "--deployers-dir", str(root), "-m", "converge")
+    assert code == 0, output
