@@ -54,7 +54,7 @@ def diagnose(repo: Path) -> int:
     return 1 if any(check.status == FAIL for check in checks) else 0
 
 
-def machine_images(action: str, archive: Path | None) -> int:
+def machine_images(action: str, archive: Path | None, *, build_missing: bool = False) -> int:
     client = connect()
     if action == "key":
         print(cache_key(client))
@@ -62,7 +62,7 @@ def machine_images(action: str, archive: Path | None) -> int:
     if archive is None:
         raise HarnessError(f"`images {action}` needs the archive's path", fix=f"deployer-harness images {action} PATH")
     if action == "save":
-        print(f"saved {len(save(client, archive))} machine image(s) to {archive}")
+        print(f"saved {len(save(client, archive, build_missing=build_missing))} machine image(s) to {archive}")
     else:
         print(f"loaded the machine images from {archive}" if load(archive) else f"no archive at {archive}: cold run")
     return 0
@@ -91,7 +91,7 @@ def init_ci(deployers_dir: Path, registry: str, install: str, output: Path) -> i
         )
     if output.exists():
         raise HarnessError(f"{output} exists: it is left as it is", fix="remove it, or give --output another path")
-    print(f"wrote {write_workflow(output, names, registry, install)} for {', '.join(names)}")
+    print(f"wrote {write_workflow(output, names, registry, install, str(deployers_dir))} for {', '.join(names)}")
     return 0
 
 
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     images = commands.add_parser("images", help="the machine images as one archive, for a CI cache")
     images.add_argument("action", choices=("key", "save", "load"), help="key: the cache key; save or load ARCHIVE")
     images.add_argument("archive", nargs="?", type=Path, help="the archive's path (save, load)")
+    images.add_argument("--all", action="store_true", help="save: build the machine images missing first")
     sweeper = commands.add_parser("sweep", help="remove containers, networks and volumes of runs that are gone")
     sweeper.add_argument("--kept", action="store_true", help="also remove machines kept with --keep")
     args = parser.parse_args(argv)
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "prune":
             return prune()
         if args.command == "images":
-            return machine_images(args.action, args.archive)
+            return machine_images(args.action, args.archive, build_missing=args.all)
         if args.command == "init" and args.ci:
             return init_ci(args.deployers_dir, args.registry, args.install, args.output)
         if args.command == "init":

@@ -38,9 +38,17 @@ def run_checks(repo: Path, inotify_limit: Path = INOTIFY_LIMIT) -> list[Check]:
     try:
         client = connect()
     except HarnessError as exc:
-        message, _, fix = str(exc).partition("\n  fix: ")
-        return [Check("engine", FAIL, message, fix), *checks]
-    return [*_engine(client), *checks]
+        return [Check("engine", FAIL, exc.message, exc.fix or ""), *checks]
+    found = _engine(client)
+    built = bool(client.images.list(filters={"reference": "deployer-harness/rootfs"}))
+    return [*found, *(c if c.name != "debootstrap" or not built else _built_already(c) for c in checks)]
+
+
+def _built_already(check: Check) -> Check:
+    """Without debootstrap, a root filesystem already built (or loaded from a cache) still serves every run."""
+    if check.status != FAIL:
+        return check
+    return Check(check.name, WARN, "not installed; the root filesystem is built already", check.fix)
 
 
 def _engine(client: docker.DockerClient) -> list[Check]:
@@ -68,7 +76,7 @@ def _engine(client: docker.DockerClient) -> list[Check]:
         found.append(Check("privileged", OK, "allowed"))
     else:
         detail = "refused by this engine: machines use the CAP_SYS_ADMIN recipe; --cluster kind cannot run"
-        found.append(Check("privileged", OK, detail))
+        found.append(Check("privileged", WARN, detail, "only --cluster kind needs them: the default cluster is sim"))
     return [*found, _disk(str(info.get("DockerRootDir") or "/var/lib/docker"))]
 
 
@@ -105,6 +113,9 @@ def _git_history(repo: Path) -> Check:
         )
     except OSError:
         return Check("git", WARN, "git is not installed: rollback cannot find a previous version", "install git")
+    if "dubious ownership" in done.stderr:
+        return Check("git", WARN, "git refuses the checkout (another user owns it)", "git config --global --add "
+                     f"safe.directory {repo.resolve()}")  # fmt: skip
     if done.returncode != 0:
         return Check("git", WARN, f"{repo} is not a git checkout: rollback needs `rollback: {{ref|image}}`")
     if done.stdout.strip() == "true":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -475,13 +476,17 @@ def _write_reports(config: pytest.Config, state: State) -> None:
         "deployers": [spec.name for spec in state.specs.values()],
         "images": {name: {"ref": image.ref, "id": image.id} for name, image in session.images.items()},
     }
-    target = config.getoption("deployer_json") or str(config.getini("deployer_json")).strip()
-    if target:
-        write_json(config.invocation_params.dir / target, run, items)
+    option, ini = config.getoption("deployer_json"), str(config.getini("deployer_json")).strip()
+    target = config.invocation_params.dir / option if option else config.rootpath / ini if ini else None
     summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
-    if summary and items:
-        with open(summary, "a", encoding="utf-8") as out:
-            out.write(step_summary(run, items))
+    try:
+        if target is not None:
+            write_json(target, run, items)
+        if summary and items:
+            with open(summary, "a", encoding="utf-8") as out:
+                out.write(step_summary(run, items))
+    except OSError as exc:  # a report that cannot be written is said, not a traceback after the verdicts
+        print(f"{PROJECT}: could not write a report: {exc}", file=sys.stderr)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

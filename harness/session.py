@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.checks.report import MACHINES_READY, SCENARIO, SHELL, ScenarioLog, StepFailed
+from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog, StepFailed
 from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
@@ -41,14 +41,12 @@ from harness.workdirs import sweep_workdirs
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
-BACKGROUND_STOP_SECONDS = 30.0
+BACKGROUND_STOP_SECONDS = 30.0  # what a finishing run waits for a scenario in the background to reach a step's end
 
 
 class RunOver(HarnessError):
     """A scenario stopped between two steps because the run is finishing: no verdict of its own."""
 
-
-# what a finishing run waits for a scenario in the background to reach a step's end
 
 Progress = Callable[[str], None]
 
@@ -159,33 +157,11 @@ class RunSession:
     # ------------------------------------------------------------------ handed to workers
 
     def to_data(self) -> dict[str, Any]:
-        return {
-            "run_id": self.ownership.run_id,
-            "keep": self.keep,
-            "keep_on_failure": self.keep_on_failure,
-            "cluster": self.cluster,
-            "drift": dataclasses.asdict(self.drift),
-            "capabilities": dataclasses.asdict(self.capabilities) if self.capabilities else None,
-            "build_errors": dict(self.build_errors),
-            "kind_clusters": {name: c.as_data() for name, c in self.kind_clusters.items()},
-            "images": {name: dataclasses.asdict(image) for name, image in self.images.items()},
-        }
+        return session_data(self)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], progress: Progress = lambda line: None) -> RunSession:
-        caps = data.get("capabilities")
-        return cls(
-            keep=bool(data["keep"]),
-            keep_on_failure=bool(data.get("keep_on_failure", False)),
-            cluster=str(data["cluster"]),
-            drift=DriftOptions(**data.get("drift", {})),
-            ownership=Ownership(run_id=data["run_id"]),
-            capabilities=Capabilities(**caps) if caps else None,
-            build_errors=dict(data.get("build_errors", {})),
-            kind_clusters={n: kind.KindCluster(**c) for n, c in data.get("kind_clusters", {}).items()},
-            images={n: GivenImage(**i) for n, i in data.get("images", {}).items()},
-            progress=progress,
-        )
+        return session_from_data(data, progress)
 
     # ------------------------------------------------------------------ scenarios
 
@@ -241,7 +217,8 @@ class RunSession:
         ``to_come``: later scenarios of this deployer in this process; those on machines of their own start in
         the background now, as the engine's CPUs allow (see :meth:`_start_ahead`)."""
         log.record(SCENARIO, scenario.name)
-        self._applicable(spec, scenario)
+        log.record(DEPLOYER, spec.name)
+        applicable(spec, scenario, self.drift)
         self._start_ahead(spec, [s for s in to_come if s != within])
         ahead = self._ahead.pop((spec.path, scenario.name), None)
         ran = ahead.result() if ahead is not None else self._shared.pop((spec.path, scenario.name), None)
@@ -258,7 +235,7 @@ class RunSession:
 
     def _applies(self, spec: DeployerSpec, scenario: Scenario) -> bool:
         try:
-            self._applicable(spec, scenario)
+            applicable(spec, scenario, self.drift)
         except NotApplicable:
             return False
         return True
@@ -268,16 +245,6 @@ class RunSession:
         scenarios still running in the background."""
         if self._finishing.is_set():
             raise RunOver("the run is over: this scenario was stopped between two steps")
-
-    def _applicable(self, spec: DeployerSpec, scenario: Scenario) -> None:
-        if scenario.workload not in ("any", spec.workload):
-            raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
-        if "drift" in scenario.steps and self.drift.tier == "skip":
-            raise NotApplicable(SKIPPED)
-        if "crash-points" in scenario.steps and not self.drift.crash_points:
-            raise NotApplicable(CRASH_POINTS_SKIPPED)
-        if any(f.kind == OUTAGE for f in scenario.faults) and spec.world is None:
-            raise NotApplicable(NO_WORLD)
 
     def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
         """Start later scenarios now, each on machines of its own, so they run beside this one: as many as the
@@ -302,6 +269,7 @@ class RunSession:
     def _run_shared(self, spec: DeployerSpec, scenario: Scenario) -> SharedRun:
         log, done = ScenarioLog(), list[StepRun]()
         log.record(SCENARIO, scenario.name)
+        log.record(DEPLOYER, spec.name)
         try:
             self._run(spec, scenario, log, done)
         except (StepFailed, HarnessError) as exc:
@@ -332,3 +300,46 @@ class RunSession:
                 if deployment.testbed.keep:
                     for hint in deployment.workload.shell_hints():
                         log.record(SHELL, hint)
+
+
+def applicable(spec: DeployerSpec, scenario: Scenario, drift: DriftOptions) -> None:
+    """Raise :class:`NotApplicable` when the scenario does not concern this deployer, or this run."""
+    if scenario.workload not in ("any", spec.workload):
+        raise NotApplicable(f"the {scenario.name} scenario is for {scenario.workload} deployers")
+    if "drift" in scenario.steps and drift.tier == "skip":
+        raise NotApplicable(SKIPPED)
+    if "crash-points" in scenario.steps and not drift.crash_points:
+        raise NotApplicable(CRASH_POINTS_SKIPPED)
+    if any(f.kind == OUTAGE for f in scenario.faults) and spec.world is None:
+        raise NotApplicable(NO_WORLD)
+
+
+def session_data(session: RunSession) -> dict[str, Any]:
+    """What an xdist worker gets: plain values that make the same session again."""
+    return {
+        "run_id": session.ownership.run_id,
+        "keep": session.keep,
+        "keep_on_failure": session.keep_on_failure,
+        "cluster": session.cluster,
+        "drift": dataclasses.asdict(session.drift),
+        "capabilities": dataclasses.asdict(session.capabilities) if session.capabilities else None,
+        "build_errors": dict(session.build_errors),
+        "kind_clusters": {name: c.as_data() for name, c in session.kind_clusters.items()},
+        "images": {name: dataclasses.asdict(image) for name, image in session.images.items()},
+    }
+
+
+def session_from_data(data: dict[str, Any], progress: Progress) -> RunSession:
+    caps = data.get("capabilities")
+    return RunSession(
+        keep=bool(data["keep"]),
+        keep_on_failure=bool(data.get("keep_on_failure", False)),
+        cluster=str(data["cluster"]),
+        drift=DriftOptions(**data.get("drift", {})),
+        ownership=Ownership(run_id=data["run_id"]),
+        capabilities=Capabilities(**caps) if caps else None,
+        build_errors=dict(data.get("build_errors", {})),
+        kind_clusters={n: kind.KindCluster(**c) for n, c in data.get("kind_clusters", {}).items()},
+        images={n: GivenImage(**i) for n, i in data.get("images", {}).items()},
+        progress=progress,
+    )

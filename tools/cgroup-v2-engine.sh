@@ -47,7 +47,10 @@ stop() {
         kill -KILL "$pid" 2>/dev/null || true
         rm -f "$dir/dockerd.launch.pid"
     fi
-    ip link del "$bridge" 2>/dev/null || true
+    if [ -f "$dir/bridge.made" ]; then
+        ip link del "$bridge" 2>/dev/null || true
+        rm -f "$dir/bridge.made"
+    fi
     for rule in "${rules[@]}"; do
         # shellcheck disable=SC2086  # a rule is words
         while iptables -D $rule 2>/dev/null; do :; done
@@ -70,6 +73,7 @@ start)
     done
     echo '{}' >"$dir/etc/daemon.json"
     if ! ip link show "$bridge" >/dev/null 2>&1; then
+        touch "$dir/bridge.made"  # stop removes only a bridge this script made
         ip link add "$bridge" type bridge
         ip addr add "$gateway" dev "$bridge"
         ip link set "$bridge" up

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 # JUnit property names. Inline ones go on the item's summary line; LINES get lines of their own; DATA only
 # reaches JUnit readers (JSON).
 SCENARIO = "scenario"  # marks an item as the harness's own
+DEPLOYER = "deployer"  # which deployer's item it is (for the reports)
 MACHINES_READY = "machines_ready"
 SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
@@ -47,7 +48,7 @@ ROLLBACK_DATA = "rollback_data"
 SHELL = "shell"
 
 LINES = (DIFF, FINDING, DRIFT_MATRIX, LEFTOVER, SHELL)
-DATA = (SCENARIO, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA)
+DATA = (SCENARIO, DEPLOYER, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA)
 NO_CHANGE = "no change"  # a diff stat with nothing to show
 
 

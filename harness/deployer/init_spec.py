@@ -9,6 +9,7 @@ and a skeleton of its testinfra checks. What the manifest cannot tell is named, 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,9 +36,17 @@ class Draft:
 
 def draft(folder: Path, manifest_path: Path) -> Draft:
     manifest = load_manifest(manifest_path)
-    found = Draft({"manifest": str(manifest_path.resolve().relative_to(folder.resolve()))})
+    try:
+        relative = manifest_path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        raise HarnessError(
+            f"the manifest is outside the deployer's folder {folder}", fix="give the manifest in its k8s/ folder"
+        ) from None
+    found = Draft({"manifest": str(relative)})
     if manifest.daemonset is not None:
-        _nodes(found, manifest.daemonset.pod)
+        pod = manifest.daemonset.pod
+        _nodes(found, pod)
+        _sources(found, manifest, pod, [*pod.init_steps, *pod.containers])
         return found
     if manifest.job is None:
         raise HarnessError(
@@ -57,10 +66,10 @@ def _machines(found: Draft, containers: list[Container]) -> None:
     named: dict[str, str] = {}  # address -> where it is
     for container in containers:
         for variable in container.env:
-            for address in _IPV4.findall(variable.value or ""):
+            for address in _hosts(variable.value or ""):
                 named.setdefault(address, variable.name.lower().replace("_", "-"))
         for word in (*(container.command or ()), *(container.args or ())):
-            for address in _IPV4.findall(word):
+            for address in _hosts(word):
                 named.setdefault(address, "")
     machines = {}
     for number, (address, name) in enumerate(named.items(), start=1):
@@ -72,6 +81,22 @@ def _machines(found: Draft, containers: list[Container]) -> None:
         found.left.append("machines.host1.address: the manifest names no IPv4 address; give the one it reaches")
     found.spec["machines"] = machines
     found.left.append("machines.*.kind: debian-12 is a guess; pve-8 for a Proxmox VE host")
+
+
+def _hosts(text: str) -> list[str]:
+    """The addresses of hosts in a value: not loopback, unspecified, a network (CIDR) or a version number's look."""
+    found = []
+    for match in _IPV4.finditer(text):
+        before, after = text[max(0, match.start() - 1) : match.start()], text[match.end() : match.end() + 1]
+        if after == "/" or (before and before in "vV"):
+            continue
+        try:
+            address = ipaddress.IPv4Address(match.group())
+        except ValueError:
+            continue
+        if not (address.is_loopback or address.is_unspecified or address.is_multicast):
+            found.append(str(address))
+    return found
 
 
 def _ssh_key(found: Draft, pod: PodSpec, containers: list[Container]) -> None:
@@ -133,8 +158,10 @@ def _sources(found: Draft, manifest: Manifest, pod: PodSpec, containers: list[Co
 def _world(found: Draft, containers: list[Container]) -> None:
     """The URLs the pod is given (a release to download, say): the test network has no way out, so the world
     serves them; what it serves is the user's to say."""
-    words = [v.value or "" for c in containers for v in c.env] + [w for c in containers for w in (*(c.args or ()),)]
-    urls = sorted({url.rstrip("\"',;") for word in words for url in _URL.findall(word)})
+    words = [v.value or "" for c in containers for v in c.env]
+    words += [w for c in containers for w in (*(c.command or ()), *(c.args or ()))]
+    found_urls = {url.rstrip("\"',;") for word in words for url in _URL.findall(word)}
+    urls = sorted(url for url in found_urls if "$" not in url)  # a URL made at run time cannot be mapped here
     if urls:
         found.spec["world"] = {"urls": {url: {"text": PLACEHOLDER} for url in urls}}
         found.left.append("world.urls: what each URL serves (`file: world/NAME`, or a status), as the deployer expects")
@@ -186,5 +213,5 @@ import pytest
 
 
 def test_what_the_deployer_guarantees(host):
-    pytest.skip("no checks yet: assert what {name} guarantees, e.g. host.file('/etc/app.conf').mode == 0o640")
+    pytest.fail("no checks yet: assert what {name} guarantees, e.g. host.file('/etc/app.conf').mode == 0o640")
 '''

@@ -58,9 +58,12 @@ def cgroup_version(client: docker.DockerClient, image: str, ownership: Ownership
 
 def privileged_works(client: docker.DockerClient, image: str, ownership: Ownership) -> bool:
     # Some sandboxes lack a capability in the bounding set: --privileged then fails at start.
-    container = client.containers.create(
-        image, ["true"], entrypoint=[], privileged=True, network_mode="none", labels=ownership.labels("probe")
-    )
+    try:
+        container = client.containers.create(
+            image, ["true"], entrypoint=[], privileged=True, network_mode="none", labels=ownership.labels("probe")
+        )
+    except docker.errors.APIError:  # refused at once (a user namespace, say)
+        return False
     try:
         container.start()
         return int(container.wait(timeout=60)["StatusCode"]) == 0

@@ -98,6 +98,7 @@ def sweep(
     Machines kept on purpose (``--keep``) stay unless ``kept`` is set.
     """
 
+    _drop_empty_markers(client)
     marked = set() if kept else kept_scopes(client)
 
     def doomed(labels: dict[str, str]) -> bool:
@@ -114,8 +115,17 @@ def mark_kept(client: docker.DockerClient, ownership: Ownership) -> None:
     """A failed scenario's machines (labelled kept on failure) stay: a marker of their scope says so, kept as
     machines kept with --keep are (``sweep --kept`` removes it with them)."""
     labels = {**ownership.labels(KEPT_MARKER), KEEP: "true"}
-    with contextlib.suppress(docker.errors.APIError):  # already marked
+    with contextlib.suppress(docker.errors.DockerException):  # already marked; or the engine is gone: said elsewhere
         client.volumes.create(ownership.name("kept"), labels=labels)
+
+
+def _drop_empty_markers(client: docker.DockerClient) -> None:
+    """A marker whose machines are gone (removed by hand) keeps nothing: it goes, and the run's keys with it."""
+    for marker in client.volumes.list(filters={"label": f"{ROLE}={KEPT_MARKER}"}):
+        scope = (marker.attrs.get("Labels") or {}).get(SCOPE)
+        if not client.containers.list(all=True, sparse=True, filters={"label": f"{SCOPE}={scope}"}):
+            with contextlib.suppress(docker.errors.APIError):
+                marker.remove(force=True)
 
 
 def kept_scopes(client: docker.DockerClient) -> set[str]:

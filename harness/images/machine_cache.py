@@ -27,12 +27,23 @@ def cache_key(client: docker.DockerClient) -> str:
     return "deployer-harness-machines-" + hashlib.sha256("\n".join(machine_tags(client)).encode()).hexdigest()[:16]
 
 
-def save(client: docker.DockerClient, archive: Path) -> list[str]:
-    """The machine images this engine has, into the archive (those it lacks are left out: the next run builds
-    them); the tags saved."""
-    present = [tag for tag in machine_tags(client) if client.images.list(filters={"reference": tag})]
-    if not present:
-        raise HarnessError("no machine image is built yet", fix="run the harness once (it builds them), then save")
+def save(client: docker.DockerClient, archive: Path, *, build_missing: bool = False) -> list[str]:
+    """The machine images into the archive; the tags saved. Under a key that names them all, an archive must hold
+    them all (a cache hit is never saved again): ``build_missing`` builds those this engine lacks first, and
+    without it a partial set is refused."""
+    if build_missing:
+        catalog = Catalog()
+        builder = ImageBuilder(client, catalog, print)
+        for name in [ROOTFS, *catalog.names()]:
+            builder.ensure(name)
+    wanted = machine_tags(client)
+    present = [tag for tag in wanted if client.images.list(filters={"reference": tag})]
+    if len(present) < len(wanted):
+        missing = ", ".join(tag for tag in wanted if tag not in present)
+        raise HarnessError(
+            f"not every machine image is built ({missing}): a partial archive would be kept as if whole",
+            fix="deployer-harness images save --all PATH (it builds the missing ones first)",
+        )
     archive.parent.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["docker", "save", "-o", str(archive), *present], capture_output=True, text=True)
     if done.returncode != 0:

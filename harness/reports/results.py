@@ -50,7 +50,7 @@ class ItemResult:
             "drift": next(iter(self.data(r.DRIFT_DATA)), None),
             "rollback_leftovers": [change for kept in self.data(r.ROLLBACK_DATA) for change in kept],
         }
-        skipped = {r.SCENARIO, *DATA_PROPERTIES}
+        skipped = {r.SCENARIO, r.DEPLOYER, *DATA_PROPERTIES}
         data["properties"] = [[key, value] for key, value in self.properties if key not in skipped]
         return data
 
@@ -67,7 +67,7 @@ def item_result(report: Any) -> ItemResult | None:
     outcome = report.outcome if report.when == "call" or report.skipped else "error"
     return ItemResult(
         nodeid=report.nodeid,
-        deployer=report.nodeid.split("::")[0].rsplit("/", 2)[-2] if "/" in report.nodeid else "",
+        deployer=next((value for key, value in properties if key == r.DEPLOYER), ""),
         scenario=scenario,
         outcome=outcome,
         seconds=float(report.duration),

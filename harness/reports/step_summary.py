@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from harness.checks import report as r
 from harness.reports.results import ItemResult
 
+LIMIT = 1000 * 1024  # bytes: under GitHub's 1 MiB a step
 _MARK = {"passed": "✅ passed", "failed": "❌ failed", "error": "❌ error", "skipped": "⏭ skipped"}
 
 
@@ -18,24 +20,27 @@ def step_summary(run: dict[str, Any], items: Sequence[ItemResult]) -> str:
         lines.append(f"- image under test for `{image}`: `{given['ref']}` = `{given['id']}`")
     for deployer in dict.fromkeys(item.deployer for item in items):
         lines += _deployer(deployer, [item for item in items if item.deployer == deployer])
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if len(text.encode()) > LIMIT:  # GitHub drops a step summary over 1 MiB whole
+        text = text.encode()[:LIMIT].decode(errors="ignore") + "\n\n(cut: the whole run is in --deployer-json)\n"
+    return text
 
 
 def _deployer(name: str, items: list[ItemResult]) -> list[str]:
     lines = ["", f"## `{name}`", "", "| scenario | verdict | time | detail |", "|---|---|---|---|"]
     for item in items:
-        detail = _cell(item.message or "; ".join(item.values("finding"))[:300])
+        detail = _cell(item.message or "; ".join(item.values(r.FINDING))[:300])
         lines.append(f"| {item.scenario} | {_MARK.get(item.outcome, item.outcome)} | {item.seconds:.1f} s | {detail} |")
     for item in items:
         lines += _diffs(item) + _drift(item) + _leftovers(item)
-    timings = [f"- {item.scenario}: {item.values('timing')[0]}" for item in items if item.values("timing")]
+    timings = [f"- {item.scenario}: {item.values(r.TIMING)[0]}" for item in items if item.values(r.TIMING)]
     if timings:
         lines += ["", "<details><summary>timings</summary>", "", *timings, "", "</details>"]
     return lines
 
 
 def _diffs(item: ItemResult) -> list[str]:
-    changes = [change for diff in item.data("diff_data") for change in diff]
+    changes = [change for diff in item.data(r.DIFF_DATA) for change in diff]
     if not changes:
         return []
     lines = ["", f"<details><summary>{item.scenario}: {len(changes)} change(s) and finding(s)</summary>", "", "```diff"]
@@ -49,7 +54,7 @@ def _diffs(item: ItemResult) -> list[str]:
 
 
 def _drift(item: ItemResult) -> list[str]:
-    rows = next(iter(item.data("drift_data")), None)
+    rows = next(iter(item.data(r.DRIFT_DATA)), None)
     if not rows:
         return []
     lines = ["", f"### {item.scenario}: drift matrix", "", "| machine | mutation | item | detected | healed |"]
@@ -61,7 +66,7 @@ def _drift(item: ItemResult) -> list[str]:
 
 
 def _leftovers(item: ItemResult) -> list[str]:
-    kept = [change for data in item.data("rollback_data") for change in data]
+    kept = [change for data in item.data(r.ROLLBACK_DATA) for change in data]
     if not kept:
         return []
     lines = ["", f"### {item.scenario}: left behind after rolling back", ""]
