@@ -94,7 +94,7 @@ def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None
 
 
 def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(probe: Deployment) -> None:
-    rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=5)
+    rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=20)  # long enough for a loaded machine to start it
     assert not rollout.succeeded
     state = cluster(probe).pod_state("n1")
     assert state.restarts >= 1 and not state.ready
