@@ -94,9 +94,10 @@ def test_a_rolling_update_replaces_one_node_at_a_time(probe: Deployment) -> None
 
 
 def test_a_crashing_container_is_restarted_with_back_off_and_its_logs_are_shown(probe: Deployment) -> None:
-    rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=20)  # long enough for a loaded machine to start it
+    rollout = roll_out(probe, env={"CRASH": "yes"}, timeout=10)
     assert not rollout.succeeded
-    state = cluster(probe).pod_state("n1")
+    # Asked with its readiness probe: between two crashes the container may be running, never ready.
+    state = cluster(probe).pod_state("n1", probe=("test", "-f", "/tmp/ready"))
     assert state.restarts >= 1 and not state.ready
     described = rollout.describe()
     assert "pods not ready in time" in described
