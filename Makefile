@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup engine demo test unit lint bench prune sweep clean
+.PHONY: setup engine browser demo test unit lint bench prune sweep clean
 
 $(BIN)/pytest: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,20 @@ engine:
 setup: engine $(BIN)/pytest
 
 # The main job: the reference deployer against a simulated Proxmox VE 8 host (the gate), then its drift matrix.
+# Each writes its reports under reports/ (JUnit, JSON, HTML), which CI keeps.
 demo: setup
-	$(BIN)/pytest --deployer pve-nut
-	$(BIN)/pytest --deployer pve-nut -m drift
+	$(BIN)/pytest --deployer pve-nut --junitxml=reports/gate.xml --deployer-json=reports/gate.json \
+		--deployer-html=reports/gate.html
+	$(BIN)/pytest --deployer pve-nut -m drift --junitxml=reports/drift.xml --deployer-json=reports/drift.json \
+		--deployer-html=reports/drift.html
 
 # The project's own tests: lint, types, unit tests and integration tests on real containers.
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest -n $(PYTEST_WORKERS) tests
+
+# Debian's headless Chromium and its driver, for the HTML report's test in a real browser.
+browser:
+	bash tools/ensure-browser.sh
 
 unit: $(BIN)/pytest
 	$(BIN)/pytest tests/unit

@@ -2,7 +2,7 @@
 image it is about to push, and pushes that same image only when the gate is green.
 
 1. build each deployer's image with buildx, ``load: true`` (nothing is pushed yet);
-2. ``pytest --deployer NAME --image NAME=<that image>``, with the JUnit, JSON reports and the step summary;
+2. ``pytest --deployer NAME --image NAME=<that image>``, with the JUnit, JSON and HTML reports and the step summary;
 3. push the image tested (the same ID, so the same digest) when the gate passed on the default branch.
 
 The machine images are cached between runs (``deployer-harness images save|load``, keyed by ``images key``), and
@@ -82,7 +82,7 @@ def _gate_steps(deployers_dir: str) -> list[dict[str, object]]:
             "name": "Gate: the image about to be pushed",
             "run": f"{_ROOT} pytest --deployers-dir {deployers_dir} --deployer ${{{{ matrix.deployer }}}} "
             '--image "${{ matrix.deployer }}=${{ env.IMAGE }}" '
-            "--junitxml=reports/junit.xml --deployer-json=reports/results.json",
+            "--junitxml=reports/junit.xml --deployer-json=reports/results.json --deployer-html=reports/report.html",
         },
     ]
 

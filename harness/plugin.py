@@ -18,7 +18,7 @@ import docker.errors
 import pytest
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
-from harness import PROJECT
+from harness import PROJECT, progress
 from harness.checks.report import SHELL, ScenarioLog, StepFailed, is_scenario, summary_lines
 from harness.deployer.cross_checks import load_deployer
 from harness.deployer.discovery import resolve
@@ -29,7 +29,9 @@ from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, N
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
+from harness.progress_hooks import ProgressHooks
 from harness.reports.annotations import error_annotation, in_github_actions, where_of
+from harness.reports.html_report import write_html
 from harness.reports.json_report import write_json
 from harness.reports.results import ItemResult, item_result
 from harness.reports.step_summary import step_summary
@@ -48,10 +50,15 @@ class State:
     reporter: Any = None
     signals: StopSignals = field(default_factory=StopSignals)
     results: dict[str, ItemResult] = field(default_factory=dict)  # by node id: every item, from every worker
+    quiet: bool = False  # -q: no progress
 
     def progress(self, line: str) -> None:
-        if self.reporter is not None:
+        if self.quiet:
+            return
+        if self.reporter is not None:  # before the tests: straight to the terminal
             self.reporter.write_line(f"[{PROJECT}] {line}")
+        else:  # during them: through the progress folder, which the controller prints
+            progress.say(line)
 
 
 STATE = pytest.StashKey[State]()
@@ -104,6 +111,13 @@ def _add_run_options(group: Any) -> None:
         "harness/reports/report.schema.json)",
     )
     group.addoption(
+        "--deployer-html",
+        default=None,
+        metavar="PATH",
+        help="write the run as one self-contained HTML page: verdicts, step timelines, the drift grid with each "
+        "failing row's evidence, highlighted diffs, rollback leftovers",
+    )
+    group.addoption(
         "--cluster",
         choices=CLUSTERS,
         default=None,
@@ -127,6 +141,12 @@ def _add_run_options(group: Any) -> None:
 
 def _add_ini_settings(parser: pytest.Parser) -> None:
     parser.addini("deployer_json", "like --deployer-json: where to write the run's results as JSON", default="")
+    parser.addini("deployer_html", "like --deployer-html: where to write the run's HTML report", default="")
+    parser.addini(
+        "deployer_progress_every",
+        "seconds between two progress lines of a scenario (default 10; -q prints none)",
+        default=str(progress.EVERY),
+    )
     parser.addini("deployer_drift", "the drift tier when --drift is not given: skip, quick or full", default="")
     parser.addini("deployer_drift_workers", "like --drift-workers (0: the engine's CPUs)", default="0")
     parser.addini("deployers_dir", "where deployers live, relative to the rootdir", default="deployers")
@@ -146,11 +166,11 @@ def _add_ini_settings(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for scenario in scenarios_for():
         config.addinivalue_line("markers", f"{scenario.name}: the {scenario.name} scenario ({scenario.description})")
-    state = State()
+    state = State(quiet=config.option.verbose < 0)
     config.stash[STATE] = state
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and SESSION_INPUT in workerinput:
-        state.session = RunSession.from_data(workerinput[SESSION_INPUT])
+        state.session = RunSession.from_data(workerinput[SESSION_INPUT], state.progress)
     else:
         keep = _keep_option(config) or _keep_ini(config)
         cluster = config.getoption("cluster") or config.getini("deployer_cluster")
@@ -168,11 +188,28 @@ def pytest_configure(config: pytest.Config) -> None:
     if names:
         state.signals.install()  # SIGTERM and SIGHUP clean up as Ctrl-C does
         _load_specs(config, state, names)
+        if not state.quiet:
+            hooks = ProgressHooks(config, lambda: state.session.bench.workdir, _progress_every(config))
+            config.pluginmanager.register(hooks, f"{PROJECT}-progress")
         if workerinput is None:
             config.pluginmanager.register(ResultsCollector(state), f"{PROJECT}-results")
     images: list[str] = config.getoption("image")
     if images and workerinput is None:
         _given_images(state, images)
+
+
+def _progress_every(config: pytest.Config) -> float:
+    value = str(config.getini("deployer_progress_every")).strip()
+    try:
+        every = float(value)
+    except ValueError:
+        every = -1.0
+    if every < 0:
+        raise pytest.UsageError(
+            f"deployer_progress_every in the ini file is {value!r}: give the seconds between two progress lines, "
+            f"e.g. {progress.EVERY:g}"
+        )
+    return every
 
 
 def _given_images(state: State, values: list[str]) -> None:
@@ -466,8 +503,8 @@ class ResultsCollector:
 
 
 def _write_reports(config: pytest.Config, state: State) -> None:
-    """``--deployer-json PATH`` (or ini ``deployer_json``), and the CI job's step summary when
-    ``$GITHUB_STEP_SUMMARY`` names one."""
+    """``--deployer-json PATH`` and ``--deployer-html PATH`` (or their ini settings), and the CI job's step summary
+    when ``$GITHUB_STEP_SUMMARY`` names one."""
     items = sorted(state.results.values(), key=lambda item: item.nodeid)
     session = state.session
     run = {
@@ -476,17 +513,23 @@ def _write_reports(config: pytest.Config, state: State) -> None:
         "deployers": [spec.name for spec in state.specs.values()],
         "images": {name: {"ref": image.ref, "id": image.id} for name, image in session.images.items()},
     }
-    option, ini = config.getoption("deployer_json"), str(config.getini("deployer_json")).strip()
-    target = config.invocation_params.dir / option if option else config.rootpath / ini if ini else None
     summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
     try:
-        if target is not None:
-            write_json(target, run, items)
+        for name, write in (("deployer_json", write_json), ("deployer_html", write_html)):
+            target = _report_path(config, name)
+            if target is not None:
+                write(target, run, items)
         if summary and items:
             with open(summary, "a", encoding="utf-8") as out:
                 out.write(step_summary(run, items))
     except OSError as exc:  # a report that cannot be written is said, not a traceback after the verdicts
         print(f"{PROJECT}: could not write a report: {exc}", file=sys.stderr)
+
+
+def _report_path(config: pytest.Config, name: str) -> Path | None:
+    """The option's path (from where pytest was started), else the ini setting's (from the rootdir)."""
+    option, ini = config.getoption(name), str(config.getini(name)).strip()
+    return config.invocation_params.dir / option if option else config.rootpath / ini if ini else None
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import progress
 from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog, StepFailed
 from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
@@ -282,7 +283,7 @@ class RunSession:
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
         started = time.monotonic()
         self._go_on()
-        with self.deployment(spec, secrets) as deployment:
+        with progress.scope(f"{spec.name} / {scenario.name}"), self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             failed = False  # an interrupt, or the run ending, is no failure: their machines go
             try:

@@ -65,8 +65,19 @@ def verify(deployment: Deployment) -> StepReport:
     report = StepReport()
     report.add(r.VERIFY, result.summary())
     if not result.passed:
-        report.failure = result.describe()
+        report.failure = result.describe() + "".join(_pod_log(node, log) for node, log in workload.pod_logs().items())
     return report
+
+
+POD_LOG_LINES = 30
+
+
+def _pod_log(node: str, log: str) -> str:
+    """A daemon pod's log beside the verdict: an error such as "Failed to connect to bus" shows there."""
+    lines = log.rstrip("\n").splitlines()
+    shown = f"last {POD_LOG_LINES} of {len(lines)} lines" if len(lines) > POD_LOG_LINES else f"{len(lines)} lines"
+    body = [f"    | {line}" for line in lines[-POD_LOG_LINES:]] or ["    | (nothing logged)"]
+    return "\n".join([f"\n--- the daemon pod on {node} logged ({shown}):", *body])
 
 
 def _derive(deployment: Deployment, report: StepReport) -> None:

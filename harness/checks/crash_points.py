@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from harness import progress
 from harness.checks import report as r
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
@@ -91,7 +92,10 @@ def crash_points(deployment: Deployment, lanes: int) -> tuple[list[CrashPoint], 
             for machine, k, _ in points:
                 futures.append(pool.submit(_run_point, deployment, machine, k, watches))
             control_run = control.result()
-            runs = [future.result() for future in futures]
+            runs = []
+            for future in futures:
+                runs.append(future.result())
+                progress.report(f"crash points {len(runs)}/{len(futures)}")
         except BaseException:
             for future in futures:
                 future.cancel()

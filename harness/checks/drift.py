@@ -62,8 +62,9 @@ def drift(deployment: Deployment) -> StepReport:
         report.section("drift", "no drift check: give the spec `drift.manifest` or `drift.command`")
     elif strategy.detector is not None:
         report.add(r.DRIFT_CHECK, strategy.detector)
-    for row in [row for row in found.rows if row.failed and row.check_output][:3]:  # what the check printed
-        report.section(f"drift check output after {row.mutation.id}", row.check_output)
+    evidence = found.evidence_text(state.mask)
+    if evidence is not None:  # each failing row's own: the check's output, the healing apply's result
+        report.section("drift: the evidence of each failing row", evidence)
     if found.failures:
         report.failure = f"{found.summary()}\n{found.table(state.mask)}"
     return report

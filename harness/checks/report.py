@@ -16,6 +16,7 @@ DEPLOYER = "deployer"  # which deployer's item it is (for the reports)
 MACHINES_READY = "machines_ready"
 SHARED = "shared"  # its steps ran in a longer scenario's deployment
 TIMING = "timing"
+STEPS_DATA = "steps_data"  # the timeline: each step's start (seconds after the first), length, and whether it failed
 IMAGE = "image"  # each version's image as applied: the engine's ID (sha256:...), and the tag it was given by
 APPLY = "apply"  # numbered: apply1, apply2, ...
 JOURNAL = "journal"  # numbered as the apply: each machine's remote commands, counted by kind
@@ -48,7 +49,7 @@ ROLLBACK_DATA = "rollback_data"
 SHELL = "shell"
 
 LINES = (DIFF, FINDING, DRIFT_MATRIX, LEFTOVER, SHELL)
-DATA = (SCENARIO, DEPLOYER, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA)
+DATA = (SCENARIO, DEPLOYER, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA)
 NO_CHANGE = "no change"  # a diff stat with nothing to show
 
 

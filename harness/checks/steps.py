@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from harness import progress
 from harness.checks import report as r
 from harness.checks.converge import apply, verify
 from harness.checks.crash_points import crash_points_step
@@ -55,6 +57,21 @@ class StepRun:
     step: str
     report: StepReport
     seconds: float
+    started: float = 0.0  # seconds after the scenario's first step began
+
+    @property
+    def failed(self) -> bool:
+        return self.report.failure is not None
+
+
+def record_timing(log: ScenarioLog, runs: Sequence[StepRun]) -> None:
+    """How long each step took: a line for people, and the timeline as data (the HTML report's bars)."""
+    log.record(r.TIMING, ", ".join(f"{run.step} {run.seconds:.1f} s" for run in runs))
+    timeline = [
+        {"step": run.step, "start": round(run.started, 3), "seconds": round(run.seconds, 3), "failed": run.failed}
+        for run in runs
+    ]
+    log.record(r.STEPS_DATA, json.dumps(timeline, separators=(",", ":")))
 
 
 def run_steps(
@@ -68,24 +85,26 @@ def run_steps(
     """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
     A negative verdict raises :class:`StepFailed` with the step's failure, masked. ``done`` gets each step that
     ran to its end, the failing one included; ``go_on`` is asked before each step, and raises to stop."""
-    timings: list[str] = []
+    timeline: list[StepRun] = []
     deployment.faults.plan(faults)  # each `fault` step strikes the next
+    begun = time.monotonic()
     if NEEDS_PRISTINE & set(steps):
-        started = time.monotonic()
         deployment.state.scan_pristine()
-        timings.append(f"pristine scan {time.monotonic() - started:.1f} s")
+        timeline.append(StepRun("pristine scan", StepReport(), time.monotonic() - begun))
     try:
-        for step in steps:
+        for number, step in enumerate(steps, 1):
             go_on()
+            progress.report(f"step {number}/{len(steps)}: {step}")
             started = time.monotonic()
+            report = StepReport(failure="it stopped with an error")  # until it returns
             try:
                 report = STEPS[step](deployment)
             finally:
-                timings.append(f"{step} {time.monotonic() - started:.1f} s")
+                timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
             log.add(report)
             if done is not None:
-                done.append(StepRun(step, report, time.monotonic() - started))
+                done.append(timeline[-1])
             if report.failure is not None:
                 raise StepFailed(log.mask(report.failure))
     finally:
-        log.record(r.TIMING, ", ".join(timings))
+        record_timing(log, timeline)

@@ -26,11 +26,31 @@ class Rollout:
         return None
 
     @property
+    def nowhere(self) -> bool:
+        """Its rules match no node. `kubectl rollout status` calls that done; here it is a failed apply, since
+        nothing got configured anywhere."""
+        return bool(self.decisions) and not any(d.runs for d in self.decisions)
+
+    @property
     def reason(self) -> str:
+        if self.nowhere:
+            return "scheduled on no node"
         return "rolled out" if self.succeeded else "rollout did not finish"
+
+    def refuse_nowhere(self) -> None:
+        """A rollout that placed no pod fails, saying why (each node's reason follows in :meth:`describe`)."""
+        if self.nowhere:
+            self.succeeded = False
+            self.lines.append(
+                f'daemon set "{self.daemonset}": its rules match none of the {len(self.decisions)} node(s), so no '
+                "pod runs anywhere (fix: match its nodeSelector, affinity and tolerations to the nodes, or give the "
+                "spec's `cluster.nodes` those labels)"
+            )
 
     def summary(self) -> str:
         scheduled = sum(d.runs for d in self.decisions)
+        if self.nowhere:
+            return f"scheduled on no node: none of the {len(self.decisions)} match its rules"
         return f"{self.reason} on {scheduled} of {len(self.decisions)} node(s) in {self.seconds:.1f} s"
 
     def describe(self) -> str:

@@ -97,6 +97,9 @@ class SimCluster:
         for decision in rollout.decisions:  # nodes that no longer match lose their pod
             if not decision.runs and decision.node in self.pods:
                 self._delete(self.pods.pop(decision.node))
+        if rollout.nowhere:
+            rollout.refuse_nowhere()
+            return rollout
         fresh = [node for node in wanted if node not in self.pods]
         self._start_all(ds, unpacked, revision, fresh)
         old = [node for node in wanted if self.pods[node].revision != revision]

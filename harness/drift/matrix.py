@@ -23,6 +23,9 @@ class Detection(str, Enum):
 
 DETECTED, UNNAMED, MISSED, NO_CHECK = Detection.DETECTED, Detection.UNNAMED, Detection.MISSED, Detection.NO_CHECK
 NOTHING_CHANGED = "the mutation changed nothing the snapshots watch (watch it with `state.paths`, or drop it)"
+EVIDENCE_ROWS = 12  # failing rows whose evidence the terminal shows
+EVIDENCE_LINES = 20  # of each piece, its last lines
+EVIDENCE_CHARS = 8000  # a piece of evidence in the JSON: its end, where the errors are
 NOT_RUN_STUCK = "not run: no copy of the converged machines was left to run it on"
 
 
@@ -50,6 +53,33 @@ class Row:
     def failed(self) -> bool:
         unnamed = self.detected is UNNAMED and self.unnamed_fails
         return self.unjudged is not None or unnamed or self.detected in (MISSED, Detection.NOT_RUN) or not self.healed
+
+    def evidence(self) -> list[tuple[str, str]]:
+        """What decided the row's verdict, a titled text each: the check's output, what healing left and the
+        healing apply's (or the pod's) own account."""
+        if self.unjudged is not None:
+            return [("why it could not be judged", self.unjudged)]
+        found: list[tuple[str, str]] = []
+        if self.detected is UNNAMED:
+            found.append(("output that failed without naming it (the lines not printed on the converged host)",
+                          self.judged or self.check_output))  # fmt: skip
+        elif self.detected is MISSED:
+            found.append(("the drift check passed; its output", self.check_output or "(no output)"))
+        healing = self.healing
+        if healing is not None and healing.remaining:
+            found.append(("what still differs from the converged host", "\n".join(healing.remaining)))
+        if healing is not None and healing.applied is not None and not self.healed:
+            found.append(("the healing apply", healing.applied))
+        if (
+            healing is not None
+            and healing.report is not None
+            and not self.healed
+            and healing.report != self.check_output
+        ):
+            found.append(("what the pod logged since the mutation", healing.report or "(nothing)"))
+        if self.stuck is not None:
+            found.append(("could not be put back", self.stuck))
+        return found
 
     @property
     def detected_column(self) -> str:
@@ -128,18 +158,60 @@ class DriftReport:
         ]
         return "\n".join(lines)
 
-    def to_data(self, mask: Mask) -> list[dict[str, str]]:
-        return [
-            {
-                "machine": r.mutation.machine,
-                "mutation": r.mutation.kind,
-                "item": mask(r.mutation.item),
-                "detail": mask(r.mutation.detail),
-                "detected": mask(r.detected_column),
-                "healed": mask(r.healed_column),
-            }
-            for r in self.rows
-        ]
+    def evidence_text(self, mask: Mask, rows: int = EVIDENCE_ROWS, lines: int = EVIDENCE_LINES) -> str | None:
+        """The failing rows' evidence for the terminal: rows whose check failed without naming what drifted
+        first (their output is what a user needs to fix the check), then those that did not heal, then the
+        missed ones; each piece cut to its last lines. None when no row failed."""
+        failing = sorted(self.failures, key=_evidence_order)
+        if not failing:
+            return None
+        out: list[str] = []
+        for row in failing[:rows]:
+            out.append(
+                f"{mask(_label(row.mutation))}: detected {mask(row.detected_column)}, healed {mask(row.healed_column)}"
+            )
+            for title, text in row.evidence():
+                body = text.rstrip("\n").splitlines() or ["(nothing)"]
+                cut = f" (last {lines} of {len(body)} lines)" if len(body) > lines else ""
+                out.append(f"  {title}{cut}:")
+                out += [f"    | {mask(line)}" for line in body[-lines:]]
+        if len(failing) > rows:
+            out.append(f"... {len(failing) - rows} more failing row(s): every row's evidence is in --deployer-json")
+        return "\n".join(out)
+
+    def to_data(self, mask: Mask) -> list[dict[str, object]]:
+        return [_row_data(r, mask) for r in self.rows]
+
+
+def _evidence_order(row: Row) -> int:
+    if row.detected is UNNAMED:
+        return 0
+    return 1 if row.unjudged is None and not row.healed else 2
+
+
+def _row_data(row: Row, mask: Mask) -> dict[str, object]:
+    """A row as data: the columns as the table shows them, the same verdicts as values, and its evidence."""
+    healing = row.healing
+    judged = row.unjudged is None and row.detected is not Detection.NOT_RUN
+    seen = row.detected in (DETECTED, UNNAMED) if judged and row.detected is not NO_CHECK else None
+    heal_seconds = healing.seconds if healing is not None and healing.seconds is not None else row.phases.get("heal")
+    return {
+        "machine": row.mutation.machine,
+        "mutation": row.mutation.kind,
+        "item": mask(row.mutation.item),
+        "detail": mask(row.mutation.detail),
+        "detected": mask(row.detected_column),
+        "healed": mask(row.healed_column),
+        "failed": row.failed,
+        "is_detected": seen,
+        "is_named": (row.detected is DETECTED) if seen else None,
+        "is_healed": row.healed if judged and healing is not None else None,
+        "heal_seconds": round(heal_seconds, 2) if heal_seconds is not None and row.healed else None,
+        "evidence": [
+            {"title": title, "text": mask(text)[-EVIDENCE_CHARS:]}
+            for title, text in (row.evidence() if row.failed else [])
+        ],
+    }
 
 
 def _label(mutation: Mutation) -> str:
@@ -161,3 +233,4 @@ class Healing:
     report: str | None = None  # what a self-healing pod logged while it repaired; None: the healing says nothing
     seconds: float | None = None  # how long it took, when it healed by itself
     ran: float | None = None  # what the deployer's apply pods ran, when a new apply healed
+    applied: str | None = None  # the healing apply's result, described (its Job's attempts and logs)

@@ -110,9 +110,10 @@ class _Converged(Generic[W]):
     def heal(self, mutation: Mutation) -> Healing:
         """A new apply of the current version; every machine is compared afterwards."""
         applied = self.workload.apply(self.current)
+        described = applied.describe()
         if not applied.succeeded:
-            return Healing([f"the apply failed ({applied.summary()})"], ran=applied.ran_seconds)
-        return Healing(self.differences(list(self.converged)), ran=applied.ran_seconds)
+            return Healing([f"the apply failed ({applied.summary()})"], ran=applied.ran_seconds, applied=described)
+        return Healing(self.differences(list(self.converged)), ran=applied.ran_seconds, applied=described)
 
 
 class JobDrift(_Converged[RunsDriftCheck]):

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import docker.errors
 
+from harness import progress
 from harness.drift.matrix import NO_CHECK, NOT_RUN_STUCK, NOTHING_CHANGED, Check, DriftReport, Healing, Row
 from harness.drift.mutations import Mutation
 from harness.drift.naming import judge, unless_said_of_others
@@ -102,6 +103,13 @@ class _Queue:
         self._rows, self._lock = deque(rows), threading.Lock()
         self.stopped = threading.Event()
         self._open = threading.Event()
+        self._finished = 0
+
+    def finished(self) -> int:
+        """One more row is done: how many are."""
+        with self._lock:
+            self._finished += 1
+            return self._finished
 
     def open(self) -> None:
         self._open.set()
@@ -142,7 +150,10 @@ def run_drift(
     if clones is not None:
         clones.freeze()
     queue = _Queue(report.rows)
-    work = functools.partial(_work, queue=queue, converged=converged, machines=machines, clones=clones, report=report)
+    work = functools.partial(
+        _work, queue=queue, converged=converged, machines=machines, clones=clones, report=report,
+        tick=progress.reporter(),
+    )  # fmt: skip
     count = min(max(1, lanes), len(mutations)) if clones is not None else 1
     # Daemon threads: an interrupted run does not wait for the row a lane is on (the drift step removes the
     # clones under it, and the run's sweep what is left).
@@ -183,6 +194,7 @@ def _work(
     machines: list[str],
     clones: Clones | None,
     report: DriftReport,
+    tick: Callable[[str], None] = lambda where: None,
 ) -> bool:
     """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
     once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
@@ -208,6 +220,7 @@ def _work(
             lane = None
             _broke(row, exc, queue, report)
             continue
+        tick(f"drift {queue.finished()}/{len(report.rows)} mutations")
         if row.stuck is not None:
             exclude = f"exclude it (`drift.exclude: [{row.mutation.id!r}]`) or make the deployer heal it"
             then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"

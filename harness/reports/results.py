@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.checks import report as r
 
-DATA_PROPERTIES = {r.DIFF_DATA: "diffs", r.DRIFT_DATA: "drift", r.ROLLBACK_DATA: "rollback"}
+DATA_PROPERTIES = {r.DIFF_DATA: "diffs", r.DRIFT_DATA: "drift", r.ROLLBACK_DATA: "rollback", r.STEPS_DATA: "steps"}
 
 
 @dataclass
@@ -46,6 +46,7 @@ class ItemResult:
             "findings": self.values(r.FINDING),
             "images": self.values(r.IMAGE),
             "timing": next(iter(self.values(r.TIMING)), ""),
+            "steps": next(iter(self.data(r.STEPS_DATA)), []),
             "diffs": [change for diff in self.data(r.DIFF_DATA) for change in diff],
             "drift": next(iter(self.data(r.DRIFT_DATA)), None),
             "rollback_leftovers": [change for kept in self.data(r.ROLLBACK_DATA) for change in kept],

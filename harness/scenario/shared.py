@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from harness.checks import report as r
 from harness.checks.report import ScenarioLog, StepFailed
-from harness.checks.steps import StepRun
+from harness.checks.steps import StepRun, record_timing
 from harness.errors import HarnessError
 from harness.scenario.model import Scenario
 
@@ -44,7 +44,7 @@ class SharedRun:
         log.record(r.SHARED, f"its steps ran as the first of the {self.scenario.name} scenario's")
         for run in runs:
             log.add(run.report)
-        log.record(r.TIMING, ", ".join(f"{run.step} {run.seconds:.1f} s" for run in runs))
+        record_timing(log, runs)
         failures = [run.report.failure for run in runs if run.report.failure is not None]
         if failures:
             raise StepFailed(log.mask(failures[0]))

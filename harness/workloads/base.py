@@ -69,6 +69,11 @@ class Workload(Protocol):
         """How the drift suite checks and heals this workload, from the converged machines."""
         ...
 
+    def pod_logs(self) -> dict[str, str]:
+        """What the workload's running pods have logged, by machine, for a verdict's evidence: a DaemonSet's
+        daemons (a failing verify's cause is often there); none for a Job, whose log is its apply's."""
+        ...
+
     def shell_hints(self) -> list[str]: ...
 
     def close(self) -> None:

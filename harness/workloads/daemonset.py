@@ -139,6 +139,9 @@ class DaemonSetWorkload(ABC):
     def drift_strategy(self, converged: Converged) -> PodDrift:
         return PodDrift(self, converged)
 
+    def pod_logs(self) -> dict[str, str]:
+        return {name: self.logs(name) for name, placement in self.placements().items() if placement.pod is not None}
+
     @abstractmethod
     def start(self) -> None: ...
 

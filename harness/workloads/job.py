@@ -155,6 +155,9 @@ class JobWorkload:
     def drift_strategy(self, converged: Converged) -> JobDrift:
         return JobDrift(self, converged)
 
+    def pod_logs(self) -> dict[str, str]:
+        return {}
+
     def shell_hints(self) -> list[str]:
         return self.testbed.shell_hints()
 

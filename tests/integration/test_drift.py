@@ -37,11 +37,21 @@ def matrix(case: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
     return {f"{r['mutation']} {r['item']}": (r["detected"], r["healed"]) for r in rows}
 
 
+def verdicts(case: dict[str, list[str]]) -> list[dict[str, object]]:
+    """The matrix's rows without what differs run to run: times, and the evidence's text (Job names, times)."""
+    rows = json.loads(case["drift_data"][0])
+    return [
+        {**{k: v for k, v in row.items() if k not in ("heal_seconds", "evidence")},
+         "evidence": [piece["title"] for piece in row["evidence"]]}
+        for row in rows
+    ]  # fmt: skip
+
+
 def test_lanes_side_by_side_give_the_serial_matrix_row_for_row(suite: Suite, serial: Suite) -> None:
     for name in ("drift-good", "drift-sloppy"):  # the sloppy one leaves mutations for the lanes to put back
         assert "on 2 lanes" in suite.cases[name]["drift_run"][0], suite.cases[name]["drift_run"]
         assert serial.cases[name]["drift_run"] == [f"full tier, all {MUTATIONS} mutations, on 1 lane"]
-        assert json.loads(suite.cases[name]["drift_data"][0]) == json.loads(serial.cases[name]["drift_data"][0])
+        assert verdicts(suite.cases[name]) == verdicts(serial.cases[name])
         assert suite.cases[name]["drift"] == serial.cases[name]["drift"]
     assert leftovers(serial.run) == []
 
@@ -95,6 +105,25 @@ def test_a_vague_check_and_a_deployer_that_does_not_fix_modes_are_named(suite: S
     assert rows["chmod /etc/drift/app.conf"][1] == "NO: web1: file /etc/drift/app.conf: metadata, mode 640 -> 600"
     # After an unhealed mutation the harness puts the host back: the next mutation is judged on its own.
     assert rows["edit /etc/drift/app.conf"][1] == "yes"
+
+
+def test_each_failing_row_carries_its_evidence_beside_its_verdict(suite: Suite) -> None:
+    rows = json.loads(suite.cases["drift-sloppy"]["drift_data"][0])
+    unnamed = [row for row in rows if row["detected"] == "not named"]
+    assert unnamed and all(row["is_detected"] is True and row["is_named"] is False for row in unnamed)
+    # what a user needs to fix the check: what it printed, for every row judged "not named"
+    assert all(any("drift found" in piece["text"] for piece in row["evidence"]) for row in unnamed)
+    kept = next(row for row in rows if (row["mutation"], row["item"]) == ("chmod", "/etc/drift/app.conf"))
+    assert kept["is_healed"] is False and kept["heal_seconds"] is None
+    evidence = {piece["title"]: piece["text"] for piece in kept["evidence"]}
+    assert (
+        "file /etc/drift/app.conf: metadata, mode 640 -> 600" in evidence["what still differs from the converged host"]
+    )
+    assert evidence["the healing apply"].startswith("Job ")  # its attempts and their logs
+    # the terminal (and JUnit) show it where the verdict is
+    assert "drift: the evidence of each failing row" in suite.output
+    assert "    | drift found" in suite.output
+    assert "drift-secret-token-51ab" not in suite.junit
 
 
 def test_without_a_check_only_healing_is_judged_with_a_note(suite: Suite) -> None:

@@ -53,6 +53,24 @@ def test_the_daemon_lands_where_the_scheduling_rules_say(probe: Deployment) -> N
     assert "n3: taint dedicated=db:NoSchedule is not tolerated" in rollout.describe()
 
 
+def test_a_failing_verify_shows_what_the_daemon_pods_logged(
+    probe: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.checks.converge import verify
+
+    assert roll_out(probe).succeeded  # without hostPID: the pods' systemctl cannot reach the node's systemd
+    (tmp_path / "test_node.py").write_text(
+        "def test_the_pod_left_its_mark(host):\n    assert host.file('/etc/probed').exists\n"
+    )
+    monkeypatch.setattr(probe, "spec", replace(probe.spec, tests=tmp_path))
+    report = verify(probe)
+    assert report.failure is not None and "FAILED test_node::test_the_pod_left_its_mark" in report.failure
+    for node in ("n1", "n2"):  # each targeted node's pod, beside the verdict; n3 has none
+        assert f"--- the daemon pod on {node} logged (" in report.failure
+    assert "the daemon pod on n3" not in report.failure
+    assert "    | systemctl failed: Failed to connect to bus" in report.failure, report.failure
+
+
 def test_without_host_pid_the_pod_has_its_own_pids_and_systemctl_cannot_reach_the_node(probe: Deployment) -> None:
     assert roll_out(probe).succeeded
     log = cluster(probe).logs("n1")
@@ -113,7 +131,12 @@ def test_a_daemonset_whose_rules_match_no_node_fails_placement(bench: Workbench,
     nodes = (Node("n1", {"probe": "no"}), Node("n2", {"role": "db"}, ()))  # the manifest selects probe=yes
     with Deployment(bench, replace(spec, nodes=nodes)) as deployment:
         rollout = deployment.apply()
-        assert rollout.succeeded, rollout.describe()  # rolled out on 0 of 2 nodes: Kubernetes calls that done
+        # `kubectl rollout status` calls 0 of 2 nodes done; nothing is configured, so the apply fails, saying why
+        assert not rollout.succeeded and rollout.summary() == "scheduled on no node: none of the 2 match its rules"
+        described = rollout.describe()
+        assert "its rules match none of the 2 node(s), so no pod runs anywhere" in described
+        assert "successfully rolled out" not in described
+        assert "n1: nodeSelector probe=yes does not match" in described
         report = expect_untargeted_unchanged(deployment)
     assert report.failure is not None
     assert "the DaemonSet's rules match none of the cluster's 2 node(s)" in report.failure

@@ -42,7 +42,8 @@ def test_the_gate_tests_the_image_it_pushes_and_pushes_only_when_green(tmp_path:
     build = steps["Build the image (not pushed yet)"]["with"]
     assert build["load"] is True and build["push"] is False
     gate = steps["Gate: the image about to be pushed"]["run"]
-    assert f'--image "${{{{ matrix.deployer }}}}={build["tags"]}"' in gate and "--deployer-json" in gate
+    assert f'--image "${{{{ matrix.deployer }}}}={build["tags"]}"' in gate
+    assert "--deployer-json=reports/" in gate and "--deployer-html=reports/" in gate  # uploaded with the JUnit
     push = steps["Push the image that passed"]
     assert push["run"] == f'docker push "{build["tags"]}"' and push["if"].startswith("success() && ")
     assert "images load" in steps["Load the machine images"]["run"]

@@ -470,8 +470,71 @@ def test_data_masks_items_details_and_healing() -> None:
             "detail": "0 1 * * * root x --pw ****",
             "detected": DETECTED,
             "healed": "NO: **** stays",
+            "failed": True,
+            "is_detected": True,
+            "is_named": True,
+            "is_healed": False,
+            "heal_seconds": None,
+            "evidence": [{"title": "what still differs from the converged host", "text": "**** stays"}],
         }
     ]
+
+
+def test_data_gives_the_verdicts_as_values_and_the_time_to_heal() -> None:
+    healed = Row(Mutation("pve1", "chmod", "/a", "true", ("/a",)), DETECTED, Healing([], seconds=2.345))
+    unnamed = Row(Mutation("pve1", "chmod", "/b", "true", ("/b",)), UNNAMED, Healing([]), check_output="drift!")
+    unchecked = Row(Mutation("pve1", "stop", "x.service", "true", ("x.service",)), NO_CHECK, Healing([]))
+    unchecked.phases["heal"] = 7.0
+    failed = "mutation failed (exit 1): nope"
+    unmade = Row(Mutation("pve1", "chmod", "/c", "true", ("/c",)), unjudged=failed, made=False)
+    data = DriftReport(True, [healed, unnamed, unchecked, unmade]).to_data(mask)
+    values = [(d["is_detected"], d["is_named"], d["is_healed"], d["heal_seconds"], d["failed"]) for d in data]
+    assert values == [
+        (True, True, True, 2.35, False),
+        (True, False, True, None, True),
+        (None, None, True, 7.0, False),
+        (None, None, None, None, True),
+    ]
+    assert data[0]["evidence"] == [] and data[2]["evidence"] == []  # a passing row needs none
+    assert data[1]["evidence"] == [
+        {
+            "title": "output that failed without naming it (the lines not printed on the converged host)",
+            "text": "drift!",
+        }
+    ]
+    assert data[3]["evidence"] == [{"title": "why it could not be judged", "text": failed}]
+
+
+def test_the_evidence_shows_unnamed_rows_first_then_unhealed_ones_then_missed_ones() -> None:
+    missed = Row(Mutation("pve1", "chmod", "/m", "true", ("/m",)), MISSED, Healing([]), check_output="ssh: warning")
+    broken = Row(
+        Mutation("pve1", "chmod", "/h", "true", ("/h",)),
+        DETECTED,
+        Healing(["the apply failed (exit 1)"], applied="Job x: failed\n    | rm: cannot remove '/h': s3cret"),
+        check_output="/h drifted",
+    )
+    unnamed = Row(
+        Mutation("pve1", "edit", "/u", "true", ("/u",)), UNNAMED, Healing([]), check_output="x\nbad", judged="bad"
+    )
+    text = DriftReport(True, [missed, broken, unnamed]).evidence_text(mask)
+    assert text is not None and "s3cret" not in text
+    assert text.index("edit /u") < text.index("chmod /h") < text.index("chmod /m")
+    assert "    | bad" in text and "    | x" not in text  # the lines the check says only after the mutation
+    assert "  the healing apply:\n    | Job x: failed\n    |     | rm: cannot remove '/h': ****" in text
+    assert "  the drift check passed; its output:\n    | ssh: warning" in text
+
+
+def test_the_evidence_is_cut_to_its_last_lines_and_its_first_rows() -> None:
+    output = "\n".join(f"line {n}" for n in range(30))
+    rows = [
+        Row(Mutation("pve1", "chmod", f"/{n}", "true", (f"/{n}",)), MISSED, Healing([]), check_output=output)
+        for n in range(3)
+    ]
+    text = DriftReport(True, rows).evidence_text(mask, rows=2, lines=5)
+    assert text is not None
+    assert "(last 5 of 30 lines)" in text and "| line 29" in text and "| line 24" not in text
+    assert text.endswith("... 1 more failing row(s): every row's evidence is in --deployer-json")
+    assert DriftReport(True, [row(DETECTED)]).evidence_text(mask) is None
 
 
 # --- DaemonSets: each distinct mutation once, the nodes in turn ---

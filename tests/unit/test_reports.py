@@ -14,12 +14,20 @@ RUN = {"id": "abc123", "engine": "docker 20.10, cgroup v2", "deployers": ["pve-n
 CHANGE = {"machine": "pve1", "section": "file", "item": "/etc/nut/ups.conf", "kind": "content", "detail": "2 lines",
           "patch": "-a\n+b", "finding": False}  # fmt: skip
 ROW = {"machine": "pve1", "mutation": "edit", "item": "/etc/nut/ups.conf", "detail": "", "detected": "yes",
-       "healed": "yes (4.1 s)"}  # fmt: skip
+       "healed": "yes (4.1 s)", "failed": False, "is_detected": True, "is_named": True, "is_healed": True,
+       "heal_seconds": 4.1, "evidence": []}  # fmt: skip
+STEPS = [{"step": "apply", "start": 0.0, "seconds": 3.0, "failed": False},
+         {"step": "drift", "start": 3.0, "seconds": 77.0, "failed": False}]  # fmt: skip
 
 
 def items() -> list[ItemResult]:
     drift = ItemResult("deployers/pve-nut/harness.yaml::drift", "pve-nut", "drift", "passed", 80.5)
-    drift.properties = [("scenario", "drift"), ("drift_data", json.dumps([ROW])), ("timing", "apply 3.0 s")]
+    drift.properties = [
+        ("scenario", "drift"),
+        ("drift_data", json.dumps([ROW])),
+        ("timing", "apply 3.0 s, drift 77.0 s"),
+        ("steps_data", json.dumps(STEPS)),
+    ]
     idem = ItemResult("deployers/pve-nut/harness.yaml::idempotency", "pve-nut", "idempotency", "failed", 12.0)
     idem.message = "pve-nut / idempotency: the second apply changed the host"
     idem.properties = [("scenario", "idempotency"), ("diff_data", json.dumps([CHANGE])), ("finding", "warn: x")]
@@ -34,7 +42,8 @@ def test_the_json_report_follows_its_schema_and_carries_every_piece_as_data() ->
     jsonschema.validate(data, json.loads(SCHEMA_FILE.read_text()))
     assert data["counts"] == {"passed": 1, "failed": 1, "skipped": 1}
     drift, idem, rollback = data["items"]
-    assert drift["drift"] == [ROW] and drift["timing"] == "apply 3.0 s"
+    assert drift["drift"] == [ROW] and drift["timing"] == "apply 3.0 s, drift 77.0 s" and drift["steps"] == STEPS
+    assert idem["steps"] == []
     assert idem["diffs"] == [CHANGE] and idem["findings"] == ["warn: x"] and idem["message"].startswith("pve-nut")
     assert rollback["rollback_leftovers"] == [CHANGE] and rollback["drift"] is None
     assert all(name != "scenario" for name, _ in idem["properties"])  # data properties are not repeated as text

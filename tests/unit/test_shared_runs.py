@@ -65,7 +65,9 @@ def test_the_shorter_scenario_reports_only_its_own_steps_of_the_run() -> None:
         ("apply", "apply ran"),
         ("verify", "verify ran"),
         ("timing", "apply 0.5 s, verify 0.5 s"),
-    ]
+        ("steps_data", '[{"step":"apply","start":0.0,"seconds":0.5,"failed":false},'
+                       '{"step":"verify","start":0.0,"seconds":0.5,"failed":false}]'),
+    ]  # fmt: skip
 
 
 def test_a_failing_step_of_its_own_fails_the_shorter_scenario_masked() -> None:
