@@ -7,9 +7,9 @@ clusters and runs each scenario; xdist workers get it as plain values.
 
 from __future__ import annotations
 
+import math
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import pytest
 from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebackNative
 
 from harness import PROJECT, progress
-from harness.checks.report import SHELL, ScenarioLog, StepFailed, is_scenario, summary_lines
+from harness.checks.report import SHELL, ScenarioLog, StepFailed, is_scenario, mask_property, summary_lines
 from harness.deployer.cross_checks import load_deployer
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec
@@ -31,10 +31,8 @@ from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
 from harness.progress_hooks import ProgressHooks
 from harness.reports.annotations import error_annotation, in_github_actions, where_of
-from harness.reports.html_report import write_html
-from harness.reports.json_report import write_json
+from harness.reports.outputs import write_reports
 from harness.reports.results import ItemResult, item_result
-from harness.reports.step_summary import step_summary
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.session import CLUSTERS, RunSession
@@ -204,7 +202,7 @@ def _progress_every(config: pytest.Config) -> float:
         every = float(value)
     except ValueError:
         every = -1.0
-    if every < 0:
+    if not math.isfinite(every) or every < 0:
         raise pytest.UsageError(
             f"deployer_progress_every in the ini file is {value!r}: give the seconds between two progress lines, "
             f"e.g. {progress.EVERY:g}"
@@ -422,7 +420,7 @@ class ScenarioItem(pytest.Item):
             pytest.skip(self.log.mask(f"{self.spec.name}: {exc}"))
         finally:  # masked again with every secret the run has learned by now (a previous version's, say)
             mask = self.log.mask
-            self.user_properties.extend((name, mask(value)) for name, value in self.log.properties)
+            self.user_properties.extend((name, mask_property(name, value, mask)) for name, value in self.log.properties)
             for title, text in self.log.sections:
                 self.add_report_section("call", mask(title), mask(text))
 
@@ -503,8 +501,6 @@ class ResultsCollector:
 
 
 def _write_reports(config: pytest.Config, state: State) -> None:
-    """``--deployer-json PATH`` and ``--deployer-html PATH`` (or their ini settings), and the CI job's step summary
-    when ``$GITHUB_STEP_SUMMARY`` names one."""
     items = sorted(state.results.values(), key=lambda item: item.nodeid)
     session = state.session
     run = {
@@ -513,23 +509,7 @@ def _write_reports(config: pytest.Config, state: State) -> None:
         "deployers": [spec.name for spec in state.specs.values()],
         "images": {name: {"ref": image.ref, "id": image.id} for name, image in session.images.items()},
     }
-    summary = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
-    try:
-        for name, write in (("deployer_json", write_json), ("deployer_html", write_html)):
-            target = _report_path(config, name)
-            if target is not None:
-                write(target, run, items)
-        if summary and items:
-            with open(summary, "a", encoding="utf-8") as out:
-                out.write(step_summary(run, items))
-    except OSError as exc:  # a report that cannot be written is said, not a traceback after the verdicts
-        print(f"{PROJECT}: could not write a report: {exc}", file=sys.stderr)
-
-
-def _report_path(config: pytest.Config, name: str) -> Path | None:
-    """The option's path (from where pytest was started), else the ini setting's (from the rootdir)."""
-    option, ini = config.getoption(name), str(config.getini(name)).strip()
-    return config.invocation_params.dir / option if option else config.rootpath / ini if ini else None
+    write_reports(config, run, items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Debian's Chromium and ChromeDriver (as root), for the HTML report's test in a real headless browser.
+# A headless browser and its driver (as root), for the HTML report's test in a real browser: Debian's Chromium
+# and ChromeDriver, unless the machine has a browser with its driver already (GitHub's Ubuntu runners come with
+# Chrome and ChromeDriver; Ubuntu's chromium package would only install a snap).
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+browser=$(command -v chromium || command -v google-chrome || true)
+driver=$(command -v chromedriver || { [ -x "${CHROMEWEBDRIVER:-}/chromedriver" ] && echo "$CHROMEWEBDRIVER/chromedriver"; } || true)
+if [ -n "$browser" ] && [ -n "$driver" ]; then
     exit 0
 fi
 echo "installing chromium and chromium-driver from Debian's packages"

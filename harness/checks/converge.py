@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import docker
+
 from harness.checks import report as r
-from harness.checks.report import StepReport
+from harness.checks.placement import targets_nothing
+from harness.checks.report import StepReport, quoted_tail
+from harness.cluster.rollout import Rollout
 from harness.deployment import Deployment
+from harness.errors import HarnessError
 from harness.hosts.journal import summary
 from harness.verify import verify as run_checks
 from harness.workloads import Version
@@ -46,6 +51,8 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
         return report
     if not result.succeeded:  # the log once: in the failure, which reaches JUnit too
         report.failure = f"apply {number} ({version.label} version) failed\n{result.describe()}"
+        if isinstance(result, Rollout) and result.nowhere:  # the rules and the nodes side by side
+            report.failure += "\n" + targets_nothing(deployment, deployment.workload.placements())
         return report
     report.section(f"apply {number} ({version.label}): deployer log", result.describe())
     if number == 1:
@@ -65,19 +72,25 @@ def verify(deployment: Deployment) -> StepReport:
     report = StepReport()
     report.add(r.VERIFY, result.summary())
     if not result.passed:
-        report.failure = result.describe() + "".join(_pod_log(node, log) for node, log in workload.pod_logs().items())
+        report.failure = result.describe() + _pod_logs(deployment)
     return report
 
 
 POD_LOG_LINES = 30
 
 
-def _pod_log(node: str, log: str) -> str:
-    """A daemon pod's log beside the verdict: an error such as "Failed to connect to bus" shows there."""
-    lines = log.rstrip("\n").splitlines()
-    shown = f"last {POD_LOG_LINES} of {len(lines)} lines" if len(lines) > POD_LOG_LINES else f"{len(lines)} lines"
-    body = [f"    | {line}" for line in lines[-POD_LOG_LINES:]] or ["    | (nothing logged)"]
-    return "\n".join([f"\n--- the daemon pod on {node} logged ({shown}):", *body])
+def _pod_logs(deployment: Deployment) -> str:
+    """The daemon pods' logs beside the verdict, masked: an error such as "Failed to connect to bus" shows there."""
+    try:
+        logs = deployment.workload.pod_logs()
+    except (HarnessError, OSError, docker.errors.APIError) as exc:  # the verdict stands without them
+        return f"\n--- the daemon pods' logs could not be read: {exc}"
+    parts = []
+    for node, log in logs.items():
+        quoted, count = quoted_tail(deployment.secrets.mask(log), POD_LOG_LINES)
+        shown = f"last {POD_LOG_LINES} of {count} lines" if count > POD_LOG_LINES else f"{count} lines"
+        parts += [f"\n--- the daemon pod on {node} logged ({shown}):", *quoted]
+    return "\n".join(parts)
 
 
 def _derive(deployment: Deployment, report: StepReport) -> None:

@@ -19,7 +19,7 @@ def expect_untargeted_unchanged(deployment: Deployment) -> StepReport:
     if len(untargeted) == len(placements):  # it runs nowhere: nothing changes, and nothing is configured either
         return StepReport(
             [(r.UNTARGETED, f"{', '.join(untargeted)}: the DaemonSet targets none of them")],
-            failure=_targets_nothing(deployment, placements),
+            failure=targets_nothing(deployment, placements),
         )
     state = deployment.state
     if not state.pristine:
@@ -34,7 +34,7 @@ def expect_untargeted_unchanged(deployment: Deployment) -> StepReport:
     return report
 
 
-def _targets_nothing(deployment: Deployment, placements: dict[str, Placement]) -> str:
+def targets_nothing(deployment: Deployment, placements: dict[str, Placement]) -> str:
     """The rules and the nodes side by side, so the mismatch shows."""
     info = deployment.workload.cluster_info() or {"nodes": {}}
     daemonset = deployment.manifest.daemonset

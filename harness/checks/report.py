@@ -6,8 +6,10 @@ Every step returns a :class:`StepReport`; :class:`ScenarioLog` gathers them with
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 # JUnit property names. Inline ones go on the item's summary line; LINES get lines of their own; DATA only
 # reaches JUnit readers (JSON).
@@ -82,12 +84,43 @@ class ScenarioLog:
     sections: list[tuple[str, str]] = field(default_factory=list)
 
     def record(self, name: str, value: object) -> None:
-        self.properties.append((name, self.mask(str(value))))
+        self.properties.append((name, mask_property(name, str(value), self.mask)))
 
     def add(self, report: StepReport) -> None:
         for name, value in report.properties:
             self.record(name, value)
         self.sections += [(self.mask(title), self.mask(text)) for title, text in report.sections]
+
+
+JSON_DATA = (DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA)
+
+
+def mask_property(name: str, value: str, mask: Callable[[str], str]) -> str:
+    """A property's value, masked. JSON data is masked value by value: masking its text would miss a secret that
+    JSON escapes, and a secret such as `false` would break the JSON."""
+    if name not in JSON_DATA:
+        return mask(value)
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return mask(value)
+    return json.dumps(_masked(data, mask), separators=(",", ":"))
+
+
+def _masked(data: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return mask(data)
+    if isinstance(data, list):
+        return [_masked(value, mask) for value in data]
+    if isinstance(data, dict):
+        return {key: _masked(value, mask) for key, value in data.items()}
+    return data
+
+
+def quoted_tail(text: str, limit: int, indent: str = "    ") -> tuple[list[str], int]:
+    """The last ``limit`` lines of ``text`` quoted (`    | line`), or `(nothing)`; and how many lines it had."""
+    lines = text.rstrip("\n").splitlines()
+    return [f"{indent}| {line}" for line in lines[-limit:]] or [f"{indent}| (nothing)"], len(lines)
 
 
 def summary_lines(outcome: str, nodeid: str, properties: list[tuple[str, str]]) -> list[str]:

@@ -25,6 +25,7 @@ from harness.checks.placement import apply_new_image, expect_untargeted_unchange
 from harness.checks.report import ScenarioLog, StepFailed, StepReport
 from harness.checks.rollback import apply_previous, expect_clean_rollback, scan
 from harness.deployment import Deployment
+from harness.errors import NotApplicable
 from harness.faults.spec import FaultSpec
 
 STEPS: dict[str, Callable[[Deployment], StepReport]] = {
@@ -57,7 +58,7 @@ class StepRun:
     step: str
     report: StepReport
     seconds: float
-    started: float = 0.0  # seconds after the scenario's first step began
+    started: float = 0.0  # seconds after the scenario's steps began (its pristine scan, if it has one)
 
     @property
     def failed(self) -> bool:
@@ -99,6 +100,9 @@ def run_steps(
             report = StepReport(failure="it stopped with an error")  # until it returns
             try:
                 report = STEPS[step](deployment)
+            except NotApplicable:
+                report = StepReport()  # the item is skipped: no failure of the step
+                raise
             finally:
                 timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
             log.add(report)

@@ -251,7 +251,8 @@ class KindCluster:
             Decision(node, node in self.pods, "scheduled" if node in self.pods else "no daemon pod")
             for node in self.nodes
         ]
-        rollout.refuse_nowhere()
+        if rollout.succeeded and int(status.get("desiredNumberScheduled", 0)) == 0:  # done: nowhere to run
+            rollout.mark_nowhere()
         if not rollout.succeeded:
             rollout.pod_logs = {
                 pod.name: self.logs(node, ds.namespace) for node, pod in self.pods.items() if not pod.ready

@@ -19,6 +19,7 @@ class Rollout:
     seconds: float = 0.0
     pod_logs: dict[str, str] = field(default_factory=dict)
     batches: list[list[str]] = field(default_factory=list)  # nodes whose pods were replaced together
+    nowhere: bool = False  # its rules match no node: see mark_nowhere
 
     @property
     def ran_seconds(self) -> None:
@@ -26,26 +27,20 @@ class Rollout:
         return None
 
     @property
-    def nowhere(self) -> bool:
-        """Its rules match no node. `kubectl rollout status` calls that done; here it is a failed apply, since
-        nothing got configured anywhere."""
-        return bool(self.decisions) and not any(d.runs for d in self.decisions)
-
-    @property
     def reason(self) -> str:
         if self.nowhere:
             return "scheduled on no node"
         return "rolled out" if self.succeeded else "rollout did not finish"
 
-    def refuse_nowhere(self) -> None:
-        """A rollout that placed no pod fails, saying why (each node's reason follows in :meth:`describe`)."""
-        if self.nowhere:
-            self.succeeded = False
-            self.lines.append(
-                f'daemon set "{self.daemonset}": its rules match none of the {len(self.decisions)} node(s), so no '
-                "pod runs anywhere (fix: match its nodeSelector, affinity and tolerations to the nodes, or give the "
-                "spec's `cluster.nodes` those labels)"
-            )
+    def mark_nowhere(self) -> None:
+        """Its rules match no node. `kubectl rollout status` calls that done; here it is a failed apply, since
+        nothing got configured anywhere (each node's reason follows in :meth:`describe`)."""
+        self.nowhere, self.succeeded = True, False
+        self.lines = [line for line in self.lines if not line.endswith("successfully rolled out")]
+        self.lines.append(
+            f'daemon set "{self.daemonset}": its rules match none of the {len(self.decisions)} node(s), so no pod '
+            "runs anywhere"
+        )
 
     def summary(self) -> str:
         scheduled = sum(d.runs for d in self.decisions)

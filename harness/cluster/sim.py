@@ -97,8 +97,8 @@ class SimCluster:
         for decision in rollout.decisions:  # nodes that no longer match lose their pod
             if not decision.runs and decision.node in self.pods:
                 self._delete(self.pods.pop(decision.node))
-        if rollout.nowhere:
-            rollout.refuse_nowhere()
+        if not wanted:
+            rollout.mark_nowhere()
             return rollout
         fresh = [node for node in wanted if node not in self.pods]
         self._start_all(ds, unpacked, revision, fresh)

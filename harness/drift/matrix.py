@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
+from harness.checks.report import quoted_tail
 from harness.drift.mutations import Mutation
 from harness.state.diff import Mask
 
@@ -67,7 +68,7 @@ class Row:
             found.append(("the drift check passed; its output", self.check_output or "(no output)"))
         healing = self.healing
         if healing is not None and healing.remaining:
-            found.append(("what still differs from the converged host", "\n".join(healing.remaining)))
+            found.append(("after healing", "\n".join(healing.remaining)))
         if healing is not None and healing.applied is not None and not self.healed:
             found.append(("the healing apply", healing.applied))
         if (
@@ -171,16 +172,22 @@ class DriftReport:
                 f"{mask(_label(row.mutation))}: detected {mask(row.detected_column)}, healed {mask(row.healed_column)}"
             )
             for title, text in row.evidence():
-                body = text.rstrip("\n").splitlines() or ["(nothing)"]
-                cut = f" (last {lines} of {len(body)} lines)" if len(body) > lines else ""
-                out.append(f"  {title}{cut}:")
-                out += [f"    | {mask(line)}" for line in body[-lines:]]
+                quoted, count = quoted_tail(mask(text), lines)
+                out.append(f"  {title}{f' (last {lines} of {count} lines)' if count > lines else ''}:")
+                out += quoted
         if len(failing) > rows:
             out.append(f"... {len(failing) - rows} more failing row(s): every row's evidence is in --deployer-json")
         return "\n".join(out)
 
     def to_data(self, mask: Mask) -> list[dict[str, object]]:
         return [_row_data(r, mask) for r in self.rows]
+
+
+def _end(text: str) -> str:
+    """Its end, where the errors are, saying what was cut."""
+    if len(text) <= EVIDENCE_CHARS:
+        return text
+    return f"(the first {len(text) - EVIDENCE_CHARS} characters cut)\n" + text[-EVIDENCE_CHARS:]
 
 
 def _evidence_order(row: Row) -> int:
@@ -208,8 +215,7 @@ def _row_data(row: Row, mask: Mask) -> dict[str, object]:
         "is_healed": row.healed if judged and healing is not None else None,
         "heal_seconds": round(heal_seconds, 2) if heal_seconds is not None and row.healed else None,
         "evidence": [
-            {"title": title, "text": mask(text)[-EVIDENCE_CHARS:]}
-            for title, text in (row.evidence() if row.failed else [])
+            {"title": title, "text": _end(mask(text))} for title, text in (row.evidence() if row.failed else [])
         ],
     }
 

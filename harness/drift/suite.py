@@ -105,7 +105,7 @@ class _Queue:
         self._open = threading.Event()
         self._finished = 0
 
-    def finished(self) -> int:
+    def mark_finished(self) -> int:
         """One more row is done: how many are."""
         with self._lock:
             self._finished += 1
@@ -219,8 +219,10 @@ def _work(
             clones.discard(lane.run)
             lane = None
             _broke(row, exc, queue, report)
+            if row.unjudged is not None:  # broke twice: done with; else it runs again and counts then
+                tick(f"drift {queue.mark_finished()}/{len(report.rows)} mutations")
             continue
-        tick(f"drift {queue.finished()}/{len(report.rows)} mutations")
+        tick(f"drift {queue.mark_finished()}/{len(report.rows)} mutations")
         if row.stuck is not None:
             exclude = f"exclude it (`drift.exclude: [{row.mutation.id!r}]`) or make the deployer heal it"
             then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"

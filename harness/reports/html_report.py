@@ -178,12 +178,18 @@ def _changes(changes: list[dict[str, Any]], kind: str) -> list[str]:
 
 def _patch(patch: str) -> str:
     """A unified diff, each line coloured by what it is (a block each: no newline between them)."""
-    lines = "".join(f'<span class="{_line_kind(line)}">{escape(line)}</span>' for line in patch.splitlines())
-    return f'<pre class="patch">{lines}</pre>'
+    spans, in_hunk = [], False
+    for line in patch.splitlines():
+        in_hunk = in_hunk or line.startswith("@@")
+        spans.append(f'<span class="{_line_kind(line, in_hunk)}">{escape(line)}</span>')
+    return f'<pre class="patch">{"".join(spans)}</pre>'
 
 
-def _line_kind(line: str) -> str:
-    for prefix, kind in (("@@", "hunk"), ("+++", "file"), ("---", "file"), ("+", "add"), ("-", "del")):
-        if line.startswith(prefix):
-            return kind
-    return "ctx"
+def _line_kind(line: str, in_hunk: bool) -> str:
+    """Before the first hunk, `---` and `+++` name the files; in a hunk, the first character says it all (a
+    removed line may start with `--`)."""
+    if line.startswith("@@"):
+        return "hunk"
+    if not in_hunk and line.startswith(("---", "+++")):
+        return "file"
+    return {"+": "add", "-": "del"}.get(line[:1], "ctx")

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.reports.results import ItemResult
 
-SCHEMA = "deployer-harness/report/1"
+SCHEMA = "deployer-harness/report/2"  # 2: drift rows as values, with their evidence; step timelines
 SCHEMA_FILE = Path(__file__).with_name("report.schema.json")
 
 

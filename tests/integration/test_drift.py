@@ -116,9 +116,7 @@ def test_each_failing_row_carries_its_evidence_beside_its_verdict(suite: Suite) 
     kept = next(row for row in rows if (row["mutation"], row["item"]) == ("chmod", "/etc/drift/app.conf"))
     assert kept["is_healed"] is False and kept["heal_seconds"] is None
     evidence = {piece["title"]: piece["text"] for piece in kept["evidence"]}
-    assert (
-        "file /etc/drift/app.conf: metadata, mode 640 -> 600" in evidence["what still differs from the converged host"]
-    )
+    assert "file /etc/drift/app.conf: metadata, mode 640 -> 600" in evidence["after healing"]
     assert evidence["the healing apply"].startswith("Job ")  # its attempts and their logs
     # the terminal (and JUnit) show it where the verdict is
     assert "drift: the evidence of each failing row" in suite.output

@@ -1,30 +1,35 @@
-"""Progress on long work, in a real run: each worker's lines reach the controller's terminal as the scenarios run
-(not after), under a scenario's name; `-q` prints none."""
+"""Progress on long work, in real runs: lines reach the terminal while the scenarios run (not at the end), under
+each scenario's name, each on a line of its own, from xdist workers and from a run without them (whose tests run
+where pytest captures their output); `-q` prints none."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from pytest_runs import run
 
-LINE = re.compile(r"^\[deployer-harness\] hello / (?P<scenario>drift|idempotency): (?P<where>.+) \((?P<after>\d+)s\)$")
+LINE = re.compile(
+    r"^\[deployer-harness\] hello / (?P<scenario>drift|idempotency): (?P<where>.+) \((\d+m)?\d+s\)$", re.MULTILINE
+)
+SELECTION = ("--deployer", "hello", "-m", "drift or idempotency", "-o", "deployer_progress_every=0.5")
 
 
-def progress_lines(output: str) -> list[re.Match[str]]:
-    return [match for line in output.splitlines() if (match := LINE.match(line.lstrip(".")))]
-
-
-def test_each_worker_says_where_its_scenario_is_and_q_silences_it() -> None:
-    selection = ("--deployer", "hello", "-m", "drift or idempotency", "-n", "2", "-o", "deployer_progress_every=0.5")
-    code, output = run(*selection)
+@pytest.mark.parametrize("workers", [["-n", "2"], ["-p", "no:xdist"]], ids=["xdist", "no-xdist"])
+def test_long_work_says_where_it_is_while_it_runs(workers: list[str]) -> None:
+    code, output = run(*SELECTION, *workers)
     assert code == 0, output
-    lines = progress_lines(output)
-    assert {m["scenario"] for m in lines} == {"drift", "idempotency"}, output  # both workers' lines
+    lines = list(LINE.finditer(output))
+    assert {m["scenario"] for m in lines} == {"drift", "idempotency"}, output
     wheres = [m["where"] for m in lines]
     assert any(re.fullmatch(r"step [2-6]/6: \S+", where) for where in wheres), wheres
     assert any(re.fullmatch(r"drift [1-4]/4 mutations", where) for where in wheres), wheres
-    # printed while the run went on: before the summary, never after it
-    assert output.index(lines[-1].group(0)) < output.index("deployer-harness summary")
-    code, quiet = run(*selection, "-q")
-    assert code == 0, quiet
-    assert "[deployer-harness]" not in quiet and progress_lines(quiet) == []
+    # while the run went on: the first line comes before the last result, which ends with the [100%] mark
+    assert lines[0].start() < output.index("[100%]"), output
+    assert "Captured stdout" not in output  # never taken into an item's report
+
+
+def test_q_prints_no_progress() -> None:
+    code, output = run(*SELECTION, "-n", "2", "-q")
+    assert code == 0, output
+    assert "[deployer-harness]" not in output and not LINE.search(output)

@@ -218,3 +218,17 @@ def test_a_loop_is_between_passes_when_only_sleep_and_what_waits_for_it_run(
     processes: list[tuple[int, int, str]], idle: bool
 ) -> None:
     assert waiting_on_sleep(processes) is idle
+
+
+def test_a_rollout_that_places_no_pod_fails_and_says_so_instead_of_done() -> None:
+    from harness.cluster.rollout import Rollout
+    from harness.k8s.scheduling import Decision
+
+    rollout = Rollout("nut", succeeded=True, lines=['daemon set "nut" successfully rolled out'])
+    rollout.decisions = [Decision("n1", False, "nodeSelector role=ups does not match")]
+    rollout.mark_nowhere()
+    assert not rollout.succeeded and rollout.summary() == "scheduled on no node: none of the 1 match its rules"
+    described = rollout.describe()
+    assert "successfully rolled out" not in described
+    assert 'daemon set "nut": its rules match none of the 1 node(s), so no pod runs anywhere' in described
+    assert "  n1: nodeSelector role=ups does not match" in described

@@ -475,7 +475,7 @@ def test_data_masks_items_details_and_healing() -> None:
             "is_named": True,
             "is_healed": False,
             "heal_seconds": None,
-            "evidence": [{"title": "what still differs from the converged host", "text": "**** stays"}],
+            "evidence": [{"title": "after healing", "text": "**** stays"}],
         }
     ]
 

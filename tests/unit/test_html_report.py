@@ -63,3 +63,12 @@ def test_diffs_are_highlighted_line_by_line_and_leftovers_listed() -> None:
     assert '<span class="del">-a</span><span class="add">+b</span>' in text
     assert "left behind after rolling back" in text
     assert text.count(json.dumps(CHANGE["item"])[1:-1]) >= 2  # in the diff and among the leftovers
+
+
+def test_a_removed_line_that_starts_with_dashes_is_a_removal_not_a_file_header() -> None:
+    data = report_data(RUN, items())
+    change = {**CHANGE, "patch": "--- a/x\n+++ b/x\n@@ -1 +1 @@\n--option\n++option\n same"}
+    data["items"][1]["diffs"] = [change]
+    text = html_report(data)
+    assert '<span class="file">--- a/x</span><span class="file">+++ b/x</span><span class="hunk">' in text
+    assert '<span class="del">--option</span><span class="add">++option</span><span class="ctx"> same</span>' in text

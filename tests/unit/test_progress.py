@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 
@@ -35,10 +34,12 @@ def test_a_scope_reports_at_most_every_so_often_and_nothing_outside_one(tmp_path
     ]
 
 
-def test_without_a_folder_nothing_is_written_anywhere(capsys, caplog) -> None:  # type: ignore[no-untyped-def]
-    with caplog.at_level(logging.DEBUG), progress.scope("x", every=0.0):
-        progress.report("somewhere")
-    assert capsys.readouterr() == ("", "") and caplog.records == []  # nor in pytest's capture of the item
+def test_a_line_stays_one_line_and_stopping_ends_the_file(tmp_path: Path) -> None:
+    progress.write_to(tmp_path, "gw1")
+    progress.say("two\nlines")
+    progress.stop_writing()
+    progress.say("after the end")
+    assert lines_of(tmp_path) == ["two lines"]
 
 
 def test_the_relay_prints_whole_lines_once_in_order(tmp_path: Path) -> None:

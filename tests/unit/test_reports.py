@@ -6,9 +6,11 @@ import json
 
 import jsonschema
 
+from harness.checks.report import ScenarioLog, mask_property, quoted_tail
 from harness.reports.json_report import SCHEMA_FILE, report_data
 from harness.reports.results import ItemResult
 from harness.reports.step_summary import step_summary
+from harness.state.diff import masker
 
 RUN = {"id": "abc123", "engine": "docker 20.10, cgroup v2", "deployers": ["pve-nut"], "images": {}}
 CHANGE = {"machine": "pve1", "section": "file", "item": "/etc/nut/ups.conf", "kind": "content", "detail": "2 lines",
@@ -58,3 +60,20 @@ def test_the_step_summary_shows_verdicts_diffs_the_drift_matrix_and_leftovers() 
     assert "| pve1 | edit | /etc/nut/ups.conf | yes | yes (4.1 s) |" in text
     assert "left behind after rolling back" in text
     assert "no previous version \\| to roll back to" in text  # a bar never breaks the table
+
+
+def test_data_properties_are_masked_value_by_value() -> None:
+    """A secret that JSON escapes is found, and a secret such as `false` leaves the JSON whole."""
+    log = ScenarioLog(mask=masker(["false", 'pa"ss\\word']))
+    rows = [{**ROW, "item": 'x pa"ss\\word y', "failed": False}]
+    log.record("drift_data", json.dumps(rows))
+    log.record("finding", "a finding that says false")
+    data = json.loads(log.properties[0][1])
+    assert data[0]["item"] == "x ******** y" and data[0]["failed"] is False
+    assert log.properties[1] == ("finding", "a finding that says ********")
+    assert mask_property("drift_data", 'not json, pa"ss\\word', masker(['pa"ss\\word'])) == "not json, ********"
+
+
+def test_a_tail_is_quoted_and_counted() -> None:
+    assert quoted_tail("a\nb\nc\n", 2) == (["    | b", "    | c"], 3)
+    assert quoted_tail("", 5) == (["    | (nothing)"], 0)
