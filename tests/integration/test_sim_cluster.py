@@ -137,6 +137,9 @@ def test_a_daemonset_whose_rules_match_no_node_fails_placement(bench: Workbench,
         assert "its rules match none of the 2 node(s), so no pod runs anywhere" in described
         assert "successfully rolled out" not in described
         assert "n1: nodeSelector probe=yes does not match" in described
+        step = apply(deployment)  # as a scenario's apply step fails: with the rules and the nodes side by side
+        assert step.failure is not None and step.failure.startswith("apply 2 (current version) failed")
+        assert "n2: nodeSelector probe=yes does not match (labels: role=db)" in step.failure
         report = expect_untargeted_unchanged(deployment)
     assert report.failure is not None
     assert "the DaemonSet's rules match none of the cluster's 2 node(s)" in report.failure
