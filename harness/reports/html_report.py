@@ -69,13 +69,19 @@ def _deployer(name: str, items: list[dict[str, Any]]) -> list[str]:
 
 
 def _verdicts(items: list[dict[str, Any]]) -> list[str]:
-    rows = [
-        f'<tr class="item {escape(item["outcome"])}" data-scenario="{escape(item["scenario"])}">'
-        f"<td>{escape(item['scenario'])}</td>"
-        f'<td class="outcome">{escape(item["outcome"])}</td><td class="num">{item["seconds"]:.1f} s</td>'
-        f"<td>{escape(item['message'])}</td></tr>"
-        for item in items
-    ]
+    rows = []
+    for item in items:
+        rows.append(
+            f'<tr class="item {escape(item["outcome"])}" data-scenario="{escape(item["scenario"])}">'
+            f"<td>{escape(item['scenario'])}</td>"
+            f'<td class="outcome">{escape(item["outcome"])}</td><td class="num">{item["seconds"]:.1f} s</td>'
+            f"<td>{escape(item['message'])}</td></tr>"
+        )
+        if item["failure"]:  # its evidence in full: the deployer's log, the diff, the pods' logs
+            rows.append(
+                f'<tr class="failure"><td colspan="4"><details><summary>the failure in full</summary>'
+                f"<pre>{escape(item['failure'])}</pre></details></td></tr>"
+            )
     head = "<tr><th>scenario</th><th>verdict</th><th>time</th><th>detail</th></tr>"
     return ['<table class="verdicts">', head, *rows, "</table>"]
 

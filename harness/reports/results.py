@@ -20,6 +20,7 @@ class ItemResult:
     outcome: str  # passed, failed, skipped, error
     seconds: float
     message: str = ""  # the failure's first line, or why it was skipped
+    failure: str = ""  # the failure in full, as the terminal shows it (its evidence: logs, diffs, pod logs)
     properties: list[tuple[str, str]] = field(default_factory=list)
 
     def values(self, name: str) -> list[str]:
@@ -43,6 +44,7 @@ class ItemResult:
             "outcome": self.outcome,
             "seconds": round(self.seconds, 3),
             "message": self.message,
+            "failure": self.failure,
             "findings": self.values(r.FINDING),
             "images": self.values(r.IMAGE),
             "timing": next(iter(self.values(r.TIMING)), ""),
@@ -73,8 +75,21 @@ def item_result(report: Any) -> ItemResult | None:
         outcome=outcome,
         seconds=float(report.duration),
         message=_message(report),
+        failure=_failure(report),
         properties=properties,
     )
+
+
+FAILURE_CHARS = 20000
+
+
+def _failure(report: Any) -> str:
+    if not (report.failed or report.outcome == "error"):
+        return ""
+    text = str(report.longreprtext or "").strip("\n")
+    if len(text) <= FAILURE_CHARS:
+        return text
+    return text[:FAILURE_CHARS] + f"\n(the last {len(text) - FAILURE_CHARS} characters cut: the terminal shows them)"
 
 
 def _message(report: Any) -> str:

@@ -32,11 +32,22 @@ def _deployer(name: str, items: list[ItemResult]) -> list[str]:
         detail = _cell(item.message or "; ".join(item.values(r.FINDING))[:300])
         lines.append(f"| {item.scenario} | {_MARK.get(item.outcome, item.outcome)} | {item.seconds:.1f} s | {detail} |")
     for item in items:
-        lines += _diffs(item) + _drift(item) + _leftovers(item)
+        lines += _failure(item) + _diffs(item) + _drift(item) + _leftovers(item)
     timings = [f"- {item.scenario}: {item.values(r.TIMING)[0]}" for item in items if item.values(r.TIMING)]
     if timings:
         lines += ["", "<details><summary>timings</summary>", "", *timings, "", "</details>"]
     return lines
+
+
+FAILURE_CHARS = 3000  # of each failure in the summary: the whole is in the JSON and HTML reports
+
+
+def _failure(item: ItemResult) -> list[str]:
+    if not item.failure:
+        return []
+    text = item.failure if len(item.failure) <= FAILURE_CHARS else item.failure[:FAILURE_CHARS] + "\n(cut)"
+    fence = "````" if "```" in text else "```"
+    return ["", f"<details><summary>{item.scenario}: the failure</summary>", "", fence, text, fence, "", "</details>"]
 
 
 def _diffs(item: ItemResult) -> list[str]:

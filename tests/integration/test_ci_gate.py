@@ -113,6 +113,7 @@ def test_the_run_writes_its_json_report_and_the_ci_step_summary(
     }
     failed = next(item for item in data["items"] if item["deployer"] == "failing")
     assert failed["message"].startswith("failing / ") and "tok-f41l1ng-s3cr3t" not in target.read_text()
+    assert failed["message"] in failed["failure"] and len(failed["failure"]) > len(failed["message"])  # in full
     text = summary.read_text()
     assert "## `hello`" in text and "## `failing`" in text and "| converge | ❌ failed |" in text
     assert "tok-f41l1ng-s3cr3t" not in text  # the failing deployer prints its Secret: masked everywhere

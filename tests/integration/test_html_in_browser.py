@@ -119,6 +119,16 @@ def test_a_failing_row_s_evidence_unfolds_on_a_click(browser: WebDriver, opened:
     assert text.is_displayed() and "drift found" in text.text  # what the vague check printed
 
 
+def test_a_failed_item_s_failure_unfolds_in_full(browser: WebDriver, opened: dict[str, Any]) -> None:
+    failures = browser.find_elements(By.CSS_SELECTOR, "table.verdicts tr.failure details")
+    assert len(failures) == sum(bool(item["failure"]) for item in opened["items"]) > 0
+    text = failures[0].find_element(By.TAG_NAME, "pre")
+    assert not text.is_displayed()
+    failures[0].find_element(By.TAG_NAME, "summary").click()
+    first = next(item for item in opened["items"] if item["failure"])
+    assert text.is_displayed() and first["message"] in text.text
+
+
 def test_each_step_is_a_bar_and_the_diff_is_highlighted(browser: WebDriver, opened: dict[str, Any]) -> None:
     bars = browser.find_elements(By.CSS_SELECTOR, ".timeline .bar")
     steps = [step for item in opened["items"] for step in item["steps"]]

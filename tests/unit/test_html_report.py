@@ -72,3 +72,9 @@ def test_a_removed_line_that_starts_with_dashes_is_a_removal_not_a_file_header()
     text = html_report(data)
     assert '<span class="file">--- a/x</span><span class="file">+++ b/x</span><span class="hunk">' in text
     assert '<span class="del">--option</span><span class="add">++option</span><span class="ctx"> same</span>' in text
+
+
+def test_a_failed_item_s_failure_unfolds_in_full() -> None:
+    text = page()
+    assert text.count('<tr class="failure">') == 1  # the failed item's; the passed and skipped ones have none
+    assert "<details><summary>the failure in full</summary><pre>pve-nut / idempotency: the second apply" in text

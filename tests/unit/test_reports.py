@@ -32,6 +32,7 @@ def items() -> list[ItemResult]:
     ]
     idem = ItemResult("deployers/pve-nut/harness.yaml::idempotency", "pve-nut", "idempotency", "failed", 12.0)
     idem.message = "pve-nut / idempotency: the second apply changed the host"
+    idem.failure = idem.message + "\n  ~ pve1: file /etc/nut/ups.conf | content: 2 lines"
     idem.properties = [("scenario", "idempotency"), ("diff_data", json.dumps([CHANGE])), ("finding", "warn: x")]
     rollback = ItemResult("deployers/pve-nut/harness.yaml::rollback", "pve-nut", "rollback", "skipped", 0.1)
     rollback.message = "no previous version | to roll back to"
@@ -45,7 +46,7 @@ def test_the_json_report_follows_its_schema_and_carries_every_piece_as_data() ->
     assert data["counts"] == {"passed": 1, "failed": 1, "skipped": 1}
     drift, idem, rollback = data["items"]
     assert drift["drift"] == [ROW] and drift["timing"] == "apply 3.0 s, drift 77.0 s" and drift["steps"] == STEPS
-    assert idem["steps"] == []
+    assert idem["steps"] == [] and idem["failure"].endswith("content: 2 lines") and drift["failure"] == ""
     assert idem["diffs"] == [CHANGE] and idem["findings"] == ["warn: x"] and idem["message"].startswith("pve-nut")
     assert rollback["rollback_leftovers"] == [CHANGE] and rollback["drift"] is None
     assert all(name != "scenario" for name, _ in idem["properties"])  # data properties are not repeated as text
@@ -59,6 +60,7 @@ def test_the_step_summary_shows_verdicts_diffs_the_drift_matrix_and_leftovers() 
     assert "~ pve1: file /etc/nut/ups.conf | content: 2 lines" in text and "  +b" in text
     assert "| pve1 | edit | /etc/nut/ups.conf | yes | yes (4.1 s) |" in text
     assert "left behind after rolling back" in text
+    assert "<details><summary>idempotency: the failure</summary>" in text and "content: 2 lines\n```" in text
     assert "no previous version \\| to roll back to" in text  # a bar never breaks the table
 
 
