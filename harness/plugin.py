@@ -35,6 +35,7 @@ from harness.reports.outputs import write_reports
 from harness.reports.results import ItemResult, item_result
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
+from harness.secrets import SecretRegistry
 from harness.session import CLUSTERS, RunSession
 from harness.signals import StopSignals, hold_all
 
@@ -406,7 +407,9 @@ class ScenarioItem(pytest.Item):
     def __init__(self, *, spec: DeployerSpec, scenario: Scenario, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec, self.scenario = spec, scenario
-        self.log = ScenarioLog()
+        known = SecretRegistry()
+        known.add_secrets(spec.secrets)  # from the start: whatever fails before the run's own mask is set
+        self.log = ScenarioLog(mask=known.mask)
 
     def runtest(self) -> None:
         session = self.config.stash[STATE].session
@@ -446,6 +449,16 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.spec.name}::{self.scenario.name}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """An error before or after a scenario's run (pytest's own text, not :meth:`ScenarioItem.repr_failure`),
+    masked as its run is."""
+    report = yield
+    if isinstance(item, ScenarioItem) and report.when != "call" and report.failed:
+        report.longrepr = item.log.mask(str(report.longrepr))
+    return report
 
 
 def _report(path: Path, text: str) -> ReprExceptionInfo:
@@ -496,8 +509,9 @@ class ResultsCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = item_result(report)
-        if result is not None:
-            self.state.results[result.nodeid] = result
+        known = self.state.results.get(result.nodeid) if result is not None else None
+        if result is not None and (known is None or known.outcome == "passed"):  # a teardown error after a failure
+            self.state.results[result.nodeid] = result  # does not replace it
 
 
 def _write_reports(config: pytest.Config, state: State) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -27,8 +28,7 @@ class ProgressHooks:
         self.config, self.workdir, self.every = config, workdir, every
         self.writing = False
         self.relay: progress.ProgressRelay | None = None
-        self.terminal: IO[str] | None = None if hasattr(config, "workerinput") else _terminal_copy()
-        self._width_after = 0  # the terminal writer's line when the last progress line went out
+        self.terminal = None if hasattr(config, "workerinput") else ProgressTerminal.copy()
         workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
         if workerinput is not None and PROGRESS_INPUT in workerinput:
             every = float(workerinput.get(EVERY_INPUT, every))
@@ -53,32 +53,32 @@ class ProgressHooks:
         folder = self.folder()
         progress.write_to(folder, "controller", self.every)  # without xdist, the tests run here
         self.writing = True
-        self.relay = progress.ProgressRelay(folder, lambda line: self._print(reporter, line))
+        terminal = self.terminal
+        write = terminal.writer(reporter) if terminal is not None else lambda line: reporter.write_line(line)
+        self.relay = progress.ProgressRelay(folder, lambda line: write(f"[{PROJECT}] {line}"))
         self.relay.start()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        if self.terminal is not None:
+            self.terminal.pytest_wrote()  # a test's path or name: the next progress line starts a new line
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.terminal is not None:
+            self.terminal.pytest_wrote()  # a letter, or a line of -v
 
     @pytest.hookimpl(tryfirst=True)  # before the reports and the summary
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.relay is not None:
-            self.relay.stop()
-            self.relay = None
         self.close()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.close()
 
-    def _print(self, reporter: Any, line: str) -> None:
-        """On a line of its own: a new line first if pytest wrote on the current one since (the dots of xdist)."""
-        if self.terminal is None:
-            reporter.write_line(f"[{PROJECT}] {line}")
-            return
-        writer = getattr(reporter, "_tw", None)
-        width = int(getattr(writer, "width_of_current_line", 0))
-        lead = "\n" if width and width != self._width_after else ""
-        self._width_after = width
-        self.terminal.write(f"{lead}[{PROJECT}] {line}\n")
-        self.terminal.flush()
-
     def close(self) -> None:
+        if self.relay is not None:  # what is left is printed first
+            self.relay.stop()
+            self.relay = None
         if self.writing:
             progress.stop_writing()
             self.writing = False
@@ -87,10 +87,40 @@ class ProgressHooks:
             self.terminal = None
 
 
-def _terminal_copy() -> IO[str] | None:
-    """The terminal pytest writes to, on a descriptor of its own; None where stdout has none (an in-process run)."""
-    try:
-        sys.stdout.flush()
-        return os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace")
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return None
+class ProgressTerminal:
+    """The terminal pytest writes to, on a descriptor of its own, so that a line printed while a test runs is not
+    taken by pytest's capture; each line on a line of its own, after whatever pytest wrote on the current one."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out, self.lock = out, threading.Lock()
+        self.wrote = False  # pytest wrote since the last progress line (and may be mid-line)
+
+    @classmethod
+    def copy(cls) -> ProgressTerminal | None:
+        """None where stdout has no descriptor (an in-process run)."""
+        try:
+            sys.stdout.flush()
+            return cls(os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace"))
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return None
+
+    def pytest_wrote(self) -> None:
+        with self.lock:
+            self.wrote = True
+
+    def writer(self, reporter: Any) -> Callable[[str], None]:
+        def write(line: str) -> None:
+            tw = getattr(reporter, "_tw", None)
+            mid_line = bool(getattr(tw, "width_of_current_line", 0))
+            with self.lock:
+                if self.out.closed:
+                    return
+                self.out.write(("\n" if mid_line and self.wrote else "") + line + "\n")
+                self.out.flush()
+                self.wrote = False
+
+        return write
+
+    def close(self) -> None:
+        with self.lock:
+            self.out.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import progress
-from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog, StepFailed
+from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog
 from harness.checks.steps import StepRun, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
@@ -273,7 +273,7 @@ class RunSession:
         log.record(DEPLOYER, spec.name)
         try:
             self._run(spec, scenario, log, done)
-        except (StepFailed, HarnessError) as exc:
+        except Exception as exc:  # any error: its item raises it after its log's mask is set (SharedRun.replay)
             return SharedRun(scenario, log, done, exc)
         return SharedRun(scenario, log, done)
 

@@ -3,7 +3,7 @@
 # and ChromeDriver, unless the machine has a browser with its driver already (GitHub's Ubuntu runners come with
 # Chrome and ChromeDriver; Ubuntu's chromium package would only install a snap).
 set -euo pipefail
-browser=$(command -v chromium || command -v google-chrome || true)
+browser=$(command -v chromium || command -v google-chrome || command -v chromium-browser || true)
 driver=$(command -v chromedriver || { [ -x "${CHROMEWEBDRIVER:-}/chromedriver" ] && echo "$CHROMEWEBDRIVER/chromedriver"; } || true)
 if [ -n "$browser" ] && [ -n "$driver" ]; then
     exit 0

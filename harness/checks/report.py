@@ -120,7 +120,7 @@ def _masked(data: Any, mask: Callable[[str], str]) -> Any:
 def quoted_tail(text: str, limit: int, indent: str = "    ") -> tuple[list[str], int]:
     """The last ``limit`` lines of ``text`` quoted (`    | line`), or `(nothing)`; and how many lines it had."""
     lines = text.rstrip("\n").splitlines()
-    return [f"{indent}| {line}" for line in lines[-limit:]] or [f"{indent}| (nothing)"], len(lines)
+    return [f"{indent}| {line}" for line in lines[-max(1, limit) :]] or [f"{indent}| (nothing)"], len(lines)
 
 
 def summary_lines(outcome: str, nodeid: str, properties: list[tuple[str, str]]) -> list[str]:

@@ -79,7 +79,7 @@ def _verdicts(items: list[dict[str, Any]]) -> list[str]:
         )
         if item["failure"]:  # its evidence in full: the deployer's log, the diff, the pods' logs
             rows.append(
-                f'<tr class="failure"><td colspan="4"><details><summary>the failure in full</summary>'
+                f'<tr class="failure"><td colspan="4"><details><summary>the failure, as the terminal shows it</summary>'
                 f"<pre>{escape(item['failure'])}</pre></details></td></tr>"
             )
     head = "<tr><th>scenario</th><th>verdict</th><th>time</th><th>detail</th></tr>"

@@ -31,8 +31,8 @@ def write_reports(config: pytest.Config, run: dict[str, Any], items: Sequence[It
             continue
         try:
             write(target)
-        except OSError as exc:  # said, not a traceback after the verdicts
-            print(f"{PROJECT}: could not write a report: {exc}", file=sys.stderr)
+        except Exception as exc:  # said, not a traceback after the verdicts
+            print(f"{PROJECT}: could not write a report to {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def report_path(config: pytest.Config, name: str) -> Path | None:

@@ -20,7 +20,7 @@ class ItemResult:
     outcome: str  # passed, failed, skipped, error
     seconds: float
     message: str = ""  # the failure's first line, or why it was skipped
-    failure: str = ""  # the failure in full, as the terminal shows it (its evidence: logs, diffs, pod logs)
+    failure: str = ""  # the failure as the terminal shows it (its evidence: logs, diffs, pod logs)
     properties: list[tuple[str, str]] = field(default_factory=list)
 
     def values(self, name: str) -> list[str]:
@@ -59,8 +59,9 @@ class ItemResult:
 
 
 def item_result(report: Any) -> ItemResult | None:
-    """An item of the harness's (one of its scenarios), from the report of one phase: the call's, or a setup that
-    failed or skipped. None for anything else."""
+    """An item of the harness's (one of its scenarios), from the report of one phase: the call's, or a teardown's
+    that failed after it (its properties come with the item). None for anything else: a phase before the scenario
+    ran carries none of them."""
     properties = [(str(k), str(v)) for k, v in report.user_properties]
     scenario = next((value for key, value in properties if key == r.SCENARIO), None)
     if scenario is None:
@@ -86,10 +87,16 @@ FAILURE_CHARS = 20000
 def _failure(report: Any) -> str:
     if not (report.failed or report.outcome == "error"):
         return ""
-    text = str(report.longreprtext or "").strip("\n")
-    if len(text) <= FAILURE_CHARS:
+    return shortened(str(report.longreprtext or "").strip("\n"), FAILURE_CHARS)
+
+
+def shortened(text: str, limit: int) -> str:
+    """At most about ``limit`` characters: the start (the verdict) and the end (the last attempt's log), saying
+    how much of the middle was cut."""
+    if len(text) <= limit:
         return text
-    return text[:FAILURE_CHARS] + f"\n(the last {len(text) - FAILURE_CHARS} characters cut: the terminal shows them)"
+    head, tail = limit // 5, limit - limit // 5
+    return f"{text[:head]}\n... ({len(text) - head - tail} characters cut here) ...\n{text[-tail:]}"
 
 
 def _message(report: Any) -> str:

@@ -4,11 +4,12 @@ every value was masked when the item recorded it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from harness.checks import report as r
-from harness.reports.results import ItemResult
+from harness.reports.results import ItemResult, shortened
 
 LIMIT = 1000 * 1024  # bytes: under GitHub's 1 MiB a step
 _MARK = {"passed": "✅ passed", "failed": "❌ failed", "error": "❌ error", "skipped": "⏭ skipped"}
@@ -45,8 +46,8 @@ FAILURE_CHARS = 3000  # of each failure in the summary: the whole is in the JSON
 def _failure(item: ItemResult) -> list[str]:
     if not item.failure:
         return []
-    text = item.failure if len(item.failure) <= FAILURE_CHARS else item.failure[:FAILURE_CHARS] + "\n(cut)"
-    fence = "````" if "```" in text else "```"
+    text = shortened(item.failure, FAILURE_CHARS)
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))  # longer than any inside
     return ["", f"<details><summary>{item.scenario}: the failure</summary>", "", fence, text, fence, "", "</details>"]
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from harness.checks import report as r
 from harness.checks.report import ScenarioLog, StepFailed
 from harness.checks.steps import StepRun, record_timing
-from harness.errors import HarnessError
 from harness.scenario.model import Scenario
 
 
@@ -25,7 +24,7 @@ class SharedRun:
     scenario: Scenario
     log: ScenarioLog
     done: list[StepRun] = field(default_factory=list)
-    error: StepFailed | HarnessError | None = None
+    error: Exception | None = None
 
     def replay(self, log: ScenarioLog) -> None:
         """Its result, as the longer scenario's own item reports it."""

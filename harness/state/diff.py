@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import difflib
 import json
+import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -269,13 +270,29 @@ def masker(secrets: Iterable[str]) -> Mask:
             pieces.update(_written_forms(value))
         pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 16)  # a key's lines
     values = sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
+    quoted = [pattern for secret in secrets if (pattern := _quoted_lines(secret)) is not None]
 
     def mask(text: str) -> str:
+        for pattern in quoted:
+            text = pattern.sub("********", text)
         for value in values:
             text = text.replace(value, "********")
         return text
 
     return mask
+
+
+# Between two lines of a multi-line secret as a report quotes them: indentation, a quote bar (`    | `), a diff's
+# `+`, `-` or ` `, a `>`.
+_LINE_PREFIX = r"\r?\n[ \t]*(?:[|>+-][ \t]?)?[ \t]*"
+
+
+def _quoted_lines(secret: str) -> re.Pattern[str] | None:
+    """A multi-line secret as it shows once each line has a prefix: its lines may be too short to mask alone."""
+    lines = [line.rstrip("\r") for line in secret.strip("\n").split("\n")]
+    if len(lines) < 2:
+        return None
+    return re.compile(_LINE_PREFIX.join(re.escape(line.strip()) for line in lines))
 
 
 def _written_forms(secret: str) -> set[str]:

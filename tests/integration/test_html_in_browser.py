@@ -119,7 +119,7 @@ def test_a_failing_row_s_evidence_unfolds_on_a_click(browser: WebDriver, opened:
     assert text.is_displayed() and "drift found" in text.text  # what the vague check printed
 
 
-def test_a_failed_item_s_failure_unfolds_in_full(browser: WebDriver, opened: dict[str, Any]) -> None:
+def test_a_failed_item_s_failure_unfolds(browser: WebDriver, opened: dict[str, Any]) -> None:
     failures = browser.find_elements(By.CSS_SELECTOR, "table.verdicts tr.failure details")
     assert len(failures) == sum(bool(item["failure"]) for item in opened["items"]) > 0
     text = failures[0].find_element(By.TAG_NAME, "pre")

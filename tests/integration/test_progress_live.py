@@ -17,7 +17,7 @@ SELECTION = ("--deployer", "hello", "-m", "drift or idempotency", "-o", "deploye
 
 @pytest.mark.parametrize("workers", [["-n", "2"], ["-p", "no:xdist"]], ids=["xdist", "no-xdist"])
 def test_long_work_says_where_it_is_while_it_runs(workers: list[str]) -> None:
-    code, output = run(*SELECTION, *workers)
+    code, output = run(*SELECTION, *workers, "-rP")  # -rP: the passed items' captured output, if any, shows
     assert code == 0, output
     lines = list(LINE.finditer(output))
     assert {m["scenario"] for m in lines} == {"drift", "idempotency"}, output

@@ -74,7 +74,10 @@ def test_a_removed_line_that_starts_with_dashes_is_a_removal_not_a_file_header()
     assert '<span class="del">--option</span><span class="add">++option</span><span class="ctx"> same</span>' in text
 
 
-def test_a_failed_item_s_failure_unfolds_in_full() -> None:
+def test_a_failed_item_s_failure_unfolds() -> None:
     text = page()
     assert text.count('<tr class="failure">') == 1  # the failed item's; the passed and skipped ones have none
-    assert "<details><summary>the failure in full</summary><pre>pve-nut / idempotency: the second apply" in text
+    assert (
+        "<details><summary>the failure, as the terminal shows it</summary><pre>pve-nut / idempotency: the second apply"
+        in text
+    )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 from harness import progress
+from harness.progress_hooks import ProgressTerminal
 
 
 def lines_of(folder: Path) -> list[str]:
@@ -54,3 +57,21 @@ def test_the_relay_prints_whole_lines_once_in_order(tmp_path: Path) -> None:
     relay.drain()
     relay.drain()
     assert printed == ["one", "two", "three", "elsewhere"]
+
+
+def test_a_progress_line_starts_a_line_of_its_own_after_what_pytest_wrote() -> None:
+    out = io.StringIO()
+    terminal = ProgressTerminal(out)
+    tw = SimpleNamespace(width_of_current_line=0)
+    write = terminal.writer(SimpleNamespace(_tw=tw))
+    write("a")  # nothing on the line
+    tw.width_of_current_line = 3
+    terminal.pytest_wrote()  # `...` of xdist
+    write("b")
+    write("c")  # pytest wrote nothing since: the writer's width is stale, no blank line
+    terminal.pytest_wrote()  # a new line of dots, as wide as the last
+    write("d")
+    assert out.getvalue() == "a\n\nb\nc\n\nd\n"
+    terminal.close()
+    write("e")  # the relay's last lines after the end: dropped, no error
+    assert out.closed

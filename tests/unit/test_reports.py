@@ -8,7 +8,7 @@ import jsonschema
 
 from harness.checks.report import ScenarioLog, mask_property, quoted_tail
 from harness.reports.json_report import SCHEMA_FILE, report_data
-from harness.reports.results import ItemResult
+from harness.reports.results import ItemResult, shortened
 from harness.reports.step_summary import step_summary
 from harness.state.diff import masker
 
@@ -79,3 +79,17 @@ def test_data_properties_are_masked_value_by_value() -> None:
 def test_a_tail_is_quoted_and_counted() -> None:
     assert quoted_tail("a\nb\nc\n", 2) == (["    | b", "    | c"], 3)
     assert quoted_tail("", 5) == (["    | (nothing)"], 0)
+
+
+def test_a_long_failure_keeps_its_start_and_its_end() -> None:
+    text = "verdict\n" + "x" * 100 + "\nlast line of the log"
+    short = shortened(text, 50)
+    assert short.startswith("verdict") and short.endswith("last line of the log") and "characters cut here" in short
+    assert shortened("short", 50) == "short"
+
+
+def test_the_summary_fences_a_failure_that_holds_backticks() -> None:
+    item = ItemResult("x::converge", "x", "converge", "failed", 1.0, "x / converge: failed")
+    item.failure = "x / converge: failed\n````\nnot a fence"
+    text = step_summary(RUN, [item])
+    assert "\n`````\nx / converge: failed\n````\nnot a fence\n`````\n" in text

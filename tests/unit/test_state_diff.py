@@ -49,6 +49,25 @@ def test_a_multi_line_secret_is_masked_line_by_line() -> None:
 
 
 @pytest.mark.parametrize(
+    "shown",
+    [
+        "user: admin\npass: hunter2x",  # as is
+        "    | user: admin\n    | pass: hunter2x",  # quoted line by line, as a log in a report
+        "+user: admin\n+pass: hunter2x",  # in a patch
+        "  > user: admin\r\n  > pass: hunter2x",
+    ],
+)
+def test_a_multi_line_secret_of_short_lines_is_masked_however_its_lines_are_quoted(shown: str) -> None:
+    masked = masker(["user: admin\npass: hunter2x\n"])(f"before\n{shown}\nafter")
+    assert "admin" not in masked and "hunter2x" not in masked and masked.startswith("before\n")
+    assert masked.endswith("********\nafter")
+
+
+def test_the_short_lines_of_a_multi_line_secret_alone_stay() -> None:
+    assert masker(["user: admin\npass: hunter2x"])("user: admin logged in") == "user: admin logged in"
+
+
+@pytest.mark.parametrize(
     "written",
     [
         "pa%ss w0rd!",  # as is
