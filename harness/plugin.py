@@ -20,6 +20,7 @@ from _pytest._code.code import ReprExceptionInfo, ReprFileLocation, ReprTracebac
 
 from harness import PROJECT, progress
 from harness.checks.report import SHELL, ScenarioLog, StepFailed, is_scenario, mask_property, summary_lines
+from harness.checks.steps import offline
 from harness.deployer.cross_checks import load_deployer
 from harness.deployer.discovery import resolve
 from harness.deployer.spec import SPEC_FILE, DeployerSpec
@@ -36,6 +37,7 @@ from harness.reports.results import ItemResult, item_result
 from harness.scenario.model import Scenario, scenarios_for
 from harness.scenario.shared import prefix_of
 from harness.secrets import SecretRegistry
+from harness.selection import needs_machines
 from harness.session import CLUSTERS, RunSession
 from harness.signals import StopSignals, hold_all
 
@@ -352,7 +354,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     state.reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
-        state.session.prepare(list(state.specs.values()))
+        wanted = [spec for spec in state.specs.values() if needs_machines(config, spec)]
+        if wanted:  # `-m lint` alone needs no image, no engine probe
+            state.session.prepare(wanted)
     except EngineUnavailable as exc:
         raise _usage_error(exc) from None
     except docker.errors.APIError as exc:  # the engine refused: one line, not a traceback
@@ -388,7 +392,7 @@ class DeployerFile(pytest.File):
             raise self.CollectError(str(exc)) from None
         items: list[pytest.Item] = []
         machines = {m.name for m in spec.machines}
-        for scenario in scenarios:
+        for scenario in sorted(scenarios, key=lambda s: not offline(s.steps)):  # lint first: seconds, no machine
             if scenario.workload not in ("any", spec.workload):
                 continue
             for fault in scenario.faults:

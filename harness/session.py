@@ -19,7 +19,7 @@ from typing import Any
 
 from harness import progress
 from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog
-from harness.checks.steps import StepRun, run_steps
+from harness.checks.steps import StepRun, offline, run_offline, run_steps
 from harness.cluster import kind
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
@@ -281,6 +281,8 @@ class RunSession:
         secrets = SecretRegistry()
         secrets.add_secrets(spec.secrets)
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
+        if offline(scenario.steps):  # lint: no machines
+            return run_offline(spec, scenario.steps, log)
         started = time.monotonic()
         self._go_on()
         with progress.scope(f"{spec.name} / {scenario.name}"), self.deployment(spec, secrets) as deployment:

@@ -7,15 +7,17 @@
 # installed release as it was.
 #
 # Environment: TARGET_HOST, RELEASE_URL, RELEASE_SHA256, PVE_EXPORTER_TOKEN (Secret); SSH_KEY_FILE (default
-# /etc/deployer/ssh/id_ed25519); INTERVAL (seconds between two metrics writes, default 15).
+# /etc/deployer/ssh/id_ed25519); KNOWN_HOSTS_FILE (the host's keys, pinned; default
+# /etc/deployer/known_hosts/known_hosts); INTERVAL (seconds between two metrics writes, default 15).
 set -Eeuo pipefail
 : "${TARGET_HOST:?}" "${RELEASE_URL:?}" "${RELEASE_SHA256:?}" "${PVE_EXPORTER_TOKEN:?}"
 SSH_KEY_FILE=${SSH_KEY_FILE:-/etc/deployer/ssh/id_ed25519}
+KNOWN_HOSTS_FILE=${KNOWN_HOSTS_FILE:-/etc/deployer/known_hosts/known_hosts}
 INTERVAL=${INTERVAL:-15}
 [[ $INTERVAL =~ ^[0-9]+$ ]] || { echo "INTERVAL must be a number of seconds" >&2; exit 1; }
 [[ $RELEASE_SHA256 =~ ^[0-9a-f]{64}$ ]] || { echo "RELEASE_SHA256 must be a SHA-256 in hex" >&2; exit 1; }
 
-SSH_OPTS=(-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+SSH_OPTS=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o "UserKnownHostsFile=$KNOWN_HOSTS_FILE" -o LogLevel=ERROR
     -o ConnectTimeout=10 -o ControlMaster=auto -o ControlPath=/tmp/ssh-%r@%h:%p -o ControlPersist=30
     -i "$SSH_KEY_FILE")
 log() { printf '%s %s\n' "$(date -u +%H:%M:%SZ)" "$*"; }

@@ -9,6 +9,7 @@
 #   TARGET_USER           SSH user (default: root; anything else needs passwordless sudo)
 #   TARGET_PORT           SSH port (default: 22)
 #   SSH_KEY_FILE          private key (default: /etc/deployer/ssh/id_ed25519)
+#   KNOWN_HOSTS_FILE      the host's own keys, pinned (default: /etc/deployer/known_hosts/known_hosts)
 #   NUT_ADMIN_PASSWORD    password of the upsd "admin" user (required, Secret)
 #   NUT_MONITOR_PASSWORD  password of the upsd "upsmon" user (required, Secret)
 #   NOTIFY_URL            optional webhook for UPS events (Secret)
@@ -25,6 +26,7 @@ TARGET_HOST=${TARGET_HOST:-}
 TARGET_USER=${TARGET_USER:-root}
 TARGET_PORT=${TARGET_PORT:-22}
 SSH_KEY_FILE=${SSH_KEY_FILE:-/etc/deployer/ssh/id_ed25519}
+KNOWN_HOSTS_FILE=${KNOWN_HOSTS_FILE:-/etc/deployer/known_hosts/known_hosts}
 NUT_ADMIN_PASSWORD=${NUT_ADMIN_PASSWORD:-}
 NUT_MONITOR_PASSWORD=${NUT_MONITOR_PASSWORD:-}
 NOTIFY_URL=${NOTIFY_URL:-}
@@ -78,8 +80,8 @@ trap cleanup EXIT
 
 SSH_OPTS=(
     -o BatchMode=yes
-    -o StrictHostKeyChecking=no
-    -o UserKnownHostsFile=/dev/null
+    -o StrictHostKeyChecking=yes
+    -o "UserKnownHostsFile=$KNOWN_HOSTS_FILE"
     -o LogLevel=ERROR
     -o ConnectTimeout=10
     -o ServerAliveInterval=15
@@ -207,6 +209,7 @@ check_inputs() {
     [[ $UPS_WAIT_SECONDS =~ ^[0-9]+$ ]] || die "UPS_WAIT_SECONDS must be a number of seconds"
 
     [[ -f $SSH_KEY_FILE ]] || die "SSH key $SSH_KEY_FILE not found (is the pve-nut-ssh-key Secret mounted?)"
+    [[ -s $KNOWN_HOSTS_FILE ]] || die "host keys $KNOWN_HOSTS_FILE not found (is the pve-nut-known-hosts Secret mounted?)"
     [[ -r $SSH_KEY_FILE ]] || die "SSH key $SSH_KEY_FILE is not readable by uid $(id -u)"
     local mode owner
     read -r mode owner < <(stat -L -c '%a %u' "$SSH_KEY_FILE")

@@ -41,6 +41,7 @@ DRIFT_RUN = "drift_run"  # the tier, how many mutations of how many, on how many
 DRIFT_MATRIX = "drift_matrix"
 DRIFT_DATA = "drift_data"
 ROLLBACK = "rollback"
+LINT = "lint"  # what the lint scenario looked at, and how many findings fail
 FAULT = "fault"  # what struck (or was armed), and where
 HEALED = "healed"
 APPLY_FAILED = "apply_failed"  # a failed apply, as a fault scenario expects

@@ -21,9 +21,11 @@ from harness.checks.faults import (
     heal,
 )
 from harness.checks.idempotency import expect_no_diff, snapshot
+from harness.checks.lint import lint, lint_report
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
 from harness.checks.report import ScenarioLog, StepFailed, StepReport
 from harness.checks.rollback import apply_previous, expect_clean_rollback, scan
+from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
 from harness.errors import NotApplicable
 from harness.faults.spec import FaultSpec
@@ -46,7 +48,9 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "expect-failed-or-unchanged": expect_failed_or_unchanged,
     "expect-converges-on-rerun": expect_converges_on_rerun,
     "crash-points": crash_points_step,
+    "lint": lint,
 }
+OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {"lint": lint_report}  # no machine needed
 DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
 NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged"}  # the first apply is derived against it
 
@@ -108,6 +112,30 @@ def run_steps(
             log.add(report)
             if done is not None:
                 done.append(timeline[-1])
+            if report.failure is not None:
+                raise StepFailed(log.mask(report.failure))
+    finally:
+        record_timing(log, timeline)
+
+
+def offline(steps: tuple[str, ...]) -> bool:
+    """Whether every step works without machines (lint): the scenario starts none."""
+    return all(step in OFFLINE_STEPS for step in steps)
+
+
+def run_offline(spec: DeployerSpec, steps: tuple[str, ...], log: ScenarioLog) -> None:
+    """:func:`run_steps` for a scenario of offline steps: on the deployer's files alone."""
+    timeline: list[StepRun] = []
+    begun = time.monotonic()
+    try:
+        for step in steps:
+            started = time.monotonic()
+            report = StepReport(failure="it stopped with an error")
+            try:
+                report = OFFLINE_STEPS[step](spec)
+            finally:
+                timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
+            log.add(report)
             if report.failure is not None:
                 raise StepFailed(log.mask(report.failure))
     finally:

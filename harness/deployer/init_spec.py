@@ -101,6 +101,10 @@ def _hosts(text: str) -> list[str]:
 
 def _ssh_key(found: Draft, pod: PodSpec, containers: list[Container]) -> None:
     mounted = {mount.name for container in containers for mount in container.volume_mounts}
+    for volume in pod.volumes:  # a Secret of host keys of its own: the harness fills it with the machines' keys
+        named = f"{volume.name} {volume.source}".lower().replace("-", "_")
+        if volume.kind == "secret" and volume.name in mounted and "known_hosts" in named:
+            found.spec["known_hosts"] = {"secret": volume.source, "key": "known_hosts"}
     for volume in pod.volumes:
         if volume.kind != "secret" or volume.name not in mounted:
             continue
@@ -122,10 +126,10 @@ def _sources(found: Draft, manifest: Manifest, pod: PodSpec, containers: list[Co
     """Placeholders for the Secret and ConfigMap keys the pod takes that the manifest file does not define."""
     wanted: dict[str, dict[str, dict[str, str]]] = {"secrets": {}, "config_maps": {}}
     defined = {"secrets": manifest.secrets, "config_maps": manifest.config_maps}
-    ssh = found.spec.get("ssh_key", {}).get("secret")
+    filled = {found.spec.get(entry, {}).get("secret") for entry in ("ssh_key", "known_hosts")}  # by the harness
 
     def want(kind: str, name: str, key: str | None) -> None:
-        if name in defined[kind] or (kind == "secrets" and name == ssh):
+        if name in defined[kind] or (kind == "secrets" and name in filled):
             return
         keys = wanted[kind].setdefault(name, {})
         if key is None:

@@ -40,6 +40,7 @@ from harness.deployer.sections import DriftSpec, RollbackSpec, drift_spec, rollb
 from harness.deployer.setup import MachineSetup, machine_setup
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
+from harness.lint.policy import LintSpec, default_lint, lint_spec
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
 from harness.world.spec import WorldSpec, world_section
@@ -67,6 +68,7 @@ _TOP = (
     "drift",
     "rollback",
     "world",
+    "lint",
 )
 NODE_KIND = "k8s-node"  # the machine kind of simulated cluster nodes
 FINDING_POLICIES = ("warn", "fail", "ignore")
@@ -119,6 +121,7 @@ class DeployerSpec:
     rollback: RollbackSpec = field(default_factory=RollbackSpec)
     world: WorldSpec | None = None  # the outside it downloads from; None: nothing outside exists
     build_args: dict[str, str] = field(default_factory=dict)  # `docker build --build-arg`s of its image
+    lint: LintSpec = field(default_factory=default_lint)  # how much each lint check counts, what is declared
 
     @property
     def workload(self) -> str:
@@ -171,6 +174,7 @@ def load_spec(
         rollback=rollback_spec(top),
         world=world_section(folder, top),
         build_args=build_args,
+        lint=lint_spec(top),
     )
 
 

@@ -24,8 +24,8 @@ def harness(*args: str) -> tuple[int, str]:
 def test_node_configurator_passes_every_scenario_on_the_simulated_cluster() -> None:
     code, output = harness("-n", "2", "--drift=full")
     assert code == 0, output
-    assert "6 passed" in output
-    for scenario in ("converge", "idempotency", "placement", "rollout", "drift", "rollback"):
+    assert "7 passed" in output
+    for scenario in ("lint", "converge", "idempotency", "placement", "rollout", "drift", "rollback"):
         assert f"node-configurator/harness.yaml::{scenario}" in output
     assert "untargeted: w3: unchanged" in output
     # drift: each distinct mutation on one targeted node in turn, repaired by the pods' loop, which logs it

@@ -61,7 +61,7 @@ def test_the_wheel_ships_vms_and_scenarios_and_works_in_another_repository(tmp_p
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    # converge, idempotency and sshd-down pass; drift and crash points are not part of the gate, world-outage does
-    # not concern a deployer without a world, and rollback is skipped: this repository is not in git (nothing to
-    # roll back to). Every shipped scenario was packaged.
-    assert "collected 7 items" in result.stdout and "3 passed, 4 skipped" in result.stdout, result.stdout
+    # lint, converge, idempotency and sshd-down pass; drift and crash points are not part of the gate, world-outage
+    # does not concern a deployer without a world, and rollback is skipped: this repository is not in git (nothing
+    # to roll back to). Every shipped scenario was packaged.
+    assert "collected 8 items" in result.stdout and "4 passed, 4 skipped" in result.stdout, result.stdout

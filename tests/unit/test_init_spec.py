@@ -43,6 +43,8 @@ def test_a_download_becomes_a_world_url_to_fill_in(tmp_path: Path) -> None:
         "https://github.com/example-org/pve-exporter/releases/download/v1.4.0/pve-exporter-1.4.0.tar.gz"
     ]
     assert yaml.safe_load(text)["secrets"] == {"pve-exporter-secrets": {"PVE_EXPORTER_TOKEN": "CHANGE-ME"}}
+    # the host keys it pins: a Secret the harness fills with the machine's own
+    assert yaml.safe_load(text)["known_hosts"] == {"secret": "pve-exporter-known-hosts", "key": "known_hosts"}
     load_deployer(folder, KINDS)
 
 

@@ -1,0 +1,41 @@
+"""Lint: what a deployer ships, checked with no machine (see :mod:`harness.lint`): each finding with its file, its
+line and the fix, counted as the spec's ``lint.severity`` says, declared ones apart with their reasons."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from harness.checks import report as r
+from harness.checks.report import StepReport
+from harness.deployer.spec import DeployerSpec
+from harness.deployment import Deployment
+from harness.lint.run import lint as run_lint
+
+
+def lint_report(spec: DeployerSpec, now: datetime | None = None) -> StepReport:
+    result = run_lint(spec, now or datetime.now())
+    counted = [f for f in result.findings if f.allowed is None]
+    declared = [f for f in result.findings if f.allowed is not None]
+    counts = Counter(f.severity for f in counted)
+    summary = f"{len(result.looked_at)} file(s): {counts['fail']} failing, {counts['warn']} warning(s)"
+    report = StepReport()
+    report.add(r.LINT, summary + (f", {len(declared)} declared" if declared else ""))
+    for finding in counted:
+        report.add(r.FINDING, finding.line_of_report(spec.folder))
+    details = [f"{f.where(spec.folder)}: {f.detail}" for f in counted if f.detail]
+    if details:
+        report.section("lint: details", "\n".join(details))
+    if declared:
+        shown = [f"{f.line_of_report(spec.folder)}\n    declared: {f.allowed}" for f in declared]
+        report.section("lint: declared in lint.allow", "\n".join(shown))
+    if result.schedules:
+        report.section("lint: each cron entry's next month", "\n".join(result.schedules))
+    if result.failing:
+        lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in result.failing)
+        report.failure = f"lint: {len(result.failing)} finding(s) fail\n{lines}"
+    return report
+
+
+def lint(deployment: Deployment) -> StepReport:
+    return lint_report(deployment.spec)

@@ -1,0 +1,2 @@
+#!/bin/sh
+curl -s https://example.org/status > /tmp/status

@@ -1,0 +1,101 @@
+"""Cron files as Debian's cron reads them, and when their entries run: the OR of two restricted day fields, and
+the guards that decide on which days a job does its work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from harness.lint.cron import CronEntry, check_file, firings, next_month, time_findings
+
+NOW = datetime(2026, 12, 2, 9, 30)  # next month: January 2027, which begins on a Friday
+CRON = Path("/d/configs/cron.d/x")
+
+
+def entry(schedule: str, command: str = "/opt/x/run.sh") -> CronEntry:
+    return CronEntry(CRON, 3, schedule, "root", command)
+
+
+def checks(path: Path, text: str) -> list[tuple[str, int | None]]:
+    findings, _ = check_file(path, text)
+    return [(f.check, f.line) for f in findings]
+
+
+def test_a_well_formed_file_raises_nothing_and_yields_its_entries() -> None:
+    text = '# managed\nSHELL=/bin/bash\nMAILTO=""\n\n*/5 * * * * root /opt/x/run.sh >> /var/log/x 2>&1\n@daily nut /x\n'
+    findings, entries = check_file(CRON, text)
+    assert findings == []
+    assert [(e.line, e.schedule, e.user) for e in entries] == [(5, "*/5 * * * *", "root"), (6, "@daily", "nut")]
+    assert entries[0].command == "/opt/x/run.sh >> /var/log/x 2>&1"
+
+
+@pytest.mark.parametrize(
+    ("name", "ignored"),
+    [("pve-nut", False), ("pve_nut2", False), ("pve-nut.cron", True), ("pve-nut~", True), ("nut.dpkg-old", True)],
+)
+def test_cron_ignores_a_file_whose_name_has_a_dot_or_other_characters(name: str, ignored: bool) -> None:
+    assert (("cron-name", None) in checks(CRON.with_name(name), "0 1 * * * root x\n")) is ignored
+
+
+def test_an_entry_without_a_user_or_fields_and_a_last_line_without_newline_are_found() -> None:
+    text = "*/5 * * * * /opt/x/run.sh\n0 1 * * root /x\n@often root /x\n0 1 * * * root /x"
+    assert checks(CRON, text) == [("cron-newline", 4), ("cron-user", 1), ("cron-format", 2), ("cron-format", 3)]
+
+
+def test_bad_time_fields_are_found() -> None:
+    assert checks(CRON, "61 * * * * root /x\n") == [("cron-format", 1)]
+
+
+def test_next_month_and_its_firings() -> None:
+    start, end = next_month(NOW)
+    assert (start, end) == (datetime(2027, 1, 1), datetime(2027, 2, 1))
+    assert len(firings("0 10 * * *", start, end)) == 31
+    assert firings("@reboot", start, end) == []
+
+
+def test_two_restricted_day_fields_run_on_either_and_the_dates_are_listed() -> None:
+    findings, line = time_findings(entry("0 10 1-7 * 6"), NOW)
+    assert line.startswith("x:3 `0 10 1-7 * 6`: 11 runs in January 2027 (Fri 01 10:00")
+    (finding,) = findings
+    assert finding.check == "cron-day-or" and finding.line == 3
+    assert "on 11 day(s)" in finding.message and "not only on the 1 that match both (Sat 02)" in finding.message
+    assert (
+        finding.detail == "extra days: Fri 01, Sun 03, Mon 04, Tue 05, Wed 06, Thu 07, Sat 09, Sat 16, Sat 23, Sat 30"
+    )
+
+
+@pytest.mark.parametrize("schedule", ["0 10 * * 6", "0 10 1-7 * *", "0 10 */2 * 6", "0 10 1-7 * */1", "@weekly"])
+def test_a_day_field_that_starts_with_a_star_is_unrestricted_and_raises_nothing(schedule: str) -> None:
+    assert time_findings(entry(schedule), NOW)[0] == []
+
+
+def test_two_restricted_fields_that_give_the_same_days_either_way_raise_nothing() -> None:
+    assert time_findings(entry("0 10 1 * 5"), NOW)[0] != []  # Jan 1 is a Friday, but so are the 8th, 15th...
+    assert time_findings(entry("0 10 1-31 * 0-6"), NOW)[0] == []  # every day either way
+
+
+@pytest.mark.parametrize(
+    ("command", "days"),
+    [
+        ('[ "$(date +\\%u)" -eq 6 ] && /opt/x/r.sh', "Sat 02"),
+        ("[ $(date +%d) -le 7 ] && /opt/x/r.sh", "Fri 01, Sat 02, Sun 03, Mon 04, Tue 05, Wed 06, Thu 07"),
+        ('test "$(date +\\%a)" = "Sat" && /opt/x/r.sh', "Sat 02"),
+        ("[[ $(date +%w) == 6 ]] || exit 0; /opt/x/r.sh", None),  # `||`: works when the test fails
+    ],
+)
+def test_a_guard_in_the_command_says_on_which_days_the_job_works(command: str, days: str | None) -> None:
+    findings, line = time_findings(entry("0 10 1-7 * *", command), NOW)
+    assert findings == []  # one restricted day field: cron runs it on days 1-7, as written
+    if days is not None:
+        assert line.endswith(f"its guard lets it work on {len(days.split(', '))} day(s): {days}")
+    else:
+        assert "its guard lets it work on 6 day(s)" in line  # days 1-7 but Saturday the 2nd
+
+
+def test_a_guard_does_not_hide_the_or_of_two_restricted_fields() -> None:
+    findings, line = time_findings(entry("0 10 1-7 * 6", '[ "$(date +\\%u)" -eq 6 ] && /opt/x/r.sh'), NOW)
+    assert "its guard lets it work on 5 day(s): Sat 02, Sat 09, Sat 16, Sat 23, Sat 30" in line
+    (finding,) = findings  # every Saturday, where the author meant the first one
+    assert "it works on 5 day(s)" in finding.message and finding.detail == "extra days: Sat 09, Sat 16, Sat 23, Sat 30"
