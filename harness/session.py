@@ -200,27 +200,21 @@ class RunSession:
         return found
 
     def run_scenario(
-        self,
-        spec: DeployerSpec,
-        scenario: Scenario,
-        log: ScenarioLog,
-        *,
-        within: Scenario | None = None,
-        to_come: tuple[Scenario, ...] = (),
-    ) -> None:
+        self, spec: DeployerSpec, scenario: Scenario, log: ScenarioLog, *,
+        within: Scenario | None = None, to_come: tuple[Scenario, ...] = (),
+    ) -> None:  # fmt: skip
         """Run one scenario on a deployment of its own; what it found goes into ``log`` (masked). A negative
-        verdict raises :class:`~harness.checks.report.StepFailed`; a scenario that cannot apply here raises
-        :class:`~harness.errors.NotApplicable` (a first version has nothing to roll back to, say).
-
-        ``within``: a longer scenario of this deployer, still to run in this process, whose steps begin with this
-        one's (converge's apply and verify are idempotency's first two steps). It runs instead, once: this
-        scenario's verdict is read from those steps, and the longer one's item takes its result.
-        ``to_come``: later scenarios of this deployer in this process; those on machines of their own start in
-        the background now, as the engine's CPUs allow (see :meth:`_start_ahead`)."""
+        verdict raises :class:`~harness.checks.report.StepFailed`; one that cannot apply here raises
+        :class:`~harness.errors.NotApplicable`. ``within``: a longer scenario of this deployer, still to run in this
+        process, whose steps begin with this one's (converge's are idempotency's first two): it runs instead, once,
+        and this scenario's verdict is read from those steps. ``to_come``: later scenarios of this deployer in this
+        process; those on machines of their own start in the background now (see :meth:`_start_ahead`)."""
         log.record(SCENARIO, scenario.name)
         log.record(DEPLOYER, spec.name)
         applicable(spec, scenario, self.drift)
-        self._start_ahead(spec, [s for s in to_come if s != within])
+        if offline(scenario.steps):  # lint: no machine, nor the engine
+            return self._run(spec, scenario, log)
+        self._start_ahead(spec, [s for s in to_come if s != within and not offline(s.steps)])
         ahead = self._ahead.pop((spec.path, scenario.name), None)
         ran = ahead.result() if ahead is not None else self._shared.pop((spec.path, scenario.name), None)
         if ran is not None:
@@ -282,7 +276,7 @@ class RunSession:
         secrets.add_secrets(spec.secrets)
         log.mask = secrets.mask  # from the start: an error while the machines start is masked too
         if offline(scenario.steps):  # lint: no machines
-            return run_offline(spec, scenario.steps, log)
+            return run_offline(spec, scenario.steps, log, done)
         started = time.monotonic()
         self._go_on()
         with progress.scope(f"{spec.name} / {scenario.name}"), self.deployment(spec, secrets) as deployment:

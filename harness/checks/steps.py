@@ -123,7 +123,9 @@ def offline(steps: tuple[str, ...]) -> bool:
     return all(step in OFFLINE_STEPS for step in steps)
 
 
-def run_offline(spec: DeployerSpec, steps: tuple[str, ...], log: ScenarioLog) -> None:
+def run_offline(
+    spec: DeployerSpec, steps: tuple[str, ...], log: ScenarioLog, done: list[StepRun] | None = None
+) -> None:
     """:func:`run_steps` for a scenario of offline steps: on the deployer's files alone."""
     timeline: list[StepRun] = []
     begun = time.monotonic()
@@ -136,6 +138,8 @@ def run_offline(spec: DeployerSpec, steps: tuple[str, ...], log: ScenarioLog) ->
             finally:
                 timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
             log.add(report)
+            if done is not None:
+                done.append(timeline[-1])
             if report.failure is not None:
                 raise StepFailed(log.mask(report.failure))
     finally:

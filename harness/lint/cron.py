@@ -1,12 +1,16 @@
 """Cron files as Debian's cron reads them: the files of ``/etc/cron.d`` a deployer ships, and when their entries run.
 
-Debian's rules, each a finding: cron ignores a file whose name holds anything but letters, digits, `_` and `-` (a
-dot: `pve-nut.cron`); each entry has five time fields, a user and a command (or `@daily`, a user and a command); the
-last entry needs its newline. When day-of-month and day-of-week are both restricted, cron runs the entry on days
-that match EITHER (a field that starts with `*` counts as unrestricted, Debian's exception): `0 10 1-7 * 6` runs
-on every Saturday and on days 1 to 7, not on the first Saturday. Such entries are found by comparing the next
-month's firings with the AND reading, and a guard in the command (`[ "$(date +%u)" -eq 6 ] && ...`) is applied to
-say on which days the job really does its work.
+Debian's rules, each a finding: cron skips a file whose name holds anything but letters, digits, `_` and `-` (a
+dot: `pve-nut.cron`; files whose names start with a dot are placeholders, skipped on purpose); a file whose last
+line has no newline is broken (crontab(5)); each entry has five time fields of Vixie cron's syntax (no `L`, `W` or
+`#`), a user and a command, or `@daily`, a user and a command; an unescaped `%` in a command ends it (the rest
+becomes its standard input); CRLF line endings leave a `\r` in the command.
+
+When day-of-month and day-of-week are both restricted, cron runs the entry on days that match EITHER (a field
+that starts with `*` counts as unrestricted, Debian's exception): `0 10 1-7 * 6` runs on every Saturday and on
+days 1 to 7, not on the first Saturday. Such an entry is found when, in any month of the coming year, its days
+differ from the AND reading; the first such month's dates are shown. A guard in the command on the day
+(`[ "$(date +\\%u)" -eq 6 ] && ...`, `test ... || exit 0`) is applied to say on which days the job does its work.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from cronsim import CronSim, CronSimError
 from harness.lint.findings import Finding
 
 NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # run-parts' names: anything else is skipped without a word
-USER = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
+USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\$?$")  # Debian has Debian-exim, Debian-snmp
+COMMANDS = {  # words that are commands, not users: an entry that starts its command there lacks the user
+    "run-parts", "flock", "bash", "sh", "python", "python3", "perl", "curl", "wget", "test", "cd", "find", "nice",
+    "ionice", "timeout", "sleep", "echo", "rsync", "tar", "systemctl", "docker", "env", "exec", "chronic",
+}  # fmt: skip
 VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")
 SPECIAL = {
     "@reboot": None,
@@ -33,13 +41,19 @@ SPECIAL = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
+_NAMES = {
+    3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
 SHOWN_TIMES = 6  # of an entry's firings in the month shown, the first ones
-# A guard on the day in the command: `[ "$(date +%u)" -eq 6 ] &&`, `test $(date +\%d) -le 7 ||`, `[[ ... ]]`.
+MONTHS_LOOKED_AT = 12
+# A guard on the day: `[ "$(date +\%u)" -eq 6 ] &&`, `test $(date -u '+\%d') -le 7 || exit 0`, backticks, `[[ ]]`.
 GUARD = re.compile(
-    r"""(?:\[\[?|test)\s+"?\$\(date\s+\+\\?%(?P<format>[uwdaA])\)"?\s*(?P<op>-eq|-ne|-le|-lt|-ge|-gt|==|=|!=)\s*"""
-    r"""["']?(?P<value>\w+)["']?\s*\]?\]?\s*(?P<then>&&|\|\|)"""
+    r"""(?:\[\[?|test)\s+["']?(?:\$\(|`)date\s+(?:-u\s+)?["']?\+(?P<escape>\\?)%(?P<format>[uwdeaA])["']?(?:\)|`)"""
+    r"""["']?\s*(?P<op>-eq|-ne|-le|-lt|-ge|-gt|==|=|!=)\s*["']?(?P<value>[\w ]+?)["']?\s*\]?\]?\s*"""
+    r"""(?P<then>&&|\|\|)(?P<stop>\s*(?:exit|return)\b)?"""
 )
-_WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 
 
 @dataclass(frozen=True)
@@ -61,7 +75,9 @@ def shipped_cron_files(folder: Path) -> list[Path]:
 
 
 def check_file(path: Path, text: str) -> tuple[list[Finding], list[CronEntry]]:
-    """The file's findings (name, format, newline) and its entries."""
+    """The file's findings (name, format, newline, `%`) and the entries cron runs (none when it skips the file)."""
+    if path.name.startswith("."):  # a placeholder (`.placeholder`, `.gitkeep`): cron skips it on purpose
+        return [], []
     findings: list[Finding] = []
     if not NAME.match(path.name):
         findings.append(
@@ -69,9 +85,9 @@ def check_file(path: Path, text: str) -> tuple[list[Finding], list[CronEntry]]:
                 "cron-name",
                 path,
                 None,
-                f"cron ignores /etc/cron.d/{path.name}: its name holds characters other than letters, digits, `_` "
-                "and `-`",
-                f"name it `{re.sub(r'[^A-Za-z0-9_-]', '-', path.name)}`",
+                f"cron skips /etc/cron.d/{path.name}: its name holds characters other than letters, digits, "
+                "`_` and `-`",
+                f"name it `{re.sub(r'[^A-Za-z0-9_-]', '-', path.name.split('.')[0])}`",
             )
         )
     if text and not text.endswith("\n"):
@@ -80,8 +96,18 @@ def check_file(path: Path, text: str) -> tuple[list[Finding], list[CronEntry]]:
                 "cron-newline",
                 path,
                 text.count("\n") + 1,
-                "the last line has no newline: cron ignores it",
+                "the last line has no newline: cron takes the file as broken (crontab(5))",
                 "end the file with a newline",
+            )
+        )
+    if "\r" in text:
+        findings.append(
+            Finding(
+                "cron-format",
+                path,
+                text[: text.index("\r")].count("\n") + 1,
+                "CRLF line endings: cron keeps the `\\r` at the end of each command",
+                "save it with LF endings",
             )
         )
     entries = []
@@ -90,11 +116,11 @@ def check_file(path: Path, text: str) -> tuple[list[Finding], list[CronEntry]]:
         if not line or line.startswith("#") or VARIABLE.match(line):
             continue
         entry, problem = _entry(path, number, line)
-        if problem is not None:
-            findings.append(problem)
-        elif entry is not None:
+        findings += [problem] if problem is not None else _percent(entry) if entry is not None else []
+        if entry is not None and problem is None:
             entries.append(entry)
-    return findings, entries
+    skipped = any(f.check in ("cron-name", "cron-newline") for f in findings)
+    return findings, [] if skipped else entries
 
 
 def _entry(path: Path, number: int, line: str) -> tuple[CronEntry | None, Finding | None]:
@@ -105,18 +131,15 @@ def _entry(path: Path, number: int, line: str) -> tuple[CronEntry | None, Findin
     if problem is not None:
         return None, Finding("cron-format", path, number, f"`{line}`: {problem}", _FORMAT_FIX)
     rest = tokens[1:] if special else tokens[5:]
-    if len(rest) < 2 and (not rest or USER.match(rest[0])):
+    if len(rest) < 2 and (not rest or (USER.match(rest[0]) and rest[0] not in COMMANDS)):
         return None, Finding("cron-format", path, number, f"`{line}` has no command", _FORMAT_FIX)
     user = rest[0]
-    if len(rest) < 2 or not USER.match(user):
+    if len(rest) < 2 or not USER.match(user) or user in COMMANDS or user.endswith((".sh", ".py", ".pl")):
         return None, Finding(
-            "cron-user",
-            path,
-            number,
-            f"`{line}`: the field after the schedule is `{user}`, not a user: entries in /etc/cron.d name the user "
-            "to run as",
-            f"insert it after the schedule: `{schedule} root {' '.join(rest)}`",
-        )
+            "cron-user", path, number,
+            f"`{line}`: the field after the schedule is `{user}`, a command, not a user: entries in /etc/cron.d "
+            "name the user to run as", f"insert it after the schedule: `{schedule} root {' '.join(rest)}`",
+        )  # fmt: skip
     return CronEntry(path, number, schedule, user, rest[1]), None
 
 
@@ -128,11 +151,36 @@ def _schedule_problem(schedule: str, tokens: int, special: bool) -> str | None:
         return None if schedule in SPECIAL else f"`{schedule}` is no schedule cron knows ({', '.join(SPECIAL)})"
     if tokens < 6:
         return f"{tokens} field(s): an entry needs five time fields, a user and a command"
+    for index, field in enumerate(schedule.split()):
+        if not _vixie_field(field, index):
+            return f"the time field `{field}` is not Vixie cron's syntax (numbers, `*`, `-`, `,`, `/`, names)"
     try:
         CronSim(schedule, datetime(2026, 1, 1))
     except CronSimError as exc:
         return f"the time fields `{schedule}`: {exc}"
     return None
+
+
+def _vixie_field(field: str, index: int) -> bool:
+    """Cron's own syntax only: cronsim also takes `L`, `W` and `#`, which Debian's cron rejects."""
+    names = _NAMES.get(index, [])
+    return all(part == "*" or part.isdigit() or part in names for part in re.split(r"[,/-]", field.lower()))
+
+
+def _percent(entry: CronEntry) -> list[Finding]:
+    found = UNESCAPED_PERCENT.search(entry.command)
+    if found is None:
+        return []
+    cut = entry.command[: found.start()]
+    return [
+        Finding(
+            "cron-percent",
+            entry.file,
+            entry.line,
+            f"an unescaped `%` ends the command: cron runs `{cut.strip()}` and gives the rest as its input",
+            "escape each `%` as `\\%` (in `date +\\%F`, say)",
+        )
+    ]
 
 
 def next_month(now: datetime) -> tuple[datetime, datetime]:
@@ -163,50 +211,48 @@ def both_days_restricted(schedule: str) -> bool:
 
 
 def works_on(entry: CronEntry, days: list[date]) -> list[date] | None:
-    """The days the command does its work, when it guards on the day (None: no guard it knows)."""
+    """The days the command does its work, when it guards on the day (None: no guard it knows, or a guard whose
+    unescaped `%` cron cuts: `cron-percent` says so)."""
     guard = GUARD.search(entry.command)
-    if guard is None:
+    if guard is None or not guard["escape"]:
         return None
     passes = [day for day in days if _holds(guard, day)]
-    return passes if guard["then"] == "&&" else [day for day in days if day not in passes]
+    if guard["then"] == "&&" or guard["stop"]:  # `test && work`, `test || exit 0; work`
+        return passes
+    return [day for day in days if day not in passes]  # `test || work`
 
 
 def _holds(guard: re.Match[str], day: date) -> bool:
-    value = guard["value"].lower()
-    actual: int | str
-    match guard["format"]:
-        case "u":
-            actual = day.isoweekday()
-        case "w":
-            actual = day.isoweekday() % 7
-        case "d":
-            actual = day.day
-        case _:  # %a, %A: a name
-            actual = _WEEKDAYS[day.weekday()]
-            value = value[:3]
-    if isinstance(actual, str):
-        return (actual == value) == (guard["op"] in ("=", "==", "-eq"))
-    wanted = int(value) if value.isdigit() else -1
+    """The test as the shell makes it, on what `date` prints that day: `=` compares text (`%d` is `01`)."""
+    printed = {
+        "u": str(day.isoweekday()),
+        "w": str(day.isoweekday() % 7),
+        "d": f"{day.day:02d}",
+        "e": f"{day.day:2d}",
+        "a": day.strftime("%a"),
+        "A": day.strftime("%A"),
+    }[guard["format"]]
+    value, op = guard["value"], guard["op"]
+    if op in ("=", "=="):
+        return printed == value
+    if op == "!=":
+        return printed != value
+    try:
+        number, wanted = int(printed), int(value)
+    except ValueError:  # `-eq` on a name: the shell's error, so the test fails
+        return False
     return {
-        "-eq": actual == wanted,
-        "=": actual == wanted,
-        "==": actual == wanted,
-        "-ne": actual != wanted,
-        "!=": actual != wanted,
-        "-le": actual <= wanted,
-        "-lt": actual < wanted,
-        "-ge": actual >= wanted,
-        "-gt": actual > wanted,
-    }[guard["op"]]
+        "-eq": number == wanted, "-ne": number != wanted, "-le": number <= wanted, "-lt": number < wanted,
+        "-ge": number >= wanted, "-gt": number > wanted,
+    }[op]  # fmt: skip
 
 
 def time_findings(entry: CronEntry, now: datetime) -> tuple[list[Finding], str]:
-    """The OR reading of two restricted day fields, when it differs from the AND one (with the dates); and the
-    entry's next month as a line for the report."""
+    """The OR reading of two restricted day fields, where it differs from the AND one in the coming year (with
+    that month's dates); and the entry's next month as a line for the report."""
     start, end = next_month(now)
     times = firings(entry.schedule, start, end)
-    days = sorted({when.date() for when in times})
-    work = works_on(entry, days)
+    work = works_on(entry, sorted({when.date() for when in times}))
     shown = ", ".join(when.strftime("%a %d %H:%M") for when in times[:SHOWN_TIMES])
     more = f" and {len(times) - SHOWN_TIMES} more" if len(times) > SHOWN_TIMES else ""
     line = f"{entry.file.name}:{entry.line} `{entry.schedule}`: {len(times)} runs in {start:%B %Y} ({shown}{more})"
@@ -214,11 +260,21 @@ def time_findings(entry: CronEntry, now: datetime) -> tuple[list[Finding], str]:
         line += f"; its guard lets it work on {len(work)} day(s): {_dates(work)}"
     if not both_days_restricted(entry.schedule):
         return [], line
-    meant = sorted({when.date() for when in firings(entry.schedule, start, end, day_and=True)})
+    for _ in range(MONTHS_LOOKED_AT):
+        finding = _either(entry, start, end)
+        if finding is not None:
+            return [finding], line
+        start, end = end, (end + timedelta(days=32)).replace(day=1)
+    return [], line
+
+
+def _either(entry: CronEntry, start: datetime, end: datetime) -> Finding | None:
+    days = sorted({when.date() for when in firings(entry.schedule, start, end)})
+    work = works_on(entry, days)
     effective = work if work is not None else days
+    meant = sorted({when.date() for when in firings(entry.schedule, start, end, day_and=True)})
     if effective == meant:
-        return [], line
-    extra = [day for day in effective if day not in meant]
+        return None
     message = (
         f"`{entry.schedule}` restricts both day-of-month and day-of-week, so cron runs it when EITHER matches: "
         f"in {start:%B %Y} it {'works' if work is not None else 'runs'} on {len(effective)} day(s) "
@@ -228,8 +284,8 @@ def time_findings(entry: CronEntry, now: datetime) -> tuple[list[Finding], str]:
         "keep one day field and test the other in the command, e.g. `0 10 1-7 * * root "
         '[ "$(date +\\%u)" -eq 6 ] && /opt/x/run.sh` for the first Saturday'
     )
-    finding = Finding("cron-day-or", entry.file, entry.line, message, fix, detail=f"extra days: {_dates(extra)}")
-    return [finding], line
+    extra = [day for day in effective if day not in meant]
+    return Finding("cron-day-or", entry.file, entry.line, message, fix, detail=f"extra days: {_dates(extra)}")
 
 
 def _dates(days: list[date]) -> str:

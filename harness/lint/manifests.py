@@ -38,11 +38,12 @@ def _pods(manifest: Manifest) -> Iterator[tuple[str, PodSpec]]:
 
 
 def _image(path: Path, text: list[str], kind: str, container: str, image: str) -> list[Finding]:
-    line = _line_of(text, image)
+    written = re.compile(rf"""^\s*-?\s*image:\s*["']?{re.escape(image)}["']?\s*(?:#.*)?$""")
+    line = _line_of(text, lambda text_line: bool(written.match(text_line)))
     name = image.split("@", 1)[0]
     tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
     where = f"{kind}, container {container}: image `{image}`"
-    if "@sha256:" in image:
+    if re.search(r"@[a-z0-9]+:[0-9a-f]{32,}$", image):  # pinned by digest (sha256, sha512)
         return []
     if tag is None or tag == "latest":
         return [
@@ -83,7 +84,7 @@ def _host_access(path: Path, text: list[str], kind: str, pod: PodSpec) -> list[F
         Finding(
             "host-access",
             path,
-            _line_of(text, _WRITTEN[word]),
+            _host_path_line(text) if word == "path: /" else _line_of(text, _WRITTEN[word]),
             f"{kind}: {word}: {what}",
             "drop it, or declare it: `lint: {allow: [{check: host-access, reason: ...}]}` in harness.yaml",
         )
@@ -93,11 +94,20 @@ def _host_access(path: Path, text: list[str], kind: str, pod: PodSpec) -> list[F
 
 _ROOT_PATH = re.compile(r"""\bpath:\s*["']?/["']?\s*(?:[,}]|$)""")  # `path: /`, `{path: /}`; not mountPath
 _WRITTEN = {  # how each is written in the manifest, to find its line
-    "hostPID": lambda line: line.strip().startswith("hostPID:"),
-    "hostNetwork": lambda line: line.strip().startswith("hostNetwork:"),
-    "privileged": lambda line: line.strip().startswith("privileged:"),
-    "path: /": lambda line: bool(_ROOT_PATH.search(line)),
+    "hostPID": lambda line: bool(re.match(r"\s*hostPID:\s*true\b", line)),
+    "hostNetwork": lambda line: bool(re.match(r"\s*hostNetwork:\s*true\b", line)),
+    "privileged": lambda line: bool(re.match(r"\s*privileged:\s*true\b", line)),
 }
+
+
+def _host_path_line(text: list[str]) -> int | None:
+    """The line of `path: /` under a `hostPath:` (on its line, or one of the next two)."""
+    for index, line in enumerate(text):
+        if "hostPath" in line:
+            for offset, candidate in enumerate(text[index : index + 3]):
+                if _ROOT_PATH.search(candidate):
+                    return index + offset + 1
+    return None
 
 
 def _text(path: Path) -> list[str]:

@@ -21,6 +21,7 @@ CHECKS = {
     "cron-format": "fail",
     "cron-user": "fail",
     "cron-newline": "fail",
+    "cron-percent": "fail",
     "cron-day-or": "warn",
     "ssh-host-key": "fail",
     "curl-fail": "fail",

@@ -59,9 +59,11 @@ def _manifests(spec: DeployerSpec) -> list[Path]:
 
 
 def _files(spec: DeployerSpec, find: Callable[[Path], list[Path]]) -> list[Path]:
-    """In the deployer's folder and its image's build context (test deployers share one), each once."""
-    folders = dict.fromkeys(p.resolve() for p in (spec.folder, spec.build_context))
-    return list(dict.fromkeys(path for folder in folders for path in find(folder)))
+    """In the deployer's folder, and in its image's build context when that is a folder of its own beside it (a
+    context that holds the deployer's folder, `..`, would bring other deployers' files)."""
+    folder, context = spec.folder.resolve(), spec.build_context.resolve()
+    folders = [folder] if folder.is_relative_to(context) else [folder, context]
+    return list(dict.fromkeys(path for where in folders for path in find(where)))
 
 
 def _inline_scripts(manifest: Manifest) -> list[Finding]:
@@ -71,6 +73,8 @@ def _inline_scripts(manifest: Manifest) -> list[Finding]:
     for pod in _pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
             argv = (*(container.command or ()), *(container.args or ()))
+            if argv and argv[0].rsplit("/", 1)[-1] == "env":  # `/usr/bin/env bash -c ...`
+                argv = argv[1:]
             if not argv or argv[0].rsplit("/", 1)[-1] not in SHELLS:
                 continue
             for index, word in enumerate(argv[1:-1], 1):

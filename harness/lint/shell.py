@@ -1,30 +1,43 @@
 """Shell pitfalls that deployers hit and shellcheck does not flag, in the scripts a deployer ships.
 
-- ``StrictHostKeyChecking=no`` or ``UserKnownHostsFile=/dev/null``: the deployer trusts whatever answers at the
-  host's address, and hands it the SSH key and the secrets. The fix is a known_hosts Secret; the harness fills it
-  with the machines' real host keys (``known_hosts:`` in harness.yaml), as it fills the SSH key.
-- ``curl`` without ``-f``/``--fail`` whose output is saved (``-o``, ``>``) or piped: an HTTP error page is written
-  or run as if it were the download, and ``set -e`` never sees it.
+- ``ssh-host-key``: host keys not checked (``StrictHostKeyChecking=no``, ``UserKnownHostsFile=/dev/null``, and in a
+  Job's fresh container ``accept-new`` or ``ssh-keyscan >> known_hosts`` too: each run trusts whatever answers),
+  so the deployer hands its key and secrets to whatever answers at the host's address. The fix is a known_hosts
+  Secret; the harness fills it with the machines' real host keys (``known_hosts:`` in harness.yaml).
+- ``curl-fail``: ``curl`` without ``-f``/``--fail`` whose output is kept (``-o``, ``-O``, a redirect, a pipe, or
+  ``$(...)``): an HTTP error page is saved or run as if it were the download, and ``set -e`` never sees it. Not
+  when the output goes to /dev/null, when ``-w '%{http_code}'`` hands the status to the script, or when the
+  options come from a variable (they may hold ``-f``).
+
+Commands are read with :mod:`shlex` (quotes and comments as the shell has them), a line and its ``\\``
+continuations at a time.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from harness.lint.findings import Finding
 
-SHEBANG = re.compile(r"^#!.*\b(ba|da|k|z)?sh\b")
-HOST_KEY_OFF = re.compile(r"StrictHostKeyChecking[= ]+(no|off)\b|UserKnownHostsFile[= ]+/dev/null", re.IGNORECASE)
-CURL = re.compile(r"(?<![\w-])curl\s(?P<args>[^|;&>\n]*)(?P<after>\|[^|]|>|;|&&|\|\||$)")
-STDERR = re.compile(r"\d>&\d|2>>?\s*\S+|>\s*/dev/null")  # stderr, or output thrown away: nothing saved
-FAIL_FLAG = re.compile(r"(?:^|\s)(?:--fail(?:-with-body|-early)?\b|-[a-zA-Z]*f[a-zA-Z]*\b)")
-SAVES = re.compile(r"(?:^|\s)(?:-o|--output|-O|--remote-name)(?:\s|=|$)")
+SHEBANG = re.compile(r"^#!.*\b(ba|da|k|z|a)?sh\b")
+HOST_KEY_OFF = re.compile(
+    r"""StrictHostKeyChecking\s*[= ]\s*["']?(?:no|off|false|accept-new)\b"""
+    r"""|UserKnownHostsFile\s*[= ]\s*["']?/dev/null"""
+    r"""|ssh-keyscan\b[^|;&\n]*>>?\s*\S*known_hosts"""
+    r"""|ANSIBLE_HOST_KEY_CHECKING\s*=\s*["']?(?:false|no|0)\b""",
+    re.IGNORECASE,
+)
 KNOWN_HOSTS_FIX = (
     "pin the host key: mount a known_hosts Secret in the Job and pass `-o UserKnownHostsFile=<its path> -o "
     "StrictHostKeyChecking=yes`; give harness.yaml `known_hosts: {secret: <its name>, key: known_hosts}` and the "
     "harness fills it with the machines' real host keys"
 )
+_STARTS = {"|", "||", "&&", ";", "&", "(", "then", "do", "else", "!", "{", "$("}  # a command begins after these
+_PREFIXES = {"sudo", "exec", "env", "time", "nice", "nohup", "timeout"}  # a command that runs the next word
+_ENDS = {"|", "||", "&&", ";", "&", ")", "}"}
+_OPERATOR = re.compile(r"[;&|<>()]+")
 
 
 def shipped_scripts(folder: Path) -> list[Path]:
@@ -50,7 +63,8 @@ def check_script(path: Path, text: str, first_line: int = 1) -> list[Finding]:
     """``first_line``: where the text starts in its file (an inline script of a manifest)."""
     findings = []
     for offset, line in enumerate(_logical_lines(text)):
-        number, code = first_line + offset, _code(line)
+        number, tokens = first_line + offset, _tokens(line)
+        code = _code(line)
         off = HOST_KEY_OFF.search(code)
         if off is not None:
             findings.append(
@@ -58,47 +72,138 @@ def check_script(path: Path, text: str, first_line: int = 1) -> list[Finding]:
                     "ssh-host-key",
                     path,
                     number,
-                    f"host key checking is off (`{off.group(0)}`): the deployer sends its key and secrets to "
-                    "whatever answers at the address",
+                    f"host keys are not checked (`{off.group(0).strip()}`): the deployer hands its key and "
+                    "secrets to whatever answers at the address",
                     KNOWN_HOSTS_FIX,
                 )
             )
-        for curl in CURL.finditer(STDERR.sub("", code)):
-            args, after = curl["args"], curl["after"]
-            saved = bool(SAVES.search(args)) or after.startswith(">") or after.startswith("|")
-            if saved and not FAIL_FLAG.search(args):
-                findings.append(
-                    Finding(
-                        "curl-fail",
-                        path,
-                        number,
-                        "`curl` without `-f` saves or pipes an HTTP error page as if it were the download; "
-                        "`set -e` never sees the error",
-                        "add `-f` (or `--fail`), e.g. `curl -fsSL ...`",
-                    )
+        if tokens is not None and any(_unchecked_download(tokens, start) for start in _curls(tokens)):
+            findings.append(
+                Finding(
+                    "curl-fail",
+                    path,
+                    number,
+                    "`curl` without `-f` keeps an HTTP error page (saved, piped or captured) as if it were the "
+                    "download; `set -e` never sees the error",
+                    "add `-f` (or `--fail`), e.g. `curl -fsSL ...`",
                 )
+            )
     return findings
+
+
+def _tokens(line: str) -> list[str] | None:
+    """The shell's words and operators; `$(` as one operator. None where the line does not parse on its own."""
+    lexer = shlex.shlex(line.replace("$(", " $ ( "), posix=True, punctuation_chars=";&|<>()")
+    lexer.wordchars += "$:{}[]@%+,=!^"  # a URL, `${x}`, `"${opts[@]}"` stay one word
+    try:
+        words = list(lexer)
+    except ValueError:  # a quote that closes on a later line
+        return None
+    tokens: list[str] = []
+    for word in words:
+        if word == "(" and tokens and tokens[-1] == "$":
+            tokens[-1] = "$("
+        else:
+            tokens.append(word)
+    return tokens
+
+
+def _curls(tokens: list[str]) -> list[int]:
+    """Where `curl` runs as a command (not `apt-get install curl`, nor `echo curl`)."""
+    found = []
+    for index, token in enumerate(tokens):
+        if token != "curl":
+            continue
+        before = index - 1
+        while before >= 0 and tokens[before] in _PREFIXES:
+            before -= 1
+        if before < 0 or tokens[before] in _STARTS:
+            found.append(index)
+    return found
+
+
+def _unchecked_download(tokens: list[str], start: int) -> bool:
+    args, index = [], start + 1
+    while index < len(tokens) and not _OPERATOR.fullmatch(tokens[index]) and tokens[index] not in _ENDS:
+        args.append(tokens[index])
+        index += 1
+    if any(_fail_flag(arg) for arg in args) or _status_checked(args) or _flags_unknown(args):
+        return False
+    captured = start > 0 and tokens[start - 1] == "$("
+    return captured or _saves(args) or _redirected(tokens, index)
+
+
+def _fail_flag(arg: str) -> bool:
+    return arg.startswith("--fail") or bool(re.fullmatch(r"-[a-zA-Z]*f[a-zA-Z]*", arg))
+
+
+def _status_checked(args: list[str]) -> bool:
+    """`-w '%{http_code}'`: the script gets the status and may test it."""
+    return any(a in ("-w", "--write-out") or a.startswith("--write-out=") for a in args) and any(
+        "http_code" in a or "response_code" in a for a in args
+    )
+
+
+def _flags_unknown(args: list[str]) -> bool:
+    """Options from a variable (`$CURL_OPTS`, `"${opts[@]}"`) may hold `-f`: only a variable that is not the URL."""
+    literal_url = any("://" in a and not a.startswith("$") for a in args)
+    return any("[@]" in a or "[*]" in a for a in args) or (literal_url and any(a.startswith("$") for a in args))
+
+
+def _saves(args: list[str]) -> bool:
+    for index, arg in enumerate(args):
+        target = args[index + 1] if index + 1 < len(args) else ""
+        if arg in ("-o", "--output"):
+            return target != "/dev/null"
+        if arg.startswith("--output="):
+            return arg != "--output=/dev/null"
+        if arg in ("-O", "--remote-name", "--remote-name-all"):
+            return True
+        if re.fullmatch(r"-[a-zA-Z]+", arg) and arg[-1] in "oO" and not arg.startswith("--"):  # `-sSLo FILE`
+            return arg[-1] == "O" or target != "/dev/null"
+    return False
+
+
+def _redirected(tokens: list[str], index: int) -> bool:
+    """After curl's words: a pipe, or its output redirected somewhere kept (stderr and /dev/null aside)."""
+    while index < len(tokens) and tokens[index] not in ("||", "&&", ";", "&", ")"):
+        token = tokens[index]
+        if token == "|":
+            return True
+        if token in (">", ">>", "&>", ">|"):
+            stderr = index > 0 and tokens[index - 1].isdigit() and tokens[index - 1] != "1"
+            target = tokens[index + 1] if index + 1 < len(tokens) else ""
+            if not stderr and target != "/dev/null":
+                return True
+        index += 1
+    return False
 
 
 def _logical_lines(text: str) -> list[str]:
     """One entry a physical line; a line that ends with `\\` is joined with the next ones (reported at its start,
     the next entries left empty so line numbers stay)."""
-    lines = text.splitlines()
     joined: list[str] = []
     carry: list[str] = []
-    for line in lines:
-        carry.append(line.rstrip("\\").rstrip() if line.rstrip().endswith("\\") else line)
-        if line.rstrip().endswith("\\"):
+    for line in text.splitlines():
+        continued = line.rstrip().endswith("\\")
+        carry.append(line.rstrip()[:-1] if continued else line)
+        if continued:
             continue
-        joined.append(" ".join(carry))
-        joined += [""] * (len(carry) - 1)
+        joined += [" ".join(carry)] + [""] * (len(carry) - 1)
         carry = []
     if carry:
-        joined.append(" ".join(carry))
-        joined += [""] * (len(carry) - 1)
+        joined += [" ".join(carry)] + [""] * (len(carry) - 1)
     return joined
 
 
 def _code(line: str) -> str:
-    """The line without a comment (a `#` that starts a word)."""
-    return re.split(r"(?:^|\s)#", line, maxsplit=1)[0]
+    """The line without its comment: a `#` that starts a word, outside quotes."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index]
+    return line

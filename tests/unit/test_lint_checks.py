@@ -28,6 +28,11 @@ def found(text: str) -> list[tuple[int | None, str]]:
         "OPTS='-o StrictHostKeyChecking no'",
         "scp -o UserKnownHostsFile=/dev/null x root@host:/x",
         "  -o stricthostkeychecking=off",
+        "ssh -o StrictHostKeyChecking=false host",
+        'ssh -o UserKnownHostsFile="/dev/null" host',
+        "ssh -o StrictHostKeyChecking=accept-new host",  # a Job's container is new each run: it trusts every time
+        'ssh-keyscan "$TARGET_HOST" >> ~/.ssh/known_hosts',
+        "export ANSIBLE_HOST_KEY_CHECKING=False",
     ],
 )
 def test_host_key_checking_turned_off_is_found(line: str) -> None:
@@ -39,7 +44,7 @@ def test_host_key_checking_turned_off_is_found(line: str) -> None:
     [
         "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/k/known_hosts root@host true",
         "# StrictHostKeyChecking=no would be wrong",
-        "ssh -o StrictHostKeyChecking=accept-new host",
+        'echo "see #12" # StrictHostKeyChecking=no in a comment',
     ],
 )
 def test_host_key_checking_on_or_in_a_comment_raises_nothing(line: str) -> None:
@@ -58,6 +63,23 @@ def test_host_key_checking_on_or_in_a_comment_raises_nothing(line: str) -> None:
         ("curl -sS --fail-with-body https://x | jq .", False),
         ("curl -s https://x/health >/dev/null 2>&1", False),  # nothing kept
         ("curl -s https://x/health", False),  # printed to the log only
+        ("curl -sSLo /tmp/x https://x/y", True),  # `-o` at the end of a cluster
+        ("curl -sSLO https://x/y.tar.gz", True),
+        ("curl -o x 'https://a/?x=1&y=2'", True),  # `&` inside quotes
+        ("curl -sS https://x/y &> /tmp/y", True),
+        ("v=$(curl -sSL https://x/version)", True),  # captured
+        ('echo "step #1" && curl -o x https://x/y', True),  # a `#` inside quotes is no comment
+        ("sudo curl -sS -o /etc/x https://x/y", True),
+        ("curl -sS https://x/y 2>/tmp/err", False),  # only stderr kept
+        ("apt-get install -y curl > /var/log/apt.log 2>&1", False),  # curl is an argument, not the command
+        ("apt-get install -y curl jq | tee /tmp/apt.log", False),
+        ("command -v curl >&2 || echo missing", False),
+        ("echo need curl >&2", False),
+        ("curl -s -o /dev/null -w '%{http_code}' https://x/health", False),  # the status goes to the script
+        ('code=$(curl -s -o f -w "%{http_code}" https://x); [ "$code" = 200 ]', False),
+        ('curl "${opts[@]}" -o x https://x/y', False),  # options from a variable may hold -f
+        ("curl $CURL_FLAGS -o x https://x/y", False),
+        ('curl -sS -o x "$URL"', True),  # a variable that is the URL hides no option
     ],
 )
 def test_curl_without_fail_whose_output_is_kept_is_found(line: str, flagged: bool) -> None:
@@ -157,3 +179,38 @@ def test_a_wrong_lint_section_is_a_clear_error(data: object, message: str) -> No
     with pytest.raises(HarnessError) as error:
         lint_spec(spec_of(yaml.safe_load(yaml.safe_dump(data))))
     assert message in str(error.value)
+
+
+def test_each_finding_takes_its_own_line_not_the_first_look_alike(tmp_path: Path) -> None:
+    path = tmp_path / "ds.yaml"
+    path.write_text(
+        """# image: registry.example.com/app:1 is the old one
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nc, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: nc}}
+  template:
+    metadata: {labels: {app: nc}}
+    spec:
+      initContainers:
+        - name: init
+          image: registry.example.com/app:10
+          securityContext: {privileged: false}
+      containers:
+        - name: c
+          image: registry.example.com/app:1
+          env: [{name: DOCS, value: "path: /"}]
+          securityContext:
+            privileged: true
+      volumes:
+        - name: host
+          hostPath:
+            path: /
+"""
+    )
+    findings = check_manifest(load_manifest(path))
+    lines = {(f.check, f.message.split(": ")[1]): f.line for f in findings if f.check == "host-access"}
+    images = {f.message.split(":")[0]: f.line for f in findings if f.check == "image-digest"}
+    assert images == {"DaemonSet nc, container init": 12, "DaemonSet nc, container c": 16}
+    assert lines[("host-access", "privileged")] == 19 and lines[("host-access", "path")] == 23

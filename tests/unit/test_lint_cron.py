@@ -80,18 +80,58 @@ def test_two_restricted_fields_that_give_the_same_days_either_way_raise_nothing(
     ("command", "days"),
     [
         ('[ "$(date +\\%u)" -eq 6 ] && /opt/x/r.sh', "Sat 02"),
-        ("[ $(date +%d) -le 7 ] && /opt/x/r.sh", "Fri 01, Sat 02, Sun 03, Mon 04, Tue 05, Wed 06, Thu 07"),
+        ("[ $(date +\\%d) -le 3 ] && /opt/x/r.sh", "Fri 01, Sat 02, Sun 03"),
         ('test "$(date +\\%a)" = "Sat" && /opt/x/r.sh', "Sat 02"),
-        ("[[ $(date +%w) == 6 ]] || exit 0; /opt/x/r.sh", None),  # `||`: works when the test fails
+        ("[[ $(date -u '+\\%w') == 6 ]] || exit 0; /opt/x/r.sh", "Sat 02"),  # `|| exit`: works when it holds
+        ("[ `date +\\%u` -eq 6 ] || /opt/x/not-saturday.sh", "Fri 01, Sun 03, Mon 04, Tue 05, Wed 06, Thu 07"),
+        ('[ "$(date +\\%d)" = "1" ] && /opt/x/r.sh', ""),  # `date` prints 01: as text, never "1"
     ],
 )
-def test_a_guard_in_the_command_says_on_which_days_the_job_works(command: str, days: str | None) -> None:
+def test_a_guard_in_the_command_says_on_which_days_the_job_works(command: str, days: str) -> None:
     findings, line = time_findings(entry("0 10 1-7 * *", command), NOW)
     assert findings == []  # one restricted day field: cron runs it on days 1-7, as written
-    if days is not None:
-        assert line.endswith(f"its guard lets it work on {len(days.split(', '))} day(s): {days}")
-    else:
-        assert "its guard lets it work on 6 day(s)" in line  # days 1-7 but Saturday the 2nd
+    count = len(days.split(", ")) if days else 0
+    assert line.endswith(f"its guard lets it work on {count} day(s): {days}")
+
+
+def test_an_unescaped_percent_ends_the_command_and_is_no_guard() -> None:
+    findings, entries = check_file(CRON, '0 10 1-7 * * root [ "$(date +%u)" -eq 6 ] && /opt/x/r.sh\n')
+    assert [(f.check, f.line) for f in findings] == [("cron-percent", 1)]
+    assert 'cron runs `[ "$(date +` and gives the rest as its input' in findings[0].message
+    assert "guard" not in time_findings(entries[0], NOW)[1]
+
+
+@pytest.mark.parametrize("schedule", ["0 10 L * *", "0 10 * * 5#1", "0 10 * * 5L", "0 10 15W * *"])
+def test_time_fields_beyond_vixie_cron_s_syntax_are_found(schedule: str) -> None:
+    assert checks(CRON, f"{schedule} root /x\n") == [("cron-format", 1)]
+
+
+def test_names_of_months_and_days_are_cron_s_syntax() -> None:
+    assert checks(CRON, "0 10 * jan-jun,Dec mon-fri root /x\n") == []
+
+
+def test_a_file_cron_skips_yields_no_entries_and_a_placeholder_is_no_finding() -> None:
+    findings, entries = check_file(CRON.with_name("x.cron"), "0 10 * * * root /x\n")
+    assert [f.check for f in findings] == ["cron-name"] and entries == []
+    assert check_file(CRON.with_name(".placeholder"), "# keeps the folder\n") == ([], [])
+
+
+def test_crlf_line_endings_are_found() -> None:
+    assert checks(CRON, "0 10 * * * root /x\r\n") == [("cron-format", 1)]
+
+
+@pytest.mark.parametrize("user", ["run-parts", "flock", "backup.sh"])
+def test_a_command_word_where_the_user_goes_is_found(user: str) -> None:
+    assert checks(CRON, f"0 3 * * * {user} /etc/x\n") == [("cron-user", 1)]
+
+
+def test_a_user_with_capitals_is_a_user() -> None:
+    assert checks(CRON, "0 3 * * * Debian-exim /usr/sbin/exim4 -q\n") == []
+
+
+def test_an_entry_that_differs_only_in_another_month_is_found() -> None:
+    findings, _ = time_findings(entry("0 10 1-7 6 6"), NOW)  # June only: the finding does not wait for June
+    assert findings and "in June 2027" in findings[0].message
 
 
 def test_a_guard_does_not_hide_the_or_of_two_restricted_fields() -> None:
