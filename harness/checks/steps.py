@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -90,32 +91,16 @@ def run_steps(
     """Run the steps in order, each report in the log (masked); record how long each took, also when one fails.
     A negative verdict raises :class:`StepFailed` with the step's failure, masked. ``done`` gets each step that
     ran to its end, the failing one included; ``go_on`` is asked before each step, and raises to stop."""
-    timeline: list[StepRun] = []
+    timeline = _Timeline(log, done)
     deployment.faults.plan(faults)  # each `fault` step strikes the next
-    begun = time.monotonic()
     if NEEDS_PRISTINE & set(steps):
         deployment.state.scan_pristine()
-        timeline.append(StepRun("pristine scan", StepReport(), time.monotonic() - begun))
-    try:
+        timeline.runs.append(StepRun("pristine scan", StepReport(), time.monotonic() - timeline.begun))
+    with timeline:
         for number, step in enumerate(steps, 1):
             go_on()
             progress.report(f"step {number}/{len(steps)}: {step}")
-            started = time.monotonic()
-            report = StepReport(failure="it stopped with an error")  # until it returns
-            try:
-                report = STEPS[step](deployment)
-            except NotApplicable:
-                report = StepReport()  # the item is skipped: no failure of the step
-                raise
-            finally:
-                timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
-            log.add(report)
-            if done is not None:
-                done.append(timeline[-1])
-            if report.failure is not None:
-                raise StepFailed(log.mask(report.failure))
-    finally:
-        record_timing(log, timeline)
+            timeline.run(step, functools.partial(STEPS[step], deployment))
 
 
 def offline(steps: tuple[str, ...]) -> bool:
@@ -127,20 +112,37 @@ def run_offline(
     spec: DeployerSpec, steps: tuple[str, ...], log: ScenarioLog, done: list[StepRun] | None = None
 ) -> None:
     """:func:`run_steps` for a scenario of offline steps: on the deployer's files alone."""
-    timeline: list[StepRun] = []
-    begun = time.monotonic()
-    try:
+    with _Timeline(log, done) as timeline:
         for step in steps:
-            started = time.monotonic()
-            report = StepReport(failure="it stopped with an error")
-            try:
-                report = OFFLINE_STEPS[step](spec)
-            finally:
-                timeline.append(StepRun(step, report, time.monotonic() - started, started - begun))
-            log.add(report)
-            if done is not None:
-                done.append(timeline[-1])
-            if report.failure is not None:
-                raise StepFailed(log.mask(report.failure))
-    finally:
-        record_timing(log, timeline)
+            timeline.run(step, functools.partial(OFFLINE_STEPS[step], spec))
+
+
+class _Timeline:
+    """The steps of one run as they go: each report into the log, each step timed (also one that fails or stops
+    with an error), the timing recorded when the run ends however it ends."""
+
+    def __init__(self, log: ScenarioLog, done: list[StepRun] | None) -> None:
+        self.log, self.done, self.runs = log, done, list[StepRun]()
+        self.begun = time.monotonic()
+
+    def __enter__(self) -> _Timeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        record_timing(self.log, self.runs)
+
+    def run(self, step: str, call: Callable[[], StepReport]) -> None:
+        started = time.monotonic()
+        report = StepReport(failure="it stopped with an error")  # until it returns
+        try:
+            report = call()
+        except NotApplicable:
+            report = StepReport()  # the item is skipped: no failure of the step
+            raise
+        finally:
+            self.runs.append(StepRun(step, report, time.monotonic() - started, started - self.begun))
+        self.log.add(report)
+        if self.done is not None:
+            self.done.append(self.runs[-1])
+        if report.failure is not None:
+            raise StepFailed(self.log.mask(report.failure))

@@ -36,11 +36,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.deployer.lint_section import LintSpec, default_lint, lint_spec
 from harness.deployer.sections import DriftSpec, RollbackSpec, drift_spec, rollback_spec
 from harness.deployer.setup import MachineSetup, machine_setup
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
-from harness.lint.policy import LintSpec, default_lint, lint_spec
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
 from harness.world.spec import WorldSpec, world_section

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-SEVERITIES = ("fail", "warn", "ignore")
-
 
 @dataclass(frozen=True)
 class Finding:

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.deployer.lint_section import lint_spec
 from harness.errors import HarnessError
 from harness.k8s.manifest import load_manifest
 from harness.lint.findings import Finding
 from harness.lint.manifests import check_manifest
-from harness.lint.policy import judged, lint_spec
+from harness.lint.policy import judged
 from harness.lint.shell import check_script, shipped_scripts
 from harness.yaml_fields import Fields
 
