@@ -143,6 +143,7 @@ def test_a_screenshot_shows_the_page(
     opened: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
+    record_property: Any,
 ) -> None:
     shot = tmp_path_factory.mktemp("screenshot") / "report.png"
     assert browser.save_screenshot(str(shot))
@@ -152,5 +153,6 @@ def test_a_screenshot_shows_the_page(
     assert width > 600 and height > 400
     common = Counter({colour: count for count, colour in colours}).most_common(1)[0][1]
     assert len(colours) > 20 and common < 0.97 * width * height, "the screenshot is blank"
+    record_property("screenshot", str(shot))  # in JUnit, also under xdist
     with capsys.disabled():
         print(f"\nscreenshot of the HTML report: {shot}")
