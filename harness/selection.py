@@ -12,9 +12,8 @@ from harness.scenario.model import scenarios_for
 
 
 def needs_machines(config: pytest.Config, spec: DeployerSpec) -> bool:
-    """Whether the run may start machines for this deployer: unless ``-m`` selects some of its offline scenarios
-    (lint) and none of the others. When unsure (a scenario file that does not load, an expression pytest will
-    refuse, a selection of none of its scenarios), yes."""
+    """Whether the run may start machines for this deployer: whether ``-m`` selects any of its scenarios that need
+    them. When unsure (a scenario file that does not load, an expression pytest will refuse), yes."""
     expression = str(config.option.markexpr or "")
     if not expression:
         return True
@@ -24,4 +23,4 @@ def needs_machines(config: pytest.Config, spec: DeployerSpec) -> bool:
         chosen = [s for s in scenarios if evaluate(lambda name, /, **kwargs: name == s.name)]  # noqa: B023
     except Exception:  # HarnessError, or pytest's own parse error (ParseError before pytest 9, then SyntaxError)
         return True
-    return not chosen or any(not offline(s.steps) for s in chosen)
+    return any(not offline(s.steps) for s in chosen)

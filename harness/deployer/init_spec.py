@@ -104,7 +104,8 @@ def _ssh_key(found: Draft, pod: PodSpec, containers: list[Container]) -> None:
     for volume in pod.volumes:  # a Secret of host keys of its own: the harness fills it with the machines' keys
         named = f"{volume.name} {volume.source}".lower().replace("-", "_")
         if volume.kind == "secret" and volume.name in mounted and "known_hosts" in named:
-            named_key = next((item.key for item in volume.items), "known_hosts")  # the key its items name, if any
+            keys_of = [item.key for item in volume.items if "known_hosts" in f"{item.key} {item.path}"]
+            named_key = keys_of[0] if keys_of else "known_hosts"  # the item that becomes the known_hosts file
             found.spec["known_hosts"] = {"secret": volume.source, "key": named_key}
     for volume in pod.volumes:
         if volume.kind != "secret" or volume.name not in mounted:

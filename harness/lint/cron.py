@@ -51,7 +51,7 @@ MONTHS_LOOKED_AT = 12
 GUARD = re.compile(
     r"""(?:\[\[?|test)\s+["']?(?:\$\(|`)date\s+(?:-u\s+)?["']?\+(?P<escape>\\?)%(?P<format>[uwdeaA])["']?(?:\)|`)"""
     r"""["']?\s*(?P<op>-eq|-ne|-le|-lt|-ge|-gt|==|=|!=)\s*["']?(?P<value>[\w ]+?)["']?\s*\]?\]?\s*"""
-    r"""(?P<then>&&|\|\|)(?P<stop>\s*(?:exit|return)\b)?"""
+    r"""(?P<then>&&|\|\|)(?P<stop>\s*[{(]?\s*(?:exit|return)\b[^;]*;?\s*[})]?)?"""
 )
 UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
 
@@ -134,11 +134,14 @@ def _entry(path: Path, number: int, line: str) -> tuple[CronEntry | None, Findin
     if len(rest) < 2 and (not rest or (USER.match(rest[0]) and rest[0] not in COMMANDS)):
         return None, Finding("cron-format", path, number, f"`{line}` has no command", _FORMAT_FIX)
     user = rest[0]
+    if len(rest) >= 2 and _vixie_field(user, 4) and not user.isalpha() and USER.match(rest[1].split()[0]):
+        return None, Finding("cron-format", path, number, f"`{line}` has six time fields: cron.d takes five",
+                             _FORMAT_FIX)  # fmt: skip
     if len(rest) < 2 or not USER.match(user) or user in COMMANDS or user.endswith((".sh", ".py", ".pl")):
         return None, Finding(
             "cron-user", path, number,
-            f"`{line}`: the field after the schedule is `{user}`, a command, not a user: entries in /etc/cron.d "
-            "name the user to run as", f"insert it after the schedule: `{schedule} root {' '.join(rest)}`",
+            f"`{line}`: the field after the schedule is `{user}`, not a user name: entries in /etc/cron.d name the "
+            "user to run as", f"insert it after the schedule: `{schedule} root {' '.join(rest)}`",
         )  # fmt: skip
     return CronEntry(path, number, schedule, user, rest[1]), None
 
@@ -211,15 +214,19 @@ def both_days_restricted(schedule: str) -> bool:
 
 
 def works_on(entry: CronEntry, days: list[date]) -> list[date] | None:
-    """The days the command does its work, when it guards on the day (None: no guard it knows, or a guard whose
-    unescaped `%` cron cuts: `cron-percent` says so)."""
-    guard = GUARD.search(entry.command)
-    if guard is None or not guard["escape"]:
-        return None
-    passes = [day for day in days if _holds(guard, day)]
-    if guard["then"] == "&&" or guard["stop"]:  # `test && work`, `test || exit 0; work`
-        return passes
-    return [day for day in days if day not in passes]  # `test || work`
+    """The days the command does its work, when it starts with guards on the day, one after the other (None: no
+    guard it knows; or a guard whose unescaped `%` cron cuts, which `cron-percent` says)."""
+    command, working = entry.command, list(days)
+    guards = 0
+    while (guard := GUARD.match(command.lstrip())) is not None and guard["escape"]:
+        passes = {day for day in working if _holds(guard, day)}
+        # `test && work` and `test || exit 0; work` work when it holds; `test && exit 0; work`, `test || work` not
+        holds_means_work = (guard["then"] == "&&") != bool(guard["stop"])
+        working = [day for day in working if (day in passes) == holds_means_work]
+        command, guards = command.lstrip()[guard.end() :], guards + 1
+        if guard["stop"]:  # `|| exit 0;` or `&& exit 0;`: the rest after it is the work
+            command = command.split(";", 1)[1] if ";" in command else ""
+    return working if guards else None
 
 
 def _holds(guard: re.Match[str], day: date) -> bool:
@@ -269,10 +276,11 @@ def time_findings(entry: CronEntry, now: datetime) -> tuple[list[Finding], str]:
 
 
 def _either(entry: CronEntry, start: datetime, end: datetime) -> Finding | None:
-    days = sorted({when.date() for when in firings(entry.schedule, start, end)})
+    daily = "0 0 " + " ".join(entry.schedule.split()[2:])  # the days alone: an every-minute entry stays quick
+    days = sorted({when.date() for when in firings(daily, start, end)})
     work = works_on(entry, days)
     effective = work if work is not None else days
-    meant = sorted({when.date() for when in firings(entry.schedule, start, end, day_and=True)})
+    meant = sorted({when.date() for when in firings(daily, start, end, day_and=True)})
     if effective == meant:
         return None
     message = (

@@ -19,7 +19,7 @@ def test_each_check_finds_its_line_with_the_fix() -> None:
         "fail: cron-name: configs/cron.d/lint-wrong.cron: cron skips /etc/cron.d/lint-wrong.cron",
         "fail: cron-newline: configs/cron.d/lint-wrong.cron:2: the last line has no newline",
         "fail: cron-user: configs/cron.d/lint-wrong-days:3: `*/5 * * * * /app/poll.sh`: the field after the "
-        "schedule is `/app/poll.sh`, a command, not a user",
+        "schedule is `/app/poll.sh`, not a user name",
         "fail: cron-percent: configs/cron.d/lint-wrong-days:4: an unescaped `%` ends the command",
         "warn: cron-day-or: configs/cron.d/lint-wrong-days:2: `0 10 1-7 * 6` restricts both day-of-month and "
         "day-of-week, so cron runs it when EITHER matches",

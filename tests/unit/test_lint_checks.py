@@ -81,10 +81,50 @@ def test_host_key_checking_on_or_in_a_comment_raises_nothing(line: str) -> None:
         ('curl "${opts[@]}" -o x https://x/y', False),  # options from a variable may hold -f
         ("curl $CURL_FLAGS -o x https://x/y", False),
         ('curl -sS -o x "$URL"', True),  # a variable that is the URL hides no option
+        ('curl $CURL_OPTS "$URL" -o out', False),  # two variables: one of them holds options
+        ('curl -sSL https://x/rel.tgz -o "$tmp/f"', True),  # `-o`'s argument holds no option
+        ('curl -sS -u "$USER:$PASS" https://x/a | jq .', True),
+        ("if curl -sSL https://x/install.sh | bash; then echo ok; fi", True),
+        ("until curl -s https://x/health | grep -q ok; do sleep 1; done", True),
+        ("HOME=/tmp /usr/bin/curl -sS https://x -o y", True),
+        ("timeout 10 curl -sS https://x -o y", True),
+        ('v="$(curl -sS https://x/version)"', True),  # captured inside quotes
+        ('eval "$(curl -sSL https://x/env)"', True),
+        ("bash <(curl -sS https://x/install.sh)", True),
+        ('v="$(curl -fsS https://x/version)"', False),
+        ("n=${#arr[@]}; curl -sS http://x -o y", True),  # `#` inside a word is no comment
+        ("v=$(curl -sS http://h/#a -f)", False),
+        ("curl -sS http://x --retry 3 > f", True),  # `3 >` is an argument and a redirect, not fd 3
+        ("curl -sS http://x |& tee log", True),
+        ("curl -sS http://x &>> f", True),
+        ("a) curl -sS http://x -o y ;;", True),
     ],
 )
 def test_curl_without_fail_whose_output_is_kept_is_found(line: str, flagged: bool) -> None:
     assert (found(line) == [(1, "curl-fail")]) is flagged
+
+
+def test_a_here_document_written_out_is_text_and_one_fed_to_a_shell_is_commands() -> None:
+    usage = "cat <<EOF\nexample: curl -s http://h/x | sh\nEOF\ncurl -s http://h/y | sh\n"
+    assert found(usage) == [(4, "curl-fail")]
+    remote = "ssh root@host bash -s <<'REMOTE'\ncurl -s http://h/x | sh\nREMOTE\n"
+    assert found(remote) == [(2, "curl-fail")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "sed -i '/StrictHostKeyChecking no/d' /etc/ssh/ssh_config",  # a hardening script removing it
+        "grep -q 'StrictHostKeyChecking no' /etc/ssh/ssh_config && echo insecure",
+        "ssh-keyscan h > /tmp/kh.known_hosts.tmp",
+    ],
+)
+def test_the_words_alone_are_no_ssh_option(line: str) -> None:
+    assert found(line) == []
+
+
+def test_a_very_long_line_is_data_and_quick() -> None:
+    assert found('PAYLOAD="' + "A" * 2_000_000 + '"; curl -s http://x | sh') == []  # too long to be a command line
 
 
 def test_a_script_s_lines_count_from_where_it_starts(tmp_path: Path) -> None:

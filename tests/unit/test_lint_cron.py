@@ -139,3 +139,37 @@ def test_a_guard_does_not_hide_the_or_of_two_restricted_fields() -> None:
     assert "its guard lets it work on 5 day(s): Sat 02, Sat 09, Sat 16, Sat 23, Sat 30" in line
     (finding,) = findings  # every Saturday, where the author meant the first one
     assert "it works on 5 day(s)" in finding.message and finding.detail == "extra days: Sat 09, Sat 16, Sat 23, Sat 30"
+
+
+@pytest.mark.parametrize(
+    ("command", "days"),
+    [
+        ('[ "$(date +\\%u)" -eq 6 ] && exit 0; /x', 6),  # every day but Saturday the 2nd
+        ('[ "$(date +\\%u)" -ne 6 ] && exit 0; /x', 1),
+        ('[ "$(date +\\%u)" -eq 6 ] || { exit 0; }; /x', 1),
+        ('[ "$(date +\\%u)" -eq 6 ] && [ "$(date +\\%d)" -le 3 ] && /x', 1),  # both guards: Saturday the 2nd
+        ('/x; [ "$(date +\\%u)" -eq 6 ] && /y', None),  # /x runs every day: no guard of the command's
+    ],
+)
+def test_guards_are_read_as_the_shell_runs_them(command: str, days: int | None) -> None:
+    line = time_findings(entry("0 10 1-7 * *", command), NOW)[1]
+    if days is None:
+        assert "guard" not in line
+    else:
+        assert f"its guard lets it work on {days} day(s)" in line
+
+
+def test_a_guarded_first_saturday_with_both_day_fields_is_no_finding() -> None:
+    both = '[ "$(date +\\%u)" -eq 6 ] && [ "$(date +\\%d)" -le 7 ] && /x'
+    assert time_findings(entry("0 10 1-7 * 6", both), NOW)[0] == []
+
+
+def test_six_time_fields_and_a_number_for_the_user_are_found() -> None:
+    findings, _ = check_file(CRON, "0 0 1 * * * root /x\n0 0 * * * 1000 /x\n")
+    assert [(f.check, f.line) for f in findings] == [("cron-format", 1), ("cron-user", 2)]
+    assert "six time fields" in findings[0].message and "`1000`, not a user name" in findings[1].message
+
+
+def test_an_every_minute_entry_with_both_day_fields_is_judged_quickly() -> None:
+    findings, _ = time_findings(entry("* * 1-31 * 0-6"), NOW)  # every day either way: no finding
+    assert findings == []
