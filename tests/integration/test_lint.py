@@ -14,7 +14,7 @@ def test_each_check_finds_its_line_with_the_fix() -> None:
         "fail: image-latest: k8s/job.yaml:11: Job lint-wrong, container deploy: image "
         "`registry.example.com/infra/lint-wrong:latest` has the tag latest",
         "fail: curl-fail: k8s/job.yaml:16: `curl` without `-f`",  # the inline script, mapped to the manifest
-        "fail: ssh-host-key: deploy.sh:4: host keys are not checked (`StrictHostKeyChecking=no`)",
+        "fail: ssh-host-key: deploy.sh:4: host keys are not checked (`-o StrictHostKeyChecking=no`)",
         "fail: curl-fail: deploy.sh:5:",
         "fail: cron-name: configs/cron.d/lint-wrong.cron: cron skips /etc/cron.d/lint-wrong.cron",
         "fail: cron-newline: configs/cron.d/lint-wrong.cron:2: the last line has no newline",
