@@ -10,6 +10,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_runs import TEST_DEPLOYERS, harness_pytest, leftovers, run, run_id
@@ -113,6 +114,16 @@ def _wait_for_pod(process: subprocess.Popen[str], deadline: float = 240, role: s
             return run
         time.sleep(0.2)
     raise AssertionError("the deployer's pod never started:\n" + "".join(lines))
+
+
+def _running_pod(run: str, deadline: float = 60) -> Any:
+    client, end = connect(), time.monotonic() + deadline
+    while time.monotonic() < end:
+        pods = client.containers.list(filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]})
+        if pods:
+            return pods[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no pod of run {run} ran within {deadline:g} s")
 
 
 def work_folders(run: str) -> list[Path]:
@@ -247,7 +258,7 @@ def test_a_killed_xdist_worker_leaves_nothing_once_the_run_ends() -> None:
     (machines, pods, network, volumes; its work folder) by the run's labels."""
     process = harness_pytest("--deployer", "sleepy", "-n", "2", "-m", "converge or idempotency")
     run = _wait_for_pod(process)
-    pod = connect().containers.list(filters={"label": [f"{RUN}={run}", "deployer-harness.role=pod"]})[0]
+    pod = _running_pod(run)  # the wait saw it created; its labels are read once it runs
     worker, owner = pod.labels[WORKER], pod.labels[OWNER]  # host/pid-namespace/pid/start-time of the worker
     pid = int(owner.split("/")[2])
     assert worker.startswith("gw") and pid != process.pid
