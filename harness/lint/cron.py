@@ -271,7 +271,7 @@ def time_findings(entry: CronEntry, now: datetime) -> tuple[list[Finding], str]:
         finding = _either(entry, start, end)
         if finding is not None:
             return [finding], line
-        start, end = end, (end + timedelta(days=32)).replace(day=1)
+        start, end = next_month(start)
     return [], line
 
 

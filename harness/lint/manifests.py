@@ -21,14 +21,15 @@ from harness.lint.findings import Finding
 def check_manifest(manifest: Manifest) -> list[Finding]:
     text = _text(manifest.path)
     findings = []
-    for kind, pod in _pods(manifest):
+    for kind, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
             findings += _image(manifest.path, text, kind, container.name, container.image)
         findings += _host_access(manifest.path, text, kind, pod)
     return findings
 
 
-def _pods(manifest: Manifest) -> Iterator[tuple[str, PodSpec]]:
+def pods(manifest: Manifest) -> Iterator[tuple[str, PodSpec]]:
+    """Every pod template of the manifest, with what holds it (`Job x`, `DaemonSet y`, `CronJob z`)."""
     if manifest.job is not None:
         yield f"Job {manifest.job.name}", manifest.job.pod
     if manifest.daemonset is not None:

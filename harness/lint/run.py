@@ -11,10 +11,9 @@ from pathlib import Path
 
 from harness.deployer.spec import DeployerSpec
 from harness.k8s.manifest import Manifest, load_manifest
-from harness.k8s.pod import PodSpec
 from harness.lint import cron, shell
 from harness.lint.findings import Finding
-from harness.lint.manifests import check_manifest
+from harness.lint.manifests import check_manifest, pods
 from harness.lint.policy import judged
 
 SHELLS = ("sh", "bash", "dash", "ash")
@@ -70,7 +69,7 @@ def _inline_scripts(manifest: Manifest) -> list[Finding]:
     """`sh -c '<script>'` in a container's command or args: checked as a script, its lines the manifest's."""
     text = manifest.path.read_text(encoding="utf-8", errors="replace")
     findings = []
-    for pod in _pods(manifest):
+    for _, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
             argv = (*(container.command or ()), *(container.args or ()))
             if argv and argv[0].rsplit("/", 1)[-1] == "env":  # `/usr/bin/env bash -c ...`
@@ -83,11 +82,6 @@ def _inline_scripts(manifest: Manifest) -> list[Finding]:
                     findings += shell.check_script(manifest.path, script, _first_line(text, script))
                     break
     return findings
-
-
-def _pods(manifest: Manifest) -> list[PodSpec]:
-    pods = [w.pod for w in (manifest.job, manifest.daemonset) if w is not None]
-    return pods + [job.pod for job in manifest.cron_jobs.values()]
 
 
 def _first_line(text: str, script: str) -> int:

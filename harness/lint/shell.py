@@ -156,7 +156,7 @@ def _unchecked_download(tokens: list[str], start: int) -> bool:
     while index < len(tokens) and not _OPERATOR.fullmatch(tokens[index]) and tokens[index] not in _ENDS:
         args.append(tokens[index])
         index += 1
-    if any(_fail_flag(arg) for arg in args) or _status_checked(args) or _flags_unknown(args):
+    if _checked(args):
         return False
     captured = start > 0 and tokens[start - 1] == "$("
     return captured or _saves(args) or _redirected(tokens, index)
@@ -171,7 +171,12 @@ def _unchecked_capture(inner: str) -> bool:
         args = shlex.split(STDERR.sub(" ", inner))
     except ValueError:
         return False
-    return not (any(_fail_flag(a) for a in args) or _status_checked(args) or _flags_unknown(args))
+    return not _checked(args)
+
+
+def _checked(args: list[str]) -> bool:
+    """A download whose error the script sees: `-f`, the status handed to it, or options it cannot read here."""
+    return any(_fail_flag(a) for a in args) or _status_checked(args) or _flags_unknown(args)
 
 
 def _fail_flag(arg: str) -> bool:
