@@ -39,7 +39,7 @@ from harness.scenario.shared import prefix_of
 from harness.secrets import SecretRegistry
 from harness.selection import needs_machines
 from harness.session import CLUSTERS, RunSession
-from harness.signals import StopSignals, hold_all
+from harness.signals import StopSignals, drop_lineless_frames, hold_all
 
 SESSION_INPUT = "deployer_harness_session"
 
@@ -500,9 +500,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(line)
 
 
-def pytest_keyboard_interrupt(excinfo: Any) -> None:
+@pytest.hookimpl(tryfirst=True)  # before the terminal prints the traceback
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """Ctrl-C (or the first SIGTERM): a SIGTERM that follows does not cut the cleanup short."""
     hold_all()
+    drop_lineless_frames(excinfo.value)
 
 
 class ResultsCollector:

@@ -9,10 +9,31 @@ from __future__ import annotations
 
 import signal
 import threading
-from types import FrameType
+from types import FrameType, TracebackType
 
 STOPPING = ("SIGTERM", "SIGHUP")
 _INSTALLED: list[StopSignals] = []  # Ctrl-C is pytest's: its hook holds these (see :func:`hold_all`)
+
+
+def drop_lineless_frames(error: BaseException) -> None:
+    """An interrupt lands between two instructions, and CPython may then record a frame without a line number
+    (``tb_lineno`` None), which pytest cannot print: its report of the interrupt crashes instead of the run
+    cleaning up. Such frames are taken out of the traceback of the error and of the errors chained to it."""
+    seen: set[int] = set()
+    pending: BaseException | None = error
+    while pending is not None and id(pending) not in seen:
+        seen.add(id(pending))
+        tb = pending.__traceback__
+        while tb is not None and tb.tb_lineno is None:  # at the head: the error keeps the rest
+            tb = tb.tb_next
+        pending.__traceback__ = tb
+        while tb is not None:
+            following: TracebackType | None = tb.tb_next
+            while following is not None and following.tb_lineno is None:
+                following = following.tb_next
+            tb.tb_next = following
+            tb = following
+        pending = pending.__cause__ or pending.__context__
 
 
 def hold_all() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import signal
+import sys
+import types
 from collections.abc import Iterator
 
 import pytest
 
-from harness.signals import StopSignals, hold_all
+from harness.signals import StopSignals, drop_lineless_frames, hold_all
 
 
 @pytest.fixture
@@ -62,3 +64,38 @@ def test_ctrl_c_is_still_an_interrupt_and_holds_the_sigterm_that_follows(install
     assert installed.received == "cleanup"
     installed.uninstall()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _interrupt_with_a_lineless_frame() -> KeyboardInterrupt:
+    """A KeyboardInterrupt whose traceback has, in its middle, a frame recorded without a line number, as
+    CPython records one when a signal lands between two instructions."""
+    try:
+        raise KeyboardInterrupt("SIGHUP")
+    except KeyboardInterrupt as error:
+        caught = error
+    head = caught.__traceback__
+    assert head is not None
+    lineless = types.TracebackType(None, sys._getframe(), 1 << 20, -1)
+    assert lineless.tb_lineno is None  # what CPython may hand pytest
+    head.tb_next = lineless
+    return caught
+
+
+def test_a_frame_without_a_line_number_is_dropped_so_pytest_can_report_the_interrupt() -> None:
+    error = _interrupt_with_a_lineless_frame()
+    with pytest.raises(TypeError):  # pytest's own report of it, unmended
+        pytest.ExceptionInfo.from_exception(error).getrepr()
+    drop_lineless_frames(error)
+    report = str(pytest.ExceptionInfo.from_exception(error).getrepr())
+    assert "KeyboardInterrupt: SIGHUP" in report
+    assert "_interrupt_with_a_lineless_frame" in report  # the frames with lines are kept
+
+
+def test_a_chained_error_is_mended_too() -> None:
+    cause = _interrupt_with_a_lineless_frame()
+    try:
+        raise RuntimeError("cleanup failed") from cause
+    except RuntimeError as raised:
+        error = raised
+    drop_lineless_frames(error)
+    assert "KeyboardInterrupt: SIGHUP" in str(pytest.ExceptionInfo.from_exception(error).getrepr())
