@@ -31,7 +31,7 @@ from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
 from harness.progress_hooks import ProgressHooks
-from harness.reports.annotations import error_annotation, in_github_actions, where_of
+from harness.reports.annotations import error_annotation, in_github_actions, lint_annotations, where_of
 from harness.reports.outputs import write_reports
 from harness.reports.results import ItemResult, item_result
 from harness.scenario.model import Scenario, scenarios_for
@@ -119,6 +119,12 @@ def _add_run_options(group: Any) -> None:
         "failing row's evidence, highlighted diffs, rollback leftovers",
     )
     group.addoption(
+        "--deployer-sarif",
+        default=None,
+        metavar="PATH",
+        help="write the lint scenario's findings as SARIF 2.1.0, for code scanning (paths from the rootdir)",
+    )
+    group.addoption(
         "--cluster",
         choices=CLUSTERS,
         default=None,
@@ -143,6 +149,7 @@ def _add_run_options(group: Any) -> None:
 def _add_ini_settings(parser: pytest.Parser) -> None:
     parser.addini("deployer_json", "like --deployer-json: where to write the run's results as JSON", default="")
     parser.addini("deployer_html", "like --deployer-html: where to write the run's HTML report", default="")
+    parser.addini("deployer_sarif", "like --deployer-sarif: where to write the lint findings as SARIF", default="")
     parser.addini(
         "deployer_progress_every",
         "seconds between two progress lines of a scenario (default 10; -q prints none)",
@@ -490,10 +497,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         lines.append("kept machines stay until `deployer-harness sweep --kept` (or `make sweep`) removes them")
     if in_github_actions():  # each failure marked on its deployer's spec, in the pull request's files
         for result in sorted(state.results.values(), key=lambda item: item.nodeid):
+            title = f"{result.deployer} / {result.scenario}"
             if result.outcome in ("failed", "error"):
                 file = str(config.rootpath / result.nodeid.split("::")[0])
-                title = f"{result.deployer} / {result.scenario}"
                 lines.append(error_annotation(result.message or result.outcome, file=file, title=title))
+            lines += lint_annotations(result, title)
     if lines:
         terminalreporter.write_sep("=", f"{PROJECT} summary")
         for line in lines:

@@ -3,8 +3,10 @@ line and the fix, counted as the spec's ``lint.severity`` says, declared ones ap
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 
 from harness.checks import report as r
 from harness.checks.report import StepReport
@@ -21,6 +23,7 @@ def lint_report(spec: DeployerSpec, now: datetime | None = None) -> StepReport:
     summary = f"{len(result.looked_at)} file(s): {counts['fail']} failing, {counts['warn']} warning(s)"
     report = StepReport()
     report.add(r.LINT, summary + (f", {len(declared)} declared" if declared else ""))
+    report.add(r.LINT_DATA, json.dumps([f.to_data() for f in result.findings], separators=(",", ":")))
     for finding in counted:
         report.add(r.FINDING, finding.line_of_report(spec.folder))
     details = [f"{f.where(spec.folder)}: {f.detail}" for f in counted if f.detail]
@@ -29,12 +32,19 @@ def lint_report(spec: DeployerSpec, now: datetime | None = None) -> StepReport:
     if declared:
         shown = [f"{f.line_of_report(spec.folder)}\n    declared: {f.allowed}" for f in declared]
         report.section("lint: declared in lint.allow", "\n".join(shown))
+    if result.not_checked:
+        unchecked = [f"{_relative(path, spec)}: {what}" for path, what in result.not_checked]
+        report.section(f"lint: not checked against Kubernetes {result.kubernetes}'s schemas", "\n".join(unchecked))
     if result.schedules:
         report.section("lint: each cron entry's next month", "\n".join(result.schedules))
     if result.failing:
         lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in result.failing)
         report.failure = f"lint: {len(result.failing)} finding(s) fail\n{lines}"
     return report
+
+
+def _relative(path: Path, spec: DeployerSpec) -> str:
+    return str(path.relative_to(spec.folder)) if path.is_relative_to(spec.folder) else str(path)
 
 
 def lint(deployment: Deployment) -> StepReport:

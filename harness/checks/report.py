@@ -42,6 +42,7 @@ DRIFT_MATRIX = "drift_matrix"
 DRIFT_DATA = "drift_data"
 ROLLBACK = "rollback"
 LINT = "lint"  # what the lint scenario looked at, and how many findings fail
+LINT_DATA = "lint_data"  # each lint finding as data: check, severity, file, line, message, fix (for SARIF)
 FAULT = "fault"  # what struck (or was armed), and where
 HEALED = "healed"
 APPLY_FAILED = "apply_failed"  # a failed apply, as a fault scenario expects
@@ -52,7 +53,7 @@ ROLLBACK_DATA = "rollback_data"
 SHELL = "shell"
 
 LINES = (DIFF, FINDING, DRIFT_MATRIX, LEFTOVER, SHELL)
-DATA = (SCENARIO, DEPLOYER, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA)
+DATA = (SCENARIO, DEPLOYER, DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA, LINT_DATA)
 NO_CHANGE = "no change"  # a diff stat with nothing to show
 
 
@@ -93,7 +94,7 @@ class ScenarioLog:
         self.sections += [(self.mask(title), self.mask(text)) for title, text in report.sections]
 
 
-JSON_DATA = (DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA)
+JSON_DATA = (DIFF_DATA, DRIFT_DATA, ROLLBACK_DATA, STEPS_DATA, LINT_DATA)
 
 
 def mask_property(name: str, value: str, mask: Callable[[str], str]) -> str:

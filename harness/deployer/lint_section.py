@@ -27,6 +27,37 @@ CHECKS = {
     "image-latest": "fail",
     "image-digest": "warn",
     "host-access": "fail",
+    "k8s-schema": "fail",
+    "shellcheck": "fail",
+    "shellcheck-warning": "warn",
+    "hadolint": "fail",
+    "hadolint-warning": "warn",
+    "base-image": "fail",
+    "base-digest": "warn",
+    "lint-tool": "fail",
+}
+
+
+DESCRIPTIONS = {  # what each check finds, for SARIF's rules and the README's table
+    "cron-name": "a cron.d file whose name cron skips (it holds a dot, or another character cron refuses)",
+    "cron-format": "a cron.d line that is not a schedule, a user and a command",
+    "cron-user": "a cron.d entry with no user field",
+    "cron-newline": "a cron.d file whose last line has no newline",
+    "cron-percent": "an unescaped % in a cron command (cron ends the command there)",
+    "cron-day-or": "day-of-month and day-of-week both restricted: cron runs when either matches",
+    "ssh-host-key": "SSH host keys not checked (StrictHostKeyChecking=no, UserKnownHostsFile=/dev/null)",
+    "curl-fail": "curl without -f whose output is kept: an HTTP error page passes for the download",
+    "image-latest": "a manifest's image with no tag, or :latest",
+    "image-digest": "a manifest's image pinned by tag only",
+    "host-access": "privileged, hostPID, hostNetwork or hostPath / in a pod",
+    "k8s-schema": "a Kubernetes object that its schema refuses (strict: unknown fields too)",
+    "shellcheck": "a shellcheck error in a script the deployer ships or runs inline",
+    "shellcheck-warning": "a shellcheck warning in a script the deployer ships or runs inline",
+    "hadolint": "a hadolint error in the deployer's Dockerfile",
+    "hadolint-warning": "a hadolint warning in the deployer's Dockerfile",
+    "base-image": "a Dockerfile base image with no tag, or :latest",
+    "base-digest": "a Dockerfile base image pinned by tag only",
+    "lint-tool": "a linter the lint scenario needs is missing or failed",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,19 @@ class Finding:
 
     def line_of_report(self, root: Path) -> str:
         return f"{self.severity}: {self.check}: {self.where(root)}: {self.message} (fix: {self.fix})"
+
+    def to_data(self) -> dict[str, Any]:
+        """As the JSON report and SARIF carry it (see ``report.schema.json``)."""
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "file": str(self.file.resolve()),
+            "line": self.line,
+            "message": self.message,
+            "fix": self.fix,
+            "detail": self.detail,
+            "allowed": self.allowed,
+        }
 
     def with_severity(self, severity: str) -> Finding:
         return replace(self, severity=severity)

@@ -1,6 +1,7 @@
 """The lint scenario's work: every check over what a deployer ships, with no machine. Its manifests (the Job or
-DaemonSet, the drift check's), its scripts (the deployer's folder and its image's build context) and the inline
-scripts of its manifests (`sh -c '...'`, lines mapped back to the manifest), its cron.d files."""
+DaemonSet, the drift check's, and every Kubernetes object beside them), its scripts (the deployer's folder and its
+image's build context) and the inline scripts of its manifests (`sh -c '...'`, lines mapped back to the manifest),
+its Dockerfile, its cron.d files."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pathlib import Path
 from harness.deployer.spec import DeployerSpec
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.lint import cron, shell
+from harness.lint.dockerfile import base_images, hadolint
 from harness.lint.findings import Finding
 from harness.lint.manifests import check_manifest, pods
 from harness.lint.policy import judged
+from harness.lint.schemas import manifest_files, validate_files
+from harness.lint.shellcheck import InlineScript, shellcheck
 
 SHELLS = ("sh", "bash", "dash", "ash")
 
@@ -24,6 +28,8 @@ class LintResult:
     findings: list[Finding]
     schedules: list[str]  # each cron entry's next month, a line each
     looked_at: list[Path]
+    not_checked: list[tuple[Path, str]]  # objects with no schema offline, files that are no YAML
+    kubernetes: str  # the version of Kubernetes' schemas
 
     @property
     def failing(self) -> list[Finding]:
@@ -33,16 +39,22 @@ class LintResult:
 def lint(spec: DeployerSpec, now: datetime) -> LintResult:
     findings: list[Finding] = []
     looked: list[Path] = []
+    inline: list[InlineScript] = []
     for path in _manifests(spec):
         manifest = load_manifest(path)
         looked.append(path)
-        findings += check_manifest(manifest) + _inline_scripts(manifest)
-    for script in _files(spec, shell.shipped_scripts):
-        looked.append(script)
-        findings += shell.check_script(script, script.read_text(encoding="utf-8", errors="replace"))
+        inline += _inline_scripts(manifest)
+        findings += check_manifest(manifest)
+    objects = manifest_files(sorted({path.parent for path in _manifests(spec)}), skip={spec.path.resolve()})
+    schemas = validate_files(objects)
+    findings += schemas.findings
+    scripts = _files(spec, shell.shipped_scripts)
+    findings += _script_findings(spec, scripts, inline)
+    dockerfile = spec.build_context / spec.dockerfile
+    findings += hadolint(dockerfile, spec.folder) + base_images(dockerfile, spec.build_args)
+    crontabs = _files(spec, cron.shipped_cron_files)
     schedules = []
-    for path in _files(spec, cron.shipped_cron_files):
-        looked.append(path)
+    for path in crontabs:
         found, entries = cron.check_file(path, path.read_text(encoding="utf-8", errors="replace"))
         findings += found
         for entry in entries:
@@ -50,7 +62,18 @@ def lint(spec: DeployerSpec, now: datetime) -> LintResult:
             findings += times
             schedules.append(line)
     kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
-    return LintResult(kept, schedules, looked)
+    looked = list(dict.fromkeys([*looked, *objects, *scripts, dockerfile, *crontabs]))
+    return LintResult(kept, schedules, looked, schemas.not_checked, schemas.version)
+
+
+def _script_findings(spec: DeployerSpec, scripts: list[Path], inline: list[InlineScript]) -> list[Finding]:
+    """The harness's own shell checks and shellcheck, on the shipped scripts and the manifests' inline ones."""
+    findings = []
+    for script in scripts:
+        findings += shell.check_script(script, script.read_text(encoding="utf-8", errors="replace"))
+    for written in inline:
+        findings += shell.check_script(written.manifest, written.text, written.first_line)
+    return findings + shellcheck(scripts, inline, spec.folder)
 
 
 def _manifests(spec: DeployerSpec) -> list[Path]:
@@ -65,10 +88,10 @@ def _files(spec: DeployerSpec, find: Callable[[Path], list[Path]]) -> list[Path]
     return list(dict.fromkeys(path for where in folders for path in find(where)))
 
 
-def _inline_scripts(manifest: Manifest) -> list[Finding]:
+def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
     """`sh -c '<script>'` in a container's command or args: checked as a script, its lines the manifest's."""
     text = manifest.path.read_text(encoding="utf-8", errors="replace")
-    findings = []
+    found = []
     for _, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
             argv = (*(container.command or ()), *(container.args or ()))
@@ -76,12 +99,13 @@ def _inline_scripts(manifest: Manifest) -> list[Finding]:
                 argv = argv[1:]
             if not argv or argv[0].rsplit("/", 1)[-1] not in SHELLS:
                 continue
+            shell_name = argv[0].rsplit("/", 1)[-1]
             for index, word in enumerate(argv[1:-1], 1):
                 if word.startswith("-") and "c" in word and not word.startswith("--"):  # -c, -ec, -euc
                     script = argv[index + 1]
-                    findings += shell.check_script(manifest.path, script, _first_line(text, script))
+                    found.append(InlineScript(manifest.path, script, _first_line(text, script), shell_name))
                     break
-    return findings
+    return found
 
 
 def _first_line(text: str, script: str) -> int:

@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from harness.reports.results import ItemResult
+
 _WHERE = re.compile(r"^(?P<file>[^:\n]+?)(?::(?P<line>\d+))?$")
 
 
@@ -14,8 +16,11 @@ def in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS", "") == "true"
 
 
-def error_annotation(message: str, *, file: str | None = None, title: str = "", line: int | None = None) -> str:
-    """One workflow command; its parameters and message escaped as the runner reads them."""
+def error_annotation(
+    message: str, *, file: str | None = None, title: str = "", line: int | None = None, level: str = "error"
+) -> str:
+    """One workflow command (``error`` or ``warning``); its parameters and message escaped as the runner reads
+    them."""
     parameters = []
     if file:
         parameters.append(f"file={_parameter(_relative(file))}")
@@ -24,7 +29,7 @@ def error_annotation(message: str, *, file: str | None = None, title: str = "", 
     if title:
         parameters.append(f"title={_parameter(title)}")
     joined = ",".join(parameters)
-    return f"::error{' ' + joined if joined else ''}::{_data(message)}"
+    return f"::{level}{' ' + joined if joined else ''}::{_data(message)}"
 
 
 def where_of(where: str | None) -> tuple[str | None, int | None]:
@@ -51,3 +56,18 @@ def _data(text: str) -> str:
 
 def _parameter(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def lint_annotations(result: ItemResult, title: str) -> list[str]:
+    """Each lint finding that counts, on its file and line: an error when it fails the item, else a warning."""
+    return [
+        error_annotation(
+            f"{finding['check']}: {finding['message']} (fix: {finding['fix']})",
+            file=finding["file"],
+            line=finding["line"],
+            title=title,
+            level="error" if finding["severity"] == "fail" else "warning",
+        )
+        for finding in result.as_data()["lint"]
+        if finding["allowed"] is None
+    ]

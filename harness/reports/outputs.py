@@ -1,6 +1,7 @@
-"""Where the run's reports go at its end: ``--deployer-json PATH`` and ``--deployer-html PATH`` (or their ini
-settings), and the CI job's step summary when ``$GITHUB_STEP_SUMMARY`` names a file. Each is written on its own:
-one that cannot be written is said, and does not keep the others from being written."""
+"""Where the run's reports go at its end: ``--deployer-json PATH``, ``--deployer-html PATH`` and
+``--deployer-sarif PATH`` (or their ini settings), and the CI job's step summary when ``$GITHUB_STEP_SUMMARY``
+names a file. Each is written on its own: one that cannot be written is said, and does not keep the others from
+being written."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from harness import PROJECT
 from harness.reports.html_report import write_html
 from harness.reports.json_report import write_json
 from harness.reports.results import ItemResult
+from harness.reports.sarif import write_sarif
 from harness.reports.step_summary import step_summary
 
 
@@ -24,6 +26,7 @@ def write_reports(config: pytest.Config, run: dict[str, Any], items: Sequence[It
     writers: list[tuple[Path | None, Callable[[Path], None]]] = [
         (report_path(config, "deployer_json"), lambda path: write_json(path, run, items)),
         (report_path(config, "deployer_html"), lambda path: write_html(path, run, items)),
+        (report_path(config, "deployer_sarif"), lambda path: write_sarif(path, items, config.rootpath)),
         (Path(summary) if summary and items else None, lambda path: _append(path, step_summary(run, items))),
     ]
     for target, write in writers:

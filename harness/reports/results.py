@@ -9,7 +9,13 @@ from typing import Any
 
 from harness.checks import report as r
 
-DATA_PROPERTIES = {r.DIFF_DATA: "diffs", r.DRIFT_DATA: "drift", r.ROLLBACK_DATA: "rollback", r.STEPS_DATA: "steps"}
+DATA_PROPERTIES = {
+    r.DIFF_DATA: "diffs",
+    r.DRIFT_DATA: "drift",
+    r.ROLLBACK_DATA: "rollback",
+    r.STEPS_DATA: "steps",
+    r.LINT_DATA: "lint",
+}
 
 
 @dataclass
@@ -52,6 +58,7 @@ class ItemResult:
             "diffs": [change for diff in self.data(r.DIFF_DATA) for change in diff],
             "drift": next(iter(self.data(r.DRIFT_DATA)), None),
             "rollback_leftovers": [change for kept in self.data(r.ROLLBACK_DATA) for change in kept],
+            "lint": [finding for found in self.data(r.LINT_DATA) for finding in found],
         }
         skipped = {r.SCENARIO, r.DEPLOYER, *DATA_PROPERTIES}
         data["properties"] = [[key, value] for key, value in self.properties if key not in skipped]

@@ -1,0 +1,108 @@
+"""Every Kubernetes object in the deployer's manifests, validated offline against Kubernetes' own schemas and
+strict about unknown fields (kubernetes-validate): a misspelt field that the API server would drop, or refuse, is
+found before anything runs. Each finding (``k8s-schema``) is on the line of the field.
+
+A SOPS-encrypted object is checked without its ``sops`` block (the encrypted values are strings, as the decrypted
+ones are). Kinds without a schema offline (custom resources: Flux's, kustomize's own file) are listed as not
+checked."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+from harness.lint.findings import Finding
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+_UNEXPECTED = re.compile(r"\('(?P<key>[^']+)' was unexpected\)|\('(?P<keys>[^']+)', '")
+
+
+@dataclass
+class SchemaResult:
+    findings: list[Finding] = field(default_factory=list)
+    not_checked: list[tuple[Path, str]] = field(default_factory=list)  # no schema offline, or no YAML
+    version: str = ""
+
+
+def manifest_files(folders: list[Path], skip: set[Path]) -> list[Path]:
+    """The YAML files under the manifests' folders, the deployer's tests and the harness's own spec aside."""
+    found: dict[Path, None] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder).parts
+            if path.suffix in MANIFEST_SUFFIXES and path.is_file() and "tests" not in relative and path not in skip:
+                found[path.resolve()] = None
+    return list(found)
+
+
+def validate_files(paths: list[Path], version: str | None = None) -> SchemaResult:
+    result = SchemaResult(version=version or kubernetes_validate.latest_version())
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            documents = list(zip(yaml.safe_load_all(text), yaml.compose_all(text), strict=True))
+        except yaml.YAMLError as exc:
+            result.not_checked.append((path, f"not YAML ({str(exc).splitlines()[0]})"))
+            continue
+        for data, node in documents:
+            if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or "apiVersion" not in data:
+                continue
+            what = f"{data['kind']} {(data.get('metadata') or {}).get('name', '')}".strip()
+            checked = {key: value for key, value in data.items() if key != "sops"}
+            try:
+                kubernetes_validate.validate(checked, result.version, strict=True)
+            except kubernetes_validate.SchemaNotFoundError:
+                result.not_checked.append((path, f"{what} ({data['apiVersion']}): no schema offline"))
+            except kubernetes_validate.ValidationError as error:
+                where = list(error.path)
+                unexpected = _UNEXPECTED.search(error.message)
+                if unexpected is not None:
+                    where.append(unexpected.group("key") or unexpected.group("keys"))
+                result.findings.append(
+                    Finding(
+                        "k8s-schema",
+                        path,
+                        _line(node, where),
+                        f"{what}: {_dotted(list(error.path)) or 'the object'}: {_short(error.message)} "
+                        f"(Kubernetes {result.version}'s schema)",
+                        "correct the field's name or value as the Kubernetes API reference has it",
+                    )
+                )
+    return result
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 300 else message[:300] + " ..."
+
+
+def _dotted(path: list[Any]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+
+
+def _line(node: yaml.Node, path: list[Any]) -> int:
+    """The line where the deepest field of the path that exists is written (1-based)."""
+    line = int(node.start_mark.line)
+    for written, _ in _walk(node, path):
+        line = int(written.start_mark.line)
+    return line + 1
+
+
+def _walk(node: yaml.Node, path: list[Any]) -> Iterator[tuple[yaml.Node, yaml.Node]]:
+    """Each step of the path: the node where it is written (a field's key, a list's item) and its value."""
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            matches = [(key, value) for key, value in node.value if getattr(key, "value", None) == str(part)]
+            if not matches:
+                return
+            written, node = matches[0]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            written = node = node.value[part]
+        else:
+            return
+        yield written, node
