@@ -12,6 +12,7 @@ from harness import progress
 from harness.checks import report as r
 from harness.checks.converge import apply, verify
 from harness.checks.crash_points import crash_points_step
+from harness.checks.cron_files import cron_files
 from harness.checks.drift import drift
 from harness.checks.faults import (
     expect_apply_failed,
@@ -50,10 +51,11 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "expect-converges-on-rerun": expect_converges_on_rerun,
     "crash-points": crash_points_step,
     "lint": lint,
+    "cron-files": cron_files,
 }
 OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {"lint": lint_report}  # no machine needed
 DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
-NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged"}  # the first apply is derived against it
+NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged", "cron-files"}  # the first apply: derived
 
 
 @dataclass(frozen=True)

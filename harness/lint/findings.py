@@ -17,12 +17,16 @@ class Finding:
     severity: str = "fail"  # the check's default, until the spec's `lint.severity` says otherwise
     detail: str = ""  # evidence beyond the message (the dates a cron entry fires on)
     allowed: str | None = None  # the reason the spec's `lint.allow` gives for it
+    machine: str | None = None  # a file on this machine (one the deployer wrote), not in the deployer's folder
 
     def where(self, root: Path) -> str:
-        try:
-            shown = str(self.file.relative_to(root))
-        except ValueError:
-            shown = str(self.file)
+        if self.machine is not None:
+            shown = f"{self.machine}:{self.file}"
+        else:
+            try:
+                shown = str(self.file.relative_to(root))
+            except ValueError:
+                shown = str(self.file)
         return f"{shown}:{self.line}" if self.line else shown
 
     def line_of_report(self, root: Path) -> str:
@@ -33,7 +37,7 @@ class Finding:
         return {
             "check": self.check,
             "severity": self.severity,
-            "file": str(self.file.resolve()),
+            "file": str(self.file if self.machine is not None else self.file.resolve()),
             "line": self.line,
             "message": self.message,
             "fix": self.fix,

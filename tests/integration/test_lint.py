@@ -81,3 +81,23 @@ def test_the_reference_deployers_raise_no_failing_finding() -> None:
     assert "4 passed" in output  # node-configurator, pve-exporter, pve-nut, seed-nut
     assert output.count(": 0 failing, ") == 4
     assert "declared: a node configurator" in output  # its host access, declared
+
+
+def test_the_cron_files_a_deployer_writes_are_checked_where_cron_reads_them() -> None:
+    """tests/deployers/cron-written writes five cron.d files on its machine: four that cron skips or misreads."""
+    code, output = run("--deployer", "cron-written", "-m", "converge")
+    assert code == 1, output
+    assert "the cron.d files the deployer wrote: 4 finding(s) fail" in output
+    expected = [
+        "fail: cron-mode: web1:/etc/cron.d/cron-written: mode 664: its group or others may write it, so cron skips "
+        "the file (INSECURE MODE)",
+        "fail: cron-mode: web1:/etc/cron.d/cron-written-owner: owned by nobody: cron skips the file (WRONG FILE OWNER)",
+        "fail: cron-name: web1:/etc/cron.d/cron-written.bak: cron skips /etc/cron.d/cron-written.bak",
+        "fail: cron-user: web1:/etc/cron.d/cron-written-days:2: `*/5 * * * * /bin/true`",
+        "warn: cron-day-or: web1:/etc/cron.d/cron-written-days:1: `0 10 1-7 * 6`",
+    ]
+    for line in expected:
+        assert line in output, line
+    assert "cron-written-ok:" not in output.split("each entry's next month")[0]  # right: no finding
+    assert "e2scrub_all" not in output  # the image's own: not the deployer's
+    assert leftovers(run_id(output)) == []

@@ -38,7 +38,15 @@ def test_bad_steps_are_named(tmp_path: Path, steps: str, expected: str) -> None:
 
 def test_the_idempotency_scenario_is_shipped() -> None:
     scenarios = {s.name: s for s in scenarios_for()}
-    assert scenarios["idempotency"].steps == ("apply", "verify", "snapshot", "apply", "snapshot", "expect-no-diff")
+    assert scenarios["idempotency"].steps == (
+        "apply",
+        "cron-files",
+        "verify",
+        "snapshot",
+        "apply",
+        "snapshot",
+        "expect-no-diff",
+    )
 
 
 def test_expect_no_diff_needs_two_snapshots_before_it(tmp_path: Path) -> None:
