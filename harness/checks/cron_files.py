@@ -28,9 +28,9 @@ def cron_files(deployment: Deployment) -> StepReport:
         derived = state.derived.get(machine)
         written = written_files(parse_listing(out), derived.paths if derived is not None else None)
         for file in written:
-            found, lines = check_written(machine, file, now)
+            found, entries = check_written(machine, file, now)
             findings += found
-            schedules += lines
+            schedules += entries
         if written:
             report.add(r.CRON_FILES, f"{machine}: {', '.join(file.path for file in written)}")
     kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
@@ -41,6 +41,6 @@ def cron_files(deployment: Deployment) -> StepReport:
         report.section("cron.d files written: each entry's next month", "\n".join(schedules))
     failing = [f for f in kept if f.severity == "fail" and f.allowed is None]
     if failing:
-        lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in failing)
-        report.failure = f"the cron.d files the deployer wrote: {len(failing)} finding(s) fail\n{lines}"
+        shown = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in failing)
+        report.failure = f"the cron.d files the deployer wrote: {len(failing)} finding(s) fail\n{shown}"
     return report
