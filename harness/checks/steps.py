@@ -27,6 +27,7 @@ from harness.checks.lint import lint, lint_report
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
 from harness.checks.report import ScenarioLog, StepFailed, StepReport
 from harness.checks.rollback import apply_previous, expect_clean_rollback, scan
+from harness.checks.secrets import secrets_hygiene
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
 from harness.errors import NotApplicable
@@ -52,10 +53,17 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "crash-points": crash_points_step,
     "lint": lint,
     "cron-files": cron_files,
+    "secrets": secrets_hygiene,
 }
 OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {"lint": lint_report}  # no machine needed
 DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
-NEEDS_PRISTINE = {"snapshot", "scan", "expect-untargeted-unchanged", "cron-files"}  # the first apply: derived
+NEEDS_PRISTINE = {
+    "snapshot",
+    "scan",
+    "expect-untargeted-unchanged",
+    "cron-files",
+    "secrets",
+}  # the first apply: derived
 
 
 @dataclass(frozen=True)

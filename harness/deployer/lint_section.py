@@ -36,6 +36,10 @@ CHECKS = {
     "base-image": "fail",
     "base-digest": "warn",
     "lint-tool": "fail",
+    "secret-in-command": "fail",
+    "secret-in-log": "fail",
+    "secret-in-image": "fail",
+    "secret-readable": "fail",
 }
 
 
@@ -60,6 +64,10 @@ DESCRIPTIONS = {  # what each check finds, for SARIF's rules and the README's ta
     "base-image": "a Dockerfile base image with no tag, or :latest",
     "base-digest": "a Dockerfile base image pinned by tag only",
     "lint-tool": "a linter the lint scenario needs is missing or failed",
+    "secret-in-command": "a secret value on a remote command line (every local user reads it in ps)",
+    "secret-in-log": "a secret value in the deployer's log",
+    "secret-in-image": "a secret value in the image: its history, configuration or a file it copies",
+    "secret-readable": "a file holding a secret that others can read, at the end or for a while during the apply",
 }
 
 

@@ -71,7 +71,7 @@ def base_images(dockerfile: Path, build_args: Mapping[str, str], catalog: Catalo
     stages: set[str] = set()
     findings = []
     first_from = True
-    for line, instruction, rest in _instructions(text):
+    for line, instruction, rest in instructions(text):
         if instruction == "ARG" and first_from:  # ARGs before the first FROM are the ones FROM sees
             name, _, default = rest.partition("=")
             args[name.strip()] = build_args.get(name.strip(), default.strip().strip("\"'") if default else None)
@@ -142,7 +142,7 @@ def _substituted(word: str, args: Mapping[str, str | None]) -> tuple[str, list[s
     return _VARIABLE.sub(value, word), unresolved
 
 
-def _instructions(text: str) -> Iterator[tuple[int, str, str]]:
+def instructions(text: str) -> Iterator[tuple[int, str, str]]:
     """Each instruction with its first line, its continuation lines joined (comments between them skipped)."""
     pending: list[str] = []
     start = 0

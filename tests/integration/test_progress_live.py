@@ -22,7 +22,8 @@ def test_long_work_says_where_it_is_while_it_runs(workers: list[str]) -> None:
     lines = list(LINE.finditer(output))
     assert {m["scenario"] for m in lines} == {"drift", "idempotency"}, output
     wheres = [m["where"] for m in lines]
-    assert any(re.fullmatch(r"step [2-6]/6: \S+", where) for where in wheres), wheres
+    steps = [re.fullmatch(r"step (\d+)/(\d+): \S+", where) for where in wheres]
+    assert any(step and 1 < int(step[1]) <= int(step[2]) for step in steps), wheres  # beyond the first step
     assert any(re.fullmatch(r"drift [1-4]/4 mutations", where) for where in wheres), wheres
     # while the run went on: the first line comes before the last result, which ends with the [100%] mark
     assert lines[0].start() < output.index("[100%]"), output

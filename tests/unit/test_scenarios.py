@@ -41,11 +41,13 @@ def test_the_idempotency_scenario_is_shipped() -> None:
     assert scenarios["idempotency"].steps == (
         "apply",
         "cron-files",
+        "secrets",
         "verify",
         "snapshot",
         "apply",
         "snapshot",
         "expect-no-diff",
+        "secrets",
     )
 
 
