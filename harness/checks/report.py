@@ -42,6 +42,7 @@ DRIFT_MATRIX = "drift_matrix"
 DRIFT_DATA = "drift_data"
 ROLLBACK = "rollback"
 LINT = "lint"  # what the lint scenario looked at, and how many findings fail
+GITOPS = "gitops"  # the Flux objects read, and how many findings fail
 SECRETS = "secrets"  # how many secret values were looked for, where, and what was found
 CRON_FILES = "cron_files"  # the cron.d files the deployer wrote, by machine
 LINT_DATA = "lint_data"  # each lint finding as data: check, severity, file, line, message, fix (for SARIF)

@@ -22,6 +22,7 @@ from harness.checks.faults import (
     fault,
     heal,
 )
+from harness.checks.gitops import gitops, gitops_report
 from harness.checks.idempotency import expect_no_diff, snapshot
 from harness.checks.lint import lint, lint_report
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
@@ -54,8 +55,12 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "lint": lint,
     "cron-files": cron_files,
     "secrets": secrets_hygiene,
+    "gitops": gitops,
 }
-OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {"lint": lint_report}  # no machine needed
+OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {  # no machine needed
+    "lint": lint_report,
+    "gitops": gitops_report,
+}
 DAEMONSET_STEPS = ("expect-untargeted-unchanged", "apply-new-image")
 NEEDS_PRISTINE = {
     "snapshot",

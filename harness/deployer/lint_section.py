@@ -40,6 +40,11 @@ CHECKS = {
     "secret-in-log": "fail",
     "secret-in-image": "fail",
     "secret-readable": "fail",
+    "gitops-marker": "fail",
+    "gitops-force": "fail",
+    "gitops-ttl": "warn",
+    "gitops-pick": "fail",
+    "gitops-policy": "fail",
 }
 
 
@@ -68,6 +73,11 @@ DESCRIPTIONS = {  # what each check finds, for SARIF's rules and the README's ta
     "secret-in-log": "a secret value in the deployer's log",
     "secret-in-image": "a secret value in the image: its history, configuration or a file it copies",
     "secret-readable": "a file holding a secret that others can read, at the end or for a while during the apply",
+    "gitops-marker": "a Job image line without a setter marker, or a marker naming no ImagePolicy",
+    "gitops-force": "a Kustomization that applies a Job without force: the new image cannot be applied",
+    "gitops-ttl": "a Job with ttlSecondsAfterFinished that a Kustomization re-creates every interval",
+    "gitops-pick": "an image policy that picks an older build than the newest (alphabetical over SHAs)",
+    "gitops-policy": "an image policy that picks nothing from the tags CI makes",
 }
 
 

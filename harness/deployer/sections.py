@@ -150,3 +150,24 @@ def rollback_spec(top: Fields) -> RollbackSpec:
         stamp=stamp,
         allow=section.string_list("allow", "list item patterns, e.g. `/etc/cron.d/old-*`"),
     )
+
+
+@dataclass(frozen=True)
+class GitOpsSpec:
+    """``gitops:``: the tags CI gives each commit's image (templates: ``{sha}``, ``{sha_long}``, ``{branch}``,
+    ``{timestamp}``; default: read from the workflows' docker/metadata-action steps), and folders beside the
+    deployer's own that hold its Flux objects (a cluster's folder in the same repository)."""
+
+    tags: tuple[str, ...] = ()
+    paths: tuple[Path, ...] = ()
+
+
+def gitops_spec(top: Fields, folder: Path) -> GitOpsSpec:
+    section = top.mapping("gitops", known=("tags", "paths"))
+    paths = []
+    for index, entry in enumerate(section.string_list("paths", "list folders, e.g. `[../../clusters/prod]`")):
+        path = (folder / entry).resolve()
+        if not path.is_dir():
+            raise section.error(f"paths[{index}]", f"names {path}, which is not a folder", "give a folder's path")
+        paths.append(path)
+    return GitOpsSpec(section.string_list("tags", 'e.g. `["main-{sha}-{timestamp}"]`'), tuple(paths))

@@ -18,6 +18,7 @@ state:                          # managed state, beyond what the first apply tou
   sysctl: [vm.swappiness]
   derive: true
 idempotency: {rewritten: warn, restarted: warn, reinstalled: warn}   # findings: warn, fail or ignore
+gitops: {tags: ["main-{sha}-{timestamp}"], paths: [../../clusters/prod]}   # the tags CI makes; more Flux objects
 drift: {manifest: k8s/drift-check.yaml}   # how the drift check runs (see harness/deployer/sections.py)
 rollback: {stamp: /opt/pve-nut/.version}  # where the previous version comes from, the version stamp
 mirror: false                   # a Debian package mirror (apt proxy) on the test network; default: with `cluster`
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.deployer.lint_section import LintSpec, default_lint, lint_spec
-from harness.deployer.sections import DriftSpec, RollbackSpec, drift_spec, rollback_spec
+from harness.deployer.sections import DriftSpec, GitOpsSpec, RollbackSpec, drift_spec, gitops_spec, rollback_spec
 from harness.deployer.setup import MachineSetup, machine_setup
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
@@ -51,6 +52,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$")  # part of container names and 
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")  # a path component of an image's name
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
 _TOP = (
+    "gitops",
     "manifest",
     "build",
     "container",
@@ -122,6 +124,7 @@ class DeployerSpec:
     world: WorldSpec | None = None  # the outside it downloads from; None: nothing outside exists
     build_args: dict[str, str] = field(default_factory=dict)  # `docker build --build-arg`s of its image
     lint: LintSpec = field(default_factory=default_lint)  # how much each lint check counts, what is declared
+    gitops: GitOpsSpec = field(default_factory=GitOpsSpec)  # the tags CI makes, where the Flux objects are
 
     @property
     def workload(self) -> str:
@@ -175,6 +178,7 @@ def load_spec(
         world=world_section(folder, top),
         build_args=build_args,
         lint=lint_spec(top),
+        gitops=gitops_spec(top, folder),
     )
 
 

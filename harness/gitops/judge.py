@@ -1,0 +1,187 @@
+"""The gitops scenario's findings: the setter markers, the Kustomization that applies the Job, and the sequence
+of tags the image policy picks as the deployer's commits are built (see :mod:`harness.gitops`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.deployer.spec import DeployerSpec
+from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, markers, read_flux
+from harness.gitops.policy import Policy, pick
+from harness.gitops.tags import Commit, TagRule, history, metadata_action_rules, spec_rules
+from harness.lint.findings import Finding
+from harness.lint.schemas import manifest_files
+
+SORTABLE_FIX = (
+    "tag each build sortably, `main-<sha>-<unix time>` (metadata-action: `type=raw,value=main-{{sha}}-{{date 'X'}}`), "
+    "and pick by the time: `filterTags: {pattern: '^main-[a-f0-9]+-(?P<ts>[0-9]+)$', extract: '$ts'}` with "
+    "`policy: {numerical: {order: asc}}`"
+)
+
+
+@dataclass
+class GitOpsResult:
+    flux: FluxObjects
+    findings: list[Finding] = field(default_factory=list)
+    picks: list[str] = field(default_factory=list)  # each commit, its tags, and each policy's pick
+    notes: list[str] = field(default_factory=list)
+
+
+def judge(spec: DeployerSpec) -> GitOpsResult:
+    files = manifest_files([spec.folder, *spec.gitops.paths], skip={spec.path.resolve()})
+    result = GitOpsResult(read_flux(files))
+    if not result.flux:
+        return result
+    commits, branch, root = history(spec.folder)
+    job = _workload(spec.manifest)
+    images = _images(job)
+    result.findings += _marker_findings(spec, result.flux, images)
+    result.findings += _kustomization_findings(spec, result.flux, job, root or spec.folder, result.notes)
+    rules, skipped = _rules(spec, root)
+    result.notes += [f"a metadata-action tag rule not simulated (no tag from a push): {s}" for s in skipped]
+    if not rules:
+        result.notes.append(
+            "no tags to simulate: no docker/metadata-action step in .github/workflows, no `gitops.tags`"
+        )
+    elif not commits:
+        result.notes.append(f"no git history for {spec.folder}: no picks to simulate")
+    for policy in {p.name: p for image in images for p in result.flux.policies_for(image)}.values():
+        if rules and commits:
+            result.findings += _pick_findings(result, policy, commits, branch, rules)
+    return result
+
+
+def _workload(path: Path) -> dict[str, Any]:
+    for data in yaml.safe_load_all(path.read_text(encoding="utf-8", errors="replace")):
+        if isinstance(data, dict) and data.get("kind") in ("Job", "DaemonSet", "CronJob"):
+            return data
+    return {}
+
+
+def _images(workload: dict[str, Any]) -> list[str]:
+    spec = (workload.get("spec") or {}).get("template", {}).get("spec") or {}
+    if workload.get("kind") == "CronJob":
+        spec = (((workload.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get(
+            "spec"
+        ) or {}
+    return [str(c.get("image", "")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+
+
+def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str]) -> list[Finding]:
+    found = []
+    written = markers(spec.manifest)
+    for marker in written:
+        if marker.policy not in flux.policies:
+            known = ", ".join(sorted(flux.policies)) or "none"
+            message = f"the setter marker names the image policy {marker.policy}, which no ImagePolicy defines"
+            found.append(Finding("gitops-marker", marker.file, marker.line, message, f"name one of: {known}"))
+    lines = spec.manifest.read_text(encoding="utf-8", errors="replace").splitlines()
+    for image in images:
+        policies = flux.policies_for(image)
+        if not policies:
+            continue
+        number = next((n for n, line in enumerate(lines, 1) if "image:" in line and image in line), None)
+        if number is not None and not any(m.line == number for m in written):
+            setter = f'{{"$imagepolicy": "{policies[0].name}"}}'
+            found.append(
+                Finding(
+                    "gitops-marker",
+                    spec.manifest,
+                    number,
+                    f"the image `{image}` has no setter marker: the automation never rewrites it, so "
+                    f"{policies[0].name}'s picks never reach the Job",
+                    f"end the line with `# {setter}`",
+                )
+            )
+    return found
+
+
+def _kustomization_findings(
+    spec: DeployerSpec, flux: FluxObjects, job: dict[str, Any], root: Path, notes: list[str]
+) -> list[Finding]:
+    applying = [k for k in flux.kustomizations if applies(k, spec.manifest, root)]
+    if not applying:
+        notes.append(f"no Kustomization read here applies {spec.manifest.name} (looked in {len(flux.kustomizations)})")
+        return []
+    metadata = job.get("metadata") or {}
+    forced = any((metadata.get(key) or {}).get(FORCE_LABEL) == "enabled" for key in ("labels", "annotations"))
+    ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+    found = []
+    for kustomization in applying:
+        if job.get("kind") == "Job" and not kustomization.force and not forced:
+            found.append(
+                Finding(
+                    "gitops-force",
+                    kustomization.file,
+                    kustomization.line,
+                    f"Kustomization {kustomization.name} applies Job {metadata.get('name')} without `force`: a Job's "
+                    "pod template cannot change, so applying a new image fails (`field is immutable`) and the "
+                    "deployer never runs it",
+                    f"set `spec.force: true`, or label the Job `{FORCE_LABEL}: enabled`",
+                )
+            )
+        if job.get("kind") == "Job" and ttl is not None:
+            found.append(
+                Finding(
+                    "gitops-ttl",
+                    kustomization.file,
+                    kustomization.line,
+                    f"Job {metadata.get('name')} has ttlSecondsAfterFinished: {ttl}: once it is deleted, Kustomization "
+                    f"{kustomization.name} creates it again (every {kustomization.interval or 'interval'}), so the "
+                    "deployer runs again and again",
+                    "drop ttlSecondsAfterFinished (the automation replaces the Job when its image changes); a "
+                    "deployer meant to run periodically is a CronJob",
+                    severity="warn",
+                )
+            )
+    return found
+
+
+def _rules(spec: DeployerSpec, root: Path | None) -> tuple[list[TagRule], list[str]]:
+    if spec.gitops.tags:
+        return spec_rules(list(spec.gitops.tags)), []
+    if root is None:
+        return [], []
+    workflows = sorted((root / ".github" / "workflows").glob("*.y*ml"))
+    return metadata_action_rules(workflows)
+
+
+def _pick_findings(
+    result: GitOpsResult, policy: Policy, commits: list[Commit], branch: str, rules: list[TagRule]
+) -> list[Finding]:
+    file, line = result.flux.policy_lines[policy.name]
+    available: list[str] = []
+    built: dict[str, Commit] = {}
+    back: list[tuple[Commit, str, Commit]] = []
+    last_error = ""
+    for commit in commits:
+        tags = [tag for rule in rules if (tag := rule.tag(commit, branch)) is not None]
+        for tag in tags:
+            if tag not in built:
+                built[tag] = commit
+                available.append(tag)
+        chosen = pick(policy, available)
+        when = datetime.fromtimestamp(commit.time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        shown = chosen.tag if chosen.tag is not None else f"nothing ({chosen.error})"
+        result.picks.append(f"{policy.name}: {commit.short} {when} {commit.subject[:50]!r}: tags {tags} -> {shown}")
+        last_error = chosen.error
+        if chosen.tag is not None and chosen.tag not in tags and pick(policy, tags).tag is not None:
+            back.append((commit, chosen.tag, built[chosen.tag]))
+    found = []
+    if back:
+        commit, tag, older = back[0]
+        message = (
+            f"the policy {policy.name} ({policy.rule}) picks an older build than the newest at {len(back)} of "
+            f"{len(commits)} commits: after {commit.short} ({commit.subject[:50]!r}) it picks {tag}, built from "
+            f"the older {older.short}, so {commit.short}'s change never reaches the host"
+        )
+        found.append(Finding("gitops-pick", file, line, message, SORTABLE_FIX))
+    if last_error:
+        message = f"the policy {policy.name} picks nothing from the tags CI makes: {last_error}"
+        found.append(Finding("gitops-policy", file, line, message, "make the policy match the tags CI makes"))
+    return found

@@ -1,0 +1,152 @@
+"""The tags CI gives each commit's image, and the deployer's commits: what the image policy chooses from.
+
+The tags come from the spec (``gitops.tags``: templates with ``{sha}``, ``{sha_long}``, ``{branch}`` and
+``{timestamp}``, the commit's time in Unix seconds), else from the repository's workflows: the ``tags`` of each
+``docker/metadata-action`` step, as the action writes them: ``type=sha`` (``prefix``, ``suffix``,
+``format=short|long``), ``type=raw,value=...`` and ``type=ref,event=branch``, with the templates ``{{sha}}``,
+``{{branch}}`` and ``{{date '...'}}`` (at the commit's time). Other types (``semver``, ``schedule``, ``pr``) make
+no tag from a push to a branch and are left out, and said."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_COMMITS = 60
+_DATE = re.compile(r"""\{\{\s*date\s+['"]([^'"]+)['"](?:\s+tz=['"][^'"]*['"])?\s*\}\}""")
+_MOMENT = [("YYYY", "%Y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S")]
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    time: int  # Unix seconds (the committer's)
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:7]
+
+
+@dataclass(frozen=True)
+class TagRule:
+    kind: str  # sha, raw, ref
+    value: str = ""
+    prefix: str | None = None  # None: not given
+    suffix: str = ""
+    long: bool = False
+
+    def tag(self, commit: Commit, branch: str) -> str | None:
+        if self.kind == "sha":  # metadata-action's default prefix is `sha-`; `prefix=` (empty) drops it
+            prefix = "sha-" if self.prefix is None else self.prefix
+            return f"{prefix}{commit.sha if self.long else commit.short}{self.suffix}"
+        if self.kind == "ref":
+            return f"{self.prefix or ''}{branch}{self.suffix}"
+        if self.kind == "raw":
+            return f"{self.prefix or ''}{render(self.value, commit, branch)}{self.suffix}"
+        return None
+
+
+def render(template: str, commit: Commit, branch: str) -> str:
+    """metadata-action's templates, and the spec's `{sha}`-style ones, at this commit."""
+    when = datetime.fromtimestamp(commit.time, tz=timezone.utc)
+
+    def date(match: re.Match[str]) -> str:
+        pattern = match.group(1)
+        if pattern == "X":
+            return str(commit.time)
+        if pattern == "x":
+            return str(commit.time * 1000)
+        for moment, strftime in _MOMENT:
+            pattern = pattern.replace(moment, strftime)
+        return when.strftime(pattern)
+
+    text = _DATE.sub(date, template)
+    for name, value in (("sha", commit.short), ("branch", branch)):
+        text = re.sub(r"\{\{\s*" + name + r"\s*\}\}", value, text)
+    return (
+        text.replace("{sha_long}", commit.sha)
+        .replace("{sha}", commit.short)
+        .replace("{branch}", branch)
+        .replace("{timestamp}", str(commit.time))
+    )
+
+
+def metadata_action_rules(workflows: list[Path]) -> tuple[list[TagRule], list[str]]:
+    """Every docker/metadata-action step's tag rules, and what was left out."""
+    rules: list[TagRule] = []
+    skipped: list[str] = []
+    for path in workflows:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+        except yaml.YAMLError:
+            continue
+        for step in _steps(data):
+            if not str(step.get("uses", "")).startswith("docker/metadata-action"):
+                continue
+            settings = step.get("with") or {}
+            for line in str(settings.get("tags", "")).splitlines():
+                if re.search(r"(^|,)\s*enable\s*=\s*false\s*(,|$)", line):
+                    continue  # makes no tag
+                rule = _rule(line.strip())
+                if rule is not None:
+                    rules.append(rule)
+                elif line.strip():
+                    skipped.append(f"{path.name}: `{line.strip()}`")
+    return rules, skipped
+
+
+def _steps(data: Any) -> list[dict[str, Any]]:
+    jobs = (data or {}).get("jobs") if isinstance(data, dict) else None
+    found = []
+    for job in (jobs or {}).values():
+        for step in (job or {}).get("steps") or []:
+            if isinstance(step, dict):
+                found.append(step)
+    return found
+
+
+def _rule(line: str) -> TagRule | None:
+    fields = dict(part.split("=", 1) for part in re.split(r",(?![^{]*\}\})", line) if "=" in part)
+    kind = fields.get("type", "")
+    prefix, suffix = fields.get("prefix"), fields.get("suffix", "")
+    if kind == "sha":
+        return TagRule("sha", prefix=prefix, suffix=suffix, long=fields.get("format") == "long")
+    if kind == "raw" and "value" in fields:
+        return TagRule("raw", value=fields["value"], prefix=prefix, suffix=suffix)
+    if kind == "ref" and fields.get("event") == "branch":
+        return TagRule("ref", prefix=prefix, suffix=suffix)
+    return None
+
+
+def spec_rules(templates: list[str]) -> list[TagRule]:
+    return [TagRule("raw", value=template) for template in templates]
+
+
+def history(folder: Path) -> tuple[list[Commit], str, Path | None]:
+    """The commits that changed the folder, oldest first (the last :data:`MAX_COMMITS`), its branch, and the
+    repository's root; none outside a git repository."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+
+    try:
+        root = Path(git("rev-parse", "--show-toplevel").strip())
+        branch = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        log = git("log", f"-{MAX_COMMITS}", "--format=%H%x00%ct%x00%s", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return [], "", None
+    commits = []
+    for line in reversed(log.splitlines()):
+        sha, time, subject = [*line.split("\0"), "", ""][:3]
+        if sha and time.isdigit():
+            commits.append(Commit(sha, int(time), subject))
+    return commits, branch, root
