@@ -14,6 +14,7 @@ class SecretRegistry:
     def __init__(self, values: list[str] | None = None) -> None:
         self._values: list[str] = []
         self._mask: Mask = masker([])
+        self.keys: dict[str, str] = {}  # value -> the key that handed it out (a Secret's, the spec's)
         self.add(*(values or []))
 
     def add(self, *values: str) -> None:
@@ -24,6 +25,9 @@ class SecretRegistry:
 
     def add_secrets(self, secrets: dict[str, dict[str, str]]) -> None:
         """Secrets by name, each a map of keys to values (a manifest's, or the spec's test values)."""
+        for entries in secrets.values():
+            for key, value in entries.items():
+                self.keys.setdefault(value, key)
         self.add(*(value for entries in secrets.values() for value in entries.values()))
 
     def read(self, manifest: Manifest) -> Manifest:

@@ -5,7 +5,9 @@ say, with the evidence masked."""
 
 from __future__ import annotations
 
+import shlex
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ _IMAGES: dict[tuple[str, tuple[str, ...]], list[Baked]] = {}  # (image ID, secre
 
 
 def secrets_hygiene(deployment: Deployment) -> StepReport:
-    finder = SecretFinder(deployment.secrets.values)
+    finder = SecretFinder(deployment.secrets.values, deployment.secrets.keys)
     progress = _PROGRESS.setdefault(deployment, _Progress())
     new = list(enumerate(deployment.history, 1))[progress.applies :]
     progress.applies = len(deployment.history)
@@ -58,10 +60,10 @@ def secrets_hygiene(deployment: Deployment) -> StepReport:
     before = {
         machine: frozenset(paths)
         for machine, paths in (progress.private or _private_in_pristine(deployment, private)).items()
-    }
+    }  # carried from one apply to the next: what an apply made private stays so for the next
     for number, applied in new:
         findings += _on_command_lines(number, applied, finder) + _in_logs(number, applied, finder)
-        findings += _windows(number, applied, private, before)
+        findings += _windows(number, applied, private, before, finder)
         findings += _in_image(deployment, applied, finder, progress)
     progress.private = private
     for machine, path, mode in readable:
@@ -138,11 +140,16 @@ def _private_in_pristine(deployment: Deployment, private: dict[str, set[str]]) -
 
 
 def _windows(
-    number: int, applied: Applied, private: dict[str, set[str]], before: dict[str, frozenset[str]]
+    number: int,
+    applied: Applied,
+    private: dict[str, set[str]],
+    before: dict[str, frozenset[str]],
+    finder: SecretFinder,
 ) -> list[Finding]:
     found = []
     for machine, commands in applied.journal.items():
-        for window in windows(commands, private.get(machine, set()), before.get(machine, frozenset())):
+        opened, before[machine] = windows(commands, private.get(machine, set()), before.get(machine, frozenset()))
+        for window in opened:
             how_long = "within one command" if window.seconds is None else f"for {window.seconds:.2f} s"
             found.append(
                 Finding(
@@ -152,8 +159,8 @@ def _windows(
                     f"holds a secret, and was readable by every local user {how_long}: written by command "
                     f"{window.written.number} of apply {number}, made private by command {window.closed.number}",
                     FIX_WINDOW,
-                    detail=f"command {window.written.number} ran `{_cut(window.written.command.splitlines()[0])}`"
-                    f"; command {window.closed.number} ran `{_cut(window.closed.command.splitlines()[0])}`",
+                    detail=f"command {window.written.number} ran `{_shown(window.written.command, finder)}`; "
+                    f"command {window.closed.number} ran `{_shown(window.closed.command, finder)}`",
                     machine=machine,
                 )
             )
@@ -171,12 +178,14 @@ def _in_image(deployment: Deployment, applied: Applied, finder: SecretFinder, pr
         if key not in _IMAGES:
             api = deployment.bench.client.api
             _IMAGES[key] = in_metadata(api.history(image_id), api.inspect_image(image_id).get("Config") or {}, finder)
-    except docker.errors.APIError as exc:  # said, not a verdict
+    except (docker.errors.DockerException, OSError) as exc:  # said, not a verdict
         return [Finding("secret-in-image", Path(image), None, f"could not be read: {exc}", "", severity="warn")]
     baked = list(_IMAGES[key])
     spec = deployment.spec
     if applied.version.label == "current" and spec.name not in deployment.bench.given:
-        baked += in_copied_files(spec.build_context, spec.build_context / spec.dockerfile, finder)
+        skip = {spec.path.resolve(), spec.manifest.resolve(), (spec.folder / "tests").resolve()}
+        skip |= {p.resolve() for p in (spec.drift.manifest, spec.tests) if p is not None}
+        baked += in_copied_files(spec.build_context, spec.build_context / spec.dockerfile, finder, skip)
     return [
         Finding("secret-in-image", Path(image), None, f"{b.where} holds a secret", FIX_IMAGE, detail=b.evidence)
         for b in baked
@@ -186,23 +195,51 @@ def _in_image(deployment: Deployment, applied: Applied, finder: SecretFinder, pr
 def _secret_files(
     deployment: Deployment, finder: SecretFinder
 ) -> tuple[list[tuple[str, str, int]], dict[str, set[str]]]:
-    """The watched files that hold a secret now: those others can read, and the paths of the private ones."""
+    """The watched files that hold a secret now, in folders every local user may enter (a file under /root, 700,
+    is out of their reach whatever its mode): those others can read, and the paths of the private ones."""
     state = deployment.state
     taken = state.take({name: state.watch(name) for name in state.runners})
     readable: list[tuple[str, str, int]] = []
     private: dict[str, set[str]] = {}
     for machine, snapshot in taken.items():
-        for path, file in snapshot.files.items():
-            if file.type != "file" or file.content is None:
-                continue
-            if not finder.holds(file.content.decode(errors="replace")):
-                continue
-            mode = int(file.mode, 8)
-            if mode & 0o004:
-                readable.append((machine, path, mode))
+        holding = {
+            path: int(file.mode, 8)
+            for path, file in snapshot.files.items()
+            if file.type == "file" and file.content is not None and finder.holds(file.content.decode(errors="replace"))
+        }
+        reachable = _reachable(state.runners[machine], sorted(holding)) if holding else set()
+        for path in sorted(reachable):
+            if holding[path] & 0o004:
+                readable.append((machine, path, holding[path]))
             else:
                 private.setdefault(machine, set()).add(path)
     return readable, private
+
+
+REACHABLE_SCRIPT = """
+for f in "$@"; do
+  d=$(dirname "$f"); ok=1
+  while :; do
+    m=$(stat -c %a "$d" 2>/dev/null) || { ok=0; break; }
+    [ $(( 0$m & 1 )) -eq 1 ] || { ok=0; break; }
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+  done
+  [ "$ok" = 1 ] && printf '%s\\0' "$f"
+done
+"""
+
+
+def _reachable(run: Callable[[str], tuple[int, bytes, bytes]], paths: list[str]) -> set[str]:
+    """Of these files, those whose every folder others may enter (o+x)."""
+    script = f"set -- {' '.join(shlex.quote(p) for p in paths)}\n{REACHABLE_SCRIPT}"
+    _, out, _ = run(script)
+    return {path for path in out.decode(errors="replace").split("\0") if path}
+
+
+def _shown(command: str, finder: SecretFinder) -> str:
+    """A command's first line, masked before it is cut: a cut could leave part of a secret the mask misses."""
+    return _cut(finder.mask(command).splitlines()[0] if command.strip() else "")
 
 
 def _cut(text: str) -> str:

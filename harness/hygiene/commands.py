@@ -20,7 +20,6 @@ from harness.hosts.journal import RemoteCommand
 from harness.hygiene.finder import SecretFinder
 
 _SEPARATORS = re.compile(r"&&|\|\||[;|\n]")
-_UMASK = re.compile(r"\bumask\s+(?:-S\s+)?0*([0-7]{1,4})\b")
 
 
 @dataclass(frozen=True)
@@ -37,9 +36,10 @@ def on_command_lines(commands: list[RemoteCommand], finder: SecretFinder) -> lis
 
 def windows(
     commands: list[RemoteCommand], private_secret_files: set[str], private_before: frozenset[str] = frozenset()
-) -> list[Window]:
-    """Each file (of those that hold a secret and end private) written readable and chmod'ed later. A file that
-    was private before the apply keeps its mode when `>` rewrites it: no window, unless it was removed first."""
+) -> tuple[list[Window], frozenset[str]]:
+    """Each file (of those that hold a secret and end private) written readable and chmod'ed later, and which of
+    them are private after these commands. A file that was private before keeps its mode when `>` rewrites it: no
+    window, unless it was removed first."""
     found: dict[str, Window] = {}
     open_writes: dict[str, RemoteCommand] = {}  # path -> the command that wrote it readable, not chmod'ed yet
     private = set(private_before)
@@ -64,7 +64,7 @@ def windows(
                 found[path] = Window(path, written, command, gap)
             if kind == "chmod":
                 private.add(path)
-    return list(found.values())
+    return list(found.values()), frozenset(private)
 
 
 def _effects(text: str) -> list[tuple[str, str]]:
@@ -74,19 +74,16 @@ def _effects(text: str) -> list[tuple[str, str]]:
     umask = 0o022
     for piece in _SEPARATORS.split(text):
         try:
-            words = shlex.split(piece, comments=True, posix=True)
+            words = _command_words(shlex.split(piece, comments=True, posix=True))
         except ValueError:  # a heredoc's body, a quote split by the separators: not a command
             continue
         if not words:
             continue
-        program = words[0].lstrip("({").rsplit("/", 1)[-1]  # `(umask 077; ...)`, `{ cd /x; ...; }`
-        if not program and len(words) > 1:
-            words = words[1:]
-            program = words[0].rsplit("/", 1)[-1]
+        program = words[0].rsplit("/", 1)[-1]
         if program == "cd" and len(words) > 1:
             cwd = posixpath.normpath(posixpath.join(cwd, words[1]))
-        elif program == "umask" and (match := _UMASK.search(piece)) is not None:
-            umask = int(match.group(1), 8)
+        elif program == "umask" and len(words) > 1:
+            umask = _umask(words[-1], umask)
         elif program == "rm":
             effects += [("remove", _absolute(cwd, word)) for word in words[1:] if not word.startswith("-")]
         elif program == "chmod":
@@ -94,18 +91,52 @@ def _effects(text: str) -> list[tuple[str, str]]:
         elif program == "install" and any(w in ("-m", "--mode") or w.startswith(("-m", "--mode=")) for w in words):
             effects += [("write-private", _absolute(cwd, words[-1]))]  # created with its mode: no window
         kind = "write-private" if umask & 0o004 else "write-readable"
-        for target in _written_by(piece, words):
+        for target in _written_by(piece, program, words):
             effects.append((kind, _absolute(cwd, target)))
     return effects
 
 
-def _written_by(piece: str, words: list[str]) -> list[str]:
-    """The files a simple command writes: the targets of `>` and `>>` (not `2>`, `>&`), and `tee`'s files."""
-    targets = re.findall(r"""(?<![0-9&>])>>?\s*(?!&)(["']?)([^\s;&|<>"']+)\1""", piece)
+_RUNNERS = {"sudo", "doas", "env", "command", "exec", "nice", "nohup", "time"}  # run the command that follows
+
+
+def _command_words(words: list[str]) -> list[str]:
+    """The command itself: a subshell's or group's opening taken off, and `sudo -u x`, `env A=1`, ... skipped."""
+    if words and words[0].lstrip("({") != words[0]:
+        words = [words[0].lstrip("({"), *words[1:]] if words[0].lstrip("({") else words[1:]
+    while words and (words[0] in _RUNNERS or "=" in words[0].split("/")[0]):
+        words = words[1:]
+        while words and words[0].startswith("-"):  # sudo -u www-data, env -i: an option with its argument
+            words = words[2:] if words[0] in ("-u", "-g", "-C") else words[1:]
+    return words
+
+
+def _umask(word: str, current: int) -> int:
+    """`umask 077`, or the symbolic `umask u=rwx,go=`: only whether others may read matters here."""
+    if word.isdigit():
+        return int(word, 8)
+    for clause in word.split(","):
+        who, _, perms = clause.partition("=")
+        if _ and ("o" in who or "a" in who or not who):
+            return (current & ~0o004) if "r" in perms else (current | 0o004)
+    return current
+
+
+_QUOTED = re.compile(r"'[^']*'" + r'|"(?:[^"\\]|\\.)*"')
+
+
+def _written_by(piece: str, program: str, words: list[str]) -> list[str]:
+    """The files a simple command writes: the targets of `>` and `>>` (not `2>`, `>&`, nor a `>` inside quotes),
+    and `tee`'s files."""
+    unquoted = _QUOTED.sub(lambda m: m.group() if _after_redirect(piece, m.start()) else " " * len(m.group()), piece)
+    targets = re.findall(r"""(?<![0-9&>])>>?\s*(?!&)(["']?)([^\s;&|<>"']+)\1""", unquoted)
     found = [target for _, target in targets if target != "/dev/null"]
-    if words[0].lstrip("({").rsplit("/", 1)[-1] == "tee":
+    if program == "tee":
         found += [word for word in words[1:] if not word.startswith("-") and word not in (">", ">>")]
     return found
+
+
+def _after_redirect(text: str, start: int) -> bool:
+    return bool(re.search(r"(?<![0-9&>])>>?\s*$", text[:start]))
 
 
 def _is_mode_or_option(word: str) -> bool:

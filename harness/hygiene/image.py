@@ -9,8 +9,8 @@ history and configuration are checked."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +44,10 @@ def in_metadata(history: list[dict[str, Any]], config: dict[str, Any], finder: S
     return found
 
 
-def in_copied_files(context: Path, dockerfile: Path, finder: SecretFinder) -> list[Baked]:
-    """Files of the build context that `COPY` and `ADD` take into the image (not from another stage)."""
+def in_copied_files(context: Path, dockerfile: Path, finder: SecretFinder, skip: set[Path]) -> list[Baked]:
+    """Files of the build context that `COPY` and `ADD` take into the image (not from another stage). ``skip``:
+    where the run's test values come from (the spec, the manifests, the deployer's tests), which `COPY .` takes
+    in too: they hold the test values because the spec gave them, not because the image bakes a secret in."""
     ignored = _dockerignore(context)
     found = []
     for line, instruction, rest in instructions(dockerfile.read_text(encoding="utf-8", errors="replace")):
@@ -57,6 +59,8 @@ def in_copied_files(context: Path, dockerfile: Path, finder: SecretFinder) -> li
         sources = [word for word in words if not word.startswith("--")][:-1]
         for source in sources:
             for path in _matching(context, source, ignored):
+                if path.resolve() in skip or any(parent.resolve() in skip for parent in path.parents):
+                    continue
                 text = _read(path)
                 if text is not None and finder.holds(text):
                     shown = path.relative_to(context)
@@ -76,7 +80,7 @@ def _arguments(rest: str) -> list[str]:
         return rest.split()
 
 
-def _matching(context: Path, source: str, ignored: list[str]) -> list[Path]:
+def _matching(context: Path, source: str, ignored: list[tuple[bool, re.Pattern[str]]]) -> list[Path]:
     if "://" in source:
         return []
     found = []
@@ -84,23 +88,60 @@ def _matching(context: Path, source: str, ignored: list[str]) -> list[Path]:
         candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for candidate in candidates:
             relative = str(candidate.relative_to(context)) if candidate.is_relative_to(context) else ""
-            if relative and candidate.is_file() and not any(_ignores(p, relative) for p in ignored):
+            if relative and candidate.is_file() and not _ignored(relative, ignored):
                 found.append(candidate)
     return found
 
 
-def _ignores(pattern: str, relative: str) -> bool:
-    """A .dockerignore pattern leaves out the path, or a folder holding it."""
+def _ignored(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker's reading of .dockerignore: the last rule that matches the path or a folder holding it decides
+    (`!` takes a path back in)."""
     parts = relative.split("/")
-    return any(fnmatch.fnmatch("/".join(parts[:depth]), pattern.rstrip("/")) for depth in range(1, len(parts) + 1))
+    prefixes = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    decided = False
+    for include, pattern in rules:
+        if any(pattern.fullmatch(prefix) for prefix in prefixes):
+            decided = not include
+    return decided
 
 
-def _dockerignore(context: Path) -> list[str]:
+def _dockerignore(context: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """Each rule as (is an exception, its pattern): `*` and `?` stay within a folder, `**` crosses folders."""
     try:
-        lines = (context / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        lines = (context / ".dockerignore").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
-    return [line.strip().lstrip("/") for line in lines if line.strip() and not line.startswith(("#", "!"))]
+    rules = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        include = line.startswith("!")
+        pattern = line.lstrip("!").strip().strip("/")
+        pattern = pattern[2:] if pattern.startswith("./") else pattern
+        rules.append((include, re.compile(_glob(pattern))))
+    return rules
+
+
+def _glob(pattern: str) -> str:
+    out, index = [], 0
+    while index < len(pattern):
+        if pattern.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif pattern.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif pattern[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif pattern[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(pattern[index]))
+            index += 1
+    return "".join(out)
 
 
 def _read(path: Path) -> str | None:

@@ -24,7 +24,7 @@ from harness.lint.tools import find_tool, missing_tool, run_tool, tool_failed
 LEVELS = {"error": ("hadolint", "fail"), "warning": ("hadolint-warning", "warn")}
 COVERED = {"DL3006", "DL3007"}  # untagged and `latest` bases: `base-image` says it, with the resolved name
 _VARIABLE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?::?[-+](?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))"
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<default>[^}]*))?\}|(?P<bare>[A-Za-z_]\w*))"
 )
 _DIGEST = re.compile(r"@[a-z0-9]+:[0-9a-f]{32,}$")
 
@@ -41,6 +41,10 @@ def hadolint(dockerfile: Path, folder: Path) -> list[Finding]:
     if result.returncode != 0 or not isinstance(comments, list):
         return [tool_failed("hadolint", dockerfile, result)]
     findings = []
+    if (
+        "error parsing your config" in result.stderr.lower()
+    ):  # a .hadolint.yaml it could not read: its `ignored` rules are lost
+        findings.append(tool_failed("hadolint", folder / ".hadolint.yaml", result))
     for comment in comments:
         check = LEVELS.get(str(comment.get("level")))
         code = str(comment.get("code", ""))
@@ -132,6 +136,8 @@ def _substituted(word: str, args: Mapping[str, str | None]) -> tuple[str, list[s
     def value(match: re.Match[str]) -> str:
         name = match.group("braced") or match.group("bare")
         found = args.get(name)
+        if (match.group("op") or "").endswith("+"):  # `${A:+alt}`: alt when A is set, else nothing
+            return match.group("default") if found else ""
         if found:
             return found
         if match.group("default") is not None:
@@ -159,5 +165,5 @@ def instructions(text: str) -> Iterator[tuple[int, str, str]]:
             continue
         joined = " ".join(pending)
         pending = []
-        instruction, _, rest = joined.partition(" ")
-        yield start, instruction.upper(), rest.strip()
+        instruction, *rest = joined.split(None, 1)
+        yield start, instruction.upper(), rest[0].strip() if rest else ""

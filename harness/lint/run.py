@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 from harness.deployer.spec import DeployerSpec
 from harness.k8s.manifest import Manifest, load_manifest
 from harness.lint import cron, shell
@@ -90,7 +92,7 @@ def _files(spec: DeployerSpec, find: Callable[[Path], list[Path]]) -> list[Path]
 
 def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
     """`sh -c '<script>'` in a container's command or args: checked as a script, its lines the manifest's."""
-    text = manifest.path.read_text(encoding="utf-8", errors="replace")
+    lines = _scalar_lines(manifest.path)
     found = []
     for _, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
@@ -103,16 +105,32 @@ def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
             for index, word in enumerate(argv[1:-1], 1):
                 if word.startswith("-") and "c" in word and not word.startswith("--"):  # -c, -ec, -euc
                     script = argv[index + 1]
-                    found.append(InlineScript(manifest.path, script, _first_line(text, script), shell_name))
+                    places = lines.get(script) or [1]
+                    line = places.pop(0) if len(places) > 1 else places[0]  # the same script twice: in turn
+                    found.append(InlineScript(manifest.path, script, line, shell_name))
                     break
     return found
 
 
-def _first_line(text: str, script: str) -> int:
-    """Where the script's first line stands in the manifest (a block scalar keeps its lines)."""
-    first = next((line.strip() for line in script.splitlines() if line.strip()), "")
-    lead = next((i for i, line in enumerate(script.splitlines()) if line.strip()), 0)  # blank lines before it
-    for number, line in enumerate(text.splitlines(), 1):
-        if first and first in line:
-            return number - lead
-    return 1
+def _scalar_lines(path: Path) -> dict[str, list[int]]:
+    """Each string of the manifest with the lines its text begins on (a block scalar's on the line after its
+    `|`), in the order they are written."""
+    found: dict[str, list[int]] = {}
+    try:
+        documents = list(yaml.compose_all(path.read_text(encoding="utf-8", errors="replace")))
+    except yaml.YAMLError:
+        return found
+    pending: list[yaml.Node] = [node for node in documents if node is not None]
+    scalars: list[yaml.ScalarNode] = []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.ScalarNode):
+            scalars.append(node)
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
+        elif isinstance(node, yaml.MappingNode):
+            pending += [value for _, value in node.value]
+    for node in sorted(scalars, key=lambda n: (n.start_mark.line, n.start_mark.column)):
+        first = int(node.start_mark.line) + (1 if node.style in ("|", ">") else 0) + 1
+        found.setdefault(node.value, []).append(first)
+    return found

@@ -31,14 +31,37 @@ class SchemaResult:
 
 
 def manifest_files(folders: list[Path], skip: set[Path]) -> list[Path]:
-    """The YAML files under the manifests' folders, the deployer's tests and the harness's own spec aside."""
+    """The YAML files under the manifests' folders: the deployer's tests, the harness's own spec and the patches a
+    kustomization.yaml names (partial objects, whole only once kustomize applies them) aside."""
     found: dict[Path, None] = {}
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).parts
             if path.suffix in MANIFEST_SUFFIXES and path.is_file() and "tests" not in relative and path not in skip:
                 found[path.resolve()] = None
-    return list(found)
+    patches = {patch for path in found if path.name in KUSTOMIZATIONS for patch in _patches(path)}
+    return [path for path in found if path not in patches]
+
+
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _patches(kustomization: Path) -> set[Path]:
+    """The files a kustomization.yaml names as patches (`patches`, `patchesStrategicMerge`, `patchesJson6902`)."""
+    try:
+        data = yaml.safe_load(kustomization.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return set()
+    if not isinstance(data, dict):
+        return set()
+    named: list[str] = []
+    for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
+        for entry in data.get(key) or []:
+            if isinstance(entry, str):
+                named.append(entry)
+            elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                named.append(entry["path"])
+    return {(kustomization.parent / name).resolve() for name in named if "\n" not in name}
 
 
 def validate_files(paths: list[Path], version: str | None = None) -> SchemaResult:
@@ -52,29 +75,47 @@ def validate_files(paths: list[Path], version: str | None = None) -> SchemaResul
             continue
         for data, node in documents:
             if not isinstance(data, dict) or not isinstance(data.get("kind"), str) or "apiVersion" not in data:
+                continue  # not a Kubernetes object (a config file may have a `kind` of its own)
+            if not isinstance(data.get("apiVersion"), str):
+                result.findings.append(_no_api_version(path, node, data))
                 continue
-            what = f"{data['kind']} {(data.get('metadata') or {}).get('name', '')}".strip()
+            metadata = data.get("metadata")
+            name = metadata.get("name", "") if isinstance(metadata, dict) else ""
+            what = f"{data['kind']} {name}".strip()
             checked = {key: value for key, value in data.items() if key != "sops"}
             try:
                 kubernetes_validate.validate(checked, result.version, strict=True)
             except kubernetes_validate.SchemaNotFoundError:
                 result.not_checked.append((path, f"{what} ({data['apiVersion']}): no schema offline"))
             except kubernetes_validate.ValidationError as error:
-                where = list(error.path)
-                unexpected = _UNEXPECTED.search(error.message)
-                if unexpected is not None:
-                    where.append(unexpected.group("key") or unexpected.group("keys"))
-                result.findings.append(
-                    Finding(
-                        "k8s-schema",
-                        path,
-                        _line(node, where),
-                        f"{what}: {_dotted(list(error.path)) or 'the object'}: {_short(error.message)} "
-                        f"(Kubernetes {result.version}'s schema)",
-                        "correct the field's name or value as the Kubernetes API reference has it",
-                    )
-                )
+                result.findings.append(_invalid(path, node, what, error, result.version))
+            except (TypeError, ValueError, KeyError, AttributeError) as error:  # a document too odd to validate
+                result.not_checked.append((path, f"{what}: could not be validated ({type(error).__name__})"))
     return result
+
+
+def _invalid(path: Path, node: yaml.Node, what: str, error: Any, version: str) -> Finding:
+    where = list(error.path)
+    unexpected = _UNEXPECTED.search(error.message)
+    if unexpected is not None:
+        where.append(unexpected.group("key") or unexpected.group("keys"))
+    return Finding(
+        "k8s-schema",
+        path,
+        _line(node, where),
+        f"{what}: {_dotted(list(error.path)) or 'the object'}: {_short(error.message)} (Kubernetes {version}'s schema)",
+        "correct the field's name or value as the Kubernetes API reference has it",
+    )
+
+
+def _no_api_version(path: Path, node: yaml.Node, data: dict[str, Any]) -> Finding:
+    return Finding(
+        "k8s-schema",
+        path,
+        _line(node, ["apiVersion"]),
+        f"{data['kind']}: `apiVersion` is {data.get('apiVersion')!r}, not a group/version string",
+        "write it as the API reference has it, e.g. `apiVersion: batch/v1`",
+    )
 
 
 def _short(message: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.lint.findings import Finding
 
-SHEBANG = re.compile(r"^#!.*\b(ba|da|k|z|a)?sh\b")
+SHEBANG = re.compile(r"^#!.*\b(ba|da|k|a)?sh\b")  # not zsh: shellcheck does not read it
 _OPTION = r"""(?:(?:-o\s*["']?)|^\s*)"""  # an ssh `-o` option, or an ssh_config line: not a word in sed or grep
 HOST_KEY_OFF = re.compile(
     rf"""{_OPTION}StrictHostKeyChecking\s*[= ]\s*["']?(?:no|off|false|accept-new)\b"""

@@ -18,6 +18,7 @@ from harness.lint.tools import find_tool, missing_tool, run_tool, tool_failed
 LEVELS = {"error": ("shellcheck", "fail"), "warning": ("shellcheck-warning", "warn")}
 DIALECTS = {"sh": "sh", "dash": "dash", "bash": "bash", "ash": "sh", "ksh": "ksh"}  # as shellcheck names them
 NO_SHEBANG = "bash"  # a `.sh` file with no `#!` line is sourced, most often by bash
+UNSUPPORTED_SHELL = 1071  # a zsh or fish script named .sh: not shellcheck's to judge
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ def _check_inline(tool: str, inline: list[InlineScript], where: Path) -> list[Fi
             script = written[path]
             return script.manifest, script.first_line + max(line - 2, 0)  # line 1 is the added `#!`
 
-        return _check_files(tool, list(written), None, where, placed)
+        rc = where / ".shellcheckrc"  # the deployer's: the temporary folder has none above it
+        return _check_files(tool, list(written), None, where, placed, [f"--rcfile={rc}"] if rc.is_file() else [])
 
 
 def _check_files(
@@ -68,23 +70,23 @@ def _check_files(
     dialect: str | None,
     where: Path,
     placed: Callable[[Path, int], tuple[Path, int]],
+    extra: list[str] | None = None,
 ) -> list[Finding]:
     if not paths:
         return []
     argv = [tool, "--format=json1", "--severity=warning", "--external-sources", "--source-path=SCRIPTDIR"]
     if dialect is not None:
         argv.append(f"--shell={DIALECTS.get(dialect, dialect)}")
-    result = run_tool([*argv, *(str(path) for path in paths)])
-    if result.returncode not in (0, 1):
-        return [tool_failed("shellcheck", where, result)]
+    result = run_tool([*argv, *(extra or []), *(str(path) for path in paths)])
     try:
         comments = json.loads(result.stdout or "{}").get("comments", [])
-    except ValueError:
+    except (ValueError, AttributeError):
         return [tool_failed("shellcheck", where, result)]
-    findings = []
+    findings = [] if result.returncode in (0, 1) else [tool_failed("shellcheck", where, result)]  # a file it could
+    # not read (exit 2) is said; the others' findings stay
     for comment in comments:
         check = LEVELS.get(str(comment.get("level")))
-        if check is None:
+        if check is None or comment.get("code") == UNSUPPORTED_SHELL:
             continue
         file, line = placed(Path(comment["file"]), int(comment.get("line") or 1))
         code = f"SC{comment.get('code')}"

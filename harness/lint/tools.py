@@ -20,9 +20,15 @@ def find_tool(name: str) -> str | None:
 
 
 def run_tool(argv: list[str], cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, cwd=cwd, input=stdin, capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS
-    )
+    """The tool's result; one that could not start or ran too long is a failed result saying why."""
+    try:
+        return subprocess.run(
+            argv, cwd=cwd, input=stdin, capture_output=True, text=True, errors="replace", timeout=TIMEOUT_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(argv, 124, "", f"did not finish in {TIMEOUT_SECONDS} s")
+    except OSError as exc:  # not executable here, a wrong architecture
+        return subprocess.CompletedProcess(argv, 126, "", f"could not start: {exc}")
 
 
 def missing_tool(name: str, where: Path) -> Finding:
@@ -37,11 +43,11 @@ def missing_tool(name: str, where: Path) -> Finding:
 
 
 def tool_failed(name: str, where: Path, result: subprocess.CompletedProcess[str]) -> Finding:
-    said = (result.stderr or result.stdout).strip().splitlines()
+    said = [line for line in (result.stderr or result.stdout).strip().splitlines() if line.strip()]
     return Finding(
         "lint-tool",
         where,
         None,
-        f"{name} failed (exit {result.returncode}): {said[-1] if said else 'no output'}",
+        f"{name} failed (exit {result.returncode}): {said[0][:300] if said else 'no output'}",
         f"run `{name}` on the file by hand to see why",
     )

@@ -267,7 +267,7 @@ def masker(secrets: Iterable[str]) -> Mask:
     pieces = set()
     for secret in secrets:
         for value in (secret, secret.strip()):
-            pieces.update(_written_forms(value))
+            pieces.update(written_forms(value))
         pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 16)  # a key's lines
     values = sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True)
     quoted = [pattern for secret in secrets if (pattern := _quoted_lines(secret)) is not None]
@@ -295,7 +295,7 @@ def _quoted_lines(secret: str) -> re.Pattern[str] | None:
     return re.compile(_LINE_PREFIX.join(re.escape(line.strip()) for line in lines))
 
 
-def _written_forms(secret: str) -> set[str]:
+def written_forms(secret: str) -> set[str]:
     """The ways a deployer may have written a secret down: as is, in a crontab, a URL, JSON, base64."""
     return {
         secret,

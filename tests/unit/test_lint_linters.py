@@ -194,3 +194,41 @@ def test_a_file_outside_the_root_keeps_its_absolute_uri(tmp_path: Path) -> None:
     )
     location = sarif([item], tmp_path)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert location["artifactLocation"] == {"uri": "file:///opt/elsewhere/x.sh"}
+
+
+def test_odd_documents_are_said_not_tracebacks_and_kustomize_patches_are_not_objects(tmp_path: Path) -> None:
+    odd = _write(
+        tmp_path / "k8s" / "odd.yaml",
+        """
+        apiVersion: 1
+        kind: Job
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: [not, a, mapping]
+        ---
+        kind: ups
+        driver: usbhid-ups
+        """,
+    )
+    result = validate_files([odd])
+    assert (result.findings[0].line, result.findings[0].message.split(":")[0]) == (1, "Job")
+    assert "`apiVersion` is 1" in result.findings[0].message
+    assert all(f.check == "k8s-schema" for f in result.findings)
+    _write(tmp_path / "k8s" / "kustomization.yaml", "resources: [odd.yaml]\npatches:\n  - path: patch.yaml\n")
+    _write(tmp_path / "k8s" / "patch.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n")
+    files = manifest_files([tmp_path / "k8s"], skip=set())
+    assert [p.name for p in files] == ["kustomization.yaml", "odd.yaml"]
+
+
+def test_from_lines_split_on_any_space_and_plus_alternatives_mean_set(tmp_path: Path) -> None:
+    found = bases(tmp_path, "ARG SUFFIX\nFROM\tdebian:12${SUFFIX:+-slim}\n")
+    assert [(c, line) for c, line, _ in found] == [("base-digest", 2)]
+    assert "(`debian:12`)" in found[0][2]
+    pinned = bases(tmp_path, "ARG SUFFIX\nFROM\tdebian:12${SUFFIX:+-slim}\n", {"SUFFIX": "1"})
+    assert "(`debian:12-slim`)" in pinned[0][2]
+
+
+def test_a_zsh_script_named_sh_is_not_shellchecks(tmp_path: Path) -> None:
+    script = _write(tmp_path / "x.sh", "#!/bin/zsh\nsetopt extendedglob\n")
+    assert shellcheck([script], [], tmp_path) == []
