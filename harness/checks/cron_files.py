@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from harness.checks import report as r
+from harness.checks.judged import report_findings
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.lint.cron_written import LIST_SCRIPT, check_written, parse_listing, written_files
@@ -34,13 +35,7 @@ def cron_files(deployment: Deployment) -> StepReport:
         if written:
             report.add(r.CRON_FILES, f"{machine}: {', '.join(file.path for file in written)}")
     kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
-    for finding in kept:
-        shown = finding.line_of_report(spec.folder)
-        report.add(r.FINDING, shown + (f" (declared: {finding.allowed})" if finding.allowed else ""))
     if schedules:
         report.section("cron.d files written: each entry's next month", "\n".join(schedules))
-    failing = [f for f in kept if f.severity == "fail" and f.allowed is None]
-    if failing:
-        shown = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in failing)
-        report.failure = f"the cron.d files the deployer wrote: {len(failing)} finding(s) fail\n{shown}"
+    report_findings(report, kept, spec.folder, "the cron.d files the deployer wrote")
     return report

@@ -5,6 +5,7 @@ policy picks after each commit; what could not be simulated. A deployer with no 
 from __future__ import annotations
 
 from harness.checks import report as r
+from harness.checks.judged import report_findings
 from harness.checks.report import StepReport
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
@@ -27,17 +28,11 @@ def gitops_report(spec: DeployerSpec) -> StepReport:
         f"{len(flux.kustomizations)} Kustomization(s): {sum(f.severity == 'fail' for f in counted)} failing, "
         f"{sum(f.severity == 'warn' for f in counted)} warning(s)",
     )
-    for finding in kept:
-        shown = finding.line_of_report(spec.folder)
-        report.add(r.FINDING, shown + (f" (declared: {finding.allowed})" if finding.allowed else ""))
+    report_findings(report, kept, spec.folder, "gitops")
     if result.picks:
         report.section("gitops: the tag each policy picks after each commit", "\n".join(result.picks))
     if result.notes:
         report.section("gitops: not simulated", "\n".join(result.notes))
-    failing = [f for f in counted if f.severity == "fail"]
-    if failing:
-        lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in failing)
-        report.failure = f"gitops: {len(failing)} finding(s) fail\n{lines}"
     return report
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness.checks import report as r
+from harness.checks.judged import report_findings
 from harness.checks.report import StepReport
 from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
@@ -24,22 +25,15 @@ def lint_report(spec: DeployerSpec, now: datetime | None = None) -> StepReport:
     report = StepReport()
     report.add(r.LINT, summary + (f", {len(declared)} declared" if declared else ""))
     report.add(r.LINT_DATA, json.dumps([f.to_data() for f in result.findings], separators=(",", ":")))
-    for finding in counted:
-        report.add(r.FINDING, finding.line_of_report(spec.folder))
+    report_findings(report, result.findings, spec.folder, "lint")
     details = [f"{f.where(spec.folder)}: {f.detail}" for f in counted if f.detail]
     if details:
         report.section("lint: details", "\n".join(details))
-    if declared:
-        shown = [f"{f.line_of_report(spec.folder)}\n    declared: {f.allowed}" for f in declared]
-        report.section("lint: declared in lint.allow", "\n".join(shown))
     if result.not_checked:
         unchecked = [f"{_relative(path, spec)}: {what}" for path, what in result.not_checked]
         report.section(f"lint: not checked against Kubernetes {result.kubernetes}'s schemas", "\n".join(unchecked))
     if result.schedules:
         report.section("lint: each cron entry's next month", "\n".join(result.schedules))
-    if result.failing:
-        lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in result.failing)
-        report.failure = f"lint: {len(result.failing)} finding(s) fail\n{lines}"
     return report
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import docker.errors
 
 from harness.checks import report as r
+from harness.checks.judged import report_findings
 from harness.checks.report import StepReport
 from harness.deployment import Applied, Deployment
 from harness.hygiene.commands import on_command_lines, windows
@@ -80,16 +81,10 @@ def secrets_hygiene(deployment: Deployment) -> StepReport:
         f"command(s), their logs and the converged files: {sum(f.allowed is None for f in kept)} finding(s)"
         + (f", {declared} declared" if (declared := sum(f.allowed is not None for f in kept)) else ""),
     )
-    for finding in kept:
-        shown = finding.line_of_report(spec.folder)
-        report.add(r.FINDING, shown + (f" (declared: {finding.allowed})" if finding.allowed else ""))
+    report_findings(report, kept, spec.folder, "secrets")
     evidence = [f"{f.where(spec.folder)}: {f.detail}" for f in kept if f.detail]
     if evidence:
         report.section("secrets: the evidence, masked", "\n".join(evidence))
-    failing = [f for f in kept if f.severity == "fail" and f.allowed is None]
-    if failing:
-        lines = "\n".join(f"  {f.line_of_report(spec.folder)}" for f in failing)
-        report.failure = f"secrets: {len(failing)} finding(s) fail\n{lines}"
     return report
 
 

@@ -159,7 +159,8 @@ def test_doctor_fails_with_the_fix_when_no_engine_answers() -> None:
 
 def test_a_spec_written_by_init_passes_once_its_blanks_are_filled(tmp_path: Path) -> None:
     """hello without its harness.yaml: `init` writes one from the manifest; with the Secret's key it names as left
-    to fill in given a value, the gate's converge passes."""
+    to fill in given a value, the gate's converge finds hello's token on its ssh command line, and passes once the
+    spec declares that, with its reason."""
     root = tmp_path / "deployers"
     shutil.copytree(TEST_DEPLOYERS / "hello", root / "hello", ignore=shutil.ignore_patterns("harness.yaml"))
     made = subprocess.run(
@@ -171,5 +172,9 @@ def test_a_spec_written_by_init_passes_once_its_blanks_are_filled(tmp_path: Path
     assert "to fill in: secrets.hello-secrets: every key the pod takes from it" in made.stdout
     spec = root / "hello" / "harness.yaml"
     spec.write_text(spec.read_text().replace("hello-secrets: {}", "hello-secrets: {HELLO_TOKEN: t0ken-for-tests}"))
+    code, output = run("--deployer", "hello", "--deployers-dir", str(root), "-m", "converge")
+    assert code == 1 and "fail: secret-in-command: target-host:apply 1, command 1" in output, output
+    declared = '{check: secret-in-command, reason: "hello hands its token to the host on its command line"}'
+    spec.write_text(spec.read_text() + f"lint:\n  allow:\n    - {declared}\n")
     code, output = run("--deployer", "hello", "--deployers-dir", str(root), "-m", "converge")
     assert code == 0, output

@@ -43,4 +43,4 @@ def test_the_reference_deployers_raise_none_and_a_declared_one_is_reported_not_c
     assert output.count("the converged files: 0 finding(s)") == 3, output
     assert "the converged files: 0 finding(s), 1 declared" in output  # seed-nut
     assert "pve1:/opt/seed-nut/.env: holds a secret, and was readable by every local user" in output
-    assert "(declared: the seed's `cat > .env` then `chmod 600`" in output
+    assert "declared: the seed's `cat > .env` then `chmod 600`" in output
