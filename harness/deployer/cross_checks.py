@@ -35,6 +35,9 @@ def load_deployer(
 
 def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
     """Raise a :class:`HarnessError` naming the spec's field, what the manifest does instead, and the fix."""
+    workload = manifest.job or manifest.daemonset
+    if workload is not None:
+        _check_encrypted(spec, manifest, workload.pod)
     if manifest.daemonset is not None:
         if spec.workload == "job":
             raise HarnessError(
@@ -63,6 +66,24 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
     given = sources(spec, manifest, "", manifest.namespace, "")  # the keys the run fills: there, and empty
     _check_values(given, manifest.job.pod, containers)
     _check_addresses(spec, list(_pod_texts(given, manifest.job.pod, containers)))
+
+
+def _check_encrypted(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> None:
+    """A SOPS-encrypted Secret the pod takes is replaced by the spec's test values: every key of it needs one."""
+    taken = _secrets_taken(pod)
+    for name, keys in manifest.encrypted.items():
+        if name not in taken:
+            continue
+        given = spec.secrets.get(name, {})
+        missing = [key for key in keys if key not in given]
+        if missing:
+            values = ", ".join(f"{key}: <test value>" for key in keys)
+            raise HarnessError(
+                f"the Secret {name} in {manifest.path.name} is SOPS-encrypted, and the spec gives no test value for "
+                f"{', '.join(missing)}: the harness never decrypts, and hands the pod the spec's test values instead",
+                where=spec.path,
+                fix=f"add them to harness.yaml: `secrets: {{{name}: {{{values}}}}}`",
+            )
 
 
 def _check_values(given: Sources, pod: PodSpec, containers: list[Container]) -> None:

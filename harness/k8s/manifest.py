@@ -53,6 +53,7 @@ class Manifest:
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     daemonset: DaemonSetSpec | None = None
     cron_jobs: dict[str, JobSpec] = field(default_factory=dict)  # by name: each one's jobTemplate, as a Job
+    encrypted: dict[str, tuple[str, ...]] = field(default_factory=dict)  # SOPS-encrypted Secrets: name -> keys
 
     @property
     def has_workload(self) -> bool:
@@ -72,6 +73,7 @@ def load_manifest(path: Path) -> Manifest:
     config_maps: dict[str, dict[str, str]] = {}
     secrets: dict[str, dict[str, str]] = {}
     cron_jobs: dict[str, JobSpec] = {}
+    encrypted: dict[str, tuple[str, ...]] = {}
     for index, document in enumerate(documents):
         prefix = f"(document {index + 1})"
         top = Fields(path, document, prefix)
@@ -85,6 +87,8 @@ def load_manifest(path: Path) -> Manifest:
             cron_jobs[cron_job.name] = cron_job
         elif kind == "ConfigMap":
             config_maps[_name(top)] = top.string_map("data")
+        elif kind == "Secret" and "sops" in top.data:  # its values are ciphertext: the spec's test values stand in
+            encrypted[_name(top)] = tuple(sorted({*top.mapping("data").data, *top.mapping("stringData").data}))
         elif kind == "Secret":
             secrets[_name(top)] = {**_decoded(top.mapping("data")), **top.string_map("stringData")}
     if len(jobs) > 1:
@@ -94,7 +98,7 @@ def load_manifest(path: Path) -> Manifest:
             "holds more than one workload", where=path, fix="keep one Job or one DaemonSet per deployer manifest"
         )
     daemonset = daemonsets[0] if daemonsets else None
-    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonset, cron_jobs)
+    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonset, cron_jobs, encrypted)
 
 
 def _workload(top: Fields, api: str, kinds: str) -> tuple[Fields, Fields, Fields, PodSpec]:

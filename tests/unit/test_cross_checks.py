@@ -9,6 +9,7 @@ import pytest
 
 from harness.deployer.cross_checks import load_deployer
 from harness.errors import HarnessError
+from harness.k8s.manifest import load_manifest
 from harness.runner.sandbox import GENERATED_BASE, pod_name
 
 KINDS = ["debian-12", "pve-8"]
@@ -137,3 +138,36 @@ def test_a_sidecar_the_harness_does_not_run_is_not_checked(tmp_path: Path) -> No
         "      containers:\n",
     )
     load(tmp_path, manifest)  # its Secret has no test value: it would matter only if it ran
+
+
+SOPS_SECRET = """\
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: api}
+stringData:
+  API_TOKEN: ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]
+  API_USER: ENC[AES256_GCM,data:dXNlcg==,iv:aXY=,tag:dGFn,type:str]
+sops:
+  age: [{recipient: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq, enc: x}]
+  mac: ENC[AES256_GCM,data:bWFj,iv:aXY=,tag:dGFn,type:str]
+  version: 3.9.1
+"""
+SOPS_JOB = job(env="{name: TARGET_HOST, value: '192.0.2.10'}", env_from="{secretRef: {name: api}}", volumes=SSH_VOLUME)
+
+
+def test_a_sops_encrypted_secret_needs_the_specs_test_value_for_each_key(tmp_path: Path) -> None:
+    with pytest.raises(HarnessError) as raised:
+        load(tmp_path, SOPS_JOB + SOPS_SECRET, SPEC.replace("}}", "}, api: {API_TOKEN: test-token-1f}}"))
+    message = str(raised.value)
+    assert "the Secret api in job.yaml is SOPS-encrypted, and the spec gives no test value for API_USER" in message
+    assert "`secrets: {api: {API_TOKEN: <test value>, API_USER: <test value>}}`" in message
+    assert "ENC[" not in message
+
+
+def test_a_sops_encrypted_secret_with_test_values_loads_and_its_ciphertext_is_no_value(tmp_path: Path) -> None:
+    load(
+        tmp_path, SOPS_JOB + SOPS_SECRET, SPEC.replace("}}", "}, api: {API_TOKEN: test-token-1f, API_USER: deployer}}")
+    )
+    manifest = load_manifest(tmp_path / "deployer" / "k8s" / "job.yaml")
+    assert manifest.encrypted == {"api": ("API_TOKEN", "API_USER")} and "api" not in manifest.secrets
