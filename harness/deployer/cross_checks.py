@@ -71,9 +71,12 @@ def cross_check(spec: DeployerSpec, manifest: Manifest) -> None:
 def _check_encrypted(spec: DeployerSpec, manifest: Manifest, pod: PodSpec) -> None:
     """A SOPS-encrypted Secret the pod takes is replaced by the spec's test values: every key of it needs one."""
     taken = _secrets_taken(pod)
-    for name, keys in manifest.encrypted.items():
+    filled = {(entry.secret, entry.key) for entry in (spec.ssh_key, spec.known_hosts) if entry is not None}
+    for name, encrypted in manifest.encrypted.items():
         if name not in taken:
             continue
+        wanted = taken[name]  # None: the pod takes the whole Secret
+        keys = [k for k in encrypted if (wanted is None or k in wanted) and (name, k) not in filled]
         given = spec.secrets.get(name, {})
         missing = [key for key in keys if key not in given]
         if missing:

@@ -76,11 +76,16 @@ def read_flux(paths: list[Path]) -> FluxObjects:
     return found
 
 
+def mapping_of(value: Any) -> dict[str, Any]:
+    """A field that should be a mapping; anything else (a list, a string) reads as empty, never a crash."""
+    return value if isinstance(value, dict) else {}
+
+
 def _read(found: FluxObjects, data: dict[str, Any], path: Path, line: int) -> None:
     api, kind = str(data.get("apiVersion", "")), data.get("kind")
-    metadata = data.get("metadata") or {}
+    metadata = mapping_of(data.get("metadata"))
     ref = f"{metadata.get('namespace') or 'flux-system'}:{metadata.get('name', '')}"
-    spec = data.get("spec") or {}
+    spec = mapping_of(data.get("spec"))
     if api.startswith(IMAGE_GROUP) and kind == "ImageRepository":
         found.repositories[ref] = str(spec.get("image", ""))
     elif api.startswith(IMAGE_GROUP) and kind == "ImagePolicy":
@@ -97,11 +102,11 @@ def _read(found: FluxObjects, data: dict[str, Any], path: Path, line: int) -> No
 
 
 def _policy(ref: str, spec: dict[str, Any], namespace: str) -> Policy:
-    repository = spec.get("imageRepositoryRef") or {}
-    chosen = spec.get("policy") or {}
+    repository = mapping_of(spec.get("imageRepositoryRef"))
+    chosen = mapping_of(spec.get("policy"))
     rule = next((r for r in ("semver", "alphabetical", "numerical") if r in chosen), "")
-    settings = chosen.get(rule) or {}
-    tags = spec.get("filterTags") or {}
+    settings = mapping_of(chosen.get(rule))
+    tags = mapping_of(spec.get("filterTags"))
     return Policy(
         name=ref,
         repository=f"{repository.get('namespace') or namespace}:{repository.get('name', '')}",

@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from harness.deployer.spec import DeployerSpec
-from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, markers, read_flux
+from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, mapping_of, markers, read_flux
 from harness.gitops.policy import Policy, pick
-from harness.gitops.tags import Commit, TagRule, history, metadata_action_rules, spec_rules
+from harness.gitops.tags import Commit, TagRule, history, metadata_action_rules, shallow, spec_rules
 from harness.lint.findings import Finding
 from harness.lint.schemas import manifest_files
 
@@ -40,7 +40,7 @@ def judge(spec: DeployerSpec) -> GitOpsResult:
     commits, branch, root = history(spec.folder)
     job = _workload(spec.manifest)
     images = _images(job)
-    result.findings += _marker_findings(spec, result.flux, images)
+    result.findings += _marker_findings(spec, result.flux, images, files)
     result.findings += _kustomization_findings(spec, result.flux, job, root or spec.folder, result.notes)
     rules, skipped = _rules(spec, root)
     result.notes += [f"a metadata-action tag rule not simulated (no tag from a push): {s}" for s in skipped]
@@ -50,9 +50,11 @@ def judge(spec: DeployerSpec) -> GitOpsResult:
         )
     elif not commits:
         result.notes.append(f"no git history for {spec.folder}: no picks to simulate")
+    if commits and shallow(spec.folder):
+        result.notes.append(f"a shallow clone: only {len(commits)} commit(s) to simulate (fetch the history whole)")
     for policy in {p.name: p for image in images for p in result.flux.policies_for(image)}.values():
         if rules and commits:
-            result.findings += _pick_findings(result, policy, commits, branch, rules)
+            result.findings += _pick_findings(result, policy, commits, branch, rules, bool(skipped))
     return result
 
 
@@ -72,21 +74,25 @@ def _images(workload: dict[str, Any]) -> list[str]:
     return [str(c.get("image", "")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
 
 
-def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str]) -> list[Finding]:
+def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str], files: list[Path]) -> list[Finding]:
+    """Markers are read wherever they are written (the manifest, a kustomization.yaml's `images:`)."""
     found = []
-    written = markers(spec.manifest)
+    written = [m for path in dict.fromkeys([spec.manifest.resolve(), *files]) for m in markers(path)]
     for marker in written:
         if marker.policy not in flux.policies:
             known = ", ".join(sorted(flux.policies)) or "none"
-            message = f"the setter marker names the image policy {marker.policy}, which no ImagePolicy defines"
-            found.append(Finding("gitops-marker", marker.file, marker.line, message, f"name one of: {known}"))
+            message = (
+                f"the setter marker names the image policy {marker.policy}, which no ImagePolicy read here defines"
+            )
+            fix = f"name one of: {known}; or give the folder that defines it in `gitops.paths`"
+            found.append(Finding("gitops-marker", marker.file, marker.line, message, fix))
     lines = spec.manifest.read_text(encoding="utf-8", errors="replace").splitlines()
     for image in images:
         policies = flux.policies_for(image)
-        if not policies:
+        if not policies or any(m.policy in {p.name for p in policies} for m in written):
             continue
         number = next((n for n, line in enumerate(lines, 1) if "image:" in line and image in line), None)
-        if number is not None and not any(m.line == number for m in written):
+        if number is not None:
             setter = f'{{"$imagepolicy": "{policies[0].name}"}}'
             found.append(
                 Finding(
@@ -95,7 +101,7 @@ def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str]) -
                     number,
                     f"the image `{image}` has no setter marker: the automation never rewrites it, so "
                     f"{policies[0].name}'s picks never reach the Job",
-                    f"end the line with `# {setter}`",
+                    f"end the line with `# {setter}` (or mark the image in a kustomization.yaml's `images:`)",
                 )
             )
     return found
@@ -108,8 +114,11 @@ def _kustomization_findings(
     if not applying:
         notes.append(f"no Kustomization read here applies {spec.manifest.name} (looked in {len(flux.kustomizations)})")
         return []
-    metadata = job.get("metadata") or {}
-    forced = any((metadata.get(key) or {}).get(FORCE_LABEL) == "enabled" for key in ("labels", "annotations"))
+    metadata = mapping_of(job.get("metadata"))
+    forced = any(  # Flux compares the value without regard to case
+        str(mapping_of(metadata.get(key)).get(FORCE_LABEL, "")).lower() == "enabled"
+        for key in ("labels", "annotations")
+    )
     ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
     found = []
     for kustomization in applying:
@@ -152,8 +161,10 @@ def _rules(spec: DeployerSpec, root: Path | None) -> tuple[list[TagRule], list[s
 
 
 def _pick_findings(
-    result: GitOpsResult, policy: Policy, commits: list[Commit], branch: str, rules: list[TagRule]
+    result: GitOpsResult, policy: Policy, commits: list[Commit], branch: str, rules: list[TagRule], partial: bool
 ) -> list[Finding]:
+    """The picks after each commit; ``partial``: some tag rules were not simulated, so a policy that picks
+    nothing from the simulated tags may pick from the others (a semver policy over tags pushed as git tags)."""
     file, line = result.flux.policy_lines[policy.name]
     available: list[str] = []
     built: dict[str, Commit] = {}
@@ -181,7 +192,11 @@ def _pick_findings(
             f"the older {older.short}, so {commit.short}'s change never reaches the host"
         )
         found.append(Finding("gitops-pick", file, line, message, SORTABLE_FIX))
-    if last_error:
+    if last_error and partial:
+        result.notes.append(
+            f"{policy.name} picks nothing from the tags simulated ({last_error}): it may from the others"
+        )
+    elif last_error:
         message = f"the policy {policy.name} picks nothing from the tags CI makes: {last_error}"
         found.append(Finding("gitops-policy", file, line, message, "make the policy match the tags CI makes"))
     return found

@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import semver
 
-_VERSION = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)(?:\.(?P<minor>0|[1-9]\d*))?(?:\.(?P<patch>0|[1-9]\d*))?"
+_VERSION = re.compile(  # Flux's version.ParseVersion: a leading `v`, then a whole version (no `1.2`)
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
     r"(?:-(?P<pre>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+(?P<build>[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
 )
 _WILD = ("x", "X", "*")
-_COMPARISON = re.compile(r"^(?P<op>=|!=|>=|<=|>|<|~>?|\^)?\s*(?P<version>v?[0-9xX*][0-9A-Za-z.+\-*]*|\*)$")
+_COMPARISON = re.compile(r"^(?P<op>=>|=<|=|!=|>=|<=|>|<|~>?|\^)?\s*(?P<version>v?[0-9xX*][0-9A-Za-z.+\-*]*|\*)$")
 
 Check = Callable[[semver.Version], bool]
 
@@ -28,9 +28,7 @@ def parse_version(tag: str) -> semver.Version | None:
     match = _VERSION.match(tag)
     if match is None:
         return None
-    return semver.Version(
-        int(match["major"]), int(match["minor"] or 0), int(match["patch"] or 0), match["pre"], match["build"]
-    )
+    return semver.Version(int(match["major"]), int(match["minor"]), int(match["patch"]), match["pre"], match["build"])
 
 
 def satisfies(version: semver.Version, constraint: str) -> bool:
@@ -52,7 +50,7 @@ def _groups(constraint: str) -> list[list[Check]]:
         if hyphen is not None:
             groups.append(_checks(f">={hyphen[1]}") + _upper_inclusive(hyphen[2]))
             continue
-        words = [w for w in re.split(r"[,\s]+", re.sub(r"(>=|<=|!=|>|<|=|~>?|\^)\s+", r"\1", part)) if w]
+        words = [w for w in re.split(r"[,\s]+", re.sub(r"(=>|=<|>=|<=|!=|>|<|=|~>?|\^)\s+", r"\1", part)) if w]
         if not words:
             raise RangeError(f"empty range in {constraint!r}")
         groups.append([check for word in words for check in _checks(word)])
@@ -72,7 +70,7 @@ def _checks(word: str) -> list[Check]:
     match = _COMPARISON.match(word)
     if match is None:
         raise RangeError(f"{word!r} is not a version comparison")
-    op, text = match["op"] or "=", match["version"]
+    op, text = {"=>": ">=", "=<": "<="}.get(match["op"] or "=", match["op"] or "="), match["version"]
     bound, parts = _bound(text)
     if op in ("~", "~>", "^"):
         return _tilde_caret(op, bound, parts)
@@ -126,7 +124,7 @@ def _bump(parts: list[int]) -> str:
 def _x_range(parts: list[int]) -> list[Check]:
     if not parts:
         return [lambda v: True]
-    lower, upper = _version(".".join(map(str, parts))), _version(_bump(parts))
+    lower, upper = _version(".".join(map(str, [*parts, 0, 0][:3]))), _version(_bump(parts))
     return [lambda v: lower <= v.finalize_version() < upper]
 
 

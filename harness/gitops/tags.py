@@ -43,6 +43,10 @@ class TagRule:
     long: bool = False
 
     def tag(self, commit: Commit, branch: str) -> str | None:
+        made = self._made(commit, branch)
+        return re.sub(r"[^a-zA-Z0-9._-]+", "-", made) if made is not None else None  # as metadata-action does
+
+    def _made(self, commit: Commit, branch: str) -> str | None:
         if self.kind == "sha":  # metadata-action's default prefix is `sha-`; `prefix=` (empty) drops it
             prefix = "sha-" if self.prefix is None else self.prefix
             return f"{prefix}{commit.sha if self.long else commit.short}{self.suffix}"
@@ -79,7 +83,8 @@ def render(template: str, commit: Commit, branch: str) -> str:
 
 
 def metadata_action_rules(workflows: list[Path]) -> tuple[list[TagRule], list[str]]:
-    """Every docker/metadata-action step's tag rules, and what was left out."""
+    """Every docker/metadata-action step's tag rules, and what was left out (a type that makes no tag from a push,
+    a template or expression that is only known in CI, a step whose `flavor` adds a prefix or suffix)."""
     rules: list[TagRule] = []
     skipped: list[str] = []
     for path in workflows:
@@ -88,33 +93,45 @@ def metadata_action_rules(workflows: list[Path]) -> tuple[list[TagRule], list[st
         except yaml.YAMLError:
             continue
         for step in _steps(data):
-            if not str(step.get("uses", "")).startswith("docker/metadata-action"):
-                continue
-            settings = step.get("with") or {}
-            for line in str(settings.get("tags", "")).splitlines():
+            settings = step["with"] if isinstance(step.get("with"), dict) else {}
+            lines = [line.strip() for line in str(settings.get("tags", "")).splitlines() if line.strip()]
+            flavor = str(settings.get("flavor", ""))
+            for line in lines:
                 if re.search(r"(^|,)\s*enable\s*=\s*false\s*(,|$)", line):
                     continue  # makes no tag
-                rule = _rule(line.strip())
+                rule = None if re.search(r"(^|\n)\s*(prefix|suffix)\s*=\s*\S", flavor) else _rule(line)
                 if rule is not None:
                     rules.append(rule)
-                elif line.strip():
-                    skipped.append(f"{path.name}: `{line.strip()}`")
+                else:
+                    skipped.append(f"{path.name}: `{line}`")
     return rules, skipped
 
 
 def _steps(data: Any) -> list[dict[str, Any]]:
-    jobs = (data or {}).get("jobs") if isinstance(data, dict) else None
+    """The docker/metadata-action steps of a workflow (any shape that is not one is read as none)."""
+    jobs = data.get("jobs") if isinstance(data, dict) else None
     found = []
-    for job in (jobs or {}).values():
-        for step in (job or {}).get("steps") or []:
-            if isinstance(step, dict):
+    for job in jobs.values() if isinstance(jobs, dict) else []:
+        steps = job["steps"] if isinstance(job, dict) and "steps" in job else None
+        for step in steps if isinstance(steps, list) else []:
+            if isinstance(step, dict) and str(step.get("uses", "")).startswith("docker/metadata-action"):
                 found.append(step)
     return found
 
 
+_KNOWN_TEMPLATES = re.compile(r"\{\{\s*(?:sha|branch|date\s+['\"][^'\"]+['\"](?:\s+tz=['\"][^'\"]*['\"])?)\s*\}\}")
+
+
 def _rule(line: str) -> TagRule | None:
+    """A tag rule metadata-action applies to a push to a branch; None for one that makes no tag there, or whose
+    value needs what only CI knows (`${{ github.run_number }}`, `{{commit_date}}`)."""
+    if "=" not in line:
+        line = f"type=raw,value={line}"  # a bare value is a raw tag
     fields = dict(part.split("=", 1) for part in re.split(r",(?![^{]*\}\})", line) if "=" in part)
-    kind = fields.get("type", "")
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    if any("${{" in value or "{{" in _KNOWN_TEMPLATES.sub("", value) for value in fields.values()):
+        return None
+    kind = fields.get("type", "raw")
     prefix, suffix = fields.get("prefix"), fields.get("suffix", "")
     if kind == "sha":
         return TagRule("sha", prefix=prefix, suffix=suffix, long=fields.get("format") == "long")
@@ -141,6 +158,12 @@ def history(folder: Path) -> tuple[list[Commit], str, Path | None]:
     try:
         root = Path(git("rev-parse", "--show-toplevel").strip())
         branch = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        if branch == "HEAD":  # a detached checkout, as CI's: the remote's default branch, else main
+            remote = subprocess.run(
+                ["git", "-C", str(folder), "symbolic-ref", "--short", "refs/remotes/origin/HEAD"],
+                capture_output=True, text=True, timeout=60,
+            ).stdout.strip()  # fmt: skip
+            branch = remote.split("/", 1)[-1] if remote else "main"
         log = git("log", f"-{MAX_COMMITS}", "--format=%H%x00%ct%x00%s", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return [], "", None
@@ -150,3 +173,17 @@ def history(folder: Path) -> tuple[list[Commit], str, Path | None]:
         if sha and time.isdigit():
             commits.append(Commit(sha, int(time), subject))
     return commits, branch, root
+
+
+def shallow(folder: Path) -> bool:
+    """A shallow clone (CI's `fetch-depth: 1`): its history is cut, and so are the picks it shows."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--is-shallow-repository"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.stdout.strip() == "true"

@@ -87,8 +87,8 @@ def load_manifest(path: Path) -> Manifest:
             cron_jobs[cron_job.name] = cron_job
         elif kind == "ConfigMap":
             config_maps[_name(top)] = top.string_map("data")
-        elif kind == "Secret" and "sops" in top.data:  # its values are ciphertext: the spec's test values stand in
-            encrypted[_name(top)] = tuple(sorted({*top.mapping("data").data, *top.mapping("stringData").data}))
+        elif kind == "Secret" and "sops" in top.data:  # ciphertext (`ENC[...]`): the spec's test values stand in
+            encrypted[_name(top)], secrets[_name(top)] = _sops(top)
         elif kind == "Secret":
             secrets[_name(top)] = {**_decoded(top.mapping("data")), **top.string_map("stringData")}
     if len(jobs) > 1:
@@ -231,6 +231,16 @@ def _job_spec(metadata: Fields, spec: Fields, template: Fields, pod: PodSpec) ->
         backoff_limit=int(backoff),
         active_deadline_seconds=float(deadline) if deadline is not None else None,
     )
+
+
+def _sops(top: Fields) -> tuple[tuple[str, ...], dict[str, str]]:
+    """A SOPS-encrypted Secret: the keys whose values are ciphertext, and the values left plain (`encrypted_regex`
+    and `unencrypted_suffix` leave some so), `data`'s decoded."""
+    data, plain = top.mapping("data"), top.string_map("stringData")
+    ciphered = {str(k) for k, v in {**data.data, **plain}.items() if str(v).startswith("ENC[")}
+    left = Fields(data.path, {k: v for k, v in data.data.items() if str(k) not in ciphered}, data.prefix)
+    values = {**_decoded(left), **{k: v for k, v in plain.items() if k not in ciphered}}
+    return tuple(sorted(ciphered)), values
 
 
 def _decoded(data: Fields) -> dict[str, str]:

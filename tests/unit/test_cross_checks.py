@@ -170,4 +170,18 @@ def test_a_sops_encrypted_secret_with_test_values_loads_and_its_ciphertext_is_no
         tmp_path, SOPS_JOB + SOPS_SECRET, SPEC.replace("}}", "}, api: {API_TOKEN: test-token-1f, API_USER: deployer}}")
     )
     manifest = load_manifest(tmp_path / "deployer" / "k8s" / "job.yaml")
-    assert manifest.encrypted == {"api": ("API_TOKEN", "API_USER")} and "api" not in manifest.secrets
+    assert manifest.encrypted == {"api": ("API_TOKEN", "API_USER")} and manifest.secrets["api"] == {}
+
+
+def test_a_sops_secret_needs_values_only_for_the_keys_the_pod_takes_and_the_run_does_not_fill(tmp_path: Path) -> None:
+    partly = SOPS_SECRET.replace(
+        "  API_USER: ENC[AES256_GCM,data:dXNlcg==,iv:aXY=,tag:dGFn,type:str]", "  API_USER: deployer"
+    )
+    one_key = job(
+        env="{name: TARGET_HOST, value: '192.0.2.10'}, "
+        "{name: TOKEN, valueFrom: {secretKeyRef: {name: api, key: API_TOKEN}}}",
+        volumes=SSH_VOLUME,
+    )
+    load(tmp_path, one_key + partly, SPEC.replace("}}", "}, api: {API_TOKEN: test-token-1f}}"))  # API_USER: plain
+    manifest = load_manifest(tmp_path / "deployer" / "k8s" / "job.yaml")
+    assert manifest.encrypted == {"api": ("API_TOKEN",)} and manifest.secrets["api"] == {"API_USER": "deployer"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.gitops.flux import Kustomization, applies, image_name, markers
+from harness.gitops.flux import Kustomization, applies, image_name, markers, read_flux
 from harness.gitops.policy import Policy, pick
 from harness.gitops.semver_range import parse_version, satisfies
 from harness.gitops.tags import Commit, TagRule, metadata_action_rules, render
@@ -75,9 +75,12 @@ def test_semver_ranges(constraint: str, version: str, expected: bool) -> None:
     assert satisfies(parsed, constraint) is expected
 
 
-def test_lenient_versions() -> None:
-    assert str(parse_version("v1.2")) == "1.2.0"
+def test_versions_are_whole_as_flux_parses_them() -> None:
+    assert str(parse_version("v1.2.3")) == "1.2.3"
+    assert parse_version("1.2") is None and parse_version("v1") is None  # Flux skips them
     assert parse_version("sha-abc1234") is None
+    assert pick(policy("semver", range=">=1.0.0"), ["1.2", "1.1.0"]).tag == "1.1.0"
+    assert pick(policy("semver", range="=>1.0.0 =<1.1.0"), ["1.2.0", "1.1.0"]).tag == "1.1.0"
 
 
 COMMIT = Commit("0123456789abcdef0123456789abcdef01234567", 1_790_000_000, "change")
@@ -126,3 +129,28 @@ def test_markers_and_what_a_kustomization_applies(tmp_path: Path) -> None:
     assert applies(kustomization, manifest, tmp_path)
     assert not applies(Kustomization("flux-system:k", "./other", False, "", tmp_path, 1), manifest, tmp_path)
     assert image_name("r.example.com:5000/x/y:1.2@sha256:" + "a" * 64) == "r.example.com:5000/x/y"
+
+
+def test_tags_only_ci_knows_are_not_simulated_and_tags_are_cleaned_as_the_action_does(tmp_path: Path) -> None:
+    workflow = tmp_path / "build.yml"
+    workflow.write_text(
+        "jobs:\n  b:\n    steps:\n      - uses: docker/metadata-action@v5\n        with:\n          tags: |\n"
+        "            type=raw,value=build-${{ github.run_number }}\n"
+        "            type=raw,value={{commit_date 'X'}}\n"
+        "            nightly\n"
+        "            type=ref,event=branch\n"
+    )
+    rules, skipped = metadata_action_rules([workflow])
+    assert [rule.tag(COMMIT, "feature/x") for rule in rules] == ["nightly", "feature-x"]
+    assert len(skipped) == 2 and "run_number" in skipped[0] and "commit_date" in skipped[1]
+
+
+def test_odd_shapes_are_read_as_nothing(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata: [x]\nspec: {policy: {semver: 1.x}}\n"
+    )
+    assert [p.rule for p in read_flux([odd]).policies.values()] == ["semver"]
+    workflow = tmp_path / "w.yml"
+    workflow.write_text("jobs: [1]\n")
+    assert metadata_action_rules([workflow]) == ([], [])
