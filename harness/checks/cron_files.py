@@ -12,7 +12,7 @@ from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.lint.cron_written import LIST_SCRIPT, check_written, parse_listing, written_files
 from harness.lint.findings import Finding
-from harness.lint.policy import judged
+from harness.lint.policy import reported
 
 
 def cron_files(deployment: Deployment) -> StepReport:
@@ -34,7 +34,7 @@ def cron_files(deployment: Deployment) -> StepReport:
             schedules += entries
         if written:
             report.add(r.CRON_FILES, f"{machine}: {', '.join(file.path for file in written)}")
-    kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
+    kept = reported(findings, spec.lint, spec.folder)
     if schedules:
         report.section("cron.d files written: each entry's next month", "\n".join(schedules))
     report_findings(report, kept, spec.folder, "the cron.d files the deployer wrote")

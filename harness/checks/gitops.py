@@ -11,14 +11,14 @@ from harness.deployer.spec import DeployerSpec
 from harness.deployment import Deployment
 from harness.errors import NotApplicable
 from harness.gitops.judge import judge
-from harness.lint.policy import judged
+from harness.lint.policy import reported
 
 
 def gitops_report(spec: DeployerSpec) -> StepReport:
     result = judge(spec)
     if not result.flux:
         raise NotApplicable(f"no Flux image automation objects (ImagePolicy, ImageRepository) in {spec.folder}")
-    kept = [f for f in judged(result.findings, spec.lint, spec.folder) if f.severity != "ignore"]
+    kept = reported(result.findings, spec.lint, spec.folder)
     counted = [f for f in kept if f.allowed is None]
     flux = result.flux
     report = StepReport()

@@ -22,7 +22,7 @@ from harness.hygiene.commands import on_command_lines, windows
 from harness.hygiene.finder import SecretFinder
 from harness.hygiene.image import Baked, in_copied_files, in_metadata
 from harness.lint.findings import Finding
-from harness.lint.policy import judged
+from harness.lint.policy import reported
 
 FIX_COMMAND = (
     "send it on stdin (`ssh host 'cat > /etc/x/.env' < file`, a heredoc to `sh -s`), or copy a file written "
@@ -73,7 +73,7 @@ def secrets_hygiene(deployment: Deployment) -> StepReport:
             message = f"holds a secret and has mode {mode:o}: every local user can read it"
             findings.append(Finding("secret-readable", Path(path), None, message, FIX_READABLE, machine=machine))
     spec = deployment.spec
-    kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
+    kept = reported(findings, spec.lint, spec.folder)
     looked = sum(len(applied.journal.get(m, [])) for _, applied in new for m in applied.journal)
     report.add(
         r.SECRETS,

@@ -21,6 +21,11 @@ def judged(findings: list[Finding], spec: LintSpec, folder: Path) -> list[Findin
     return out
 
 
+def reported(findings: list[Finding], spec: LintSpec, folder: Path) -> list[Finding]:
+    """:func:`judged`, without the findings whose check the spec sets to `ignore`: what a report shows."""
+    return [finding for finding in judged(findings, spec, folder) if finding.severity != "ignore"]
+
+
 def _covers(allowance: Allowance, finding: Finding, folder: Path) -> bool:
     if allowance.check != finding.check:
         return False

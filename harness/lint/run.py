@@ -18,7 +18,7 @@ from harness.lint import cron, shell
 from harness.lint.dockerfile import base_images, hadolint
 from harness.lint.findings import Finding
 from harness.lint.manifests import check_manifest, pods
-from harness.lint.policy import judged
+from harness.lint.policy import reported
 from harness.lint.schemas import manifest_files, validate_files
 from harness.lint.shellcheck import InlineScript, shellcheck
 
@@ -63,7 +63,7 @@ def lint(spec: DeployerSpec, now: datetime) -> LintResult:
             times, line = cron.time_findings(entry, now)
             findings += times
             schedules.append(line)
-    kept = [f for f in judged(findings, spec.lint, spec.folder) if f.severity != "ignore"]
+    kept = reported(findings, spec.lint, spec.folder)
     looked = list(dict.fromkeys([*looked, *objects, *scripts, dockerfile, *crontabs]))
     return LintResult(kept, schedules, looked, schemas.not_checked, schemas.version)
 
