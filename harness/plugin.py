@@ -30,6 +30,7 @@ from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, N
 from harness.faults.spec import ALL
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
+from harness.kustomize.render import renderer
 from harness.progress_hooks import ProgressHooks
 from harness.reports.annotations import error_annotation, in_github_actions, lint_annotations, where_of
 from harness.reports.outputs import write_reports
@@ -349,7 +350,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     given = [
         f"{PROJECT}: image under test for {name}: {image.describe()}" for name, image in state.session.images.items()
     ]
-    return [f"{PROJECT}: {state.session.describe()}; deployers: {names}", *given]
+    folders = [spec for spec in state.specs.values() if spec.manifest.is_dir()]
+    by = renderer()[0] if folders else ""  # said once each spec loaded: its manifest rendered then
+    kustomized = [
+        f"{PROJECT}: manifest of {spec.name}: {os.path.relpath(spec.manifest, spec.folder)}/, rendered by {by}"
+        for spec in folders
+    ]
+    return [f"{PROJECT}: {state.session.describe()}; deployers: {names}", *given, *kustomized]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -31,6 +31,7 @@ from harness.engine.probe import Capabilities
 from harness.engine.sweep import mark_kept, sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
 from harness.faults.spec import NO_WORLD, OUTAGE
+from harness.gitops.update import plan
 from harness.images.given import GivenImage
 from harness.scenario.model import Scenario
 from harness.scenario.shared import SharedRun, prefix_of
@@ -309,6 +310,8 @@ def applicable(spec: DeployerSpec, scenario: Scenario, drift: DriftOptions) -> N
         raise NotApplicable(CRASH_POINTS_SKIPPED)
     if any(f.kind == OUTAGE for f in scenario.faults) and spec.world is None:
         raise NotApplicable(NO_WORLD)
+    if {"gitops-before", "gitops-push"} & set(scenario.steps):
+        plan(spec)  # no Flux objects, no history, no policy over the Job's image: skipped before machines start
 
 
 def session_data(session: RunSession) -> dict[str, Any]:

@@ -45,6 +45,11 @@ def load_yaml_documents(path: Path, what: str) -> list[Any]:
         raise HarnessError(f"cannot read {what}: {exc.strerror}", where=path) from None
     except UnicodeDecodeError:
         raise HarnessError(f"{what} is not UTF-8 text", where=path, fix="save it as UTF-8") from None
+    return parse_yaml_documents(text, path)
+
+
+def parse_yaml_documents(text: str, path: Path) -> list[Any]:
+    """YAML documents, strict about keys given twice; errors name ``path`` and the line."""
     try:
         return [doc for doc in yaml.load_all(text, Loader=_StrictLoader) if doc is not None]
     except DuplicateKey as exc:

@@ -21,6 +21,7 @@ from harness.deployment import Applied, Deployment
 from harness.hygiene.commands import on_command_lines, windows
 from harness.hygiene.finder import SecretFinder
 from harness.hygiene.image import Baked, in_copied_files, in_metadata
+from harness.k8s.manifest import manifest_sources
 from harness.lint.findings import Finding
 from harness.lint.policy import reported
 
@@ -178,7 +179,8 @@ def _in_image(deployment: Deployment, applied: Applied, finder: SecretFinder, pr
     baked = list(_IMAGES[key])
     spec = deployment.spec
     if applied.version.label == "current" and spec.name not in deployment.bench.given:
-        skip = {spec.path.resolve(), spec.manifest.resolve(), (spec.folder / "tests").resolve()}
+        skip = {spec.path.resolve(), (spec.folder / "tests").resolve()}
+        skip |= {p.resolve() for p in manifest_sources(spec.manifest) if p.is_file()}  # a kustomization's files too
         skip |= {p.resolve() for p in (spec.drift.manifest, spec.tests) if p is not None}
         baked += in_copied_files(spec.build_context, spec.build_context / spec.dockerfile, finder, skip)
     return [

@@ -23,6 +23,7 @@ from harness.checks.faults import (
     heal,
 )
 from harness.checks.gitops import gitops, gitops_report
+from harness.checks.gitops_update import gitops_before, gitops_push
 from harness.checks.idempotency import expect_no_diff, snapshot
 from harness.checks.lint import lint, lint_report
 from harness.checks.placement import apply_new_image, expect_untargeted_unchanged
@@ -56,6 +57,8 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "cron-files": cron_files,
     "secrets": secrets_hygiene,
     "gitops": gitops,
+    "gitops-before": gitops_before,
+    "gitops-push": gitops_push,
 }
 OFFLINE_STEPS: dict[str, Callable[[DeployerSpec], StepReport]] = {  # no machine needed
     "lint": lint_report,

@@ -22,7 +22,7 @@ import yaml
 
 from harness.cluster.rollout import Rollout
 from harness.errors import HarnessError
-from harness.k8s.manifest import DaemonSetSpec
+from harness.k8s.manifest import DaemonSetSpec, manifest_documents
 from harness.k8s.scheduling import Decision, Node
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
@@ -141,7 +141,7 @@ def render_objects(
     """The manifest as the cluster gets it: the DaemonSet runs the harness's image (loaded into the nodes, never
     pulled), its template carries a restart stamp (a new one restarts its pods, as ``kubectl rollout restart``),
     and ConfigMaps and Secrets hold the spec's test values over the manifest's."""
-    documents = [d for d in yaml.safe_load_all(manifest_path.read_text()) if isinstance(d, dict)]
+    documents = [d for d in manifest_documents(manifest_path)[0] if isinstance(d, dict)]
     namespace = "default"
     out: list[dict[str, Any]] = []
     for document in documents:

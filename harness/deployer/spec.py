@@ -1,6 +1,6 @@
 """The deployer's spec file, ``harness.yaml``: what the harness cannot guess.
 
-manifest: k8s/job.yaml          # the real Kubernetes manifest (default: the only one in k8s/)
+manifest: k8s/job.yaml          # the Kubernetes manifest, or a kustomization folder (default: the only one in k8s/)
 build: {context: ., dockerfile: Dockerfile}
 container: deploy               # which container of the pod is the deployer (default: the only one)
 machines:
@@ -42,6 +42,7 @@ from harness.deployer.sections import DriftSpec, GitOpsSpec, RollbackSpec, drift
 from harness.deployer.setup import MachineSetup, machine_setup
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
+from harness.kustomize.paths import FILE_NAMES, find_file
 from harness.state.diff import FINDING_KINDS
 from harness.state.model import WatchSpec
 from harness.world.spec import WorldSpec, world_section
@@ -291,11 +292,19 @@ def _findings(top: Fields) -> dict[str, str]:
 
 
 def _manifest_path(folder: Path, top: Fields) -> Path:
+    """The manifest file, or a kustomization folder (named, named by its kustomization file, or `k8s/` itself)."""
     if top.has("manifest"):
         manifest = folder / top.text("manifest")
-        if not manifest.is_file():
+        if manifest.name in FILE_NAMES and manifest.is_file():
+            return manifest.parent
+        if manifest.is_dir() and find_file(manifest) is None:
+            raise top.error("manifest", f"names the folder {manifest}, which holds no kustomization.yaml",
+                            "name the manifest file, or a kustomization folder")  # fmt: skip
+        if not manifest.exists():
             raise top.error("manifest", f"names {manifest}, which does not exist", "give the path of the Job manifest")
         return manifest
+    if find_file(folder / "k8s") is not None:
+        return folder / "k8s"
     found = sorted((folder / "k8s").glob("*.y*ml")) if (folder / "k8s").is_dir() else []
     if len(found) != 1:
         raise top.error(

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from harness.gitops.policy import Policy
+from harness.k8s.images import ImageRef
 
 IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io/"
@@ -56,10 +57,18 @@ class FluxObjects:
         return [p for p in self.policies.values() if self.repositories.get(p.repository) == name]
 
 
+def job_forced(job: dict[str, Any]) -> bool:
+    """The object asks Flux to replace it when an apply cannot change it (its force label or annotation, whose
+    value Flux compares without regard to case)."""
+    metadata = mapping_of(job.get("metadata"))
+    return any(
+        str(mapping_of(metadata.get(key)).get(FORCE_LABEL, "")).lower() == "enabled"
+        for key in ("labels", "annotations")
+    )
+
+
 def image_name(image: str) -> str:
-    without_digest = image.split("@", 1)[0]
-    last = without_digest.rsplit("/", 1)[-1]
-    return without_digest.rsplit(":", 1)[0] if ":" in last else without_digest
+    return ImageRef.parse(image).name
 
 
 def read_flux(paths: list[Path]) -> FluxObjects:
@@ -129,7 +138,7 @@ def markers(path: Path) -> list[Marker]:
         except (ValueError, KeyError):
             continue
         parts = reference.split(":")
-        part = parts[2] if len(parts) == 3 and parts[2] in ("tag", "name") else ""
+        part = parts[2] if len(parts) == 3 and parts[2] in ("tag", "name", "digest") else ""
         found.append(Marker(path, number, ":".join(parts[:2]), part, line.strip()))
     return found
 

@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.deployer.spec import DeployerSpec
-from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, mapping_of, markers, read_flux
-from harness.gitops.policy import Policy, pick
+from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, job_forced, mapping_of, markers, read_flux
+from harness.gitops.policy import Policy
+from harness.gitops.sequence import builds
 from harness.gitops.tags import Commit, TagRule, history, metadata_action_rules, shallow, spec_rules
+from harness.k8s.manifest import manifest_documents, written_files
+from harness.k8s.written import image_line
 from harness.lint.findings import Finding
 from harness.lint.schemas import manifest_files
 
@@ -38,11 +39,11 @@ def judge(spec: DeployerSpec) -> GitOpsResult:
     if not result.flux:
         return result
     commits, branch, root = history(spec.folder)
-    job = _workload(spec.manifest)
-    images = _images(job)
+    job = workload(spec.manifest)
+    images = workload_images(job)
     result.findings += _marker_findings(spec, result.flux, images, files)
     result.findings += _kustomization_findings(spec, result.flux, job, root or spec.folder, result.notes)
-    rules, skipped = _rules(spec, root)
+    rules, skipped = tag_rules(spec, root)
     result.notes += [f"a metadata-action tag rule not simulated (no tag from a push): {s}" for s in skipped]
     if not rules:
         result.notes.append(
@@ -58,14 +59,14 @@ def judge(spec: DeployerSpec) -> GitOpsResult:
     return result
 
 
-def _workload(path: Path) -> dict[str, Any]:
-    for data in yaml.safe_load_all(path.read_text(encoding="utf-8", errors="replace")):
+def workload(path: Path) -> dict[str, Any]:
+    for data in manifest_documents(path)[0]:
         if isinstance(data, dict) and data.get("kind") in ("Job", "DaemonSet", "CronJob"):
             return data
     return {}
 
 
-def _images(workload: dict[str, Any]) -> list[str]:
+def workload_images(workload: dict[str, Any]) -> list[str]:
     spec = (workload.get("spec") or {}).get("template", {}).get("spec") or {}
     if workload.get("kind") == "CronJob":
         spec = (((workload.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get(
@@ -77,7 +78,8 @@ def _images(workload: dict[str, Any]) -> list[str]:
 def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str], files: list[Path]) -> list[Finding]:
     """Markers are read wherever they are written (the manifest, a kustomization.yaml's `images:`)."""
     found = []
-    written = [m for path in dict.fromkeys([spec.manifest.resolve(), *files]) for m in markers(path)]
+    own_files = written_files(spec.manifest)
+    written = [m for path in dict.fromkeys([*(f.resolve() for f in own_files), *files]) for m in markers(path)]
     for marker in written:
         if marker.policy not in flux.policies:
             known = ", ".join(sorted(flux.policies)) or "none"
@@ -86,24 +88,22 @@ def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str], f
             )
             fix = f"name one of: {known}; or give the folder that defines it in `gitops.paths`"
             found.append(Finding("gitops-marker", marker.file, marker.line, message, fix))
-    lines = spec.manifest.read_text(encoding="utf-8", errors="replace").splitlines()
     for image in images:
         policies = flux.policies_for(image)
         if not policies or any(m.policy in {p.name for p in policies} for m in written):
             continue
-        number = next((n for n, line in enumerate(lines, 1) if "image:" in line and image in line), None)
-        if number is not None:
-            setter = f'{{"$imagepolicy": "{policies[0].name}"}}'
-            found.append(
-                Finding(
-                    "gitops-marker",
-                    spec.manifest,
-                    number,
-                    f"the image `{image}` has no setter marker: the automation never rewrites it, so "
-                    f"{policies[0].name}'s picks never reach the Job",
-                    f"end the line with `# {setter}` (or mark the image in a kustomization.yaml's `images:`)",
-                )
+        file, line = image_line(own_files, image) or (own_files[0] if own_files else spec.manifest, None)
+        setter = f'{{"$imagepolicy": "{policies[0].name}"}}'
+        found.append(
+            Finding(
+                "gitops-marker",
+                file,
+                line,
+                f"the image `{image}` has no setter marker: the automation never rewrites it, so "
+                f"{policies[0].name}'s picks never reach the Job",
+                f"end the line with `# {setter}` (or mark the image in a kustomization.yaml's `images:`)",
             )
+        )
     return found
 
 
@@ -115,10 +115,7 @@ def _kustomization_findings(
         notes.append(f"no Kustomization read here applies {spec.manifest.name} (looked in {len(flux.kustomizations)})")
         return []
     metadata = mapping_of(job.get("metadata"))
-    forced = any(  # Flux compares the value without regard to case
-        str(mapping_of(metadata.get(key)).get(FORCE_LABEL, "")).lower() == "enabled"
-        for key in ("labels", "annotations")
-    )
+    forced = job_forced(job)
     ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
     found = []
     for kustomization in applying:
@@ -151,7 +148,7 @@ def _kustomization_findings(
     return found
 
 
-def _rules(spec: DeployerSpec, root: Path | None) -> tuple[list[TagRule], list[str]]:
+def tag_rules(spec: DeployerSpec, root: Path | None) -> tuple[list[TagRule], list[str]]:
     if spec.gitops.tags:
         return spec_rules(list(spec.gitops.tags)), []
     if root is None:
@@ -166,23 +163,16 @@ def _pick_findings(
     """The picks after each commit; ``partial``: some tag rules were not simulated, so a policy that picks
     nothing from the simulated tags may pick from the others (a semver policy over tags pushed as git tags)."""
     file, line = result.flux.policy_lines[policy.name]
-    available: list[str] = []
-    built: dict[str, Commit] = {}
     back: list[tuple[Commit, str, Commit]] = []
     last_error = ""
-    for commit in commits:
-        tags = [tag for rule in rules if (tag := rule.tag(commit, branch)) is not None]
-        for tag in tags:
-            if tag not in built:
-                built[tag] = commit
-                available.append(tag)
-        chosen = pick(policy, available)
+    for build in builds(policy, commits, branch, rules):
+        commit, chosen, tags = build.commit, build.pick, build.tags
         when = datetime.fromtimestamp(commit.time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
         shown = chosen.tag if chosen.tag is not None else f"nothing ({chosen.error})"
         result.picks.append(f"{policy.name}: {commit.short} {when} {commit.subject[:50]!r}: tags {tags} -> {shown}")
         last_error = chosen.error
-        if chosen.tag is not None and chosen.tag not in tags and pick(policy, tags).tag is not None:
-            back.append((commit, chosen.tag, built[chosen.tag]))
+        if build.older and build.picked is not None and chosen.tag is not None:
+            back.append((commit, chosen.tag, build.picked))
     found = []
     if back:
         commit, tag, older = back[0]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from croniter import croniter
 
 from harness.errors import HarnessError
 from harness.k8s.pod import PodSpec, parse_pod_spec
-from harness.yaml_fields import Fields, load_yaml_documents
+from harness.kustomize.paths import read_paths
+from harness.kustomize.render import Rendered, render
+from harness.yaml_fields import Fields, load_yaml_documents, parse_yaml_documents
 
 DEFAULT_BACKOFF_LIMIT = 6  # Kubernetes' default for Jobs
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -54,6 +58,11 @@ class Manifest:
     daemonset: DaemonSetSpec | None = None
     cron_jobs: dict[str, JobSpec] = field(default_factory=dict)  # by name: each one's jobTemplate, as a Job
     encrypted: dict[str, tuple[str, ...]] = field(default_factory=dict)  # SOPS-encrypted Secrets: name -> keys
+    rendered_by: str | None = None  # a kustomization folder's renderer (kustomize, or the harness's subset)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return written_files(self.path)
 
     @property
     def has_workload(self) -> bool:
@@ -66,8 +75,43 @@ class Manifest:
         return workload.namespace if workload is not None else "default"
 
 
+def manifest_documents(path: Path) -> tuple[list[Any], Rendered | None]:
+    """The manifest's documents: a file's, or a kustomization folder's as rendered."""
+    if not path.is_dir():
+        return load_yaml_documents(path, "Kubernetes manifest"), None
+    rendered = render(path)
+    return parse_yaml_documents(rendered.text, path), rendered
+
+
+def manifest_sources(path: Path) -> list[Path]:
+    """What the manifest is read from: the file, or what its kustomization folder reads."""
+    return read_paths(path) if path.is_dir() else [path]
+
+
+def manifest_tree(path: Path, repository: Path) -> list[Path]:
+    """What an older commit's checkout of the manifest needs, should a base have moved since: the folder that
+    holds all a kustomization folder reads (`k8s/`, above its bases and overlays) when it lies below the
+    repository's root, else each path it reads; the manifest file itself."""
+    if not path.is_dir():
+        return [path]
+    read = [p.resolve() for p in read_paths(path)]
+    inside = [p for p in read if p.is_relative_to(repository)]
+    tree = Path(os.path.commonpath([str(p if p.is_dir() else p.parent) for p in inside or [path.resolve()]]))
+    return [tree] if tree != repository and tree.is_relative_to(repository) else inside
+
+
+def written_files(path: Path) -> tuple[Path, ...]:
+    """The YAML files a manifest's objects are written in: the file, or a folder's kustomization files (its own
+    first) and the resource and patch files they read."""
+    if not path.is_dir():
+        return (path,)
+    return tuple(
+        p for p in read_paths(path) if p.is_file() and (p.suffix in (".yaml", ".yml") or p.name == "Kustomization")
+    )
+
+
 def load_manifest(path: Path) -> Manifest:
-    documents = load_yaml_documents(path, "Kubernetes manifest")
+    documents, rendered = manifest_documents(path)
     jobs: list[JobSpec] = []
     daemonsets: list[DaemonSetSpec] = []
     config_maps: dict[str, dict[str, str]] = {}
@@ -75,7 +119,7 @@ def load_manifest(path: Path) -> Manifest:
     cron_jobs: dict[str, JobSpec] = {}
     encrypted: dict[str, tuple[str, ...]] = {}
     for index, document in enumerate(documents):
-        prefix = f"(document {index + 1})"
+        prefix = f"(document {index + 1})" if rendered is None else _rendered_prefix(document, rendered.by)
         top = Fields(path, document, prefix)
         kind = top.text("kind", required=True, fix="every document needs `apiVersion` and `kind`")
         if kind == "Job":
@@ -98,7 +142,16 @@ def load_manifest(path: Path) -> Manifest:
             "holds more than one workload", where=path, fix="keep one Job or one DaemonSet per deployer manifest"
         )
     daemonset = daemonsets[0] if daemonsets else None
-    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonset, cron_jobs, encrypted)
+    by = rendered.by if rendered else None
+    return Manifest(path, jobs[0] if jobs else None, config_maps, secrets, daemonset, cron_jobs, encrypted, by)
+
+
+def _rendered_prefix(document: Any, by: str) -> str:
+    """A rendered object is named by its kind and name: its document number means nothing in the folder."""
+    if not isinstance(document, dict):
+        return f"(an object rendered by {by})"
+    name = (document.get("metadata") or {}).get("name") if isinstance(document.get("metadata"), dict) else None
+    return f"({document.get('kind')} {name}, rendered by {by})"
 
 
 def _workload(top: Fields, api: str, kinds: str) -> tuple[Fields, Fields, Fields, PodSpec]:

@@ -10,22 +10,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from harness.k8s.images import ImageRef
 from harness.k8s.manifest import Manifest
 from harness.k8s.pod import PodSpec
+from harness.k8s.written import Finder, image_line, line_where, locate
 from harness.lint.findings import Finding
 
 
 def check_manifest(manifest: Manifest) -> list[Finding]:
-    text = _text(manifest.path)
+    files = manifest.files
     findings = []
     for kind, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
-            findings += _image(manifest.path, text, kind, container.name, container.image)
-        findings += _host_access(manifest.path, text, kind, pod)
+            findings += _image(files, kind, container.name, container.image)
+        findings += _host_access(files, kind, pod)
     return findings
+
+
+def _where(files: tuple[Path, ...], find: Finder) -> tuple[Path, int | None]:
+    """The file and line that write it; unfound (a kustomization rewrote it), the manifest's own file."""
+    return locate(files, find) or (files[0], None)
 
 
 def pods(manifest: Manifest) -> Iterator[tuple[str, PodSpec]]:
@@ -38,11 +45,10 @@ def pods(manifest: Manifest) -> Iterator[tuple[str, PodSpec]]:
         yield f"CronJob {name}", job.pod
 
 
-def _image(path: Path, text: list[str], kind: str, container: str, image: str) -> list[Finding]:
-    written = re.compile(rf"""^\s*-?\s*image:\s*["']?{re.escape(image)}["']?\s*(?:#.*)?$""")
-    line = _line_of(text, lambda text_line: bool(written.match(text_line)))
-    name = image.split("@", 1)[0]
-    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+def _image(files: tuple[Path, ...], kind: str, container: str, image: str) -> list[Finding]:
+    path, line = image_line(files, image) or (files[0], None)
+    ref = ImageRef.parse(image)
+    name, tag = str(ImageRef(ref.name, ref.tag, "")), ref.tag or None
     where = f"{kind}, container {container}: image `{image}`"
     if re.search(r"@[a-z0-9]+:[0-9a-f]{32,}$", image):  # pinned by digest (sha256, sha512)
         return []
@@ -69,7 +75,7 @@ def _image(path: Path, text: list[str], kind: str, container: str, image: str) -
     ]
 
 
-def _host_access(path: Path, text: list[str], kind: str, pod: PodSpec) -> list[Finding]:
+def _host_access(files: tuple[Path, ...], kind: str, pod: PodSpec) -> list[Finding]:
     reach = []
     if pod.host_pid:
         reach.append(("hostPID", "sees and signals every process of the node"))
@@ -84,8 +90,7 @@ def _host_access(path: Path, text: list[str], kind: str, pod: PodSpec) -> list[F
     return [
         Finding(
             "host-access",
-            path,
-            _host_path_line(text) if word == "path: /" else _line_of(text, _WRITTEN[word]),
+            *_where(files, _host_path_line if word == "path: /" else line_where(_WRITTEN[word])),
             f"{kind}: {word}: {what}",
             "drop it, or declare it: `lint: {allow: [{check: host-access, reason: ...}]}` in harness.yaml",
         )
@@ -109,17 +114,3 @@ def _host_path_line(text: list[str]) -> int | None:
                 if _ROOT_PATH.search(candidate):
                     return index + offset + 1
     return None
-
-
-def _text(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-
-
-def _line_of(text: list[str], needle: str | Callable[[str], bool]) -> int | None:
-    def found(line: str) -> bool:
-        return needle(line) if callable(needle) else needle in line
-
-    return next((number for number, line in enumerate(text, 1) if found(line)), None)

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from harness.deployer.spec import DeployerSpec
-from harness.k8s.manifest import Manifest, load_manifest
+from harness.k8s.manifest import Manifest, load_manifest, manifest_sources
 from harness.lint import cron, shell
 from harness.lint.dockerfile import base_images, hadolint
 from harness.lint.findings import Finding
@@ -47,7 +47,8 @@ def lint(spec: DeployerSpec, now: datetime) -> LintResult:
         looked.append(path)
         inline += _inline_scripts(manifest)
         findings += check_manifest(manifest)
-    objects = manifest_files(sorted({path.parent for path in _manifests(spec)}), skip={spec.path.resolve()})
+    folders = {p if p.is_dir() else p.parent for m in _manifests(spec) for p in manifest_sources(m)}
+    objects = manifest_files(sorted(folders), skip={spec.path.resolve()})
     schemas = validate_files(objects)
     findings += schemas.findings
     scripts = _files(spec, shell.shipped_scripts)
@@ -92,7 +93,10 @@ def _files(spec: DeployerSpec, find: Callable[[Path], list[Path]]) -> list[Path]
 
 def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
     """`sh -c '<script>'` in a container's command or args: checked as a script, its lines the manifest's."""
-    lines = _scalar_lines(manifest.path)
+    lines: dict[str, list[tuple[Path, int]]] = {}
+    for file in manifest.files:
+        for text, numbers in _scalar_lines(file).items():
+            lines.setdefault(text, []).extend((file, number) for number in numbers)
     found = []
     for _, pod in pods(manifest):
         for container in (*pod.init_containers, *pod.containers):
@@ -105,9 +109,9 @@ def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
             for index, word in enumerate(argv[1:-1], 1):
                 if word.startswith("-") and "c" in word and not word.startswith("--"):  # -c, -ec, -euc
                     script = argv[index + 1]
-                    places = lines.get(script) or [1]
-                    line = places.pop(0) if len(places) > 1 else places[0]  # the same script twice: in turn
-                    found.append(InlineScript(manifest.path, script, line, shell_name))
+                    places = lines.get(script) or [(manifest.files[0], 1)]  # unfound: a kustomization rewrote it
+                    file, line = places.pop(0) if len(places) > 1 else places[0]  # the same script twice: in turn
+                    found.append(InlineScript(file, script, line, shell_name))
                     break
     return found
 

@@ -17,6 +17,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
+from harness.kustomize.paths import FILE_NAMES, patch_files
 from harness.lint.findings import Finding
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -39,29 +40,9 @@ def manifest_files(folders: list[Path], skip: set[Path]) -> list[Path]:
             relative = path.relative_to(folder).parts
             if path.suffix in MANIFEST_SUFFIXES and path.is_file() and "tests" not in relative and path not in skip:
                 found[path.resolve()] = None
-    patches = {patch for path in found if path.name in KUSTOMIZATIONS for patch in _patches(path)}
+    kustomizations = [p for folder in folders for name in FILE_NAMES for p in folder.rglob(name) if p.is_file()]
+    patches = {patch for path in kustomizations for patch in patch_files(path)}
     return [path for path in found if path not in patches]
-
-
-KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-
-def _patches(kustomization: Path) -> set[Path]:
-    """The files a kustomization.yaml names as patches (`patches`, `patchesStrategicMerge`, `patchesJson6902`)."""
-    try:
-        data = yaml.safe_load(kustomization.read_text(encoding="utf-8", errors="replace"))
-    except yaml.YAMLError:
-        return set()
-    if not isinstance(data, dict):
-        return set()
-    named: list[str] = []
-    for key in ("patches", "patchesStrategicMerge", "patchesJson6902"):
-        for entry in data.get(key) or []:
-            if isinstance(entry, str):
-                named.append(entry)
-            elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                named.append(entry["path"])
-    return {(kustomization.parent / name).resolve() for name in named if "\n" not in name}
 
 
 def validate_files(paths: list[Path], version: str | None = None) -> SchemaResult:

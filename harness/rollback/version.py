@@ -10,7 +10,7 @@ import docker.errors
 
 from harness.deployer.spec import DeployerSpec
 from harness.errors import HarnessError
-from harness.k8s.manifest import Manifest, load_manifest
+from harness.k8s.manifest import Manifest, load_manifest, manifest_tree
 from harness.rollback.previous import check_out, previous_commit
 from harness.workbench import Workbench
 
@@ -36,17 +36,28 @@ def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
         return PreviousVersion(rollback.image, None, f"image {rollback.image}")
     harness_files = (spec.path, *([spec.tests] if spec.tests else []), spec.folder / "scenarios")
     repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref, harness_files)
+    return version_at(bench, spec, repository, commit)
+
+
+def _inside(spec: DeployerSpec, repository: Path) -> list[Path]:
+    """What the manifest reads, as one folder when git holds it whole."""
+    return manifest_tree(spec.manifest, repository.resolve())
+
+
+def version_at(bench: Workbench, spec: DeployerSpec, repository: Path, commit: str) -> PreviousVersion:
+    """The deployer as git holds it at ``commit``: its image built from that tree, and its manifest."""
     # A folder of its own: two scenarios of one deployer may check out the previous version side by side.
     into = Path(tempfile.mkdtemp(prefix=f"previous-{spec.name}-", dir=bench.workdir))
-    tree = check_out(repository, commit, [spec.build_context, spec.manifest], into)
+    tree = check_out(repository, commit, [spec.build_context, spec.manifest, *_inside(spec, repository)], into)
     context = tree.moved(spec.build_context)
     if not (context / spec.dockerfile).is_file():
         raise HarnessError(
-            f"the previous version ({tree.describe()}) has no {spec.dockerfile} in its build context",
+            f"the version at {tree.describe()} has no {spec.dockerfile} in its build context",
             where=spec.path,
-            fix="name the previous version in `rollback.ref` or `rollback.image`",
+            fix="keep the Dockerfile in the build context at every commit the run builds (for rollback: name "
+            "another version in `rollback.ref` or `rollback.image`)",
         )
     image = bench.build_deployer(spec.name, context, spec.dockerfile, f"git-{commit[:12]}", spec.build_args)
     old_manifest = tree.moved(spec.manifest)
-    manifest = load_manifest(old_manifest) if old_manifest.is_file() else None
+    manifest = load_manifest(old_manifest) if old_manifest.exists() else None
     return PreviousVersion(image, manifest, tree.describe())
