@@ -4,6 +4,7 @@ key in a Secret the pod never mounts never reaches the deployer."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,11 +168,14 @@ def _check_taken(spec: DeployerSpec, pod: PodSpec, field: str, wanted: SecretKey
             fix=f"name the key the manifest takes: `{field}: {{secret: {wanted.secret}, key: {sorted(keys)[0]}}}`",
         )
     others = ", ".join(sorted(taken)) or "none"
+    # A kustomization renames what it builds (`namePrefix: test-`): the spec names Secrets as rendered.
+    renamed = sorted(name for name in taken if wanted.secret in name)
+    closest = (renamed or difflib.get_close_matches(wanted.secret, sorted(taken), n=1) or sorted(taken))[:1]
     raise HarnessError(
         f"`{field}.secret` is {wanted.secret!r}, a Secret the manifest's pod never mounts nor reads: the deployer "
         f"would never see it; the Secrets it takes: {others}",
         where=spec.path,
-        fix=f"name the Secret the manifest mounts: `{field}: {{secret: {sorted(taken)[0]}, key: ...}}`"
+        fix=f"name the Secret the manifest mounts (as rendered): `{field}: {{secret: {closest[0]}, key: ...}}`"
         if taken
         else f"mount the Secret in the Job's pod (a `secret` volume), or drop `{field}`",
     )

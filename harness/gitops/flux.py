@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from harness.gitops.policy import Policy
-from harness.k8s.images import ImageRef
+from harness.image_ref import ImageRef
 
 IMAGE_GROUP = "image.toolkit.fluxcd.io/"
 KUSTOMIZE_GROUP = "kustomize.toolkit.fluxcd.io/"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from harness.k8s.images import ImageRef
+from harness.image_ref import ImageRef
 from harness.kustomize.paths import FILE_NAMES
 
 Finder = Callable[[list[str]], "int | None"]  # a file's lines -> the number of the line found, from 1

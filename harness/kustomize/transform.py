@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from harness.k8s.images import ImageRef
+from harness.image_ref import ImageRef
 from harness.kustomize.resources import CLUSTER_SCOPED, POD_TEMPLATE_KINDS, Resource, containers, pod_specs
 
 Holder = tuple[str, dict[str, Any], str]  # the referenced kind, the mapping that holds the name, its key

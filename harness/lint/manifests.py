@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.k8s.images import ImageRef
+from harness.image_ref import ImageRef
 from harness.k8s.manifest import Manifest
 from harness.k8s.pod import PodSpec
 from harness.k8s.written import Finder, image_line, line_where, locate

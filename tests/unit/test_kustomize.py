@@ -525,3 +525,19 @@ def test_odd_values_kustomize_would_carry_are_carried_not_crashed_on(tmp_path: P
     (job,) = builtin.build(tmp_path)
     assert job.name == "p-deploy" and job.obj["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == ["x"]
     assert "z" not in job.obj["spec"]  # its labels are no mapping: no selector matches them
+
+
+def test_a_secret_named_as_written_gets_its_rendered_name_as_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "kustomized"
+    shutil.copytree(KUSTOMIZED, folder)
+    with (folder / "k8s" / "base" / "job.yaml").open("a") as job:
+        job.write("---\napiVersion: v1\nkind: Secret\nmetadata: {name: hello-ssh}\nstringData: {id_ed25519: x}\n")
+    monkeypatch.setenv("DEPLOYER_HARNESS_KUSTOMIZE", "builtin")
+    with pytest.raises(HarnessError) as caught:
+        load_deployer(folder, ["debian-12"])
+    assert "the Secrets it takes: hello-secrets, test-hello-ssh" in str(caught.value)
+    assert "fix: name the Secret the manifest mounts (as rendered): `ssh_key: {secret: test-hello-ssh" in str(
+        caught.value
+    )
