@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from harness.deployer.paths import read_elsewhere
 from harness.deployer.spec import DeployerSpec
 from harness.gitops.flux import FORCE_LABEL, FluxObjects, applies, job_forced, mapping_of, markers, read_flux
 from harness.gitops.policy import Policy
@@ -38,7 +39,7 @@ def judge(spec: DeployerSpec) -> GitOpsResult:
     result = GitOpsResult(read_flux(files))
     if not result.flux:
         return result
-    commits, branch, root = history(spec.folder)
+    commits, branch, root = history(spec.folder, read_elsewhere(spec))
     job = workload(spec.manifest)
     images = workload_images(job)
     result.findings += _marker_findings(spec, result.flux, images, files)

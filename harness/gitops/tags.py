@@ -146,9 +146,9 @@ def spec_rules(templates: list[str]) -> list[TagRule]:
     return [TagRule("raw", value=template) for template in templates]
 
 
-def history(folder: Path) -> tuple[list[Commit], str, Path | None]:
-    """The commits that changed the folder, oldest first (the last :data:`MAX_COMMITS`), its branch, and the
-    repository's root; none outside a git repository."""
+def history(folder: Path, also: list[Path] | None = None) -> tuple[list[Commit], str, Path | None]:
+    """The commits that changed the folder (or ``also``, what its manifest reads elsewhere in the repository),
+    oldest first (the last :data:`MAX_COMMITS`), its branch, and the repository's root; none outside git."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -164,7 +164,8 @@ def history(folder: Path) -> tuple[list[Commit], str, Path | None]:
                 capture_output=True, text=True, timeout=60,
             ).stdout.strip()  # fmt: skip
             branch = remote.split("/", 1)[-1] if remote else "main"
-        log = git("log", f"-{MAX_COMMITS}", "--format=%H%x00%ct%x00%s", "--", ".")
+        elsewhere = [str(p) for p in also or [] if p.resolve().is_relative_to(root.resolve())]
+        log = git("log", f"-{MAX_COMMITS}", "--format=%H%x00%ct%x00%s", "--", ".", *elsewhere)
     except (OSError, subprocess.SubprocessError):
         return [], "", None
     commits = []

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.deployer.paths import read_elsewhere
 from harness.deployer.spec import DeployerSpec
 from harness.errors import HarnessError, NotApplicable
 from harness.gitops.flux import Kustomization, Marker, applies, job_forced, markers, read_flux
@@ -58,7 +59,7 @@ def _plan(spec: DeployerSpec) -> Plan:
     flux = read_flux(manifest_files([spec.folder, *spec.gitops.paths], skip={spec.path.resolve()}))
     if not flux:
         raise NotApplicable(f"no Flux image automation objects (ImagePolicy, ImageRepository) in {spec.folder}")
-    commits, branch, root = history(spec.folder)
+    commits, branch, root = history(spec.folder, read_elsewhere(spec))
     if root is None or not commits:
         raise NotApplicable(f"no git history for {spec.folder}: no commit to push")
     job = workload(spec.manifest)

@@ -49,10 +49,15 @@ def repository_of(folder: Path, spec_path: Path) -> Path:
 
 
 def previous_commit(
-    folders: list[Path], spec_path: Path, ref: str | None = None, harness_files: tuple[Path, ...] = ()
+    folders: list[Path],
+    spec_path: Path,
+    ref: str | None = None,
+    harness_files: tuple[Path, ...] = (),
+    also: tuple[Path, ...] = (),
 ) -> tuple[Path, str]:
     """The repository and the commit that holds the previous version of ``folders`` (the deployer's own, and
-    its build context when that lies elsewhere): the newest commit whose copy of them differs from the tree.
+    its build context when that lies elsewhere, and ``also``: what its manifest reads elsewhere in the repository):
+    the newest commit whose copy of them differs from the tree.
     ``harness_files`` (the spec, the deployer's tests) do not make a version: a commit touching only them is
     the same deployer."""
     try:
@@ -70,7 +75,8 @@ def previous_commit(
             where=spec_path,
             fix="keep the build context in the deployer's repository, or name `rollback: {image: ...}`",
         )
-    included = sorted({_inside(f, repository) or "." for f in folders})
+    inside = [f for f in also if _inside(f, repository) is not None]  # what the manifest reads elsewhere in git
+    included = sorted({_inside(f, repository) or "." for f in [*folders, *inside]})
     relative = [f":(top,literal){path}" for path in included]
     relative += [f":(top,literal,exclude){path}" for path in _excludable(harness_files, included, repository)]
     if ref is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import docker.errors
 
+from harness.deployer.paths import read_elsewhere
 from harness.deployer.spec import DeployerSpec
 from harness.errors import HarnessError
 from harness.k8s.manifest import Manifest, load_manifest, manifest_tree
@@ -35,7 +36,9 @@ def previous_version(bench: Workbench, spec: DeployerSpec) -> PreviousVersion:
             ) from None
         return PreviousVersion(rollback.image, None, f"image {rollback.image}")
     harness_files = (spec.path, *([spec.tests] if spec.tests else []), spec.folder / "scenarios")
-    repository, commit = previous_commit([spec.folder, spec.build_context], spec.path, rollback.ref, harness_files)
+    repository, commit = previous_commit(
+        [spec.folder, spec.build_context], spec.path, rollback.ref, harness_files, tuple(read_elsewhere(spec))
+    )
     return version_at(bench, spec, repository, commit)
 
 

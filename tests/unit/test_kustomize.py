@@ -12,12 +12,15 @@ import pytest
 import yaml
 
 from harness.deployer.cross_checks import load_deployer
+from harness.deployer.paths import read_elsewhere
 from harness.errors import HarnessError
+from harness.gitops.tags import history
 from harness.k8s.manifest import load_manifest, manifest_sources, manifest_tree, written_files
 from harness.kustomize import builtin, tool
 from harness.kustomize.merge import strategic_merge
 from harness.kustomize.render import BUILTIN, render
 from harness.kustomize.transform import content_hash, new_image
+from harness.rollback.previous import previous_commit
 
 KUSTOMIZED = Path(__file__).parent.parent / "deployers" / "kustomized"
 BASE_JOB = """\
@@ -541,3 +544,35 @@ def test_a_secret_named_as_written_gets_its_rendered_name_as_the_fix(
     assert "fix: name the Secret the manifest mounts (as rendered): `ssh_key: {secret: test-hello-ssh" in str(
         caught.value
     )
+
+
+def test_a_change_to_a_base_outside_the_folder_is_a_new_version(tmp_path: Path) -> None:
+    """A base shared from outside the deployer's folder: a commit that changes only it is a commit of the deployer
+    (gitops history) and makes the version before it the previous one (rollback)."""
+    repo = tmp_path / "repo"
+    folder = repo / "deployers" / "app"
+    shutil.copytree(KUSTOMIZED, folder)
+    shutil.move(folder / "k8s" / "base", repo / "shared-base")
+    overlay = folder / "k8s" / "overlays" / "test" / "kustomization.yaml"
+    overlay.write_text(overlay.read_text().replace("../../base", "../../../../../shared-base"))
+
+    def git(*args: str) -> str:
+        env = {"GIT_AUTHOR_NAME": "d", "GIT_AUTHOR_EMAIL": "d@example.org", "GIT_COMMITTER_NAME": "d",
+               "GIT_COMMITTER_EMAIL": "d@example.org", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # fmt: skip
+        done = subprocess.run(["git", "-C", str(repo), *args], env=env, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-q", "-m", "first")
+    first = git("rev-parse", "HEAD")
+    job = repo / "shared-base" / "job.yaml"
+    job.write_text(job.read_text().replace("activeDeadlineSeconds: 120", "activeDeadlineSeconds: 90"))
+    git("commit", "-q", "-am", "the base only")
+    spec = load_deployer(folder, ["debian-12"])
+    assert {p.name for p in read_elsewhere(spec)} >= {"shared-base", "job.yaml"}
+    commits, _, _ = history(spec.folder, read_elsewhere(spec))
+    assert [c.subject for c in commits] == ["first", "the base only"]
+    files = (spec.path, spec.folder / "tests")
+    _, previous = previous_commit([spec.folder], spec.path, None, files, tuple(read_elsewhere(spec)))
+    assert previous == first
