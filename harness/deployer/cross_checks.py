@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from harness.deployer.containers import run_containers
@@ -168,17 +168,28 @@ def _check_taken(spec: DeployerSpec, pod: PodSpec, field: str, wanted: SecretKey
             fix=f"name the key the manifest takes: `{field}: {{secret: {wanted.secret}, key: {sorted(keys)[0]}}}`",
         )
     others = ", ".join(sorted(taken)) or "none"
-    # A kustomization renames what it builds (`namePrefix: test-`): the spec names Secrets as rendered.
-    renamed = sorted(name for name in taken if wanted.secret in name)
-    closest = (renamed or difflib.get_close_matches(wanted.secret, sorted(taken), n=1) or sorted(taken))[:1]
+    rendered = " (as rendered)" if spec.manifest.is_dir() else ""
     raise HarnessError(
         f"`{field}.secret` is {wanted.secret!r}, a Secret the manifest's pod never mounts nor reads: the deployer "
         f"would never see it; the Secrets it takes: {others}",
         where=spec.path,
-        fix=f"name the Secret the manifest mounts (as rendered): `{field}: {{secret: {closest[0]}, key: ...}}`"
+        fix=f"name the Secret the manifest mounts{rendered}: `{field}: {{secret: {_closest(wanted.secret, taken)}, "
+        "key: ...}`"
         if taken
         else f"mount the Secret in the Job's pod (a `secret` volume), or drop `{field}`",
     )
+
+
+def _closest(written: str, taken: Iterable[str]) -> str:
+    """The Secret a name most likely means: as a kustomization renders it (a prefix before it, a suffix or content
+    hash after it), else the most alike."""
+    names = sorted(taken)
+    bare = {name: re.sub(r"-[2456789bcdfghkmt]{10}$", "", name) for name in names}  # kustomize's name hash
+    for around in (re.compile(rf".+-{re.escape(written)}"), re.compile(rf"{re.escape(written)}-.+")):
+        found = sorted((n for n in names if around.fullmatch(bare[n])), key=lambda n: (len(bare[n]), n))
+        if found:
+            return found[0]
+    return str((difflib.get_close_matches(written, names, n=1) or names)[0])
 
 
 def _secrets_taken(pod: PodSpec) -> dict[str, set[str] | None]:

@@ -164,7 +164,10 @@ def history(folder: Path, also: list[Path] | None = None) -> tuple[list[Commit],
                 capture_output=True, text=True, timeout=60,
             ).stdout.strip()  # fmt: skip
             branch = remote.split("/", 1)[-1] if remote else "main"
-        elsewhere = [str(p) for p in also or [] if p.resolve().is_relative_to(root.resolve())]
+        top = root.resolve()
+        elsewhere = [
+            f":(top,literal){p.resolve().relative_to(top)}" for p in also or [] if p.resolve().is_relative_to(top)
+        ]
         log = git("log", f"-{MAX_COMMITS}", "--format=%H%x00%ct%x00%s", "--", ".", *elsewhere)
     except (OSError, subprocess.SubprocessError):
         return [], "", None

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.deployer.cross_checks import load_deployer
+from harness.deployer.cross_checks import _closest, load_deployer
 from harness.deployer.paths import read_elsewhere
 from harness.errors import HarnessError
 from harness.gitops.tags import history
@@ -569,10 +569,36 @@ def test_a_change_to_a_base_outside_the_folder_is_a_new_version(tmp_path: Path) 
     job = repo / "shared-base" / "job.yaml"
     job.write_text(job.read_text().replace("activeDeadlineSeconds: 120", "activeDeadlineSeconds: 90"))
     git("commit", "-q", "-am", "the base only")
+    (repo / "shared-base" / "README.md").write_text("notes beside the base\n")
+    git("add", "-A")
+    git("commit", "-q", "-m", "a note beside the base")  # no file the kustomization reads: no new version
     spec = load_deployer(folder, ["debian-12"])
-    assert {p.name for p in read_elsewhere(spec)} >= {"shared-base", "job.yaml"}
+    assert {p.name for p in read_elsewhere(spec)} == {"kustomization.yaml", "job.yaml"}
     commits, _, _ = history(spec.folder, read_elsewhere(spec))
     assert [c.subject for c in commits] == ["first", "the base only"]
     files = (spec.path, spec.folder / "tests")
     _, previous = previous_commit([spec.folder], spec.path, None, files, tuple(read_elsewhere(spec)))
-    assert previous == first
+    assert previous == first  # the note is no version: the base's change is the newest
+
+
+@pytest.mark.parametrize(
+    ("written", "taken", "meant"),
+    [
+        ("hello-ssh", ["hello-secrets", "test-hello-ssh"], "test-hello-ssh"),  # a namePrefix
+        ("key", ["ssh-key-2", "test-key"], "test-key"),
+        ("ssh", ["hello-ssh-known-hosts", "test-ssh"], "test-ssh"),
+        ("key", ["monkey", "deploy-keys"], "monkey"),  # no name around it: the most alike, as difflib says
+        ("env", ["app-env-b9t2424hkf", "other"], "app-env-b9t2424hkf"),  # a generator's hash after it
+        ("env", ["env-prod", "environment"], "env-prod"),  # a nameSuffix
+    ],
+)
+def test_the_fix_names_the_secret_a_written_name_most_likely_means(written: str, taken: list[str], meant: str) -> None:
+    assert _closest(written, taken) == meant
+
+
+def test_only_a_kustomization_s_files_outside_the_folder_are_versions(tmp_path: Path) -> None:
+    plain = tmp_path / "app"
+    shutil.copytree(Path(__file__).parent.parent / "deployers" / "hello", plain)
+    (tmp_path / "shared.yaml").write_text((plain / "k8s" / "job.yaml").read_text())
+    (plain / "harness.yaml").write_text((plain / "harness.yaml").read_text().replace("k8s/job.yaml", "../shared.yaml"))
+    assert read_elsewhere(load_deployer(plain, ["debian-12"])) == []  # a plain file: its folder's versions, as before
