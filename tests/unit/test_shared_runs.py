@@ -155,7 +155,7 @@ def test_a_scenario_started_in_the_background_is_taken_by_its_item_with_its_erro
     recorder = Recorder(fail="scan")
     rollback = Scenario("rollback", "", ("apply-previous", "scan", "apply"), Path("rollback.yaml"))
     session = session_with(recorder)
-    session.bench.engine_cpus = 2  # one to spare, whatever this machine has
+    session.bench.engine_cpus = 1  # one beside the item, whatever this machine has
     session.run_scenario(SPEC, CONVERGE, ScenarioLog(), to_come=(rollback,))  # type: ignore[arg-type]
     log = ScenarioLog()
     with pytest.raises(StepFailed):
