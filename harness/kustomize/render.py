@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.kustomize import builtin, tool
+from harness.kustomize.paths import read_paths
 
 CHOICES = ("auto", "kustomize", "kubectl", "builtin")
 BUILTIN = "the harness's subset of kustomize"
@@ -33,7 +34,22 @@ def renderer() -> tuple[str, tool.Tool | None]:
 
 
 def render(directory: Path) -> Rendered:
+    """Rendered once per content: a run loads its manifest for every scenario, and kustomize is a process each
+    time. The key holds each file the folder reads with its size and modification time."""
     by, found = renderer()
-    if found is not None:
-        return Rendered(found.render(directory), by)
-    return Rendered(builtin.documents(builtin.build(directory)), by)
+    key = (by, directory.resolve(), _stamps(directory))
+    if key not in _RENDERED:
+        _RENDERED[key] = found.render(directory) if found is not None else builtin.documents(builtin.build(directory))
+    return Rendered(_RENDERED[key], by)
+
+
+_RENDERED: dict[tuple[str, Path, tuple[tuple[Path, int, int], ...]], str] = {}
+
+
+def _stamps(directory: Path) -> tuple[tuple[Path, int, int], ...]:
+    stamps = []
+    for path in read_paths(directory):
+        if path.is_file():
+            status = path.stat()
+            stamps.append((path, status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
