@@ -93,8 +93,9 @@ def _files(spec: DeployerSpec, find: Callable[[Path], list[Path]]) -> list[Path]
 
 def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
     """`sh -c '<script>'` in a container's command or args: checked as a script, its lines the manifest's."""
+    files = manifest.files  # found anew on each read: once here
     lines: dict[str, list[tuple[Path, int]]] = {}
-    for file in manifest.files:
+    for file in files:
         for text, numbers in _scalar_lines(file).items():
             lines.setdefault(text, []).extend((file, number) for number in numbers)
     found = []
@@ -109,7 +110,7 @@ def _inline_scripts(manifest: Manifest) -> list[InlineScript]:
             for index, word in enumerate(argv[1:-1], 1):
                 if word.startswith("-") and "c" in word and not word.startswith("--"):  # -c, -ec, -euc
                     script = argv[index + 1]
-                    places = lines.get(script) or [(manifest.files[0], 1)]  # unfound: a kustomization rewrote it
+                    places = lines.get(script) or [(files[0], 1)]  # unfound: a kustomization rewrote it
                     file, line = places.pop(0) if len(places) > 1 else places[0]  # the same script twice: in turn
                     found.append(InlineScript(file, script, line, shell_name))
                     break

@@ -35,12 +35,14 @@ def manifest_files(folders: list[Path], skip: set[Path]) -> list[Path]:
     """The YAML files under the manifests' folders: the deployer's tests, the harness's own spec and the patches a
     kustomization.yaml names (partial objects, whole only once kustomize applies them) aside."""
     found: dict[Path, None] = {}
+    kustomizations: list[Path] = []
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder).parts
+            if path.name in FILE_NAMES and path.is_file():
+                kustomizations.append(path)
             if path.suffix in MANIFEST_SUFFIXES and path.is_file() and "tests" not in relative and path not in skip:
                 found[path.resolve()] = None
-    kustomizations = [p for folder in folders for name in FILE_NAMES for p in folder.rglob(name) if p.is_file()]
     patches = {patch for path in kustomizations for patch in patch_files(path)}
     return [path for path in found if path not in patches]
 
