@@ -16,6 +16,7 @@ from harness.gitops.sequence import builds
 from harness.gitops.tags import Commit, TagRule, history, metadata_action_rules, shallow, spec_rules
 from harness.k8s.manifest import manifest_documents, written_files
 from harness.k8s.written import image_line
+from harness.kustomize.resources import containers, pod_specs
 from harness.lint.findings import Finding
 from harness.lint.schemas import manifest_files
 
@@ -68,12 +69,7 @@ def workload(path: Path) -> dict[str, Any]:
 
 
 def workload_images(workload: dict[str, Any]) -> list[str]:
-    spec = (workload.get("spec") or {}).get("template", {}).get("spec") or {}
-    if workload.get("kind") == "CronJob":
-        spec = (((workload.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template", {}).get(
-            "spec"
-        ) or {}
-    return [str(c.get("image", "")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+    return [str(c.get("image", "")) for pod in pod_specs(workload) for c in containers(pod)]
 
 
 def _marker_findings(spec: DeployerSpec, flux: FluxObjects, images: list[str], files: list[Path]) -> list[Finding]:
