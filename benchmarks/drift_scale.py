@@ -6,8 +6,10 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 
 - one apply of seed-nut, and machine start: the gate's yardstick;
 - the gate: ``pytest --deployer seed-nut`` (converge inside idempotency, rollback; drift is not in it), its
-  ratio to one apply plus machine start, and the harness's own share of it (everything but the deployer's pods
-  and the deployer's tests, read from the run's JUnit timings);
+  ratio to one apply plus machine start, and the harness's own share of its wall time: the time no pod of the
+  deployer's was running (the engine's start and die events of every pod), its tests counted as the harness's;
+  beside it, the share of the scenarios' times added up, from the run's JUnit (each apply's pod time, the verify
+  steps);
 - the full drift matrix on K = 1, 2, 4 lanes (clones of the converged machine), and quick against full;
 - the same K=2 against K=1 ratio on pve-nut;
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -36,6 +39,7 @@ from harness.deployment import Deployment
 from harness.drift.strategies import Converged
 from harness.drift.suite import run_drift
 from harness.drift.targets import mutations, quick
+from harness.engine.labels import ROLE
 from harness.engine.probe import systemd_machine_options
 from harness.engine.sweep import sweep
 from harness.hosts.machine import READY_STATES
@@ -97,18 +101,20 @@ def matrix(bench: Workbench, spec: DeployerSpec, lanes: int, tier: str) -> dict[
     }
 
 
-def gate(spec: DeployerSpec) -> dict[str, float]:
-    """The default run, with JUnit: its wall time, and the harness's own share of the scenarios' time: everything
-    but what the deployer's pods ran (each apply says so) and the deployer's tests (the verify steps)."""
-    with tempfile.TemporaryDirectory() as folder:
+def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
+    """The default run, with JUnit: its wall time, the share of it no pod of the deployer's was running, and the
+    harness's share of the scenarios' times added up: everything but what the deployer's pods ran (each apply says
+    so) and the deployer's tests (the verify steps). Nothing else may run pods meanwhile."""
+    with tempfile.TemporaryDirectory() as folder, PodTimes(bench) as pods:
         junit = Path(folder) / "gate.xml"
         command = [sys.executable, "-m", "pytest", "--deployer", spec.name, "-q", "-p", "no:cacheprovider"]
-        begun = time.perf_counter()
+        begun, started = time.perf_counter(), time.time()
         result = subprocess.run([*command, f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True)
-        wall = time.perf_counter() - begun
+        wall, ended = time.perf_counter() - begun, time.time()
         if result.returncode != 0:
             print(result.stdout[-4000:], file=sys.stderr)
             raise SystemExit(f"pytest --deployer {spec.name} failed")
+        running = pods.covered(started, ended)
         total = deployer = 0.0
         for case in ET.parse(junit).iter("testcase"):
             properties = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
@@ -122,7 +128,61 @@ def gate(spec: DeployerSpec) -> dict[str, float]:
                     deployer += sum(float(seconds) for seconds in re.findall(r"verify ([\d.]+) s", value))
                 elif name.startswith("apply"):
                     deployer += sum(float(seconds) for seconds in re.findall(r"its pods ran ([\d.]+) s", value))
-    return {"wall_s": wall, "scenarios_s": total, "deployer_s": deployer, "harness_share": 1 - deployer / total}
+    return {
+        "wall_s": wall,
+        "pods_running_s": running,
+        "harness_share_of_wall": 1 - running / (ended - started),
+        "pods": pods.count,
+        "scenarios_s": total,
+        "deployer_s": deployer,
+        "harness_share_of_scenarios": 1 - deployer / total,
+    }
+
+
+class PodTimes:
+    """The engine's events for the harness's pods while the block runs: when each started and when it died."""
+
+    def __init__(self, bench: Workbench) -> None:
+        self.client = bench.client
+        self.spans: list[tuple[float, float]] = []
+        self._started: dict[str, float] = {}
+
+    def __enter__(self) -> PodTimes:
+        filters = {"label": [f"{ROLE}=pod"], "type": ["container"], "event": ["start", "die"]}
+        self._stream = self.client.events(decode=True, filters=filters)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(1.0)  # the last events
+        self._stream.close()
+        self._reader.join(5)
+
+    def _read(self) -> None:
+        try:
+            for event in self._stream:
+                at, container = event["timeNano"] / 1e9, event["id"]
+                if event["status"] == "start":
+                    self._started[container] = at
+                elif container in self._started:
+                    self.spans.append((self._started.pop(container), at))
+        except Exception:  # the stream closed under the reader
+            return
+
+    @property
+    def count(self) -> int:
+        return len(self.spans)
+
+    def covered(self, start: float, end: float) -> float:
+        """Seconds between start and end when at least one pod was running."""
+        total, reach = 0.0, start
+        for first, last in sorted(self.spans):
+            first, last = max(first, reach), min(last, end)
+            if last > first:
+                total += last - first
+                reach = last
+        return total
 
 
 def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
@@ -210,7 +270,7 @@ def main() -> None:
         for spec in (seed, pve):
             bench.deployer_image(spec)
         results["seed_one_apply"] = one_apply(bench, seed)
-        results["seed_gate"] = gate(seed)
+        results["seed_gate"] = gate(bench, seed)
         yardstick = results["seed_one_apply"]["apply_s"] * 6 + results["seed_one_apply"]["machine_start_s"]
         results["seed_gate"]["vs_6_applies_and_machine_start"] = results["seed_gate"]["wall_s"] / yardstick
         save(results, name)

@@ -7,6 +7,11 @@ Mutations run on lanes, side by side: a lane is a full copy of the converged mac
 clones of them started from an image committed once), and takes one mutation at a time from the queue. A lane
 that cannot be put back costs its mutation's row, never the matrix: a new clone takes its place. The rows keep
 the mutations' order, whatever lane ran them.
+
+A clone takes rows as soon as it is put back as the machines converged; it proves itself by its first healing
+apply that leaves it exactly so. A row a clone did not see healed before any had is only kept once an apply on the
+clone, put back, leaves it as converged (a deployer that writes its host's own address would leave every clone
+different): otherwise the clones take no more rows and that row runs again on the deployment's own machines.
 """
 
 from __future__ import annotations
@@ -81,7 +86,13 @@ class Clones(Protocol):
         ...
 
     def lane(self) -> DriftStrategy:
-        """A new lane on clones of the frozen machines, as they converged; raises HarnessError when it cannot."""
+        """A new lane on clones of the frozen machines, put back as they converged (not applied to yet); raises
+        HarnessError when it cannot."""
+        ...
+
+    def prove(self, lane: DriftStrategy) -> list[str]:
+        """Apply once on the lane's clones, as they converged: what then differs from the converged machines (the
+        apply's failure, or a line a machine); empty when an apply leaves them as the originals."""
         ...
 
     def discard(self, lane: DriftStrategy) -> None:
@@ -93,22 +104,27 @@ class Clones(Protocol):
 class _Lane:
     run: DriftStrategy
     baselines: dict[str, str]  # what the check prints on these converged machines: naming must be news
+    proven: bool = True  # the deployment's machines are; a clone once an apply on it left it as converged
 
 
 class _Queue:
     """The rows still to run, in order; taken by whichever lane is free once the queue is open (the first lane's
-    check passed on the converged machines), until none is left or the run stops."""
+    check passed on the converged machines), until none is left or the run stops. A row taken is either finished
+    or given back: while one is out, a lane that finds the queue empty waits, as it may come back."""
 
     def __init__(self, rows: list[Row]) -> None:
-        self._rows, self._lock = deque(rows), threading.Lock()
+        self._rows, self._changed = deque(rows), threading.Condition()
         self.stopped = threading.Event()
         self._open = threading.Event()
-        self._finished = 0
+        self._finished = self._out = 0
+        self.unfit: str | None = None  # why clones take no more rows: an apply leaves one unlike the machines
 
-    def mark_finished(self) -> int:
-        """One more row is done: how many are."""
-        with self._lock:
+    def finish(self) -> int:
+        """A row taken is done: how many are."""
+        with self._changed:
             self._finished += 1
+            self._out -= 1
+            self._changed.notify_all()
             return self._finished
 
     def open(self) -> None:
@@ -117,18 +133,27 @@ class _Queue:
     def stop(self) -> None:
         self.stopped.set()
         self._open.set()  # whoever waits to take a row takes none
+        with self._changed:
+            self._changed.notify_all()
 
     def take(self) -> Row | None:
         self._open.wait()
-        with self._lock:
-            return self._rows.popleft() if self._rows and not self.stopped.is_set() else None
+        with self._changed:
+            self._changed.wait_for(lambda: self._rows or not self._out or self.stopped.is_set())
+            if not self._rows or self.stopped.is_set():
+                return None
+            self._out += 1
+            return self._rows.popleft()
 
     def give_back(self, row: Row) -> None:
-        with self._lock:
+        """A row taken goes back to the front, for another lane."""
+        with self._changed:
             self._rows.appendleft(row)
+            self._out -= 1
+            self._changed.notify_all()
 
     def left(self) -> list[Row]:
-        with self._lock:
+        with self._changed:
             return list(self._rows)
 
 
@@ -198,31 +223,54 @@ def _work(
 ) -> bool:
     """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
     once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
-    Whether this worker ran a row."""
+    Whether this worker ran a row. An error that ends it stops the queue: no lane waits for its row."""
+    try:
+        return _rows_on(lane, queue=queue, converged=converged, machines=machines, clones=clones, report=report,
+                        tick=tick)  # fmt: skip
+    except BaseException:
+        queue.stop()
+        raise
+
+
+def _rows_on(
+    lane: _Lane | None,
+    *,
+    queue: _Queue,
+    converged: dict[str, Snapshot],
+    machines: list[str],
+    clones: Clones | None,
+    report: DriftReport,
+    tick: Callable[[str], None],
+) -> bool:
     if lane is None and clones is not None:
-        lane = _new_lane(clones, machines, report)
+        lane = _new_lane(clones, machines, report, queue)
         if lane is None:
             return False
     ran = False
     while (row := queue.take()) is not None:
         if lane is None:
-            lane = _new_lane(clones, machines, report) if clones is not None else None
+            lane = _new_lane(clones, machines, report, queue) if clones is not None else None
             if lane is None:
                 queue.give_back(row)
                 return ran
-        ran = True
+        ran, current = True, lane
         try:
-            row.stuck = _one(lane, row, converged)
+            row.stuck = _one(current, row, converged)
+            stands = current.proven or clones is None or _proven(current, row, clones, queue, report)
         except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke (SSH, the engine)
             if clones is None:  # no other lane to run it on: the error is the suite's
                 raise
-            clones.discard(lane.run)
+            clones.discard(current.run)
             lane = None
             _broke(row, exc, queue, report)
             if row.unjudged is not None:  # broke twice: done with; else it runs again and counts then
-                tick(f"drift {queue.mark_finished()}/{len(report.rows)} mutations")
+                tick(f"drift {queue.finish()}/{len(report.rows)} mutations")
             continue
-        tick(f"drift {queue.mark_finished()}/{len(report.rows)} mutations")
+        if not stands and clones is not None:  # given back, for the deployment's machines: this clone goes
+            clones.discard(current.run)
+            lane = None
+            continue
+        tick(f"drift {queue.finish()}/{len(report.rows)} mutations")
         if row.stuck is not None:
             exclude = f"exclude it (`drift.exclude: [{row.mutation.id!r}]`) or make the deployer heal it"
             then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"
@@ -248,10 +296,35 @@ def _broke(row: Row, error: Exception, queue: _Queue, report: DriftReport) -> No
     report.notes.append(f"a lane broke while it ran `{row.mutation.id}`; it runs again on another: {error}")
 
 
-def _new_lane(clones: Clones, machines: list[str], report: DriftReport) -> _Lane | None:
+def _proven(lane: _Lane, row: Row, clones: Clones, queue: _Queue, report: DriftReport) -> bool:
+    """Whether a clone's row stands: it healed there (which proves the clone), or an apply on the clone, put back,
+    leaves it as converged. Otherwise the row goes back to the queue for the deployment's machines, and no clone
+    takes another."""
+    if row.healing is None or row.stuck is not None:  # not healed nor not: nothing proven; stuck: the lane goes
+        return True
+    if row.healed:
+        lane.proven = True
+        return True
+    unlike = [] if queue.unfit else clones.prove(lane.run)
+    if queue.unfit is None and not unlike:
+        lane.proven = True
+        return True
+    if queue.unfit is None:
+        queue.unfit = lane.run.mask("; ".join(unlike))
+        report.notes.append(f"clones take no rows: {queue.unfit}")
+    index = next(i for i, r in enumerate(report.rows) if r is row)
+    fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails, retried=row.retried)
+    report.rows[index] = fresh
+    queue.give_back(fresh)
+    return False
+
+
+def _new_lane(clones: Clones, machines: list[str], report: DriftReport, queue: _Queue) -> _Lane | None:
+    if queue.unfit is not None:
+        return None
     try:
         run = clones.lane()
-        return _Lane(run, _baselines(run, machines))
+        return _Lane(run, _baselines(run, machines), proven=False)
     except (HarnessError, OSError, docker.errors.APIError) as exc:  # the other lanes go on
         report.notes.append(f"a copy of the converged machines could not be used: {exc}")
         return None

@@ -4,9 +4,9 @@ The machines are committed once, converged and with the drift suite's backup of 
 every clone set starts from those images on an internal network of its own: the same names and aliases, new
 addresses, which the workload maps the manifest's addresses to as it does for the originals. A clone is put back
 as the suite puts back a machine (its files, its kernel parameters, then its units' states: a service started but
-not enabled does not come back by booting), and then applied once: only a clone that the apply leaves exactly as
-the machine converged takes mutations (a deployer that writes the host's own address would leave a clone
-different, and every row it ran would differ from the serial run's).
+not enabled does not come back by booting) and takes rows at once. It is applied to only when the suite asks for a
+proof (:meth:`WorkloadClones.prove`: a row it did not see healed before any was): a deployer that writes the host's
+own address leaves a clone different, and every row it ran would differ from the serial run's.
 """
 
 from __future__ import annotations
@@ -62,18 +62,23 @@ class WorkloadClones:
             still = restore(run, machine, snapshot)
             if still:
                 raise HarnessError(run.mask(f"a clone of {machine} does not start as it converged: {'; '.join(still)}"))
-        applied = moved.apply(start.current)
-        if not applied.succeeded:
-            raise HarnessError(run.mask(f"the deployer's apply fails on a clone: {applied.summary()}"))
-        for machine in start.snapshots:
-            still = run.compare(machine)
-            if still:
-                raise HarnessError(
-                    run.mask(f"an apply leaves a clone of {machine} unlike the machine converged: {'; '.join(still)}")
-                )
         with self._lock:
             self._lanes[id(run)] = clone
         return run
+
+    def prove(self, lane: DriftStrategy) -> list[str]:
+        with self._lock:
+            moved = self._workloads.get(id(self._lanes[id(lane)]))
+        if moved is None:
+            raise HarnessError("the drift suite is over: no more clones")
+        applied = moved.apply(self.converged.current)
+        if not applied.succeeded:
+            return [f"the deployer's apply fails on a clone: {applied.summary()}"]
+        return [
+            f"an apply leaves a clone of {machine} unlike the machine converged: {'; '.join(still)}"
+            for machine in self.converged.snapshots
+            if (still := lane.compare(machine))
+        ]
 
     def discard(self, lane: DriftStrategy) -> None:
         with self._lock:

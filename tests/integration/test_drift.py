@@ -12,7 +12,7 @@ import json
 import pytest
 from pytest_runs import Suite, leftovers, run_suite
 
-DEPLOYERS = ["drift-good", "drift-blind", "drift-sloppy", "drift-nocheck"]
+DEPLOYERS = ["drift-good", "drift-blind", "drift-sloppy", "drift-nocheck", "drift-addressed"]
 MUTATIONS = 20  # 4 files x 4, the link, the unit stopped and disabled, the cron entry
 
 
@@ -54,6 +54,20 @@ def test_lanes_side_by_side_give_the_serial_matrix_row_for_row(suite: Suite, ser
         assert verdicts(suite.cases[name]) == verdicts(serial.cases[name])
         assert suite.cases[name]["drift"] == serial.cases[name]["drift"]
     assert leftovers(serial.run) == []
+
+
+def test_clones_a_deployer_leaves_unlike_its_machine_take_no_rows_and_every_row_is_the_machines(suite: Suite) -> None:
+    """drift-addressed writes the address it reached the host at: every apply on a clone leaves the clone unlike
+    the machine. The first row a clone ran proves it so; that row runs again on the machine, with all the others."""
+    case = suite.cases["drift-addressed"]
+    (note,) = [f for f in case["finding"] if "clones take no rows" in f]
+    assert note.startswith("warn: drift: clones take no rows: an apply leaves a clone of web1 unlike the machine")
+    assert "/etc/drift/listen" in note
+    rows = matrix(case)
+    assert {healed for _, healed in rows.values()} == {"yes"}  # as on the machine: the clone's rows are not kept
+    assert rows["edit /etc/drift/app.conf"] == ("yes", "yes")
+    assert rows["edit /etc/drift/listen"] == ("MISSED", "yes")  # its check does not look at it
+    assert case["outcome"] == ["failed"]
 
 
 def test_a_good_check_and_deployer_pass_every_derived_mutation(suite: Suite) -> None:

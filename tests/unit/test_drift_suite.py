@@ -549,20 +549,38 @@ class Rendezvous:
         return wrapped
 
 
-class Clones:
-    """Clones of a lab's hosts as they were when frozen; `refuse` makes the next clones fail their check."""
+class Elsewhere(Lab):
+    """A clone of a deployer that writes its host's own address into /a: an apply there never leaves it as the
+    original converged."""
 
-    def __init__(self, lab: Lab, **options: Any) -> None:
-        self.lab, self.options, self.made, self.refuse = lab, options, [], False
+    def apply(self, mutation: Mutation) -> Healing:
+        healing = super().apply(mutation)
+        for host in self.hosts.values():
+            host.files["/a"] = ("alpha@198.51.100.20", host.files["/a"][1])
+        return Healing([*healing.remaining, *(line for name in self.hosts for line in self.compare(name))])
+
+
+class Clones:
+    """Clones of a lab's hosts as they were when frozen; `refuse` makes the next clones fail their check,
+    `elsewhere` makes them clones of a deployer that writes its host's address."""
+
+    def __init__(self, lab: Lab, *, elsewhere: bool = False, **options: Any) -> None:
+        self.lab, self.options, self.made, self.refuse, self.elsewhere = lab, options, [], False, elsewhere
         self.frozen: dict[str, Host] = {}
         self.discarded: list[Strategy] = []
+        self.proved: list[Strategy] = []
         self.meeting: Rendezvous | None = None
 
     def freeze(self) -> None:
         self.frozen = copy.deepcopy(self.lab.hosts)
 
+    def prove(self, lane: Strategy) -> list[str]:
+        self.proved.append(lane)
+        lane.heal(Mutation("pve1", "custom", "proof", "NOOP", ()))
+        return [line for name in lane.lab.hosts for line in lane.compare(name)]
+
     def lane(self) -> Strategy:
-        clone = Lab()
+        clone = Elsewhere() if self.elsewhere else Lab()
         clone.hosts = copy.deepcopy(self.frozen)
         for host in clone.hosts.values():
             host.restore_works = True  # what could not be put back was the lane's host, not the image
@@ -603,6 +621,37 @@ def test_lanes_give_the_serial_matrix_row_for_row() -> None:
     assert clones.made and parallel.lanes == len(clones.made) + 1
     assert all(any(e.startswith("before") for e in c.events) for c in clones.made)  # every clone ran rows
     assert all(not any(e.startswith("save") for e in c.events) for c in clones.made)  # clones carry the save
+
+
+def test_a_clone_is_proven_by_its_first_healed_row_or_once_by_an_apply_and_its_rows_stand() -> None:
+    healable = [edit("/a"), edit("/b"), delete("/a"), edit("/b", "again")]
+    lab = Lab()
+    clones = Clones(lab)
+    report = run_on_lanes(lab, clones, healable, lanes=2, every_lane=True)
+    assert outcomes(report) == [(DETECTED, "yes")] * 4 and clones.proved == []  # healed there: proven
+
+    unhealable = [chmod("/a"), chmod("/b"), chmod("/a", "640"), chmod("/b", "640")]
+    serial = Lab().run(unhealable)
+    lab = Lab()
+    clones = Clones(lab)
+    report = run_on_lanes(lab, clones, unhealable, lanes=2, every_lane=True)
+    assert outcomes(report) == outcomes(serial)
+    assert len(clones.proved) == len(clones.made) == 1  # its first unhealed row proved it, the next did not
+    assert report.notes == []
+
+
+def test_clones_an_apply_leaves_unlike_the_machines_take_no_rows_and_theirs_run_again_on_the_machines() -> None:
+    mutations = [edit("/a"), edit("/b"), delete("/a"), chmod("/b"), edit("/b", "again")]
+    serial = Lab().run(mutations)
+    lab = Lab()
+    clones = Clones(lab, elsewhere=True)
+    report = run_on_lanes(lab, clones, mutations, lanes=2, every_lane=True)
+    assert [r.mutation for r in report.rows] == mutations
+    assert outcomes(report) == outcomes(serial)  # every row as the machines give it, none as a clone did
+    assert len(clones.made) == 1 and clones.discarded == clones.proved  # proved once, then gone
+    assert report.notes == ["clones take no rows: /a: content 'alpha@198.51.100.20'"]
+    ran_on_lab = [e.removeprefix("before ") for e in lab.events if e.startswith("before")]
+    assert sorted(ran_on_lab) == sorted(m.id for m in mutations)  # the clone's row too, again
 
 
 def test_clones_start_from_the_frozen_converged_hosts_after_the_save() -> None:

@@ -4,6 +4,8 @@
 # secret), /opt/drift/run.sh and the link /usr/local/bin/drift-run to it, /etc/cron.d/drift, and
 # drift.service (enabled, running). Wrong on purpose when the Job says so:
 #   FLAW=keep-mode  the deploy rewrites content only: a changed mode or owner stays (not healed)
+#   FLAW=own-address  the deploy also writes the address it reached the host at to /etc/drift/listen, which the
+#                   check does not look at (a copy of the host at another address ends up different)
 #   CHECK=blind     the check always passes
 #   CHECK=vague     the check fails on drift without saying what drifted
 set -euo pipefail
@@ -15,7 +17,7 @@ if [[ $action == check && ${CHECK:-} == blind ]]; then
     exit 0
 fi
 set +e
-out=$(ssh "${ssh_opts[@]}" "root@$TARGET_HOST" "ACTION=$action FLAW='${FLAW:-none}' API_TOKEN='$API_TOKEN' bash -s" <<'REMOTE'
+out=$(ssh "${ssh_opts[@]}" "root@$TARGET_HOST" "ACTION=$action FLAW='${FLAW:-none}' TARGET='$TARGET_HOST' API_TOKEN='$API_TOKEN' bash -s" <<'REMOTE'
 set -euo pipefail
 # manage PATH MODE OWNER CONTENT: deploy writes it (content, then mode and owner); check compares.
 manage() {
@@ -47,6 +49,7 @@ token = $API_TOKEN"
 manage /opt/drift/run.sh 755 root '#!/bin/sh
 exec sleep infinity'
 link /opt/drift/run.sh /usr/local/bin/drift-run
+[[ $ACTION == check || $FLAW != own-address ]] || manage /etc/drift/listen 644 root "listen = $TARGET:8080"
 manage /etc/cron.d/drift 644 root '*/15 * * * * root /usr/local/bin/drift-run --once'
 manage /etc/systemd/system/drift.service 644 root '[Unit]
 Description=drift test service
