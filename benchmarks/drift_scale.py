@@ -6,10 +6,10 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 
 - one apply of seed-nut, and machine start: the gate's yardstick;
 - the gate: ``pytest --deployer seed-nut`` (converge inside idempotency, rollback; drift is not in it), its
-  ratio to one apply plus machine start, and the harness's own share of its wall time: the time no pod of the
-  deployer's was running (the engine's start and die events of every pod), its tests counted as the harness's;
-  beside it, the share of the scenarios' times added up, from the run's JUnit (each apply's pod time, the verify
-  steps);
+  ratio to one apply plus machine start, and the harness's own share of its wall time: the time when neither a
+  pod of the deployer's (the engine's start and die events of each) nor its tests (the verify steps, on the
+  run's timeline in JUnit) were running; beside it, the share of the scenarios' times added up, from the JUnit
+  (each apply's pod time, the verify steps);
 - the full drift matrix on K = 1, 2, 4 lanes (clones of the converged machine), and quick against full;
 - the same K=2 against K=1 ratio on pve-nut;
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
@@ -102,22 +102,27 @@ def matrix(bench: Workbench, spec: DeployerSpec, lanes: int, tier: str) -> dict[
 
 
 def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
-    """The default run, with JUnit: its wall time, the share of it no pod of the deployer's was running, and the
-    harness's share of the scenarios' times added up: everything but what the deployer's pods ran (each apply says
-    so) and the deployer's tests (the verify steps). Nothing else may run pods meanwhile."""
-    with tempfile.TemporaryDirectory() as folder, PodTimes(bench) as pods:
+    """The default run, with JUnit: its wall time, the share of it when neither the deployer's pods nor its tests
+    ran, and the harness's share of the scenarios' times added up: everything but what the deployer's pods ran
+    (each apply says so) and the deployer's tests (the verify steps). Nothing else may run pods meanwhile."""
+    with tempfile.TemporaryDirectory() as folder:
         junit = Path(folder) / "gate.xml"
         command = [sys.executable, "-m", "pytest", "--deployer", spec.name, "-q", "-p", "no:cacheprovider"]
-        begun, started = time.perf_counter(), time.time()
-        result = subprocess.run([*command, f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True)
-        wall, ended = time.perf_counter() - begun, time.time()
+        with PodTimes(bench) as pods:
+            begun, started = time.perf_counter(), time.time()
+            result = subprocess.run([*command, f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True)
+            wall, ended = time.perf_counter() - begun, time.time()
         if result.returncode != 0:
             print(result.stdout[-4000:], file=sys.stderr)
             raise SystemExit(f"pytest --deployer {spec.name} failed")
-        running = pods.covered(started, ended)
         total = deployer = 0.0
+        count = pods.count
         for case in ET.parse(junit).iter("testcase"):
             properties = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
+            for name, value in properties:
+                if name == "steps_data":  # the deployer's tests: its own work as much as its pods
+                    steps = json.loads(value)
+                    pods.spans += [(s["at"], s["at"] + s["seconds"]) for s in steps if s["step"] == "verify"]
             if any(name == "shared" for name, _ in properties):
                 continue  # converge's steps are idempotency's: counted there
             for name, value in properties:
@@ -128,11 +133,12 @@ def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
                     deployer += sum(float(seconds) for seconds in re.findall(r"verify ([\d.]+) s", value))
                 elif name.startswith("apply"):
                     deployer += sum(float(seconds) for seconds in re.findall(r"its pods ran ([\d.]+) s", value))
+    running = pods.covered(started, ended)
     return {
         "wall_s": wall,
-        "pods_running_s": running,
+        "deployer_running_s": running,
         "harness_share_of_wall": 1 - running / (ended - started),
-        "pods": pods.count,
+        "pods": count,
         "scenarios_s": total,
         "deployer_s": deployer,
         "harness_share_of_scenarios": 1 - deployer / total,
@@ -140,7 +146,8 @@ def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
 
 
 class PodTimes:
-    """The engine's events for the harness's pods while the block runs: when each started and when it died."""
+    """The engine's events for the harness's pods while the block runs: when each started and when it died (and
+    any other span of the deployer's own work added to :attr:`spans`)."""
 
     def __init__(self, bench: Workbench) -> None:
         self.client = bench.client

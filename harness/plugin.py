@@ -27,7 +27,7 @@ from harness.deployer.spec import SPEC_FILE, DeployerSpec
 from harness.drift.options import TIERS, DriftOptions
 from harness.engine.client import connect
 from harness.errors import EngineUnavailable, HarnessError, NoPreviousVersion, NotApplicable, engine_error
-from harness.faults.spec import ALL
+from harness.faults.spec import ALL, ONE
 from harness.images.catalog import Catalog
 from harness.images.given import parse_images, resolve_image
 from harness.kustomize.render import renderer
@@ -410,10 +410,10 @@ class DeployerFile(pytest.File):
             if scenario.workload not in ("any", spec.workload):
                 continue
             for fault in scenario.faults:
-                if fault.machine != ALL and fault.machine not in machines:
+                if fault.machine not in (ALL, ONE) and fault.machine not in machines:
                     raise self.CollectError(
                         f"{scenario.path}: a fault names machine {fault.machine!r}, which {spec.name} has not\n"
-                        f"  fix: use one of: {', '.join(sorted(machines))}, or `all`"
+                        f"  fix: use one of: {', '.join(sorted(machines))}, `one` or `all`"
                     )
             item = ScenarioItem.from_parent(self, name=scenario.name, spec=spec, scenario=scenario)
             item.add_marker(scenario.name)

@@ -30,7 +30,7 @@ from harness.engine.locks import build_lock
 from harness.engine.probe import Capabilities
 from harness.engine.sweep import mark_kept, sweep
 from harness.errors import EngineUnavailable, HarnessError, NotApplicable
-from harness.faults.spec import NO_WORLD, OUTAGE
+from harness.faults.spec import NO_WORLD, ONE, OUTAGE
 from harness.gitops.update import plan
 from harness.images.given import GivenImage
 from harness.scenario.model import Scenario
@@ -311,6 +311,8 @@ def applicable(spec: DeployerSpec, scenario: Scenario, drift: DriftOptions) -> N
         raise NotApplicable(CRASH_POINTS_SKIPPED)
     if any(f.kind == OUTAGE for f in scenario.faults) and spec.world is None:
         raise NotApplicable(NO_WORLD)
+    if any(f.machine == ONE for f in scenario.faults) and len(spec.machines) < 2:
+        raise NotApplicable(f"one host down among several: {spec.name} configures {len(spec.machines)} machine")
     if {"gitops-before", "gitops-push"} & set(scenario.steps):
         plan(spec)  # no Flux objects, no history, no policy over the Job's image: skipped before machines start
 

@@ -55,9 +55,10 @@ def applied(deployment: Deployment, version: Version) -> StepReport:
             report.failure += "\n" + targets_nothing(deployment, deployment.workload.placements())
         return report
     report.section(f"apply {number} ({version.label}): deployer log", result.describe())
-    if number == 1:
+    first = not any(applied.result.succeeded for applied in deployment.history[:-1])  # a fault may fail apply 1
+    if first:
         _derive(deployment, report)
-    for machine, derived in deployment.state.derived.items() if number == 1 else ():
+    for machine, derived in deployment.state.derived.items() if first else ():
         report.add(r.WATCHED, f"{machine}: {len(derived.paths)} path(s), {len(derived.units)} unit(s) derived")
         report.section(f"watched on {machine}", derived.describe())
     return report

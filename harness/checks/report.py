@@ -51,6 +51,7 @@ LINT_DATA = "lint_data"  # each lint finding as data: check, severity, file, lin
 FAULT = "fault"  # what struck (or was armed), and where
 HEALED = "healed"
 APPLY_FAILED = "apply_failed"  # a failed apply, as a fault scenario expects
+HOST_DOWN = "host_down"  # a fleet with one host down: each host, converged during the fault or not
 CRASH_POINTS = "crash_points"  # how many, how many fail, the cost of one
 CRASH_POINT = "crash_point"  # one line per point
 LEFTOVER = "leftover"

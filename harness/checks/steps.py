@@ -22,6 +22,7 @@ from harness.checks.faults import (
     fault,
     heal,
 )
+from harness.checks.fleet import expect_others_converged
 from harness.checks.gitops import gitops, gitops_report
 from harness.checks.gitops_update import gitops_before, gitops_push
 from harness.checks.idempotency import expect_no_diff, snapshot
@@ -52,6 +53,7 @@ STEPS: dict[str, Callable[[Deployment], StepReport]] = {
     "expect-host-unchanged": expect_host_unchanged,
     "expect-failed-or-unchanged": expect_failed_or_unchanged,
     "expect-converges-on-rerun": expect_converges_on_rerun,
+    "expect-others-converged": expect_others_converged,
     "crash-points": crash_points_step,
     "lint": lint,
     "cron-files": cron_files,
@@ -82,6 +84,7 @@ class StepRun:
     report: StepReport
     seconds: float
     started: float = 0.0  # seconds after the scenario's steps began (its pristine scan, if it has one)
+    at: float = 0.0  # when it started, in seconds since the epoch: scenarios side by side on one clock
 
     @property
     def failed(self) -> bool:
@@ -92,7 +95,13 @@ def record_timing(log: ScenarioLog, runs: Sequence[StepRun]) -> None:
     """How long each step took: a line for people, and the timeline as data (the HTML report's bars)."""
     log.record(r.TIMING, ", ".join(f"{run.step} {run.seconds:.1f} s" for run in runs))
     timeline = [
-        {"step": run.step, "start": round(run.started, 3), "seconds": round(run.seconds, 3), "failed": run.failed}
+        {
+            "step": run.step,
+            "start": round(run.started, 3),
+            "seconds": round(run.seconds, 3),
+            "failed": run.failed,
+            "at": round(run.at, 3),
+        }
         for run in runs
     ]
     log.record(r.STEPS_DATA, json.dumps(timeline, separators=(",", ":")))
@@ -113,7 +122,9 @@ def run_steps(
     deployment.faults.plan(faults)  # each `fault` step strikes the next
     if NEEDS_PRISTINE & set(steps):
         deployment.state.scan_pristine()
-        timeline.runs.append(StepRun("pristine scan", StepReport(), time.monotonic() - timeline.begun))
+        timeline.runs.append(
+            StepRun("pristine scan", StepReport(), time.monotonic() - timeline.begun, at=timeline.begun_at)
+        )
     with timeline:
         for number, step in enumerate(steps, 1):
             go_on()
@@ -141,7 +152,7 @@ class _Timeline:
 
     def __init__(self, log: ScenarioLog, done: list[StepRun] | None) -> None:
         self.log, self.done, self.runs = log, done, list[StepRun]()
-        self.begun = time.monotonic()
+        self.begun, self.begun_at = time.monotonic(), time.time()
 
     def __enter__(self) -> _Timeline:
         return self
@@ -150,7 +161,7 @@ class _Timeline:
         record_timing(self.log, self.runs)
 
     def run(self, step: str, call: Callable[[], StepReport]) -> None:
-        started = time.monotonic()
+        started, at = time.monotonic(), time.time()
         report = StepReport(failure="it stopped with an error")  # until it returns
         try:
             report = call()
@@ -158,7 +169,7 @@ class _Timeline:
             report = StepReport()  # the item is skipped: no failure of the step
             raise
         finally:
-            self.runs.append(StepRun(step, report, time.monotonic() - started, started - self.begun))
+            self.runs.append(StepRun(step, report, time.monotonic() - started, started - self.begun, at))
         self.log.add(report)
         if self.done is not None:
             self.done.append(self.runs[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +28,19 @@ CGROUP2_MAGIC, TMPFS_MAGIC, CGROUP_MAGIC = "63677270", "1021994", "27e0eb"  # st
 
 
 def probe(client: docker.DockerClient, image: str, ownership: Ownership) -> Capabilities:
-    """Ask the engine directly; ``image`` is any local image with /bin/true and coreutils' stat."""
-    info = client.info()
-    security = " ".join(info.get("SecurityOptions") or [])
-    return Capabilities(
-        server_version=str(client.version().get("Version", "?")),
-        cgroup_version=cgroup_version(client, image, ownership) or int(info.get("CgroupVersion") or 1),
-        privileged=privileged_works(client, image, ownership),
-        apparmor="apparmor" in security,
-    )
+    """Ask the engine directly; ``image`` is any local image with /bin/true and coreutils' stat. The two probe
+    containers run side by side: the probe is on every run's way to its first machine."""
+    with ThreadPoolExecutor(2, thread_name_prefix="probe") as pool:
+        cgroup = pool.submit(cgroup_version, client, image, ownership)
+        privileged = pool.submit(privileged_works, client, image, ownership)
+        info = client.info()
+        security = " ".join(info.get("SecurityOptions") or [])
+        return Capabilities(
+            server_version=str(client.version().get("Version", "?")),
+            cgroup_version=cgroup.result() or int(info.get("CgroupVersion") or 1),
+            privileged=privileged.result(),
+            apparmor="apparmor" in security,
+        )
 
 
 def cgroup_version(client: docker.DockerClient, image: str, ownership: Ownership) -> int | None:

@@ -17,7 +17,7 @@ from docker.models.networks import Network
 from harness.errors import HarnessError
 from harness.faults.kinds import KINDS
 from harness.faults.log_trigger import LogTrigger
-from harness.faults.spec import ALL, OUTAGE, FaultSpec
+from harness.faults.spec import ALL, ONE, OUTAGE, FaultSpec
 from harness.hosts.journal import HELD, JOURNAL
 from harness.hosts.machine import Machine
 from harness.state.diff import Change
@@ -53,6 +53,7 @@ class Faults:
         self.log_trigger: LogTrigger | None = None  # the armed fault's, when a line of the log strikes it
         self.snapshots_before: int | None = None  # how many snapshots there were when the first fault came
         self.converged_snapshot: int | None = None  # its index
+        self.struck_machines: list[str] = []  # every machine a fault struck in this scenario, healed or not
 
     def plan(self, faults: tuple[FaultSpec, ...]) -> None:
         self.pending = list(faults)
@@ -73,7 +74,7 @@ class Faults:
         if not spec.armed:
             self._strike(strike)
             self.active.append(strike)
-            return f"{spec.describe()}: struck"
+            return f"{spec.describe()}: struck" + (f" {', '.join(strike.struck)}" if spec.machine == ONE else "")
         self.armed = strike
         return f"{spec.describe()}: armed"
 
@@ -88,6 +89,7 @@ class Faults:
         for machine in strike.machines:
             KINDS[spec.kind].strike(machine, self.network, spec.path)
             strike.struck.append(machine.name)
+            self.struck_machines.append(machine.name)
 
     def heal(self) -> list[str]:
         """Every fault undone, the last first; an armed one that never struck is dropped."""
@@ -207,9 +209,11 @@ class Faults:
         machines = self.testbed.machines
         if spec.machine == ALL:
             return list(machines.values())
+        if spec.machine == ONE:
+            return list(machines.values())[:1]
         if spec.machine not in machines:
             raise HarnessError(
                 f"a fault names machine {spec.machine!r}, which this deployment has not",
-                fix=f"use one of: {', '.join(machines)}, or `all`",
+                fix=f"use one of: {', '.join(machines)}, `one` or `all`",
             )
         return [machines[spec.machine]]

@@ -7,6 +7,7 @@ faults:
   - {kind: outage}                                      # every URL of the spec's `world` answers 404
   - {kind: outage, urls: [https://example.com/a.tar.gz], response: {cut_after: 100, file: files/a.tar.gz}}
   - {kind: stop-sshd, after_log: "configs copied"}      # during the next apply, when its log prints that
+  - {kind: stop-sshd, machine: one}                     # the first machine of several (none: not applicable)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from harness.yaml_fields import Fields
 
 KINDS = ("stop-sshd", "pause", "stop", "partition", "fill-path", "rotate-host-key", "reboot", "outage")
 ALL = "all"
+ONE = "one"  # the first of the deployer's machines: one host down among several
 OUTAGE = "outage"  # the world's, not a machine's: its URLs answer otherwise
 OUTAGE_RESPONSE = Response(status=404)
 NO_WORLD = "the spec has no `world`: an outage of the world around the deployer does not concern it"
@@ -45,7 +47,7 @@ class FaultSpec:
             what += ", no answer" if self.response.hang else ""
             urls = ", ".join(self.urls) if self.urls else "every URL of the world"
             return f"outage ({what}) of {urls}, {self._when()}"
-        where = "every machine" if self.machine == ALL else self.machine
+        where = {ALL: "every machine", ONE: "one machine of several"}.get(self.machine, self.machine)
         what = f"{self.kind} {self.path}" if self.path else self.kind
         return f"{what} on {where}, {self._when()}"
 

@@ -12,8 +12,9 @@ from harness.resources import scenarios_dir
 from harness.yaml_fields import Fields, load_yaml_documents
 
 WORKLOADS = ("any", "job", "daemonset")
-# Steps that compare or mutate what earlier steps took: (that step, how many, what is missing, the fix).
-_PREREQUISITES = {
+# Steps that compare or mutate what earlier steps took: (that step or any of those, how many, what is missing, the
+# fix).
+_PREREQUISITES: dict[str, tuple[str | tuple[str, ...], int, str, str]] = {
     "expect-no-diff": (
         "snapshot",
         2,
@@ -28,10 +29,10 @@ _PREREQUISITES = {
         "put `apply` and `snapshot` before `drift`",
     ),
     "fault": (
-        "snapshot",
+        ("snapshot", "scan"),
         1,
-        "strikes a host no snapshot saw: nothing to compare it with afterwards",
-        "put `apply` and `snapshot` before the first `fault`",
+        "strikes a host no snapshot or scan saw: nothing to compare it with afterwards",
+        "put `apply` and `snapshot` (or a `scan`) before the first `fault`",
     ),
     "crash-points": (
         "snapshot",
@@ -44,6 +45,12 @@ _PREREQUISITES = {
         1,
         "compares the host with the converged snapshot, and none comes before it",
         "put `apply` and `snapshot` before it",
+    ),
+    "expect-others-converged": (
+        "scan",
+        4,
+        "compares four scans (before, with a host down, once healed, once more), and fewer come before it",
+        "take a `scan` before the `fault` and after each of the three applies",
     ),
 }
 
@@ -70,7 +77,7 @@ def load_scenario(path: Path) -> Scenario:
         if not isinstance(step, str) or step not in STEPS:
             raise top.error(f"steps[{index}]", f"is {step!r}, which is not a step", f"use one of: {', '.join(STEPS)}")
         needed = _PREREQUISITES.get(step)
-        if needed is not None and steps[:index].count(needed[0]) < needed[1]:
+        if needed is not None and sum(steps[:index].count(kind) for kind in _kinds(needed[0])) < needed[1]:
             raise top.error(f"steps[{index}]", needed[2], needed[3])
     workload = top.choice("workload", "any", WORKLOADS)
     for index, step in enumerate(steps):
@@ -86,6 +93,10 @@ def load_scenario(path: Path) -> Scenario:
             "give each `fault` step its fault, in order",
         )
     return Scenario(top.text("name", path.stem), top.text("description", ""), tuple(steps), path, workload, faults)
+
+
+def _kinds(needed: str | tuple[str, ...]) -> tuple[str, ...]:
+    return needed if isinstance(needed, tuple) else (needed,)
 
 
 def scenarios_for(deployer_folder: Path | None = None) -> list[Scenario]:

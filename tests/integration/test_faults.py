@@ -168,5 +168,5 @@ def test_a_fault_naming_a_machine_the_deployer_has_not_is_a_collection_error(tmp
     code, output = run("--deployers-dir", str(root), "--deployer", "fault-typo", "--collect-only")
     assert code != 0, output
     assert "a fault names machine 'bxo', which fault-typo has not" in output
-    assert "fix: use one of: box, or `all`" in output
+    assert "fix: use one of: box, `one` or `all`" in output
     assert "Traceback" not in output

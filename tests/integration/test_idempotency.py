@@ -10,7 +10,10 @@ import json
 import pytest
 from pytest_runs import Suite, leftovers, run_suite
 
-DEPLOYERS = ["idem-correct", "idem-append", "idem-timestamp", "idem-chmod", "idem-restart", "idem-rewrite"]
+DEPLOYERS = [
+    "idem-correct", "idem-append", "idem-timestamp", "idem-chmod", "idem-restart", "idem-rewrite",
+    "ansible-nut-appends",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,7 @@ def test_a_correct_deployer_passes_without_findings(suite: Suite) -> None:
         ("idem-timestamp", ("file", "/etc/idem/app.conf", "content")),
         ("idem-chmod", ("file", "/etc/idem/app.conf", "metadata")),
         ("idem-restart", ("unit", "idem.service", "restarted")),
+        ("ansible-nut-appends", ("file", "/etc/environment", "content")),  # Ansible said changed=0
     ],
 )
 def test_each_flaw_fails_with_its_item_named(suite: Suite, deployer: str, expected: tuple[str, str, str]) -> None:

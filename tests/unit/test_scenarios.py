@@ -125,6 +125,14 @@ def test_a_fault_can_wait_for_a_line_of_the_deployer_s_log(tmp_path: Path) -> No
     assert fault.describe().endswith("when the deployer's log prints 'downloading release' in the next apply")
 
 
+def test_host_down_strikes_one_machine_after_a_scan_and_compares_four_scans() -> None:
+    scenario = {s.name: s for s in scenarios_for()}["host-down"]
+    assert scenario.workload == "job"
+    assert [(f.kind, f.machine) for f in scenario.faults] == [("stop-sshd", "one")]
+    assert scenario.steps[:2] == ("scan", "fault") and scenario.steps.count("scan") == 4
+    assert scenario.faults[0].describe() == "stop-sshd on one machine of several, now"
+
+
 @pytest.mark.parametrize(
     ("faults", "steps", "expected"),
     [
@@ -135,7 +143,12 @@ def test_a_fault_can_wait_for_a_line_of_the_deployer_s_log(tmp_path: Path) -> No
         ("[{kind: fill-path}]", "[apply, snapshot, fault]", "`faults[0].path` goes with `kind: fill-path`"),
         ("[{kind: fill-path, path: etc}]", "[apply, snapshot, fault]", "is 'etc', not an absolute path"),
         ("[{kind: pause, when: later}]", "[apply, snapshot, fault]", "`faults[0].when` unknown field"),
-        ("[{kind: stop-sshd}]", "[apply, fault]", "strikes a host no snapshot saw"),
+        ("[{kind: stop-sshd}]", "[apply, fault]", "strikes a host no snapshot or scan saw"),
+        (
+            "[{kind: stop-sshd, machine: one}]",
+            "[scan, fault, apply, scan, heal, apply, scan, apply, expect-others-converged]",
+            "compares four scans",
+        ),
         ("{kind: stop-sshd}", "[apply, snapshot, fault]", "`faults` must be a list of faults"),
         ("[{kind: outage, machine: pve1}]", "[apply, snapshot, fault]", "strikes the world"),
         ("[{kind: outage, after_command: 2}]", "[apply, snapshot, fault]", "is not supported for outage"),

@@ -65,8 +65,8 @@ def test_the_shorter_scenario_reports_only_its_own_steps_of_the_run() -> None:
         ("apply", "apply ran"),
         ("verify", "verify ran"),
         ("timing", "apply 0.5 s, verify 0.5 s"),
-        ("steps_data", '[{"step":"apply","start":0.0,"seconds":0.5,"failed":false},'
-                       '{"step":"verify","start":0.0,"seconds":0.5,"failed":false}]'),
+        ("steps_data", '[{"step":"apply","start":0.0,"seconds":0.5,"failed":false,"at":0.0},'
+                       '{"step":"verify","start":0.0,"seconds":0.5,"failed":false,"at":0.0}]'),
     ]  # fmt: skip
 
 

@@ -13,9 +13,10 @@ for f in udevadm shutdown reboot poweroff halt; do
     ln -sf harness-stub /usr/local/sbin/$f
 done
 
-# NUT (metapackage: nut-server + nut-client) and socat for the 8006 listener.
+# NUT (metapackage: nut-server + nut-client) and socat for the 8006 listener; python3 and python3-apt, which a
+# PVE install has (Ansible's modules need them on the host).
 apt-get update
-apt-get install -y --no-install-recommends nut socat
+apt-get install -y --no-install-recommends nut socat python3 python3-apt
 apt-get clean
 
 # Absolute paths must reach the stubs too: upsmon's SHUTDOWNCMD is

@@ -1,0 +1,77 @@
+# Runs on each host (bash -s, as root) with $admin, $monitor and $version set: NUT's files, the .env, the cron
+# entry, the units. Files are only rewritten when their content differs; NUT restarts only when they changed.
+set -euo pipefail
+base=/opt/nut-fleet
+changed=0
+
+# put PATH MODE OWNER:GROUP: the file from stdin, when it differs (content, then mode and owner)
+put() {
+    local path=$1 mode=$2 owner=$3 tmp
+    tmp=$(mktemp "$(dirname "$path")/.nut-fleet.XXXXXX")
+    cat >"$tmp"
+    if [[ -f $path ]] && cmp -s "$tmp" "$path"; then
+        rm -f "$tmp"
+    else
+        mv -f "$tmp" "$path"
+        echo "changed $path"
+        changed=1
+    fi
+    if [[ $(stat -c '%a %U:%G' "$path") != "${mode#0} $owner" ]]; then
+        chmod "$mode" "$path" && chown "$owner" "$path"
+        echo "fixed $path"
+    fi
+}
+
+dpkg -s nut >/dev/null 2>&1 || { echo "nut is not installed on $(hostname)" >&2; exit 1; }
+install -d -m 0755 "$base"
+
+put /etc/nut/nut.conf 0640 root:nut <<<'MODE=netserver'
+put /etc/nut/ups.conf 0640 root:nut <<'CONF'
+maxretry = 3
+
+[ups]
+	driver = usbhid-ups
+	port = auto
+	desc = "UPS of this Proxmox host"
+CONF
+put /etc/nut/upsd.conf 0640 root:nut <<<'LISTEN 127.0.0.1 3493'
+put /etc/nut/upsd.users 0640 root:nut <<CONF
+[admin]
+	password = $admin
+	actions = SET
+	instcmds = ALL
+
+[upsmon]
+	password = $monitor
+	upsmon primary
+CONF
+put /etc/nut/upsmon.conf 0640 root:nut <<CONF
+MONITOR ups@localhost 1 upsmon $monitor primary
+MINSUPPLIES 1
+SHUTDOWNCMD "/sbin/shutdown -h +0"
+POWERDOWNFLAG /etc/killpower
+CONF
+put "$base/.env" 0600 root:root <<CONF
+NUT_ADMIN_PASSWORD=$admin
+NUT_MONITOR_PASSWORD=$monitor
+CONF
+put /etc/cron.d/nut-fleet 0644 root:root <<'CONF'
+*/10 * * * * root upsc ups@localhost ups.status >/dev/null 2>&1 || logger -t nut-fleet "upsd does not answer"
+CONF
+
+if (( changed )); then
+    systemctl stop nut-monitor.service nut-server.service
+    systemctl restart nut-driver-enumerator.service
+    systemctl restart nut-driver.target
+    echo "restarted NUT"
+fi
+systemctl enable --quiet nut-driver.target nut-driver@ups.service nut-server.service nut-monitor.service
+systemctl start nut-driver@ups.service nut-server.service nut-monitor.service
+for _ in $(seq 30); do
+    status=$(upsc ups@localhost ups.status 2>/dev/null || true)
+    [[ -n $status && $status != WAIT ]] && break
+    sleep 1
+done
+[[ -n $status && $status != WAIT ]] || { echo "upsd does not report ups@localhost" >&2; exit 1; }
+put "$base/.version" 0644 root:root <<<"$version"
+echo "$(hostname): ups.status $status"
