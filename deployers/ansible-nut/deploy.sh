@@ -37,8 +37,17 @@ code=$?
 set -e
 printf '%s\n' "$out"
 (( code == 0 )) || { echo "ansible-playbook --check failed (exit $code): drift not checked"; exit 2; }
-if grep -Eq ' changed=[1-9]' <<<"$out"; then
-    echo "DRIFT: the role would change what the lines marked 'changed' name"
+# A line for each task (and loop item) that would change: the task's name says what it manages.
+drift=$(awk '
+    /^TASK \[/ { task = $0; sub(/^TASK \[([^]:]*: )?/, "", task); sub(/\] \**$/, "", task); next }
+    /^(RUNNING HANDLER|PLAY)/ { task = ""; next }
+    /^changed: / && task != "" {
+        item = ""
+        if (match($0, /\(item=[^)]*\)/)) item = ": " substr($0, RSTART + 6, RLENGTH - 7)
+        print "DRIFT " task item
+    }' <<<"$out")
+if [[ -n $drift ]] || grep -Eq ' changed=[1-9]' <<<"$out"; then
+    printf '%s\n' "${drift:-DRIFT: the role would change something (see the output above)}"
     exit 1
 fi
 echo "no drift"
