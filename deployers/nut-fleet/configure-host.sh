@@ -1,5 +1,6 @@
 # Runs on each host (bash -s, as root) with $admin, $monitor and $version set: NUT's files, the .env, the cron
 # entry, the units. Files are only rewritten when their content differs; NUT restarts only when they changed.
+# shellcheck disable=SC2154  # admin, monitor and version: deploy.sh reads them from stdin before this script
 set -euo pipefail
 base=/opt/nut-fleet
 changed=0

@@ -53,7 +53,7 @@ class Faults:
         self.log_trigger: LogTrigger | None = None  # the armed fault's, when a line of the log strikes it
         self.snapshots_before: int | None = None  # how many snapshots there were when the first fault came
         self.converged_snapshot: int | None = None  # its index
-        self.struck_machines: list[str] = []  # every machine a fault struck in this scenario, healed or not
+        self.history: list[Strike] = []  # every fault that struck in this scenario, healed or not
 
     def plan(self, faults: tuple[FaultSpec, ...]) -> None:
         self.pending = list(faults)
@@ -89,7 +89,7 @@ class Faults:
         for machine in strike.machines:
             KINDS[spec.kind].strike(machine, self.network, spec.path)
             strike.struck.append(machine.name)
-            self.struck_machines.append(machine.name)
+        self.history.append(strike)
 
     def heal(self) -> list[str]:
         """Every fault undone, the last first; an armed one that never struck is dropped."""
@@ -116,6 +116,15 @@ class Faults:
     def own_change(self, change: Change) -> bool:
         """Whether a fault that struck made this change itself (sshd stopped), not the deployer."""
         return any(KINDS[s.spec.kind].own_change(change) and change.machine in s.struck for s in self._struck())
+
+    @property
+    def struck_machines(self) -> list[str]:
+        """Every machine a fault struck in this scenario, healed or not."""
+        return list(dict.fromkeys(name for strike in self.history for name in strike.struck))
+
+    def made_by_any(self, change: Change) -> bool:
+        """Whether a fault that struck in this scenario, healed or not, made this change itself."""
+        return any(KINDS[s.spec.kind].own_change(change) and change.machine in s.struck for s in self.history)
 
     def struck_now_everywhere_reachable(self) -> bool:
         """The last fault struck at once, and the harness still reaches every machine it struck (a snapshot of the
