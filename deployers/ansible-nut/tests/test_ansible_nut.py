@@ -1,6 +1,8 @@
 """Post-deploy checks for ansible-nut: the host after the role ran (fixtures from the harness: host, secrets)."""
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -71,4 +73,7 @@ def test_the_battery_check_logs_a_line(host):
 
 
 def test_the_version_is_stamped(host):
-    assert host.file(f"{BASE}/.version").content_string.strip() == "1.0.0"
+    dockerfile = (Path(__file__).resolve().parent.parent / "Dockerfile").read_text()
+    version = re.search(r"^ARG VERSION=(\S+)", dockerfile, re.M)
+    assert version, "the Dockerfile has no ARG VERSION=..."
+    assert host.file(f"{BASE}/.version").content_string.strip() == version.group(1)
