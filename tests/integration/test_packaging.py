@@ -62,6 +62,7 @@ def test_the_wheel_ships_vms_and_scenarios_and_works_in_another_repository(tmp_p
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # lint, converge, idempotency and sshd-down pass; drift and crash points are not part of the gate, world-outage
-    # does not concern a deployer without a world, gitops and gitops-update one without Flux objects, and rollback is
-    # skipped: this repository is not in git (nothing to roll back to). Every shipped scenario was packaged.
-    assert "collected 10 items" in result.stdout and "4 passed, 6 skipped" in result.stdout, result.stdout
+    # does not concern a deployer without a world, gitops and gitops-update one without Flux objects, host-down one
+    # with one machine, and rollback is skipped: this repository is not in git (nothing to roll back to). Every shipped
+    # scenario was packaged.
+    assert "collected 11 items" in result.stdout and "4 passed, 7 skipped" in result.stdout, result.stdout

@@ -36,9 +36,9 @@ def test_the_gate_runs_converge_inside_idempotency_and_leaves_drift_to_its_own_t
     report = tmp_path / "report.xml"
     code, output = run("--deployer", "hello", "-m", "not rollback", "-rs", f"--junitxml={report}")
     assert code == 0, output
-    # lint, converge, idempotency, sshd-down; drift, crash points, world-outage (hello's spec has no world) and
-    # gitops and gitops-update (no Flux objects)
-    assert "4 passed, 5 skipped" in output, output
+    # lint, converge, idempotency, sshd-down; drift, crash points, world-outage (hello's spec has no world),
+    # gitops and gitops-update (no Flux objects) and host-down (one machine)
+    assert "4 passed, 6 skipped" in output, output
     assert "hello: no Flux image automation objects" in output
     assert "the spec has no `world`: an outage of the world around the deployer does not concern it" in output
     assert "the drift matrix is not part of the gate (the default run): `-m drift` runs its quick tier" in output
