@@ -28,18 +28,18 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+from timeline import PodTimes, verify_spans
 
 from harness.deployer.spec import DeployerSpec, load_spec
 from harness.deployment import Deployment
 from harness.drift.strategies import Converged
 from harness.drift.suite import run_drift
 from harness.drift.targets import mutations, quick
-from harness.engine.labels import ROLE
 from harness.engine.probe import systemd_machine_options
 from harness.engine.sweep import sweep
 from harness.hosts.machine import READY_STATES
@@ -119,10 +119,7 @@ def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
         count = pods.count
         for case in ET.parse(junit).iter("testcase"):
             properties = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
-            for name, value in properties:
-                if name == "steps_data":  # the deployer's tests: its own work as much as its pods
-                    steps = json.loads(value)
-                    pods.spans += [(s["at"], s["at"] + s["seconds"]) for s in steps if s["step"] == "verify"]
+            pods.spans += verify_spans(properties)
             if any(name == "shared" for name, _ in properties):
                 continue  # converge's steps are idempotency's: counted there
             for name, value in properties:
@@ -143,53 +140,6 @@ def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
         "deployer_s": deployer,
         "harness_share_of_scenarios": 1 - deployer / total,
     }
-
-
-class PodTimes:
-    """The engine's events for the harness's pods while the block runs: when each started and when it died (and
-    any other span of the deployer's own work added to :attr:`spans`)."""
-
-    def __init__(self, bench: Workbench) -> None:
-        self.client = bench.client
-        self.spans: list[tuple[float, float]] = []
-        self._started: dict[str, float] = {}
-
-    def __enter__(self) -> PodTimes:
-        filters = {"label": [f"{ROLE}=pod"], "type": ["container"], "event": ["start", "die"]}
-        self._stream = self.client.events(decode=True, filters=filters)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        time.sleep(1.0)  # the last events
-        self._stream.close()
-        self._reader.join(5)
-
-    def _read(self) -> None:
-        try:
-            for event in self._stream:
-                at, container = event["timeNano"] / 1e9, event["id"]
-                if event["status"] == "start":
-                    self._started[container] = at
-                elif container in self._started:
-                    self.spans.append((self._started.pop(container), at))
-        except Exception:  # the stream closed under the reader
-            return
-
-    @property
-    def count(self) -> int:
-        return len(self.spans)
-
-    def covered(self, start: float, end: float) -> float:
-        """Seconds between start and end when at least one pod was running."""
-        total, reach = 0.0, start
-        for first, last in sorted(self.spans):
-            first, last = max(first, reach), min(last, end)
-            if last > first:
-                total += last - first
-                reach = last
-        return total
 
 
 def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:

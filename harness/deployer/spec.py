@@ -5,6 +5,7 @@ build: {context: ., dockerfile: Dockerfile}
 container: deploy               # which container of the pod is the deployer (default: the only one)
 machines:
   pve1: {kind: pve-8, hostname: pve1, address: 192.0.2.10, aliases: [pve1.example.org]}
+    # vms: {108: {name: frigate}}  (pve-8: VMs present before the first apply; see deployer/vms.py)
 ssh_key: {secret: pve-nut-ssh-key, key: id_ed25519}
 known_hosts: {secret: pve-nut-known-hosts, key: known_hosts}   # the machines' own host keys, for pinning
 secrets: {pve-nut-secrets: {NUT_ADMIN_PASSWORD: test-value}}
@@ -34,12 +35,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.deployer.lint_section import LintSpec, default_lint, lint_spec
 from harness.deployer.sections import DriftSpec, GitOpsSpec, RollbackSpec, drift_spec, gitops_spec, rollback_spec
 from harness.deployer.setup import MachineSetup, machine_setup
+from harness.deployer.vms import vm_files
 from harness.errors import HarnessError
 from harness.k8s.scheduling import EFFECTS, Node, Taint
 from harness.kustomize.paths import FILE_NAMES, find_file
@@ -324,7 +326,7 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
             raise section.error(
                 name, "is not a usable machine name", "use lower-case letters, digits and dashes, e.g. `pve1`"
             )
-        entry = section.mapping(name, known=("kind", "hostname", "address", "aliases", "setup"))
+        entry = section.mapping(name, known=("kind", "hostname", "address", "aliases", "setup", "vms"))
         kind = entry.text("kind", required=True, fix=f"use one of: {', '.join(kinds)}")
         if kind not in kinds:
             raise entry.error("kind", f"is {kind!r}, which is not a machine kind", f"use one of: {', '.join(kinds)}")
@@ -351,7 +353,9 @@ def _machines(top: Fields, kinds: list[str]) -> tuple[MachineSpec, ...]:
         hostname = entry.text("hostname", name)
         if not _HOSTNAME.match(hostname):
             raise entry.error("hostname", f"is {hostname!r}, not a host name", "use letters, digits, dots and dashes")
-        result.append(MachineSpec(name, kind, hostname, address, tuple(aliases), machine_setup(entry)))
+        setup = machine_setup(entry)
+        setup = replace(setup, files=(*vm_files(entry, kind), *setup.files))  # the VMs first: setup may edit them
+        result.append(MachineSpec(name, kind, hostname, address, tuple(aliases), setup))
     if any(m.setup.packages for m in result) and not top.flag("mirror", False):
         raise top.error(
             "mirror",

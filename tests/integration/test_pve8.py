@@ -54,8 +54,40 @@ def test_guest_commands_print_nothing_without_guests(host: testinfra.host.Host) 
     for command in ("qm list", "pct list"):
         result = host.run(command)
         assert (result.rc, result.stdout) == (0, "")
-    assert host.run("qm start 100").rc == 2
+    assert host.run("qm migrate 100 pve2").rc == 2  # not mimicked: said so
     assert '"version":"8.4.10"' in host.check_output("pvesh get /version --output-format json")
+
+
+def test_qm_keeps_vm_configurations_in_proxmox_order_and_runs_the_hookscript(host: testinfra.host.Host) -> None:
+    missing = host.run("qm set 999 --name x")
+    assert missing.rc == 255
+    assert missing.stderr.strip() == "Configuration file 'nodes/pve1/qemu-server/999.conf' does not exist"
+    host.run_expect([0], "printf 'name: frigate\\nmemory: 4096\\n' > /etc/pve/qemu-server/108.conf")
+    refused = host.run("qm set 108 --hookscript local:snippets/frigate.sh")
+    assert (refused.rc, refused.stderr.strip()) == (255, "volume 'local:snippets/frigate.sh' does not exist")
+    unknown = host.run("qm set 108 --colour red")
+    assert unknown.rc == 255 and "colour: property is not defined in schema" in unknown.stderr
+    hook = '#!/bin/sh\\necho "$1 $2" >> /var/log/frigate-hook.log\\n'
+    host.run_expect([0], f"mkdir -p /var/lib/vz/snippets && printf '{hook}' > /var/lib/vz/snippets/frigate.sh")
+    host.run_expect([0], "chmod 755 /var/lib/vz/snippets/frigate.sh")
+    set_ = host.run("qm set 108 --hookscript local:snippets/frigate.sh --hostpci0 0000:01:00.0,pcie=1 --args '-cpu x'")
+    assert set_.rc == 0 and set_.stdout.startswith("update VM 108: -hookscript local:snippets/frigate.sh")
+    assert host.check_output("qm config 108").splitlines() == [
+        "args: -cpu x", "hookscript: local:snippets/frigate.sh", "hostpci0: 0000:01:00.0,pcie=1",
+        "memory: 4096", "name: frigate",
+    ]  # fmt: skip
+    before = host.check_output("stat -c %Y.%Z /etc/pve/qemu-server/108.conf")
+    host.run_expect([0], "sleep 1.1 && qm set 108 --hookscript local:snippets/frigate.sh")
+    assert host.check_output("stat -c %Y.%Z /etc/pve/qemu-server/108.conf") == before  # the same value: unchanged
+    host.run_expect([0], "qm start 108")
+    assert host.run("qm start 108").stderr.strip() == "VM 108 already running"
+    assert "108 frigate" in " ".join(host.check_output("qm list").split()) and "running" in host.check_output("qm list")
+    host.run_expect([0], "qm stop 108")
+    assert host.check_output("qm status 108") == "status: stopped"
+    assert host.file("/var/log/frigate-hook.log").content_string.split("\n")[:4] == [
+        "108 pre-start", "108 post-start", "108 pre-stop", "108 post-stop",
+    ]  # fmt: skip
+    host.run_expect([0], "rm -f /etc/pve/qemu-server/108.conf /var/lib/vz/snippets/frigate.sh")
 
 
 @pytest.mark.parametrize("unit", ["pve-cluster", "pvedaemon", "pveproxy", "pvestatd", "pvescheduler", "pve-firewall"])

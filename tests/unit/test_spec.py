@@ -39,6 +39,17 @@ def test_a_full_spec_is_read(tmp_path: Path) -> None:
     assert spec.verify_host == "pve1"
 
 
+def test_vms_become_their_configuration_files_keys_sorted_before_the_setup_files(tmp_path: Path) -> None:
+    spec = SPEC.replace(", aliases:", ", vms: {108: {name: frigate, memory: 4096, onboot: true}, 200: {}}, aliases:")
+    spec = spec.replace("address: 192.0.2.10,", "address: 192.0.2.10, setup: {files: {/etc/x: y}},")
+    files = load_spec(deployer(tmp_path, spec), KINDS).machines[0].setup.files
+    assert [(f.path, f.content, f.mode, f.owner) for f in files[:2]] == [
+        ("/etc/pve/qemu-server/108.conf", "memory: 4096\nname: frigate\nonboot: 1\n", 0o640, "root:www-data"),
+        ("/etc/pve/qemu-server/200.conf", "", 0o640, "root:www-data"),
+    ]
+    assert files[2].path == "/etc/x"
+
+
 def test_build_args_are_read_as_text(tmp_path: Path) -> None:
     spec = load_spec(deployer(tmp_path, SPEC + "build: {args: {BASE: bookworm, RETRIES: 3}}\n"), KINDS)
     assert spec.build_args == {"BASE": "bookworm", "RETRIES": "3"}
@@ -93,6 +104,11 @@ def test_the_manifest_is_guessed_when_k8s_holds_one(tmp_path: Path) -> None:
         (("verify: {host: pve1}", "idempotency: {restarted: error}"), "`idempotency.restarted` is 'error'"),
         (("verify: {host: pve1}", "idempotency: {restarted: error}"), "use one of: warn, fail, ignore"),
         (("verify: {host: pve1}", "idempotency: {restart: fail}"), "did you mean `restarted`?"),
+        ((", aliases:", ", vms: {99: {name: x}}, aliases:"), "`machines.pve1.vms.99` is not a VM ID"),
+        ((", aliases:", ", vms: {108: {Name: x}}, aliases:"), "`machines.pve1.vms.108.Name` is not a VM configuration"),
+        ((", aliases:", ", vms: {108: {args: [a]}}, aliases:"), "`machines.pve1.vms.108.args` is ['a']"),
+        ((", aliases:", ", vms: {108: frigate}, aliases:"), "`machines.pve1.vms.108` must be a mapping"),
+        (("kind: pve-8, hostname: pve1,", "kind: debian-12, vms: {108: {}},"), "give it `kind: pve-8`"),
     ],
 )
 def test_bad_specs_name_the_field_and_the_fix(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

@@ -39,7 +39,7 @@ chmod 0640 /etc/nut/auto
 # Names the daemons show in ps/pgrep: the kernel takes a process's name from
 # the path it was started by, so a symlink named after the daemon is enough.
 mkdir -p /usr/lib/pve-mimic/bin
-for d in pmxcfs pvedaemon pvestatd pvescheduler pve-firewall; do
+for d in pmxcfs pvedaemon pvestatd pvescheduler pve-firewall kvm; do
     ln -s /bin/sleep /usr/lib/pve-mimic/bin/$d
 done
 ln -s /bin/sh /usr/lib/pve-mimic/bin/pveproxy
