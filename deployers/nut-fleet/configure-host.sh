@@ -9,11 +9,11 @@ changed=0
 put() {
     local path=$1 mode=$2 owner=$3 tmp
     tmp=$(mktemp "$(dirname "$path")/.nut-fleet.XXXXXX")
-    cat >"$tmp"
+    cat >"$tmp" || { rm -f "$tmp"; return 1; }
     if [[ -f $path ]] && cmp -s "$tmp" "$path"; then
         rm -f "$tmp"
     else
-        mv -f "$tmp" "$path"
+        mv -f "$tmp" "$path" || { rm -f "$tmp"; return 1; }
         echo "changed $path"
         changed=1
     fi

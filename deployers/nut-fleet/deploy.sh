@@ -30,7 +30,7 @@ for host in "${hosts[@]}"; do
     echo "==> $host"
     # One connection a host: the passwords go on stdin, never on a command line.
     if { printf '%s\n%s\n%s\n' "$NUT_ADMIN_PASSWORD" "$NUT_MONITOR_PASSWORD" "$VERSION"; cat /app/configure-host.sh; } \
-        | ssh "${ssh_opts[@]}" "root@$host" 'bash -c "read -r admin; read -r monitor; read -r version; export admin monitor version; exec bash -s"' \
+        | ssh "${ssh_opts[@]}" "root@$host" 'bash -c "IFS= read -r admin; IFS= read -r monitor; IFS= read -r version; export admin monitor version; exec bash -s"' \
         | sed "s/^/    /"; then
         converged+=("$host")
     else

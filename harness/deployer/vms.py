@@ -29,7 +29,7 @@ def vm_files(entry: Fields, kind: str) -> tuple[SetupFile, ...]:
     section = entry.mapping("vms")
     files = []
     for vmid in section.data:  # keys as text (Fields names numbers by their text)
-        if not vmid.isdigit() or not MIN_VMID <= int(vmid) <= MAX_VMID:
+        if not vmid.isdigit() or vmid.startswith("0") or not MIN_VMID <= int(vmid) <= MAX_VMID:
             raise section.error(vmid, "is not a VM ID", f"use a number from {MIN_VMID} to {MAX_VMID}, e.g. `108`")
         config = section.mapping(vmid)
         lines = []

@@ -124,6 +124,7 @@ class _Queue:
         with self._changed:
             self._finished += 1
             self._out -= 1
+            assert self._out >= 0, "a row finished that was not taken"
             self._changed.notify_all()
             return self._finished
 
@@ -150,6 +151,7 @@ class _Queue:
         with self._changed:
             self._rows.appendleft(row)
             self._out -= 1
+            assert self._out >= 0, "a row given back that was not taken"
             self._changed.notify_all()
 
     def left(self) -> list[Row]:
@@ -196,7 +198,7 @@ def run_drift(
                 worker.join(LANE_STOP_SECONDS)
         raise
     for row in queue.left():
-        row.unjudged = NOT_RUN_STUCK
+        row.unjudged = NOT_RUN_STUCK if queue.unfit is None else f"{NOT_RUN_STUCK}, and clones are unlike them"
     unless_said_of_others(report.rows)
     return report
 
@@ -248,6 +250,9 @@ def _rows_on(
             return False
     ran = False
     while (row := queue.take()) is not None:
+        if lane is not None and not lane.proven and queue.unfit is not None and clones is not None:
+            clones.discard(lane.run)  # once a clone was unlike the machines, no clone not proven takes a row
+            lane = None
         if lane is None:
             lane = _new_lane(clones, machines, report, queue) if clones is not None else None
             if lane is None:
@@ -262,8 +267,7 @@ def _rows_on(
                 raise
             clones.discard(current.run)
             lane = None
-            _broke(row, exc, queue, report)
-            if row.unjudged is not None:  # broke twice: done with; else it runs again and counts then
+            if not _broke(row, exc, queue, report):  # broke twice: done with; else it runs again and counts then
                 tick(f"drift {queue.finish()}/{len(report.rows)} mutations")
             continue
         if not stands and clones is not None:  # given back, for the deployment's machines: this clone goes
@@ -283,24 +287,37 @@ def _rows_on(
     return ran
 
 
-def _broke(row: Row, error: Exception, queue: _Queue, report: DriftReport) -> None:
-    """A row whose lane broke runs again on another, once: a mutation that breaks every lane (it stops sshd, say)
-    is reported, not retried on clone after clone."""
+def _again(row: Row, queue: _Queue, report: DriftReport, *, retried: bool) -> None:
+    """The row runs again on another lane: a fresh one takes its place in the report and at the queue's front."""
     index = next(i for i, r in enumerate(report.rows) if r is row)
-    if row.retried:
-        row.unjudged = f"its lane broke twice: {error}"
-        return
-    fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails, retried=True)
+    fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails, retried=retried)
     report.rows[index] = fresh
     queue.give_back(fresh)
+
+
+def _broke(row: Row, error: Exception, queue: _Queue, report: DriftReport) -> bool:
+    """A row whose lane broke runs again on another, once: a mutation that breaks every lane (it stops sshd, say)
+    is reported, not retried on clone after clone. Whether it runs again."""
+    if row.retried:
+        row.unjudged = f"its lane broke twice: {error}"
+        return False
+    _again(row, queue, report, retried=True)
     report.notes.append(f"a lane broke while it ran `{row.mutation.id}`; it runs again on another: {error}")
+    return True
 
 
 def _proven(lane: _Lane, row: Row, clones: Clones, queue: _Queue, report: DriftReport) -> bool:
-    """Whether a clone's row stands: it healed there (which proves the clone), or an apply on the clone, put back,
-    leaves it as converged. Otherwise the row goes back to the queue for the deployment's machines, and no clone
-    takes another."""
-    if row.healing is None or row.stuck is not None:  # not healed nor not: nothing proven; stuck: the lane goes
+    """Whether a row of a clone not yet proven like the machines stands: it healed there (which proves the clone),
+    or an apply on the clone, put back, leaves it as converged. Otherwise the row runs again elsewhere (a clone
+    unlike the machines: on the deployment's own, and no clone not proven takes another row), and this clone goes.
+    A row that could not be put back runs again elsewhere once: on a clone, that may be the clone's doing."""
+    if row.stuck is not None:
+        if row.retried:
+            return True
+        _again(row, queue, report, retried=True)
+        report.notes.append(lane.run.mask(f"{row.stuck}, on a clone not yet proven like the machines: once more"))
+        return False
+    if row.healing is None:  # the mutation failed or changed nothing, and was put back: nothing proven
         return True
     if row.healed:
         lane.proven = True
@@ -312,10 +329,7 @@ def _proven(lane: _Lane, row: Row, clones: Clones, queue: _Queue, report: DriftR
     if queue.unfit is None:
         queue.unfit = lane.run.mask("; ".join(unlike))
         report.notes.append(f"clones take no rows: {queue.unfit}")
-    index = next(i for i, r in enumerate(report.rows) if r is row)
-    fresh = Row(row.mutation, unnamed_fails=row.unnamed_fails, retried=row.retried)
-    report.rows[index] = fresh
-    queue.give_back(fresh)
+    _again(row, queue, report, retried=row.retried)
     return False
 
 

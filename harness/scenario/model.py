@@ -46,6 +46,18 @@ _PREREQUISITES: dict[str, tuple[str | tuple[str, ...], int, str, str]] = {
         "compares the host with the converged snapshot, and none comes before it",
         "put `apply` and `snapshot` before it",
     ),
+    "expect-host-unchanged": (
+        "snapshot",
+        1,
+        "compares the host with a snapshot taken before the fault, and none comes before it",
+        "put `apply` and `snapshot` before the `fault`",
+    ),
+    "expect-failed-or-unchanged": (
+        "snapshot",
+        1,
+        "compares the host with a snapshot taken before the fault, and none comes before it",
+        "put `apply` and `snapshot` before the `fault`",
+    ),
     "expect-others-converged": (
         "scan",
         4,

@@ -746,6 +746,31 @@ def test_a_mutation_that_breaks_every_lane_runs_twice_then_is_reported_and_the_o
     ]
 
 
+class NoPutBack(Host):
+    """A host whose SSH connection breaks when the suite puts it back."""
+
+    def run(self, script: str) -> tuple[int, bytes, bytes]:
+        if "tar -xpf" in script:
+            raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
+        return super().run(script)
+
+
+def test_a_row_whose_lane_breaks_while_it_is_put_back_runs_again_once_and_the_suite_ends() -> None:
+    lab = Lab()
+    lab.hosts = {"pve1": NoPutBack(CONVERGED)}
+    clones = Clones(lab)
+    done: list[DriftReport] = []
+    suite = threading.Thread(
+        target=lambda: done.append(run_on_lanes(lab, clones, [failing("/b"), edit("/a")], lanes=1)), daemon=True
+    )
+    suite.start()
+    suite.join(10)
+    assert not suite.is_alive(), "the suite waits for a row counted twice"
+    (report,) = done
+    assert report.rows[0].retried and report.rows[0].unjudged is not None  # failed, again, on the clone
+    assert outcomes(report)[1] == (DETECTED, "yes")
+
+
 def test_without_clones_a_broken_lane_is_the_suites_error() -> None:
     lab = Lab()
     lab.hosts = {"pve1": Broken(CONVERGED)}
