@@ -7,7 +7,7 @@ import json
 
 from harness.checks import report as r
 from harness.checks.report import StepReport
-from harness.deployment import Deployment
+from harness.deployment import Applied, Deployment
 from harness.errors import HarnessError, NotApplicable
 from harness.faults.spec import NO_WORLD, OUTAGE, FaultSpec
 from harness.state.diff import StateDiff
@@ -94,15 +94,19 @@ def expect_apply_failed(deployment: Deployment) -> StepReport:
     missed = _not_met(deployment)
     if missed is not None:
         return StepReport([(r.FAULT, f"{missed}: nothing to expect")])
-    last, number = deployment.history[-1], len(deployment.history)
-    if last.result.succeeded:
+    exit_verdict(report, deployment.history[-1], len(deployment.history), _struck(deployment) or "no fault")
+    return report
+
+
+def exit_verdict(report: StepReport, applied: Applied, number: int, struck: str) -> None:
+    """An apply made while a fault struck must have failed: its failure, or that it failed as it must."""
+    if applied.result.succeeded:
         report.failure = (
-            f"apply {number} reported success although a fault struck ({_struck(deployment) or 'no fault'}): a Job "
-            f"that exits 0 with a host unreached or half-done hides it from whoever runs it\n{last.result.describe()}"
+            f"apply {number} reported success although a fault struck ({struck}): a Job that exits 0 with a host "
+            f"unreached or half-done hides it from whoever runs it\n{applied.result.describe()}"
         )
     else:
-        report.add(r.APPLY_FAILED, f"apply {number} failed, as it must: {last.result.summary()}")
-    return report
+        report.add(r.APPLY_FAILED, f"apply {number} failed, as it must: {applied.result.summary()}")
 
 
 def expect_host_unchanged(deployment: Deployment) -> StepReport:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 
 from harness.checks import report as r
+from harness.checks.faults import exit_verdict
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.errors import NotApplicable
@@ -66,13 +67,8 @@ def expect_others_converged(deployment: Deployment) -> StepReport:
             f"{', '.join(down)} was down: the host that could not be reached stopped their apply, or their "
             "configuration needs it",
         )
-    if faulted.result.succeeded:
-        report.failure = (
-            f"apply {number} exited 0 although {', '.join(down)} refused SSH: a Job that reports success with a host "
-            f"unreached hides it from whoever runs it\n{faulted.result.describe()}"
-        )
-    else:
-        report.add(r.APPLY_FAILED, f"apply {number} failed, and said so: {faulted.result.summary()}")
+    struck = "; ".join(f"{s.spec.kind} on {', '.join(s.struck)}" for s in deployment.faults.history)
+    exit_verdict(report, faulted, number, struck)
     return report
 
 

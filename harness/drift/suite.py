@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import docker.errors
 
@@ -213,22 +213,10 @@ def _baselines(run: DriftStrategy, machines: list[str]) -> dict[str, str]:
     return baselines
 
 
-def _work(
-    lane: _Lane | None,
-    *,
-    queue: _Queue,
-    converged: dict[str, Snapshot],
-    machines: list[str],
-    clones: Clones | None,
-    report: DriftReport,
-    tick: Callable[[str], None] = lambda where: None,
-) -> bool:
-    """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
-    once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
-    Whether this worker ran a row. An error that ends it stops the queue: no lane waits for its row."""
+def _work(lane: _Lane | None, *, queue: _Queue, **context: Any) -> bool:
+    """:func:`_rows_on`; an error that ends it stops the queue, so that no lane waits for a row it held."""
     try:
-        return _rows_on(lane, queue=queue, converged=converged, machines=machines, clones=clones, report=report,
-                        tick=tick)  # fmt: skip
+        return _rows_on(lane, queue=queue, **context)
     except BaseException:
         queue.stop()
         raise
@@ -242,8 +230,11 @@ def _rows_on(
     machines: list[str],
     clones: Clones | None,
     report: DriftReport,
-    tick: Callable[[str], None],
+    tick: Callable[[str], None] = lambda where: None,
 ) -> bool:
+    """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
+    once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
+    Whether this worker ran a row."""
     if lane is None and clones is not None:
         lane = _new_lane(clones, machines, report, queue)
         if lane is None:

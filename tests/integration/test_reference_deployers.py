@@ -56,5 +56,5 @@ def test_nut_fleet_configures_the_other_hosts_with_one_down_and_fails_its_job(ga
     case = cases[("nut-fleet", "host-down")]
     assert case["outcome"] == ["passed"]
     assert case["host_down"] == ["pve1: unreached, left as it was", "pve2: converged", "pve3: converged"]
-    assert case["apply_failed"][0].startswith("apply 1 failed, and said so")
+    assert case["apply_failed"][0].startswith("apply 1 failed, as it must")
     assert "finding" not in case
