@@ -2,6 +2,10 @@
 # nut-fleet-deployer: configures Network UPS Tools on each host of the inventory, one after another.
 # A host that cannot be reached or configured does not stop the others; the Job fails at the end, naming it.
 #
+#   deploy.sh          configure every host
+#   deploy.sh check    the drift check: a line "DRIFT <file or unit>: <what>" per difference, exit 1 if any host
+#                      differs or cannot be checked
+#
 # Environment:
 #   INVENTORY             file of host addresses, one a line, '#' comments (default: /etc/nut-fleet/hosts.txt)
 #   SSH_KEY_FILE          private key (default: /etc/deployer/ssh/id_ed25519)
@@ -9,6 +13,7 @@
 #   NUT_ADMIN_PASSWORD    password of the upsd "admin" user (required, Secret)
 #   NUT_MONITOR_PASSWORD  password of the upsd "upsmon" user (required, Secret)
 set -uo pipefail
+action=${1:-deploy}
 
 INVENTORY=${INVENTORY:-/etc/nut-fleet/hosts.txt}
 KEY=${SSH_KEY_FILE:-/etc/deployer/ssh/id_ed25519}
@@ -29,12 +34,13 @@ echo "nut-fleet $VERSION: ${#hosts[@]} hosts"
 for host in "${hosts[@]}"; do
     echo "==> $host"
     # One connection a host: the passwords go on stdin, never on a command line.
-    if { printf '%s\n%s\n%s\n' "$NUT_ADMIN_PASSWORD" "$NUT_MONITOR_PASSWORD" "$VERSION"; cat /app/configure-host.sh; } \
-        | ssh "${ssh_opts[@]}" "root@$host" 'bash -c "IFS= read -r admin; IFS= read -r monitor; IFS= read -r version; export admin monitor version; exec bash -s"' \
+    if { printf '%s\n%s\n%s\n%s\n' "$NUT_ADMIN_PASSWORD" "$NUT_MONITOR_PASSWORD" "$VERSION" "$action"
+        cat /app/configure-host.sh; } \
+        | ssh "${ssh_opts[@]}" "root@$host" 'bash -c "IFS= read -r admin; IFS= read -r monitor; IFS= read -r version; IFS= read -r action; export admin monitor version action; exec bash -s"' \
         | sed "s/^/    /"; then
         converged+=("$host")
     else
-        echo "    FAILED: $host was not configured"
+        if [[ $action == check ]]; then echo "    $host differs, or could not be checked"; else echo "    FAILED: $host was not configured"; fi
         failed+=("$host")
     fi
 done
