@@ -24,16 +24,12 @@ import argparse
 import io
 import json
 import re
-import subprocess
 import sys
 import tarfile
-import tempfile
 import time
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
-from timeline import PodTimes, verify_spans
+from timeline import REPO, timed_pytest
 
 from harness.deployer.spec import DeployerSpec, load_spec
 from harness.deployment import Deployment
@@ -45,8 +41,6 @@ from harness.engine.sweep import sweep
 from harness.hosts.machine import READY_STATES
 from harness.workbench import Workbench
 from harness.workloads.clones import WorkloadClones
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def spec_of(bench: Workbench, name: str) -> DeployerSpec:
@@ -102,40 +96,27 @@ def matrix(bench: Workbench, spec: DeployerSpec, lanes: int, tier: str) -> dict[
 
 
 def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
-    """The default run, with JUnit: its wall time, the share of it when neither the deployer's pods nor its tests
-    ran, and the harness's share of the scenarios' times added up: everything but what the deployer's pods ran
-    (each apply says so) and the deployer's tests (the verify steps). Nothing else may run pods meanwhile."""
-    with tempfile.TemporaryDirectory() as folder:
-        junit = Path(folder) / "gate.xml"
-        command = [sys.executable, "-m", "pytest", "--deployer", spec.name, "-q", "-p", "no:cacheprovider"]
-        with PodTimes(bench) as pods:
-            begun, started = time.perf_counter(), time.time()
-            result = subprocess.run([*command, f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True)
-            wall, ended = time.perf_counter() - begun, time.time()
-        if result.returncode != 0:
-            print(result.stdout[-4000:], file=sys.stderr)
-            raise SystemExit(f"pytest --deployer {spec.name} failed")
-        total = deployer = 0.0
-        count = pods.count
-        for case in ET.parse(junit).iter("testcase"):
-            properties = [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
-            pods.spans += verify_spans(properties)
-            if any(name == "shared" for name, _ in properties):
-                continue  # converge's steps are idempotency's: counted there
-            for name, value in properties:
-                if name == "machines_ready":
-                    total += float(value.split()[0])
-                elif name == "timing":
-                    total += sum(float(seconds) for seconds in re.findall(r"([\d.]+) s", value))
-                    deployer += sum(float(seconds) for seconds in re.findall(r"verify ([\d.]+) s", value))
-                elif name.startswith("apply"):
-                    deployer += sum(float(seconds) for seconds in re.findall(r"its pods ran ([\d.]+) s", value))
-    running = pods.covered(started, ended)
+    """The default run: its wall time, the share of it when neither the deployer's pods nor its tests ran, and the
+    harness's share of the scenarios' times added up from JUnit: everything but what the deployer's pods ran (each
+    apply says so) and the deployer's tests (the verify steps)."""
+    run = timed_pytest(bench, ["--deployer", spec.name])
+    total = deployer = 0.0
+    for properties in run.cases:
+        if any(name == "shared" for name, _ in properties):
+            continue  # converge's steps are idempotency's: counted there
+        for name, value in properties:
+            if name == "machines_ready":
+                total += float(value.split()[0])
+            elif name == "timing":
+                total += sum(float(seconds) for seconds in re.findall(r"([\d.]+) s", value))
+                deployer += sum(float(seconds) for seconds in re.findall(r"verify ([\d.]+) s", value))
+            elif name.startswith("apply"):
+                deployer += sum(float(seconds) for seconds in re.findall(r"its pods ran ([\d.]+) s", value))
     return {
-        "wall_s": wall,
-        "deployer_running_s": running,
-        "harness_share_of_wall": 1 - running / (ended - started),
-        "pods": count,
+        "wall_s": run.wall_s,
+        "deployer_running_s": run.deployer_running_s,
+        "harness_share_of_wall": run.harness_share,
+        "pods": run.pods,
         "scenarios_s": total,
         "deployer_s": deployer,
         "harness_share_of_scenarios": 1 - deployer / total,

@@ -22,19 +22,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import venv
-import xml.etree.ElementTree as ET
-from pathlib import Path
 from typing import Any
 
-from timeline import PodTimes, verify_spans
+from timeline import REPO, timed_pytest
 
 from harness.engine.sweep import sweep
 from harness.workbench import Workbench
 
-REPO = Path(__file__).resolve().parent.parent
 SCENARIO = REPO / "benchmarks" / "molecule"
 VENV = REPO / "benchmarks" / ".molecule-venv"
 PACKAGES = ["molecule==26.10.0", "molecule-plugins[docker]==26.10.12", "ansible==12.3.0"]
@@ -63,23 +59,8 @@ def molecule_run(env: dict[str, str]) -> float:
 
 def harness_run(bench: Workbench) -> dict[str, float]:
     """ansible-nut's idempotency scenario: its wall time, the harness's share of it, and the deployer's floor."""
-    with tempfile.TemporaryDirectory() as folder:
-        junit = Path(folder) / "junit.xml"
-        command = [sys.executable, "-m", "pytest", "--deployer", "ansible-nut", "-m", "idempotency", "-q"]
-        with PodTimes(bench) as pods:
-            begun, started = time.perf_counter(), time.time()
-            result = subprocess.run(
-                [*command, "-p", "no:cacheprovider", f"--junitxml={junit}"], cwd=REPO, capture_output=True, text=True
-            )
-            wall, ended = time.perf_counter() - begun, time.time()
-        if result.returncode != 0:
-            print(result.stdout[-4000:], file=sys.stderr)
-            raise SystemExit("pytest --deployer ansible-nut -m idempotency failed")
-        floor = sum(last - first for first, last in pods.spans)
-        for case in ET.parse(junit).iter("testcase"):
-            pods.spans += verify_spans([(p.get("name", ""), p.get("value", "")) for p in case.iter("property")])
-    running = pods.covered(started, ended)
-    return {"wall_s": wall, "harness_share": 1 - running / (ended - started), "deployer_pods_s": floor}
+    run = timed_pytest(bench, ["--deployer", "ansible-nut", "-m", "idempotency"])
+    return {"wall_s": run.wall_s, "harness_share": run.harness_share, "deployer_pods_s": run.pod_seconds}
 
 
 def main() -> None:
