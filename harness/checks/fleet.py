@@ -17,6 +17,7 @@ from harness.checks.faults import exit_verdict
 from harness.checks.report import StepReport
 from harness.deployment import Deployment
 from harness.errors import NotApplicable
+from harness.state.derive import at_or_below
 from harness.state.diff import Change, StateDiff
 from harness.state.model import Snapshot
 from harness.state.tracker import StateTracker
@@ -67,7 +68,7 @@ def expect_others_converged(deployment: Deployment) -> StepReport:
             f"{', '.join(down)} was down: the host that could not be reached stopped their apply, or their "
             "configuration needs it",
         )
-    struck = "; ".join(f"{s.spec.kind} on {', '.join(s.struck)}" for s in deployment.faults.history)
+    struck = "; ".join(strike.line for strike in deployment.faults.history)
     exit_verdict(report, faulted, number, struck)
     return report
 
@@ -86,7 +87,7 @@ def _watched(diff: StateDiff, managed: Managed) -> list[Change]:
             if any(fnmatch.fnmatchcase(change.item, unit) for unit in units):
                 kept.append(change)
         elif change.section == "file":
-            if any(change.item == p or change.item.startswith(p.rstrip("/") + "/") for p in paths):
+            if any(at_or_below(change.item, path) for path in paths):
                 kept.append(change)
         else:  # packages, users, groups, cron, kernel parameters: what any apply of it installs or sets
             kept.append(change)

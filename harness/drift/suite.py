@@ -11,7 +11,8 @@ the mutations' order, whatever lane ran them.
 A clone takes rows as soon as it is put back as the machines converged; it proves itself by its first healing
 apply that leaves it exactly so. A row a clone did not see healed before any had is only kept once an apply on the
 clone, put back, leaves it as converged (a deployer that writes its host's own address would leave every clone
-different): otherwise the clones take no more rows and that row runs again on the deployment's own machines.
+different): otherwise no clone not yet proven takes another row, and that row runs again elsewhere, on the
+deployment's own machines or a proven clone.
 """
 
 from __future__ import annotations

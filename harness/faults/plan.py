@@ -34,6 +34,14 @@ class Strike:
     machines: list[Machine]
     struck: list[str] = field(default_factory=list)  # the machines it struck, by name
 
+    @property
+    def line(self) -> str:
+        return f"{self.spec.kind} on {', '.join(self.struck) or 'no machine'}"
+
+    def made(self, change: Change) -> bool:
+        """Whether this fault made the change itself (sshd stopped), not the deployer."""
+        return KINDS[self.spec.kind].own_change(change) and change.machine in self.struck
+
 
 @dataclass(frozen=True)
 class Settled:
@@ -102,7 +110,7 @@ class Faults:
             for machine in strike.machines:
                 if machine.name in strike.struck:
                     KINDS[strike.spec.kind].heal(machine, self.network, strike.spec.path)
-            healed.append(f"{strike.spec.kind} on {', '.join(strike.struck) or 'no machine'}")
+            healed.append(strike.line)
         return healed
 
     def close(self) -> None:
@@ -115,7 +123,7 @@ class Faults:
 
     def own_change(self, change: Change) -> bool:
         """Whether a fault that struck made this change itself (sshd stopped), not the deployer."""
-        return any(KINDS[s.spec.kind].own_change(change) and change.machine in s.struck for s in self._struck())
+        return any(s.made(change) for s in self._struck())
 
     @property
     def struck_machines(self) -> list[str]:
@@ -124,7 +132,7 @@ class Faults:
 
     def made_by_any(self, change: Change) -> bool:
         """Whether a fault that struck in this scenario, healed or not, made this change itself."""
-        return any(KINDS[s.spec.kind].own_change(change) and change.machine in s.struck for s in self.history)
+        return any(s.made(change) for s in self.history)
 
     def struck_now_everywhere_reachable(self) -> bool:
         """The last fault struck at once, and the harness still reaches every machine it struck (a snapshot of the
@@ -220,7 +228,7 @@ class Faults:
             return list(machines.values())
         if spec.machine == ONE:
             return list(machines.values())[:1]
-        if spec.machine not in machines:
+        if spec.machine not in machines:  # the plugin names it at collection; a library caller meets it here
             raise HarnessError(
                 f"a fault names machine {spec.machine!r}, which this deployment has not",
                 fix=f"use one of: {', '.join(machines)}, `one` or `all`",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.lint import cron
 from harness.lint.findings import Finding
+from harness.state.derive import at_or_below
 
 # One record per entry of /etc/cron.d, NUL-separated: path, type, `mode owner` of what it points to, content
 LIST_SCRIPT = r"""
@@ -52,7 +53,7 @@ def written_files(files: list[CronFile], touched: tuple[str, ...] | None) -> lis
     """The files the deployer wrote: under what its first apply touched, when that was derived; else every one."""
     if touched is None:
         return files
-    return [f for f in files if any(f.path == p or f.path.startswith(p.rstrip("/") + "/") for p in touched)]
+    return [f for f in files if any(at_or_below(f.path, p) for p in touched)]
 
 
 def check_written(machine: str, file: CronFile, now: datetime) -> tuple[list[Finding], list[str]]:

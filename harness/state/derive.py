@@ -77,7 +77,7 @@ def derive(pristine: Snapshot, applied: Snapshot, packaged: dict[str, str] | Non
     touched = [p for p in candidates if _touched(pristine, applied, p) and not _left_to_dpkg(p, applied, packaged)]
     new_dirs = {p for p in touched if p not in pristine.files and applied.files[p].type == "dir"}
     # A new directory is watched whole; below it nothing needs naming.
-    paths = [p for p in touched if not any(_below(p, d) for d in new_dirs)]
+    paths = [p for p in touched if not any(below(p, d) for d in new_dirs)]
     names = sorted(pristine.units.keys() | applied.units.keys())
     units = [name for name in names if _unit_moved(pristine, applied, name)]
     return Derived(tuple(paths), tuple(units))
@@ -104,8 +104,12 @@ def _metadata(state: FileState) -> tuple[str, str, str, str]:
     return state.type, state.mode, state.owner, state.group
 
 
-def _below(path: str, directory: str) -> bool:
+def below(path: str, directory: str) -> bool:
     return path != directory and path.startswith(directory.rstrip("/") + "/")
+
+
+def at_or_below(path: str, directory: str) -> bool:
+    return path == directory or below(path, directory)
 
 
 def deployable_unit(name: str) -> bool:
