@@ -115,10 +115,16 @@ class Machine:
         self._serve_host_keys(self.host_keys)
 
     def _serve_host_keys(self, keys: HostKeys) -> None:
+        """The keys on disk, and sshd serving them before this returns: a reload re-executes sshd, and a connection
+        made in between would be refused rather than meet the new key."""
         put_files(self.container, keys.files())
         code, output = self.exec("systemctl reload ssh.service")
         if code != 0:
             raise HarnessError(f"{self.name}: sshd did not take its host keys: {output.strip()}", fix=self.shell_hint())
+        key = keys.public["ed25519"].split()[1]
+        scan = f"ssh-keyscan -T 1 -t ed25519 127.0.0.1 2>/dev/null | grep -qF {key}"
+        if self.exec(f"for _ in $(seq 100); do {scan} && exit 0; sleep 0.05; done; exit 1")[0] != 0:
+            raise HarnessError(f"{self.name}: sshd serves no new host key after a reload", fix=self.shell_hint())
 
     def shell_hint(self) -> str:
         return (
