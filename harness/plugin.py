@@ -364,11 +364,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     kind clusters; workers get the result in ``pytest_configure_node``."""
     config = session.config
     state = config.stash[STATE]
-    if not state.specs or hasattr(config, "workerinput"):
+    if not state.specs:
+        return
+    wanted = [spec for spec in state.specs.values() if needs_machines(config, spec)]
+    if wanted and _runs_items(config):  # the first machines' host keys, made while the rest gets ready
+        state.session.bench.host_keys.prime()
+    if hasattr(config, "workerinput"):
         return
     state.reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
-        wanted = [spec for spec in state.specs.values() if needs_machines(config, spec)]
         if wanted:  # `-m lint` alone needs no image, no engine probe
             state.session.prepare(wanted)
     except EngineUnavailable as exc:
@@ -377,6 +381,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(str(engine_error(exc))) from None
     finally:
         state.reporter = None  # progress during tests would break the report lines
+
+
+def _runs_items(config: pytest.Config) -> bool:
+    """This process runs the tests: a run without xdist, or one of its workers (not their controller)."""
+    if config.option.collectonly:
+        return False
+    return hasattr(config, "workerinput") or config.getoption("dist", "no") == "no"
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

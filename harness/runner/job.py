@@ -37,7 +37,7 @@ from harness.errors import HarnessError
 from harness.k8s.addresses import AddressMap
 from harness.k8s.expand import expand
 from harness.k8s.manifest import JobSpec
-from harness.k8s.pod import Container, PodSpec, SecurityContext
+from harness.k8s.pod import Container, PodSpec, SecurityContext, Volume
 from harness.k8s.pod_env import Sources, container_env, sub_path_entries, volume_files
 from harness.runner.sandbox import PodSandboxes, Sandbox, pod_name, running
 from harness.world.trust import trust
@@ -197,18 +197,24 @@ class _PodPlace:
         self, client: docker.DockerClient, ownership: Ownership, pod: PodSpec, run: JobRun, image: str
     ) -> None:
         self.client, self.ownership, self.pod, self.run, self.image = client, ownership, pod, run, image
-        self.name = ""
+        self.name = self.job = ""
         self.volumes: dict[str, str] = {}
         self.sandbox: Sandbox | None = None
 
     def new(self, job: str) -> None:
         self.end()
+        self.job = job
         self.sandbox = self.run.sandboxes.take(job) if self.run.sandboxes is not None else None
         self.name = self.sandbox.pod if self.sandbox is not None else pod_name(job)
         self.volumes = _create_pod_volumes(self.client, self.ownership, self.pod, self.name, self.run, self.image)
 
     def intact(self) -> bool:
         return self.sandbox is None or running(self.sandbox)
+
+    def started(self) -> None:
+        """A container of the pod started: the sandbox of the Job's next pod is begun now, not in its way."""
+        if self.run.sandboxes is not None:
+            self.run.sandboxes.prepare(self.job)
 
     @property
     def network(self) -> dict[str, str]:
@@ -332,6 +338,7 @@ def _run_container(
             # The runtime could not exec the entrypoint (not executable, not found): Kubernetes' StartError, a
             # failed container with exit code 128, which the Job counts and retries as any failure.
             return 128, "StartError", f"Error: {exc.explanation or exc}\n", 0.0
+        place.started()
         timeout = None if deadline is None else max(0.1, deadline - time.monotonic())
         try:
             status = container.wait(timeout=timeout)
@@ -440,12 +447,29 @@ def _create_pod_volumes(
         if volume.kind not in ("secret", "configMap"):
             created[volume.name] = make(None)
             continue
-        files = volume_files(volume, run.sources, run.addresses)
-        if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
-            files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
+        files = _read_only_files(volume, pod, run)
         kept = run.kept
         created[volume.name] = kept.get(files, functools.partial(make, files)) if kept is not None else make(files)
     return created
+
+
+def prepare_volumes(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun, image: str) -> None:
+    """Fill the secret and configMap volumes of the Job's pod into ``run.kept`` now (while the machines are
+    scanned, before the first pod): that pod finds them ready, or waits for the one being filled."""
+    if run.kept is None:
+        return
+    for volume in job.pod.volumes:
+        if volume.kind in ("secret", "configMap"):
+            files = _read_only_files(volume, job.pod, run)
+            name = ownership.name(pod_name(job.name), volume.name)
+            run.kept.get(files, functools.partial(_new_volume, client, ownership, name, image, files))
+
+
+def _read_only_files(volume: Volume, pod: PodSpec, run: JobRun) -> list[Entry]:
+    files = volume_files(volume, run.sources, run.addresses)
+    if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
+        files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
+    return files
 
 
 def _new_volume(

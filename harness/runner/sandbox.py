@@ -5,7 +5,8 @@ The pod's containers join it (``network_mode=container:...``): its address, its 
 hostname) and its /etc/hosts and /etc/resolv.conf. Every pod gets a sandbox of its own, never shared with
 another pod, so a deployer that writes its pod's name or keeps a lock by it meets a new one on every run, as in
 Kubernetes. The engine spends most of a container's start (0.3 s of 0.4 s on this machine) making its network
-endpoint; that is done for the next pod of a Job while the current one runs, so a pod starts in about 0.1 s.
+endpoint; that is done for the next pod of a Job while the current one runs (once its container started: not
+in the way of that start), so a pod starts in about 0.1 s.
 """
 
 from __future__ import annotations
@@ -58,18 +59,19 @@ class PodSandboxes:
         self._closed = False
 
     def prepare(self, job: str) -> None:
-        """Begin the sandbox of this Job's first pod now (while the machines are scanned, say)."""
+        """Begin the sandbox of this Job's next pod now (its first while the machines are scanned, say; the next
+        once a pod's container started), unless one is already made or being made."""
         with self._lock:
             if not self._closed and job not in self._ahead:
                 self._ahead[job] = DaemonCall(lambda: self._start(job), "pod-sandbox")
 
     def take(self, job: str) -> Sandbox:
-        """A started sandbox for a new pod of this Job (the one made ahead, if it started); the next is begun."""
+        """A started sandbox for a new pod of this Job (the one made ahead, if it started). The next one is begun by
+        :meth:`prepare`, once this pod's container started."""
         with self._lock:
             if self._closed:
                 raise HarnessError("the workload is closed: no more pods")
             ahead = self._ahead.pop(job, None)
-            self._ahead[job] = DaemonCall(lambda: self._start(job), "pod-sandbox")
         sandbox = None
         try:
             if ahead is not None:

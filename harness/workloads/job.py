@@ -8,6 +8,8 @@ import dataclasses
 import functools
 from typing import Any
 
+import docker.errors
+
 from harness.deployer.containers import deployer_container
 from harness.deployer.spec import DeployerSpec
 from harness.drift.strategies import Converged, JobDrift
@@ -17,12 +19,15 @@ from harness.images.catalog import ROOTFS
 from harness.k8s.addresses import AddressMap
 from harness.k8s.manifest import JobSpec, Manifest, load_manifest
 from harness.k8s.pod_env import Sources
-from harness.runner.job import JobResult, JobRun, ReadOnlyVolumes, run_job
+from harness.runner.job import JobResult, JobRun, ReadOnlyVolumes, prepare_volumes, run_job
 from harness.runner.sandbox import PodSandboxes
 from harness.secrets import SecretRegistry
 from harness.state.tracker import ScriptRunner
 from harness.testbed import Testbed
+from harness.threads import DaemonCall
 from harness.workloads.base import Placement, Version, sources
+
+VOLUMES_AHEAD_SECONDS = 60.0  # how long closing waits for the volumes being filled ahead
 
 
 class JobWorkload:
@@ -45,6 +50,7 @@ class JobWorkload:
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
         self.kept = ReadOnlyVolumes()  # its testbed's: removed with it
         self._sandboxes: PodSandboxes | None = None
+        self._volumes_ahead: DaemonCall[None] | None = None
         if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
             with contextlib.suppress(HarnessError):
                 secrets.read(load_manifest(spec.drift.manifest))
@@ -57,7 +63,17 @@ class JobWorkload:
         for spec in self.spec.machines:  # the hosts as they really are, before anything is scanned
             prepare(self.testbed.machines[spec.name], spec.setup, str(self.spec.path))
         self.secrets.add(self.testbed.key.private_openssh)
-        self._pod_sandboxes().prepare(self.job.name)  # the first pod's, while the machines are scanned
+        sandboxes = self._pod_sandboxes()
+        sandboxes.prepare(self.job.name)  # the first pod's, while the machines are scanned
+        filler = sandboxes.image  # any image fills a volume: its container never starts
+        self._volumes_ahead = DaemonCall(lambda: self._prepare_volumes(filler), "pod-volumes")  # likewise
+
+    def _prepare_volumes(self, filler: str) -> None:
+        """The current version's Secret and configMap volumes, filled before its first pod asks for them. Any error
+        is left for that pod to meet (and report) itself."""
+        with contextlib.suppress(HarnessError, docker.errors.APIError, OSError):
+            run = self._job_run(self.container, filler, self._sources(self.manifest))
+            prepare_volumes(self.testbed.bench.client, self.testbed.ownership, self.job, run, filler)
 
     def apply(self, version: Version) -> JobResult:
         job = version.manifest.job or self.job
@@ -83,8 +99,11 @@ class JobWorkload:
         return (self.testbed.world.address,) if self.testbed.world is not None else ()
 
     def _run(self, job: JobSpec, container: str, image: str, given: Sources) -> JobResult:
+        return run_job(self.testbed.bench.client, self.testbed.ownership, job, self._job_run(container, image, given))
+
+    def _job_run(self, container: str, image: str, given: Sources) -> JobRun:
         machines, bench = self.testbed.machines, self.testbed.bench
-        run = JobRun(
+        return JobRun(
             network=self.testbed.network,
             images={container: image},
             addresses=AddressMap({m.address: machines[m.name].address for m in self.spec.machines if m.address}),
@@ -96,7 +115,6 @@ class JobWorkload:
             dns=self._dns,
             trusted_ca=bench.world_ca.cert_pem if self.testbed.world is not None else None,
         )
-        return run_job(bench.client, self.testbed.ownership, job, run)
 
     def _pod_sandboxes(self) -> PodSandboxes:
         """Made on the first pod: the testbed's network exists by then."""
@@ -164,5 +182,7 @@ class JobWorkload:
     def close(self) -> None:
         """Its pods are gone when each run ends; the sandboxes made ahead for the next go now (its volumes carry
         the testbed's labels)."""
+        if self._volumes_ahead is not None:  # not left filling a volume the testbed would not see to remove
+            self._volumes_ahead.join(VOLUMES_AHEAD_SECONDS)
         if self._sandboxes is not None:
             self._sandboxes.close()
