@@ -36,7 +36,7 @@ from harness.reports.annotations import error_annotation, in_github_actions, lin
 from harness.reports.outputs import write_reports
 from harness.reports.results import ItemResult, item_result
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.shared import prefix_of
+from harness.scenario.shared import held_by
 from harness.secrets import SecretRegistry
 from harness.selection import needs_machines
 from harness.session import CLUSTERS, RunSession
@@ -444,8 +444,8 @@ class ScenarioItem(pytest.Item):
         session = self.config.stash[STATE].session
         try:
             later = self._later()
-            within = next((s for s in later if prefix_of(self.scenario.steps, s.steps)), None)
-            session.run_scenario(self.spec, self.scenario, self.log, within=within, to_come=tuple(later))
+            longer = held_by(self.scenario, later)
+            session.run_scenario(self.spec, self.scenario, self.log, within=longer, to_come=tuple(later))
         except NoPreviousVersion as exc:  # a first version has nothing to roll back to
             pytest.skip(self.log.mask(f"{self.spec.name}: no previous version to roll back to: {exc}"))
         except NotApplicable as exc:

@@ -67,6 +67,12 @@ def generate_host_keys() -> HostKeys:
 IDLE_NICENESS = 19  # the thread making keys ahead yields its CPU to anything else that wants it
 
 
+def idle_priority() -> None:
+    """The calling thread yields its CPU to anything else that wants it (Linux: a thread's niceness is its own)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), IDLE_NICENESS)
+
+
 class HostKeyPool:
     """Host keys made ahead in a background thread, a few at a time: a machine starting takes a set ready (or, when
     none is, has one made on the spot, at full speed). Each set goes to one machine only.
@@ -99,9 +105,13 @@ class HostKeyPool:
             self._filling = True
         threading.Thread(target=self._fill, name="host-keys", daemon=True).start()
 
+    @property
+    def made(self) -> int:
+        """How many sets are made and waiting."""
+        return self._ready.qsize()
+
     def _fill(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):  # Linux: the niceness is the thread's own
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), IDLE_NICENESS)
+        idle_priority()
         try:
             while self._ready.qsize() < self._wanted:
                 self._ready.put(generate_host_keys())

@@ -4,6 +4,7 @@ machines of its own (rollback) may run in the background while earlier items run
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.checks import report as r
@@ -15,6 +16,11 @@ from harness.scenario.model import Scenario
 def prefix_of(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     """Whether ``long`` starts with ``short``'s steps and goes on: its run holds ``short``'s, on the same host."""
     return len(long) > len(short) and long[: len(short)] == short
+
+
+def held_by(scenario: Scenario, later: Sequence[Scenario]) -> Scenario | None:
+    """The first of the later scenarios whose run holds this one's (converge's is idempotency's): it runs instead."""
+    return next((s for s in later if prefix_of(scenario.steps, s.steps)), None)
 
 
 @dataclass

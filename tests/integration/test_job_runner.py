@@ -125,16 +125,23 @@ def test_a_job_deployer_that_asks_for_the_mirror_gets_it(bench: Workbench, test_
 def test_read_only_volumes_are_filled_once_for_every_pod_with_the_same_files_and_go_with_the_testbed(  # type: ignore[no-untyped-def]
     bench: Workbench, test_spec
 ) -> None:
+    import time
+
     from harness.engine.labels import SCOPE
 
     with Deployment(bench, test_spec("hello")) as deployment:
         workload = deployment.workload
         assert isinstance(workload, JobWorkload)
+        waited = time.monotonic() + 60
+        while not workload.kept.volumes and time.monotonic() < waited:  # filled ahead, before any pod asks
+            time.sleep(0.05)
+        ahead = dict(workload.kept.volumes)
+        assert len(ahead) == 1, "the Secret volume is filled while the machines are scanned, before the first pod"
         for _ in range(2):
             assert deployment.apply().succeeded
         scope = deployment.testbed.ownership.scope
         volumes = bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"})
-        assert len(workload.kept.volumes) == 1  # the SSH key's Secret volume, filled for the first pod only
+        assert workload.kept.volumes == ahead  # the SSH key's Secret volume, filled once, before the first pod
         assert [v.name for v in volumes] == list(workload.kept.volumes.values())
     assert bench.client.volumes.list(filters={"label": f"{SCOPE}={scope}"}) == []
 

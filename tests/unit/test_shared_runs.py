@@ -174,3 +174,54 @@ def test_a_background_error_is_raised_where_its_result_is_taken() -> None:
     assert not background.running
     with pytest.raises(RuntimeError, match="the engine went away"):
         background.result()
+
+
+def test_machines_start_one_deployment_per_engine_cpu_at_a_time_and_not_once_the_run_is_over() -> None:
+    import threading
+    import time
+
+    from harness.session import RunOver
+
+    session = RunSession()
+    session.bench.engine_cpus = 2  # what the engine would report
+    inside, most, lock, done = 0, 0, threading.Lock(), threading.Event()
+
+    def boot() -> None:
+        nonlocal inside, most
+        with session._boot_turn():
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            done.wait(30)  # starting, while the others wait for a turn
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=boot) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    waited = time.monotonic() + 30
+    while inside < 2 and time.monotonic() < waited:
+        time.sleep(0.05)
+    time.sleep(0.3)  # time for a third to get in, were it let in
+    assert inside == 2
+    done.set()
+    for thread in threads:
+        thread.join()
+    assert most == 2
+
+    session._finishing.set()
+    try:
+        with pytest.raises(RunOver), session._boot_turn():
+            pass
+    finally:
+        session.close()
+
+
+def test_while_lint_runs_the_scenarios_beside_the_next_item_may_start_but_not_that_item_nor_its_longer_run() -> None:
+    from harness.session import _beside_first
+
+    shipped = {s.name: s for s in scenarios_for()}
+    lint, converge, idempotency, rollback = (shipped[n] for n in ("lint", "converge", "idempotency", "rollback"))
+    assert [s.name for s in _beside_first((converge, idempotency, rollback))] == ["rollback"]
+    assert [s.name for s in _beside_first((rollback, converge, idempotency))] == ["converge", "idempotency"]
+    assert _beside_first((lint,)) == [] and _beside_first(()) == []
