@@ -57,3 +57,4 @@ sweep: $(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find harness -name __pycache__ -prune -exec rm -rf {} +

@@ -12,6 +12,8 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
   (each apply's pod time, the verify steps);
 - the full drift matrix on K = 1, 2, 4 lanes (clones of the converged machine), and quick against full;
 - the same K=2 against K=1 ratio on pve-nut;
+- what two lanes cost each other, whatever the harness does: one apply of seed-nut alone against two at once on two
+  machines, and a CPU-bound loop alone against two at once (the engine's CPUs, as the lanes share them);
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
   (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
 
@@ -23,10 +25,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import multiprocessing
 import re
+import statistics
 import sys
 import tarfile
 import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 from timeline import REPO, timed_pytest
@@ -121,6 +126,49 @@ def gate(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
         "deployer_s": deployer,
         "harness_share_of_scenarios": 1 - deployer / total,
     }
+
+
+def side_by_side(bench: Workbench, spec: DeployerSpec, rounds: int = 3) -> dict[str, float]:
+    """One apply on a converged machine alone, then two at once on two (each lane's row is mostly an apply): the
+    median time each took, and the same for a loop that only computes, in two processes."""
+    alone: list[float] = []
+    paired: list[float] = []
+    with Deployment(bench, spec) as first, Deployment(bench, spec) as second:
+        converged(first)
+        converged(second)
+        for _ in range(rounds):
+            begun = time.perf_counter()
+            first.apply()
+            alone.append(time.perf_counter() - begun)
+        for _ in range(rounds):
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                paired += pool.map(_timed_apply, (first, second))
+    loop_alone = statistics.median(_spin() for _ in range(2))
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as processes:
+        processes.submit(_spin).result()  # both workers started before the pair is timed
+        loop_paired = statistics.median(processes.map(_spin, [_SPIN] * 4))
+    return {
+        "apply_alone_s": statistics.median(alone),
+        "apply_beside_another_s": statistics.median(paired),
+        "apply_paired_vs_alone": statistics.median(paired) / statistics.median(alone),
+        "cpu_loop_paired_vs_alone": loop_paired / loop_alone,
+    }
+
+
+_SPIN = 20_000_000
+
+
+def _timed_apply(deployment: Deployment) -> float:
+    begun = time.perf_counter()
+    deployment.apply()
+    return time.perf_counter() - begun
+
+
+def _spin(count: int = _SPIN) -> float:
+    begun, total = time.perf_counter(), 0
+    for number in range(count):
+        total += number * number
+    return time.perf_counter() - begun
 
 
 def clone_methods(bench: Workbench, spec: DeployerSpec) -> dict[str, float]:
@@ -224,6 +272,8 @@ def main() -> None:
 
 def full(bench: Workbench, seed: DeployerSpec, pve: DeployerSpec, results: dict[str, Any], name: str) -> None:
     results["clone_methods"] = clone_methods(bench, seed)
+    save(results, name)
+    results["two_lanes_side_by_side"] = side_by_side(bench, seed)
     save(results, name)
     for lanes in (1, 2, 4):
         results[f"seed_full_k{lanes}"] = matrix(bench, seed, lanes, "full")

@@ -14,5 +14,5 @@ PROJECT = "deployer-harness"
 # its asserts are invariants, not tests. Its own test suite (tests/) is rewritten as before.
 for _finder in _sys.meta_path:
     _marked = getattr(_finder, "_must_rewrite", None)  # pytest's AssertionRewritingHook (not a public interface)
-    if isinstance(_marked, set):
-        _marked.discard(__name__)
+    if isinstance(_marked, set):  # the package, or `-p harness.plugin` when plugins are not autoloaded
+        _marked.difference_update([name for name in _marked if name.split(".")[0] == __name__])

@@ -189,10 +189,12 @@ class RunSession:
 
     @contextlib.contextmanager
     def _boot_turn(self) -> Iterator[None]:
-        """Machines start one deployment per engine CPU at a time. A start is CPU-bound (the engine makes the
+        """Machines start for one deployment per engine CPU at a time, in this process (an xdist worker counts its
+        own; drift's and crash points' clones are not counted). A start is CPU-bound (the engine makes the
         containers, systemd boots, sshd answers, the harness scans), so scenarios side by side that all started at
         once would each be ready late; this way the first are ready sooner, and the next boots while their pods
-        run (seed-nut's gate, 2 CPUs: the first pod 1 s earlier)."""
+        run (seed-nut's gate, 2 CPUs: the first pod 1 s earlier). Turns go in the order asked: the scenarios
+        started ahead usually ask before the item pytest waits on."""
         with self._booting_made:
             if self._booting is None:
                 self._booting = threading.Semaphore(self.bench.engine_cpus)
@@ -226,8 +228,10 @@ class RunSession:
         log.record(DEPLOYER, spec.name)
         applicable(spec, scenario, self.drift)
         if offline(scenario.steps):  # lint: no machine, nor the engine; the machines of later ones start meanwhile
-            with contextlib.suppress(HarnessError, docker.errors.DockerException):  # theirs to meet, not lint's
-                self._start_ahead(spec, _beside_first(to_come))
+            beside = _beside_first(to_come)
+            if beside:  # `-m lint` alone: not even a word with the engine
+                with contextlib.suppress(HarnessError, docker.errors.DockerException):  # theirs to meet, not lint's
+                    self._start_ahead(spec, beside)
             return self._run(spec, scenario, log)
         self._start_ahead(spec, [s for s in to_come if s != within and not offline(s.steps)])
         ahead = self._ahead.pop((spec.path, scenario.name), None)
@@ -261,13 +265,15 @@ class RunSession:
         engine's CPUs (a deployer's pods wait on SSH round trips, process starts and restarts as much as they
         compute: on 2 CPUs, seed-nut's gate took 30 s with two beside the item, 44 s with one). Never drift (it
         runs its own lanes side by side), nor on a kind cluster (its scenarios take turns on it)."""
-        if runs_on_kind(spec, self.cluster):
+        if not to_come or runs_on_kind(spec, self.cluster):
             return
         spare = self.bench.engine_cpus - sum(b.running for b in self._ahead.values())
-        for scenario in to_come:
+        for number, scenario in enumerate(to_come):
             key = (spec.path, scenario.name)
             lanes = "drift" in scenario.steps or "crash-points" in scenario.steps  # they run their own lanes
             if spare <= 0 or lanes or key in self._ahead or key in self._shared:
+                continue
+            if held_by(scenario, to_come[number + 1 :]) is not None:  # converge: idempotency's run will hold it
                 continue
             if not self._applies(spec, scenario):
                 continue
@@ -317,7 +323,8 @@ class RunSession:
 
 def _beside_first(to_come: Sequence[Scenario]) -> list[Scenario]:
     """What may start ahead while an offline item runs: the later scenarios on machines, but for the first one, and
-    the longer one it runs within, which its own item runs in this process next."""
+    the longer one it runs within, which its own item runs in this process next (a scenario another later one
+    holds is left out by :meth:`RunSession._start_ahead` itself)."""
     on_machines = [s for s in to_come if not offline(s.steps)]
     if not on_machines:
         return []

@@ -124,12 +124,20 @@ class ReadOnlyVolumes:
     def __init__(self) -> None:
         self.volumes: dict[str, str] = {}  # digest of the files -> volume name
         self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """No volume is made from now on (one being filled is waited for): the testbed is about to remove them."""
+        with self._lock:
+            self._closed = True
 
     def get(self, files: list[Entry], make: Callable[[], str]) -> str:
         digest = hashlib.sha256(repr(sorted((e.path, e.content, e.mode, e.uid, e.gid) for e in files)).encode())
         key = digest.hexdigest()
         with self._lock:
             if key not in self.volumes:
+                if self._closed:
+                    raise HarnessError("the workload is closed: no more pods")
                 self.volumes[key] = make()
             return self.volumes[key]
 

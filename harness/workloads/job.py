@@ -27,8 +27,6 @@ from harness.testbed import Testbed
 from harness.threads import DaemonCall
 from harness.workloads.base import Placement, Version, sources
 
-VOLUMES_AHEAD_SECONDS = 60.0  # how long closing waits for the volumes being filled ahead
-
 
 class JobWorkload:
     clonable = True
@@ -50,7 +48,6 @@ class JobWorkload:
         self.container = deployer_container(spec, self.job)  # fail early on an ambiguous pod
         self.kept = ReadOnlyVolumes()  # its testbed's: removed with it
         self._sandboxes: PodSandboxes | None = None
-        self._volumes_ahead: DaemonCall[None] | None = None
         if spec.drift.manifest is not None:  # its Secrets are masked from the start; its errors fail the drift step
             with contextlib.suppress(HarnessError):
                 secrets.read(load_manifest(spec.drift.manifest))
@@ -66,7 +63,7 @@ class JobWorkload:
         sandboxes = self._pod_sandboxes()
         sandboxes.prepare(self.job.name)  # the first pod's, while the machines are scanned
         filler = sandboxes.image  # any image fills a volume: its container never starts
-        self._volumes_ahead = DaemonCall(lambda: self._prepare_volumes(filler), "pod-volumes")  # likewise
+        DaemonCall(lambda: self._prepare_volumes(filler), "pod-volumes")  # likewise (closing waits for it)
 
     def _prepare_volumes(self, filler: str) -> None:
         """The current version's Secret and configMap volumes, filled before its first pod asks for them. Any error
@@ -182,7 +179,6 @@ class JobWorkload:
     def close(self) -> None:
         """Its pods are gone when each run ends; the sandboxes made ahead for the next go now (its volumes carry
         the testbed's labels)."""
-        if self._volumes_ahead is not None:  # not left filling a volume the testbed would not see to remove
-            self._volumes_ahead.join(VOLUMES_AHEAD_SECONDS)
+        self.kept.close()  # a volume being filled ahead is waited for; none is made after the testbed's removal
         if self._sandboxes is not None:
             self._sandboxes.close()

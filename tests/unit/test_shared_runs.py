@@ -199,14 +199,16 @@ def test_machines_start_one_deployment_per_engine_cpu_at_a_time_and_not_once_the
     threads = [threading.Thread(target=boot) for _ in range(5)]
     for thread in threads:
         thread.start()
-    waited = time.monotonic() + 30
-    while inside < 2 and time.monotonic() < waited:
-        time.sleep(0.05)
-    time.sleep(0.3)  # time for a third to get in, were it let in
-    assert inside == 2
-    done.set()
-    for thread in threads:
-        thread.join()
+    try:
+        waited = time.monotonic() + 30
+        while inside < 2 and time.monotonic() < waited:
+            time.sleep(0.05)
+        time.sleep(0.3)  # time for a third to get in, were it let in
+        assert inside == 2
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
     assert most == 2
 
     session._finishing.set()
@@ -223,5 +225,27 @@ def test_while_lint_runs_the_scenarios_beside_the_next_item_may_start_but_not_th
     shipped = {s.name: s for s in scenarios_for()}
     lint, converge, idempotency, rollback = (shipped[n] for n in ("lint", "converge", "idempotency", "rollback"))
     assert [s.name for s in _beside_first((converge, idempotency, rollback))] == ["rollback"]
+    # converge among them: its item takes idempotency's run (RunSession._start_ahead does not start it alone)
     assert [s.name for s in _beside_first((rollback, converge, idempotency))] == ["converge", "idempotency"]
     assert _beside_first((lint,)) == [] and _beside_first(()) == []
+
+
+def test_a_scenario_a_later_one_holds_is_not_started_ahead_on_machines_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.deployer.spec import load_spec
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = load_spec(repo / "deployers" / "pve-nut", ["pve-8", "debian-12", "k8s-node", "world", "mirror"])
+    shipped = {s.name: s for s in scenarios_for()}
+    session = RunSession()
+    session.bench.engine_cpus = 4  # room for every one of them
+    started: list[str] = []
+    monkeypatch.setattr(session, "_run_shared", lambda spec, scenario: started.append(scenario.name))
+    try:
+        session._start_ahead(spec, [shipped[n] for n in ("rollback", "converge", "idempotency")])
+        for call in session._ahead.values():
+            call.result()
+    finally:
+        session.close()
+    assert sorted(started) == ["idempotency", "rollback"]  # converge's verdict is read from idempotency's run
