@@ -39,7 +39,7 @@ from harness.scenario.model import Scenario
 from harness.scenario.shared import SharedRun, held_by, prefix_of
 from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
-from harness.threads import DaemonCall
+from harness.threads import DaemonCall, Turns
 from harness.workbench import Workbench
 from harness.workdirs import sweep_workdirs
 from harness.workloads import runs_on_kind
@@ -71,10 +71,10 @@ class RunSession:
     _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
     _ahead: dict[tuple[Path, str], DaemonCall[SharedRun]] = field(default_factory=dict)  # running before its item
     _finishing: threading.Event = field(default_factory=threading.Event)
-    _booting: threading.Semaphore | None = None  # a turn to start machines: one per engine CPU at a time
-    _booting_made: threading.Lock = field(default_factory=threading.Lock)
+    _booting: Turns = field(init=False)  # turns to start machines: one per engine CPU at a time
 
     def __post_init__(self) -> None:
+        self._booting = Turns(lambda: self.bench.engine_cpus)
         if self.cluster not in CLUSTERS:
             raise HarnessError(f"the cluster backend is {self.cluster!r}", fix=f"use one of {', '.join(CLUSTERS)}")
         if (self.keep, self.keep_on_failure) != (self.ownership.keep, self.ownership.keep_on_failure):
@@ -195,10 +195,7 @@ class RunSession:
         once would each be ready late; this way the first are ready sooner, and the next boots while their pods
         run (seed-nut's gate, 2 CPUs: the first pod 1 s earlier). Turns go in the order asked: the scenarios
         started ahead usually ask before the item pytest waits on."""
-        with self._booting_made:
-            if self._booting is None:
-                self._booting = threading.Semaphore(self.bench.engine_cpus)
-        with self._booting:
+        with self._booting.turn():
             self._go_on()  # a run that finished meanwhile starts nothing more
             yield
 

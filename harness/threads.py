@@ -3,8 +3,9 @@ wait for it, and whatever it made is left to the cleanup that follows (the drift
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -37,3 +38,21 @@ class DaemonCall(Generic[T]):
         if self._error is not None:
             raise self._error
         return self._result  # type: ignore[return-value]  # set when the call returned
+
+
+class Turns:
+    """At most ``count()`` holders at once, in the order they ask. The count is asked at the first turn (it may
+    take a word with the engine), once."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self._count = count
+        self._made = threading.Lock()
+        self._turns: threading.Semaphore | None = None
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._made:
+            if self._turns is None:
+                self._turns = threading.Semaphore(max(1, self._count()))
+        with self._turns:
+            yield

@@ -451,33 +451,34 @@ def _create_pod_volumes(
     pods when ``run.kept`` is given)."""
     created = {}
     for volume in pod.volumes:
-        make = functools.partial(_new_volume, client, ownership, ownership.name(name, volume.name), image)
-        if volume.kind not in ("secret", "configMap"):
-            created[volume.name] = make(None)
-            continue
-        files = _read_only_files(volume, pod, run)
-        kept = run.kept
-        created[volume.name] = kept.get(files, functools.partial(make, files)) if kept is not None else make(files)
+        volume_name = ownership.name(name, volume.name)
+        if volume.kind in ("secret", "configMap"):
+            created[volume.name] = _read_only_volume(client, ownership, volume_name, image, volume, pod, run)
+        else:
+            created[volume.name] = _new_volume(client, ownership, volume_name, image, None)
     return created
 
 
 def prepare_volumes(client: docker.DockerClient, ownership: Ownership, job: JobSpec, run: JobRun, image: str) -> None:
     """Fill the secret and configMap volumes of the Job's pod into ``run.kept`` now (while the machines are
     scanned, before the first pod): that pod finds them ready, or waits for the one being filled."""
-    if run.kept is None:
+    if run.kept is None:  # kept for no pod: nothing to make ahead
         return
     for volume in job.pod.volumes:
         if volume.kind in ("secret", "configMap"):
-            files = _read_only_files(volume, job.pod, run)
             name = ownership.name(pod_name(job.name), volume.name)
-            run.kept.get(files, functools.partial(_new_volume, client, ownership, name, image, files))
+            _read_only_volume(client, ownership, name, image, volume, job.pod, run)
 
 
-def _read_only_files(volume: Volume, pod: PodSpec, run: JobRun) -> list[Entry]:
+def _read_only_volume(
+    client: docker.DockerClient, ownership: Ownership, name: str, image: str, volume: Volume, pod: PodSpec, run: JobRun
+) -> str:
+    """A secret or configMap volume filled as the kubelet would fill it: the one kept with the same files, or new."""
     files = volume_files(volume, run.sources, run.addresses)
     if pod.fs_group is not None:  # the kubelet: group ownership, plus group read on read-only volumes
         files = [replace(e, gid=pod.fs_group, mode=e.mode | 0o440) for e in files]
-    return files
+    make = functools.partial(_new_volume, client, ownership, name, image, files)
+    return run.kept.get(files, make) if run.kept is not None else make()
 
 
 def _new_volume(
