@@ -13,7 +13,9 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 - the full drift matrix on K = 1, 2, 4 lanes (clones of the converged machine), and quick against full;
 - the same K=2 against K=1 ratio on pve-nut;
 - what two lanes cost each other, whatever the harness does: one apply of seed-nut alone against two at once on two
-  machines, and a CPU-bound loop alone against two at once (the engine's CPUs, as the lanes share them);
+  machines, with the share of that time when some task waited for a CPU (the kernel's CPU pressure, where it has
+  it), and a CPU-bound loop alone against two at once (two CPUs that are not two threads of one core); from it, the
+  best two lanes can do on the full matrix: all but the last row of the longer lane beside another row;
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
   (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
 
@@ -136,13 +138,15 @@ def side_by_side(bench: Workbench, spec: DeployerSpec, rounds: int = 3) -> dict[
     with Deployment(bench, spec) as first, Deployment(bench, spec) as second:
         converged(first)
         converged(second)
+        waited, begun = _cpu_waited(), time.perf_counter()
         for _ in range(rounds):
-            begun = time.perf_counter()
-            first.apply()
-            alone.append(time.perf_counter() - begun)
+            alone.append(_timed_apply(first))
+        waiting_alone = _share(waited, _cpu_waited(), time.perf_counter() - begun)
+        waited, begun = _cpu_waited(), time.perf_counter()
         for _ in range(rounds):
             with ThreadPoolExecutor(max_workers=2) as pool:
                 paired += pool.map(_timed_apply, (first, second))
+        waiting_paired = _share(waited, _cpu_waited(), time.perf_counter() - begun)
     loop_alone = statistics.median(_spin() for _ in range(2))
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as processes:
         processes.submit(_spin).result()  # both workers started before the pair is timed
@@ -151,8 +155,30 @@ def side_by_side(bench: Workbench, spec: DeployerSpec, rounds: int = 3) -> dict[
         "apply_alone_s": statistics.median(alone),
         "apply_beside_another_s": statistics.median(paired),
         "apply_paired_vs_alone": statistics.median(paired) / statistics.median(alone),
+        "some_task_waiting_for_a_cpu_alone": waiting_alone,
+        "some_task_waiting_for_a_cpu_paired": waiting_paired,
         "cpu_loop_paired_vs_alone": loop_paired / loop_alone,
     }
+
+
+def _cpu_waited() -> float | None:
+    """Seconds, since boot, during which at least one task was runnable and waited for a CPU (PSI); None without
+    it."""
+    try:
+        with open("/proc/pressure/cpu") as pressure:
+            return int(pressure.readline().split("total=")[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _share(before: float | None, after: float | None, wall: float) -> float | None:
+    return None if before is None or after is None else (after - before) / wall
+
+
+def best_on_two_lanes(rows: int, paired_vs_alone: float) -> float:
+    """The least time 2 lanes can take against 1, in rows of the serial run's length: the longer lane runs
+    ceil(rows / 2) of them, each beside a row of the other lane but the last (the start both runs share aside)."""
+    return ((-(-rows // 2) - 1) * paired_vs_alone + 1) / rows
 
 
 _SPIN = 20_000_000
@@ -283,6 +309,8 @@ def full(bench: Workbench, seed: DeployerSpec, pve: DeployerSpec, results: dict[
         run = results[f"seed_full_k{lanes}"]
         run["vs_serial"] = run["seconds"] / serial["seconds"]
         run["same_matrix_as_serial"] = run["rows"] == serial["rows"]
+    pairing = results["two_lanes_side_by_side"]["apply_paired_vs_alone"]
+    results["seed_full_k2"]["best_two_lanes_can_do"] = best_on_two_lanes(serial["mutations"], pairing)
     results["seed_quick_k2"]["vs_full_k2"] = results["seed_quick_k2"]["seconds"] / results["seed_full_k2"]["seconds"]
     pve_serial, pve_two = matrix(bench, pve, 1, "full"), matrix(bench, pve, 2, "full")
     results["pve_full"] = {

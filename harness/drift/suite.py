@@ -106,6 +106,7 @@ class _Lane:
     run: DriftStrategy
     baselines: dict[str, str]  # what the check prints on these converged machines: naming must be news
     proven: bool = True  # the deployment's machines are; a clone once an apply on it left it as converged
+    clone: bool = False  # a clone's machines go once no row is left for them; the deployment's stay
 
 
 class _Queue:
@@ -154,6 +155,11 @@ class _Queue:
             self._out -= 1
             assert self._out >= 0, "a row given back that was not taken"
             self._changed.notify_all()
+
+    def drained(self) -> bool:
+        """No row waits to be taken (some may still be out, and may come back)."""
+        with self._changed:
+            return not self._rows
 
     def left(self) -> list[Row]:
         with self._changed:
@@ -234,14 +240,19 @@ def _rows_on(
     tick: Callable[[str], None] = lambda where: None,
 ) -> bool:
     """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
-    once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once).
-    Whether this worker ran a row."""
+    once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once; a
+    clone also goes once no row is left to take, not at the suite's end). Whether this worker ran a row."""
     if lane is None and clones is not None:
         lane = _new_lane(clones, machines, report, queue)
         if lane is None:
             return False
     ran = False
-    while (row := queue.take()) is not None:
+    while True:
+        if lane is not None and lane.clone and clones is not None and queue.drained():
+            clones.discard(lane.run)  # while the other lanes finish their rows; one given back boots a new clone
+            lane = None
+        if (row := queue.take()) is None:
+            break
         if lane is not None and not lane.proven and queue.unfit is not None and clones is not None:
             clones.discard(lane.run)  # once a clone was unlike the machines, no clone not proven takes a row
             lane = None
@@ -330,7 +341,7 @@ def _new_lane(clones: Clones, machines: list[str], report: DriftReport, queue: _
         return None
     try:
         run = clones.lane()
-        return _Lane(run, _baselines(run, machines), proven=False)
+        return _Lane(run, _baselines(run, machines), proven=False, clone=True)
     except (HarnessError, OSError, docker.errors.APIError) as exc:  # the other lanes go on
         report.notes.append(f"a copy of the converged machines could not be used: {exc}")
         return None

@@ -739,7 +739,8 @@ def test_a_mutation_that_breaks_every_lane_runs_twice_then_is_reported_and_the_o
     first, broken, last = report.rows
     assert (first.detected, last.detected) == (DETECTED, DETECTED)
     assert broken.unjudged == "its lane broke twice: pve1: SSH to 192.0.2.7 failed: connection reset"
-    assert len(clones.made) == 2 and len(clones.discarded) == 2  # lane 0 broke, then the first clone
+    # Lane 0 broke, then the first clone; the second went once no row was left.
+    assert len(clones.made) == 2 and len(clones.discarded) == 3
     assert report.notes == [
         "a lane broke while it ran `custom sshd-killed`; it runs again on another: pve1: SSH to 192.0.2.7 failed:"
         " connection reset"
@@ -788,3 +789,30 @@ def test_a_check_failing_on_the_first_lanes_converged_hosts_is_the_suites_error_
     # The clone lanes booted meanwhile; they were waited for, took no row, and were closed.
     assert len(clones.made) == 2 and all(not any(e.startswith("before") for e in c.events) for c in clones.made)
     assert len(clones.discarded) == 2
+
+
+def test_a_clone_with_no_row_left_to_take_goes_while_the_other_lanes_finish_theirs() -> None:
+    lab = Lab()
+    clones = Clones(lab)
+    clones.meeting = Rendezvous(2)
+    gone = threading.Event()
+    kept = clones.discard
+
+    def discard(lane: Strategy) -> None:
+        kept(lane)
+        gone.set()
+
+    clones.discard = discard  # type: ignore[method-assign]
+    met = clones.meeting.wrap(lab, lab.before)
+    seen_gone: list[bool] = []
+
+    def before(mutation: Mutation) -> None:  # the first lane's row lasts until the clone is gone, or 5 s
+        met(mutation)
+        seen_gone.append(gone.wait(5))
+
+    strategy = Strategy(lab, check=lab.check, heal=lab.apply, before=before)
+    converged = {name: host.snapshot(name) for name, host in lab.hosts.items()}
+    report = run_drift(strategy, converged, [edit("/a"), edit("/b")], clones=clones, lanes=2)
+    assert outcomes(report) == [(DETECTED, "yes")] * 2
+    assert seen_gone == [True]  # the clone's row done, none left: it went while the first lane's row ran
+    assert len(clones.made) == 1 and len(clones.discarded) == 1
