@@ -15,7 +15,7 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 - what two lanes cost each other, whatever the harness does: one apply of seed-nut alone against two at once on two
   machines, with the share of that time when some task waited for a CPU (the kernel's CPU pressure, where it has
   it), and a CPU-bound loop alone against two at once (two CPUs that are not two threads of one core); from it, the
-  best two lanes can do on the full matrix: all but the last row of the longer lane beside another row;
+  best two lanes can do on the full matrix: every row beside another, but an odd one out at the end;
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
   (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
 
@@ -162,8 +162,8 @@ def side_by_side(bench: Workbench, spec: DeployerSpec, rounds: int = 3) -> dict[
 
 
 def _cpu_waited() -> float | None:
-    """Seconds, since boot, during which at least one task was runnable and waited for a CPU (PSI); None without
-    it."""
+    """Seconds, since boot, during which at least one task was runnable and waited for a CPU (PSI: the CPUs'
+    own figures, weighted by how busy each was); None without it."""
     try:
         with open("/proc/pressure/cpu") as pressure:
             return int(pressure.readline().split("total=")[1]) / 1e6
@@ -176,9 +176,9 @@ def _share(before: float | None, after: float | None, wall: float) -> float | No
 
 
 def best_on_two_lanes(rows: int, paired_vs_alone: float) -> float:
-    """The least time 2 lanes can take against 1, in rows of the serial run's length: the longer lane runs
-    ceil(rows / 2) of them, each beside a row of the other lane but the last (the start both runs share aside)."""
-    return ((-(-rows // 2) - 1) * paired_vs_alone + 1) / rows
+    """The least time 2 lanes can take against 1, the start both runs share aside: each lane runs half the rows,
+    each beside a row of the other lane, and an odd one out runs alone at the end."""
+    return (rows // 2 * paired_vs_alone + rows % 2) / rows
 
 
 _SPIN = 20_000_000

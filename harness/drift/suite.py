@@ -120,6 +120,7 @@ class _Queue:
         self._open = threading.Event()
         self._finished = self._out = 0
         self.unfit: str | None = None  # why clones take no more rows: an apply leaves one unlike the machines
+        self.home = True  # the deployment's own machines take rows: any row given back has a lane to run on
 
     def finish(self) -> int:
         """A row taken is done: how many are."""
@@ -248,13 +249,13 @@ def _rows_on(
             return False
     ran = False
     while True:
-        if lane is not None and lane.clone and clones is not None and queue.drained():
-            clones.discard(lane.run)  # while the other lanes finish their rows; one given back boots a new clone
+        if lane is not None and lane.clone and clones is not None and queue.home and queue.drained():
+            clones.discard(lane.run)  # while the other lanes finish theirs: a row given back has the machines
             lane = None
         if (row := queue.take()) is None:
             break
         if lane is not None and not lane.proven and queue.unfit is not None and clones is not None:
-            clones.discard(lane.run)  # once a clone was unlike the machines, no clone not proven takes a row
+            _discard(clones, lane, queue)  # once a clone was unlike the machines, no clone not proven takes a row
             lane = None
         if lane is None:
             lane = _new_lane(clones, machines, report, queue) if clones is not None else None
@@ -268,13 +269,13 @@ def _rows_on(
         except (HarnessError, OSError, docker.errors.APIError) as exc:  # the lane broke (SSH, the engine)
             if clones is None:  # no other lane to run it on: the error is the suite's
                 raise
-            clones.discard(current.run)
+            _discard(clones, current, queue)
             lane = None
             if not _broke(row, exc, queue, report):  # broke twice: done with; else it runs again and counts then
                 tick(f"drift {queue.finish()}/{len(report.rows)} mutations")
             continue
         if not stands and clones is not None:  # given back, for the deployment's machines: this clone goes
-            clones.discard(current.run)
+            _discard(clones, current, queue)
             lane = None
             continue
         tick(f"drift {queue.finish()}/{len(report.rows)} mutations")
@@ -283,11 +284,17 @@ def _rows_on(
             then = "a new clone of the converged machines takes its place" if clones else "the rest are not run"
             report.notes.append(lane.run.mask(f"{row.stuck}; {then}; {exclude}"))
             if clones is not None:
-                clones.discard(lane.run)
+                _discard(clones, lane, queue)
             lane = None
-    if lane is not None and not ran and clones is not None:  # a clone that got no row goes now
+    if lane is not None and lane.clone and clones is not None:  # no row is left: its clone goes now
         clones.discard(lane.run)
     return ran
+
+
+def _discard(clones: Clones, lane: _Lane, queue: _Queue) -> None:
+    if not lane.clone:
+        queue.home = False  # the deployment's own machines are done with: idle clones stay for rows given back
+    clones.discard(lane.run)
 
 
 def _again(row: Row, queue: _Queue, report: DriftReport, *, retried: bool) -> None:
