@@ -14,8 +14,8 @@ an apply) and on pve-nut. Ratios against baselines measured in this run, never t
 - the same K=2 against K=1 ratio on pve-nut;
 - what two lanes cost each other, whatever the harness does: one apply of seed-nut alone against two at once on two
   machines, with the share of that time when some task waited for a CPU (the kernel's CPU pressure, where it has
-  it), and a CPU-bound loop alone against two at once (two CPUs that are not two threads of one core); from it, the
-  best two lanes can do on the full matrix: every row beside another, but an odd one out at the end;
+  it), and a CPU-bound loop alone against two at once (two CPUs that are not two threads of one core); from it,
+  what two lanes should come to on the full matrix: every row beside another, but an odd one out at the end;
 - how a lane's clone is made: ``docker commit`` of the converged machine, against an overlay of its changes
   (``docker diff``, the changed files in a tar) put into a new machine of its kind before it boots.
 
@@ -175,9 +175,10 @@ def _share(before: float | None, after: float | None, wall: float) -> float | No
     return None if before is None or after is None else (after - before) / wall
 
 
-def best_on_two_lanes(rows: int, paired_vs_alone: float) -> float:
-    """The least time 2 lanes can take against 1, the start both runs share aside: each lane runs half the rows,
-    each beside a row of the other lane, and an odd one out runs alone at the end."""
+def two_lanes_predicted(rows: int, paired_vs_alone: float) -> float:
+    """The time 2 lanes take against 1 if a row beside another costs what an apply beside another does, the start
+    both runs share aside: each lane runs half the rows, each beside a row of the other lane, and an odd one out runs
+    alone at the end."""
     return (rows // 2 * paired_vs_alone + rows % 2) / rows
 
 
@@ -310,7 +311,7 @@ def full(bench: Workbench, seed: DeployerSpec, pve: DeployerSpec, results: dict[
         run["vs_serial"] = run["seconds"] / serial["seconds"]
         run["same_matrix_as_serial"] = run["rows"] == serial["rows"]
     pairing = results["two_lanes_side_by_side"]["apply_paired_vs_alone"]
-    results["seed_full_k2"]["best_two_lanes_can_do"] = best_on_two_lanes(serial["mutations"], pairing)
+    results["seed_full_k2"]["predicted_from_pairing"] = two_lanes_predicted(serial["mutations"], pairing)
     results["seed_quick_k2"]["vs_full_k2"] = results["seed_quick_k2"]["seconds"] / results["seed_full_k2"]["seconds"]
     pve_serial, pve_two = matrix(bench, pve, 1, "full"), matrix(bench, pve, 2, "full")
     results["pve_full"] = {

@@ -242,16 +242,24 @@ def _rows_on(
 ) -> bool:
     """Run rows from the queue on one lane until none is left: the one given, or clones (the first booted at
     once, while the queue is not open yet; another when one is done with, stuck or broken, and closed at once; a
-    clone also goes once no row is left to take, not at the suite's end). Whether this worker ran a row."""
+    clone also goes once no row is left to take, not at the suite's end, while the deployment's own machines can run a
+    row given back). Whether this worker ran a row."""
     if lane is None and clones is not None:
         lane = _new_lane(clones, machines, report, queue)
         if lane is None:
             return False
     ran = False
     while True:
-        if lane is not None and lane.clone and clones is not None and queue.home and queue.drained():
-            clones.discard(lane.run)  # while the other lanes finish theirs: a row given back has the machines
-            lane = None
+        if (
+            lane is not None
+            and lane.clone
+            and clones is not None
+            and queue.home
+            and not queue.unfit
+            and queue.drained()
+        ):
+            clones.discard(lane.run)  # while the other lanes finish theirs; a row given back goes to the machines
+            return ran
         if (row := queue.take()) is None:
             break
         if lane is not None and not lane.proven and queue.unfit is not None and clones is not None:
