@@ -816,3 +816,61 @@ def test_a_clone_with_no_row_left_to_take_goes_while_the_other_lanes_finish_thei
     assert outcomes(report) == [(DETECTED, "yes")] * 2
     assert seen_gone == [True]  # the clone's row done, none left: it went while the first lane's row ran
     assert len(clones.made) == 1 and len(clones.discarded) == 1
+
+
+class Fragile(Host):
+    """The deployment's own machine, whose SSH connection breaks when the first mutation is made on it."""
+
+    def run(self, script: str) -> tuple[int, bytes, bytes]:
+        if script == "SET /a drifted":
+            raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
+        return super().run(script)
+
+
+def test_a_clone_stays_for_a_row_given_back_once_the_deployments_own_machines_broke() -> None:
+    # The first lane breaks on its row while the clone finishes the other. The row comes back; no new clone can
+    # be made, so only the clone that is still there can run it: it must not have gone when the queue was empty.
+    lab = Lab()
+    lab.hosts = {"pve1": Fragile(CONVERGED)}
+    clones = Clones(lab)
+    home_took, home_broke, clone_gone = threading.Event(), threading.Event(), threading.Event()
+    original, kept = clones.lane, clones.discard
+
+    def lane() -> Strategy:
+        if clones.made:
+            raise HarnessError("no room for another clone")
+        assert home_took.wait(5)  # the first lane takes the first row
+        made = original()
+        made.lab.hosts = {"pve1": Host(CONVERGED)}
+        made.lab.hosts["pve1"].saved = dict(CONVERGED)
+        heal = made.heal
+
+        def heal_once_home_broke(mutation: Mutation) -> Healing:
+            assert home_broke.wait(5)
+            return heal(mutation)
+
+        made.heal = heal_once_home_broke
+        return made
+
+    def discard(lane: Strategy) -> None:
+        kept(lane)
+        if lane.lab is lab:  # a clone that went now would leave the row given back to no lane
+            home_broke.set()
+            clone_gone.wait(1)
+        else:
+            clone_gone.set()
+
+    clones.lane = lane  # type: ignore[method-assign]
+    clones.discard = discard  # type: ignore[method-assign]
+
+    def before(mutation: Mutation) -> None:
+        home_took.set()
+        lab.before(mutation)
+
+    strategy = Strategy(lab, check=lab.check, heal=lab.apply, before=before)
+    converged = {name: host.snapshot(name) for name, host in lab.hosts.items()}
+    report = run_drift(strategy, converged, [edit("/a"), edit("/b")], clones=clones, lanes=2)
+    again = report.rows[0]
+    assert again.retried and again.unjudged is None, again.unjudged
+    assert outcomes(report) == [(DETECTED, "yes")] * 2
+    assert report.notes[-1] == "a copy of the converged machines could not be used: no room for another clone"
