@@ -9,15 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import docker.errors
 
 from harness import progress
 from harness.checks.report import DEPLOYER, MACHINES_READY, SCENARIO, SHELL, ScenarioLog
@@ -36,21 +31,15 @@ from harness.faults.spec import NO_WORLD, ONE, OUTAGE
 from harness.gitops.update import plan
 from harness.images.given import GivenImage
 from harness.scenario.model import Scenario
-from harness.scenario.shared import SharedRun, held_by, prefix_of
+from harness.scenario.schedule import RunOver, Schedule
 from harness.secrets import SecretRegistry
 from harness.testbed import MIRROR_KIND
-from harness.threads import DaemonCall, Turns
+from harness.threads import Turns
 from harness.workbench import Workbench
 from harness.workdirs import sweep_workdirs
 from harness.workloads import runs_on_kind
 
 CLUSTERS = ("sim", "kind")
-BACKGROUND_STOP_SECONDS = 30.0  # what a finishing run waits for a scenario in the background to reach a step's end
-
-
-class RunOver(HarnessError):
-    """A scenario stopped between two steps because the run is finishing: no verdict of its own."""
-
 
 Progress = Callable[[str], None]
 
@@ -68,13 +57,14 @@ class RunSession:
     images: dict[str, GivenImage] = field(default_factory=dict)  # by deployer: tested instead of a build
     progress: Progress = lambda line: None
     _bench: Workbench | None = None
-    _shared: dict[tuple[Path, str], SharedRun] = field(default_factory=dict)  # ran for a shorter scenario
-    _ahead: dict[tuple[Path, str], DaemonCall[SharedRun]] = field(default_factory=dict)  # running before its item
-    _finishing: threading.Event = field(default_factory=threading.Event)
+    schedule: Schedule = field(init=False)  # which run serves an item; the runs in the background
     _booting: Turns = field(init=False)  # turns to start machines: one per engine CPU at a time
 
     def __post_init__(self) -> None:
         self._booting = Turns(lambda: self.bench.engine_cpus)
+        self.schedule = Schedule(
+            self._run, self._applies, lambda: self.bench.engine_cpus, lambda spec: not runs_on_kind(spec, self.cluster)
+        )
         if self.cluster not in CLUSTERS:
             raise HarnessError(f"the cluster backend is {self.cluster!r}", fix=f"use one of {', '.join(CLUSTERS)}")
         if (self.keep, self.keep_on_failure) != (self.ownership.keep, self.ownership.keep_on_failure):
@@ -133,7 +123,7 @@ class RunSession:
     def finish(self) -> None:
         """Whatever this run made and did not remove (an interrupt, a crash in a worker) goes now: scenarios
         still running in the background stop at their next step first (or are left to the sweep)."""
-        self.stop_background()
+        self.schedule.stop()
         if not self.keep:
             for cluster in self.kind_clusters.values():  # kind's containers carry kind's labels, not ours
                 with contextlib.suppress(HarnessError):
@@ -143,16 +133,8 @@ class RunSession:
                 sweep_workdirs(connect())  # the xdist workers' folders, when they were stopped by force
         self.close()
 
-    def stop_background(self, wait: float = BACKGROUND_STOP_SECONDS) -> None:
-        if self._finishing.is_set():  # asked once: a stuck scenario does not hold the run up twice
-            return
-        self._finishing.set()
-        deadline = time.monotonic() + wait
-        for background in self._ahead.values():
-            background.join(max(0.0, deadline - time.monotonic()))
-
     def close(self) -> None:
-        self.stop_background()
+        self.schedule.stop()
         if self._bench is not None:
             self._bench.close()
 
@@ -196,7 +178,7 @@ class RunSession:
         run (seed-nut's gate, 2 CPUs: the first pod 1 s earlier). Turns go in the order asked: the scenarios
         started ahead usually ask before the item pytest waits on."""
         with self._booting.turn():
-            self._go_on()  # a run that finished meanwhile starts nothing more
+            self.schedule.go_on()  # a run that finished meanwhile starts nothing more
             yield
 
     def _kind_cluster(self, spec: DeployerSpec) -> kind.KindCluster | None:
@@ -217,32 +199,12 @@ class RunSession:
     ) -> None:  # fmt: skip
         """Run one scenario on a deployment of its own; what it found goes into ``log`` (masked). A negative
         verdict raises :class:`~harness.checks.report.StepFailed`; one that cannot apply here raises
-        :class:`~harness.errors.NotApplicable`. ``within``: a longer scenario of this deployer, still to run in this
-        process, whose steps begin with this one's (converge's are idempotency's first two): it runs instead, once,
-        and this scenario's verdict is read from those steps. ``to_come``: later scenarios of this deployer in this
-        process; those on machines of their own start in the background now (see :meth:`_start_ahead`)."""
+        :class:`~harness.errors.NotApplicable`. ``within`` and ``to_come``: see :meth:`Schedule.serve`: a longer
+        scenario may run instead, once, and later ones start in the background now."""
         log.record(SCENARIO, scenario.name)
         log.record(DEPLOYER, spec.name)
         applicable(spec, scenario, self.drift)
-        if offline(scenario.steps):  # lint: no machine, nor the engine; the machines of later ones start meanwhile
-            beside = _beside_first(to_come)
-            if beside:  # `-m lint` alone: not even a word with the engine
-                with contextlib.suppress(HarnessError, docker.errors.DockerException):  # theirs to meet, not lint's
-                    self._start_ahead(spec, beside)
-            return self._run(spec, scenario, log)
-        self._start_ahead(spec, [s for s in to_come if s != within and not offline(s.steps)])
-        ahead = self._ahead.pop((spec.path, scenario.name), None)
-        ran = ahead.result() if ahead is not None else self._shared.pop((spec.path, scenario.name), None)
-        if ran is not None:
-            ran.replay(log)
-            return
-        if within is not None and prefix_of(scenario.steps, within.steps) and self._applies(spec, within):
-            started = self._ahead.pop((spec.path, within.name), None)  # an earlier item may have started it
-            ran = started.result() if started is not None else self._run_shared(spec, within)
-            self._shared[(spec.path, within.name)] = ran
-            ran.verdict_of(scenario, log)
-            return
-        self._run(spec, scenario, log)
+        self.schedule.serve(spec, scenario, log, within=within, to_come=to_come)
 
     def _applies(self, spec: DeployerSpec, scenario: Scenario) -> bool:
         try:
@@ -251,45 +213,6 @@ class RunSession:
             return False
         return True
 
-    def _go_on(self) -> None:
-        """Between steps: a run that is finishing (interrupted, or stopped at its first failure) stops the
-        scenarios still running in the background."""
-        if self._finishing.is_set():
-            raise RunOver("the run is over: this scenario was stopped between two steps")
-
-    def _start_ahead(self, spec: DeployerSpec, to_come: list[Scenario]) -> None:
-        """Start later scenarios now, each on machines of its own, so they run beside this one: one for each of the
-        engine's CPUs (a deployer's pods wait on SSH round trips, process starts and restarts as much as they
-        compute: on 2 CPUs, seed-nut's gate took 30 s with two beside the item, 44 s with one). Never drift (it
-        runs its own lanes side by side), nor on a kind cluster (its scenarios take turns on it)."""
-        if not to_come or runs_on_kind(spec, self.cluster):
-            return
-        spare = self.bench.engine_cpus - sum(b.running for b in self._ahead.values())
-        for number, scenario in enumerate(to_come):
-            key = (spec.path, scenario.name)
-            lanes = "drift" in scenario.steps or "crash-points" in scenario.steps  # they run their own lanes
-            if spare <= 0 or lanes or key in self._ahead or key in self._shared:
-                continue
-            if held_by(scenario, to_come[number + 1 :]) is not None:  # converge: idempotency's run will hold it
-                continue
-            if not self._applies(spec, scenario):
-                continue
-            # A daemon thread: an interrupted run does not wait for it; the run's sweep removes its machines.
-            self._ahead[key] = DaemonCall(
-                functools.partial(self._run_shared, spec, scenario), f"{spec.name}-{scenario.name}"
-            )
-            spare -= 1
-
-    def _run_shared(self, spec: DeployerSpec, scenario: Scenario) -> SharedRun:
-        log, done = ScenarioLog(), list[StepRun]()
-        log.record(SCENARIO, scenario.name)
-        log.record(DEPLOYER, spec.name)
-        try:
-            self._run(spec, scenario, log, done)
-        except Exception as exc:  # any error: its item raises it after its log's mask is set (SharedRun.replay)
-            return SharedRun(scenario, log, done, exc)
-        return SharedRun(scenario, log, done)
-
     def _run(self, spec: DeployerSpec, scenario: Scenario, log: ScenarioLog, done: list[StepRun] | None = None) -> None:
         secrets = SecretRegistry()
         secrets.add_secrets(spec.secrets)
@@ -297,12 +220,12 @@ class RunSession:
         if offline(scenario.steps):  # lint: no machines
             return run_offline(spec, scenario.steps, log, done)
         started = time.monotonic()
-        self._go_on()
+        self.schedule.go_on()
         with progress.scope(f"{spec.name} / {scenario.name}"), self.deployment(spec, secrets) as deployment:
             log.record(MACHINES_READY, f"{time.monotonic() - started:.1f} s")
             failed = False  # an interrupt, or the run ending, is no failure: their machines go
             try:
-                run_steps(deployment, scenario.steps, log, done, self._go_on, scenario.faults)
+                run_steps(deployment, scenario.steps, log, done, self.schedule.go_on, scenario.faults)
             except (NotApplicable, RunOver):
                 raise
             except Exception:
@@ -316,17 +239,6 @@ class RunSession:
                 if deployment.testbed.keep:
                     for hint in deployment.workload.shell_hints():
                         log.record(SHELL, hint)
-
-
-def _beside_first(to_come: Sequence[Scenario]) -> list[Scenario]:
-    """What may start ahead while an offline item runs: the later scenarios on machines, but for the first one, and
-    the longer one it runs within, which its own item runs in this process next (a scenario another later one
-    holds is left out by :meth:`RunSession._start_ahead` itself)."""
-    on_machines = [s for s in to_come if not offline(s.steps)]
-    if not on_machines:
-        return []
-    first, rest = on_machines[0], on_machines[1:]
-    return [s for s in rest if s != held_by(first, rest)]
 
 
 def applicable(spec: DeployerSpec, scenario: Scenario, drift: DriftOptions) -> None:

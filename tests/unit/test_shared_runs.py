@@ -13,6 +13,7 @@ from harness.checks.steps import StepRun
 from harness.drift.options import DriftOptions
 from harness.errors import HarnessError
 from harness.scenario.model import Scenario, scenarios_for
+from harness.scenario.schedule import Schedule
 from harness.scenario.shared import SharedRun, prefix_of
 from harness.session import RunSession
 from harness.threads import DaemonCall
@@ -115,8 +116,9 @@ class Recorder:
 
 
 def session_with(recorder: Recorder, tier: str = "skip") -> RunSession:
+    """A session whose scenarios run on the recorder instead of machines; the rest of its schedule as it is."""
     session = RunSession(drift=DriftOptions(tier, 1))
-    session._run = recorder  # type: ignore[method-assign]
+    session.schedule = Schedule(recorder, session._applies, lambda: session.bench.engine_cpus, lambda spec: True)
     return session
 
 
@@ -180,7 +182,7 @@ def test_machines_start_one_deployment_per_engine_cpu_at_a_time_and_not_once_the
     import threading
     import time
 
-    from harness.session import RunOver
+    from harness.scenario.schedule import RunOver
 
     session = RunSession()
     session.bench.engine_cpus = 2  # what the engine would report
@@ -211,7 +213,7 @@ def test_machines_start_one_deployment_per_engine_cpu_at_a_time_and_not_once_the
             thread.join()
     assert most == 2
 
-    session._finishing.set()
+    session.schedule.stop(wait=0)
     try:
         with pytest.raises(RunOver), session._boot_turn():
             pass
@@ -220,14 +222,14 @@ def test_machines_start_one_deployment_per_engine_cpu_at_a_time_and_not_once_the
 
 
 def test_while_lint_runs_the_scenarios_beside_the_next_item_may_start_but_not_that_item_nor_its_longer_run() -> None:
-    from harness.session import _beside_first
+    from harness.scenario.schedule import beside_first
 
     shipped = {s.name: s for s in scenarios_for()}
     lint, converge, idempotency, rollback = (shipped[n] for n in ("lint", "converge", "idempotency", "rollback"))
-    assert [s.name for s in _beside_first((converge, idempotency, rollback))] == ["rollback"]
-    # converge among them: its item takes idempotency's run (RunSession._start_ahead does not start it alone)
-    assert [s.name for s in _beside_first((rollback, converge, idempotency))] == ["converge", "idempotency"]
-    assert _beside_first((lint,)) == [] and _beside_first(()) == []
+    assert [s.name for s in beside_first((converge, idempotency, rollback))] == ["rollback"]
+    # converge among them: its item takes idempotency's run (Schedule.start_ahead does not start it alone)
+    assert [s.name for s in beside_first((rollback, converge, idempotency))] == ["converge", "idempotency"]
+    assert beside_first((lint,)) == [] and beside_first(()) == []
 
 
 def test_a_scenario_a_later_one_holds_is_not_started_ahead_on_machines_of_its_own(
@@ -241,10 +243,10 @@ def test_a_scenario_a_later_one_holds_is_not_started_ahead_on_machines_of_its_ow
     session = RunSession()
     session.bench.engine_cpus = 4  # room for every one of them
     started: list[str] = []
-    monkeypatch.setattr(session, "_run_shared", lambda spec, scenario: started.append(scenario.name))
+    monkeypatch.setattr(session.schedule, "run_shared", lambda spec, scenario: started.append(scenario.name))
     try:
-        session._start_ahead(spec, [shipped[n] for n in ("rollback", "converge", "idempotency")])
-        for call in session._ahead.values():
+        session.schedule.start_ahead(spec, [shipped[n] for n in ("rollback", "converge", "idempotency")])
+        for call in session.schedule._ahead.values():
             call.result()
     finally:
         session.close()
