@@ -57,7 +57,7 @@ class RunSession:
     images: dict[str, GivenImage] = field(default_factory=dict)  # by deployer: tested instead of a build
     progress: Progress = lambda line: None
     _bench: Workbench | None = None
-    schedule: Schedule = field(init=False)  # which run serves an item; the runs in the background
+    schedule: Schedule = field(init=False, repr=False, compare=False)  # which run serves an item; the run's end
     _booting: Turns = field(init=False)  # turns to start machines: one per engine CPU at a time
 
     def __post_init__(self) -> None:

@@ -1,6 +1,6 @@
 """Which run serves a scenario's item: one started ahead in the background on machines of its own, the run of a
-longer scenario whose steps begin with this one's, or a run of its own; and the runs in the background, stopped
-between two steps when the run finishes."""
+longer scenario whose steps begin with this one's, or a run of its own; and the run's end: once it is finishing,
+every scenario (in the background, and the item in the foreground) stops between two steps."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ class Schedule:
         within: Scenario | None = None, to_come: Sequence[Scenario] = (),
     ) -> None:  # fmt: skip
         """The scenario's result in ``log``, from whichever run serves it. ``within``: a longer scenario of this
-        deployer, still to run in this process, whose steps begin with this one's (converge's are idempotency's
-        first): it runs instead, once, and this scenario's verdict is read from those steps. ``to_come``: later
+        deployer, still to run in this process, whose steps begin with this one's (as converge's begin
+        idempotency's): it runs instead, once, and this scenario's verdict is read from those steps. ``to_come``: later
         scenarios of this deployer in this process; those on machines of their own start in the background now
         (see :meth:`start_ahead`)."""
         if offline(scenario.steps):  # lint: no machine, nor the engine; the machines of later ones start meanwhile
@@ -111,8 +111,8 @@ class Schedule:
         return SharedRun(scenario, log, done)
 
     def go_on(self) -> None:
-        """Between steps: a run that is finishing (interrupted, or stopped at its first failure) stops the
-        scenarios still running in the background."""
+        """Between steps, and before machines start: a run that is finishing (interrupted, or stopped at its
+        first failure) stops every scenario still running, in the background or not."""
         if self._finishing.is_set():
             raise RunOver("the run is over: this scenario was stopped between two steps")
 

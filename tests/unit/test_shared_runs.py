@@ -13,7 +13,6 @@ from harness.checks.steps import StepRun
 from harness.drift.options import DriftOptions
 from harness.errors import HarnessError
 from harness.scenario.model import Scenario, scenarios_for
-from harness.scenario.schedule import Schedule
 from harness.scenario.shared import SharedRun, prefix_of
 from harness.session import RunSession
 from harness.threads import DaemonCall
@@ -118,7 +117,7 @@ class Recorder:
 def session_with(recorder: Recorder, tier: str = "skip") -> RunSession:
     """A session whose scenarios run on the recorder instead of machines; the rest of its schedule as it is."""
     session = RunSession(drift=DriftOptions(tier, 1))
-    session.schedule = Schedule(recorder, session._applies, lambda: session.bench.engine_cpus, lambda spec: True)
+    session.schedule._run = recorder
     return session
 
 
