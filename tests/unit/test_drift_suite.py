@@ -710,13 +710,22 @@ def test_each_row_is_timed_by_phase_and_the_profile_gives_medians_and_the_deploy
     assert report.profile().endswith("the deployer's own pods ran 33% of it")  # type: ignore[union-attr]
 
 
-class Broken(Host):
-    """A host whose SSH connection a mutation breaks."""
+class Breaks(Host):
+    """A host whose SSH connection breaks when it is sent a script that ``on`` picks."""
+
+    def __init__(self, files: Files, on: Callable[[str], bool]) -> None:
+        super().__init__(files)
+        self.on = on
 
     def run(self, script: str) -> tuple[int, bytes, bytes]:
-        if script == "KILL-SSHD":
+        if self.on(script):
             raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
         return super().run(script)
+
+
+def killable() -> Breaks:
+    """A host whose SSH connection a mutation breaks."""
+    return Breaks(CONVERGED, on=lambda script: script == "KILL-SSHD")
 
 
 KILLER = Mutation("pve1", "custom", "sshd-killed", "KILL-SSHD", ("sshd",))
@@ -724,13 +733,13 @@ KILLER = Mutation("pve1", "custom", "sshd-killed", "KILL-SSHD", ("sshd",))
 
 def test_a_mutation_that_breaks_every_lane_runs_twice_then_is_reported_and_the_others_are_judged() -> None:
     lab = Lab()
-    lab.hosts = {"pve1": Broken(CONVERGED)}
+    lab.hosts = {"pve1": killable()}
     clones = Clones(lab)
     original = clones.lane
 
     def lane() -> Strategy:  # clones are as breakable as the machine they were made from
         made = original()
-        made.lab.hosts = {"pve1": Broken(CONVERGED)}
+        made.lab.hosts = {"pve1": killable()}
         made.lab.hosts["pve1"].saved = dict(CONVERGED)
         return made
 
@@ -747,18 +756,9 @@ def test_a_mutation_that_breaks_every_lane_runs_twice_then_is_reported_and_the_o
     ]
 
 
-class NoPutBack(Host):
-    """A host whose SSH connection breaks when the suite puts it back."""
-
-    def run(self, script: str) -> tuple[int, bytes, bytes]:
-        if "tar -xpf" in script:
-            raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
-        return super().run(script)
-
-
 def test_a_row_whose_lane_breaks_while_it_is_put_back_runs_again_once_and_the_suite_ends() -> None:
     lab = Lab()
-    lab.hosts = {"pve1": NoPutBack(CONVERGED)}
+    lab.hosts = {"pve1": Breaks(CONVERGED, on=lambda script: "tar -xpf" in script)}  # when put back
     clones = Clones(lab)
     done: list[DriftReport] = []
     suite = threading.Thread(
@@ -774,7 +774,7 @@ def test_a_row_whose_lane_breaks_while_it_is_put_back_runs_again_once_and_the_su
 
 def test_without_clones_a_broken_lane_is_the_suites_error() -> None:
     lab = Lab()
-    lab.hosts = {"pve1": Broken(CONVERGED)}
+    lab.hosts = {"pve1": killable()}
     with pytest.raises(HarnessError, match="connection reset"):
         lab.run([edit("/a"), KILLER])
 
@@ -818,20 +818,11 @@ def test_a_clone_with_no_row_left_to_take_goes_while_the_other_lanes_finish_thei
     assert len(clones.made) == 1 and len(clones.discarded) == 1
 
 
-class Fragile(Host):
-    """The deployment's own machine, whose SSH connection breaks when the first mutation is made on it."""
-
-    def run(self, script: str) -> tuple[int, bytes, bytes]:
-        if script == "SET /a drifted":
-            raise HarnessError("pve1: SSH to 192.0.2.7 failed: connection reset")
-        return super().run(script)
-
-
 def test_a_clone_stays_for_a_row_given_back_once_the_deployments_own_machines_broke() -> None:
     # The first lane breaks on its row while the clone finishes the other. The row comes back; no new clone can
     # be made, so only the clone that is still there can run it: it must not have gone when the queue was empty.
     lab = Lab()
-    lab.hosts = {"pve1": Fragile(CONVERGED)}
+    lab.hosts = {"pve1": Breaks(CONVERGED, on=lambda script: script == "SET /a drifted")}
     clones = Clones(lab)
     home_took, home_broke, clone_gone = threading.Event(), threading.Event(), threading.Event()
     original, kept = clones.lane, clones.discard
