@@ -37,7 +37,7 @@ from harness.state.model import Snapshot
 from harness.state.tracker import ScriptRunner
 from harness.threads import DaemonCall
 
-BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every scan (SCAN_EXCLUDES)
+BACKUP = "/var/lib/harness/drift-converged.tar"  # outside every snapshot and scan (HARNESS_PATHS)
 LANE_STOP_SECONDS = 300.0  # how long a failed suite waits for a clone to finish booting (and applying) and stop
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from harness.state.model import FileState, Snapshot
 
+# The harness's own files on a machine (the drift suite's saved files, a node's pod volumes, the journal of remote
+# commands): never the deployer's, left out of every snapshot, the watched paths' neighbours included.
+HARNESS_PATHS = ("/var/lib/harness", "/run/harness")
 # Left out of the wide scan: kernel and runtime trees, and what a running system changes by itself
 # (logs, caches, package indexes, systemd's timestamps). Packages are compared through dpkg instead.
 SCAN_EXCLUDES = (
@@ -25,8 +28,8 @@ SCAN_EXCLUDES = (
     "/var/lib/ucf",
     "/var/backups",
     "/etc/ld.so.cache",  # ldconfig rebuilds it whenever a package brings a library
-    # What the kubelet and the container runtime keep on a node (the simulated node's pods, kind's containerd).
-    "/var/lib/harness",
+    *HARNESS_PATHS,
+    # What the kubelet and the container runtime keep on a node (kind's containerd).
     "/var/lib/kubelet",
     "/var/lib/containerd",
     "/var/lib/etcd",  # a control plane's database, written all the time

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from harness.errors import HarnessError, TruncatedOutput
 from harness.state.command import ALL_UNITS, Watch, parse, script
-from harness.state.derive import SCAN_EXCLUDES, Derived, changed_packages, derive
+from harness.state.derive import HARNESS_PATHS, SCAN_EXCLUDES, Derived, changed_packages, derive
 from harness.state.diff import Mask, StateDiff, compare
 from harness.state.model import Snapshot, WatchSpec
 
@@ -102,7 +102,7 @@ class StateTracker:
         units = [u for u in derived.units if not any(fnmatch.fnmatchcase(u, p) for p in self.spec.exclude_units)]
         return Watch(
             tuple(dict.fromkeys(self.spec.paths + derived.paths)),
-            self.spec.exclude,
+            HARNESS_PATHS + self.spec.exclude,  # a deployer's folder in /var/lib has the harness's as a neighbour
             tuple(dict.fromkeys(self.spec.units + tuple(units))),
             self.spec.sysctl,
             derived.neighbourhoods,

@@ -80,7 +80,7 @@ def test_a_good_check_and_deployer_pass_every_derived_mutation(suite: Suite) -> 
     assert rows["custom token-rotated-by-hand"] == ("yes", "yes")
     for expected in (
         "edit /etc/drift/app.conf",
-        "delete /opt/drift/run.sh",
+        "delete /var/lib/drift/run.sh",
         "chmod /etc/drift/app.conf",
         "chown /etc/systemd/system/drift.service",
         "replace-symlink /usr/local/bin/drift-run",
@@ -113,7 +113,7 @@ def test_a_vague_check_and_a_deployer_that_does_not_fix_modes_are_named(suite: S
             "/etc/cron.d/drift",
             "/etc/drift/app.conf",
             "/etc/systemd/system/drift.service",
-            "/opt/drift/run.sh",
+            "/var/lib/drift/run.sh",
         )
     }
     assert rows["chmod /etc/drift/app.conf"][1] == "NO: web1: file /etc/drift/app.conf: metadata, mode 640 -> 600"

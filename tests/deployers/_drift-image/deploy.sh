@@ -1,8 +1,8 @@
 #!/bin/bash
 # A Job + SSH deployer with a drift check: `deploy.sh` deploys, `deploy.sh check` compares (exit 1 on drift,
 # a "DRIFT <item>: <what>" line each). What it manages on the host: /etc/drift/app.conf (0640, with a
-# secret), /opt/drift/run.sh and the link /usr/local/bin/drift-run to it, /etc/cron.d/drift, and
-# drift.service (enabled, running). Wrong on purpose when the Job says so:
+# secret), /var/lib/drift/run.sh (a folder beside the harness's own, /var/lib/harness) and the link
+# /usr/local/bin/drift-run to it, /etc/cron.d/drift, and drift.service (enabled, running). Wrong on purpose when the Job says so:
 #   FLAW=keep-mode  the deploy rewrites content only: a changed mode or owner stays (not healed)
 #   FLAW=own-address  the deploy also writes the address it reached the host at to /etc/drift/listen, which the
 #                   check does not look at (a copy of the host at another address ends up different)
@@ -43,12 +43,12 @@ link() {
         rm -f "$2" && ln -s "$1" "$2" && echo "changed $2"
     fi
 }
-[[ $ACTION == check ]] || install -d -m 0755 /etc/drift /opt/drift
+[[ $ACTION == check ]] || install -d -m 0755 /etc/drift /var/lib/drift
 manage /etc/drift/app.conf 640 root "listen = 8080
 token = $API_TOKEN"
-manage /opt/drift/run.sh 755 root '#!/bin/sh
+manage /var/lib/drift/run.sh 755 root '#!/bin/sh
 exec sleep infinity'
-link /opt/drift/run.sh /usr/local/bin/drift-run
+link /var/lib/drift/run.sh /usr/local/bin/drift-run
 [[ $ACTION == check || $FLAW != own-address ]] || manage /etc/drift/listen 644 root "listen = $TARGET:8080"
 manage /etc/cron.d/drift 644 root '*/15 * * * * root /usr/local/bin/drift-run --once'
 manage /etc/systemd/system/drift.service 644 root '[Unit]
