@@ -130,7 +130,7 @@ class DriftReport:
         if warned:
             detection += f", {warned} repaired without naming it in the log (a warning; `drift.unnamed: fail` fails it)"
         if checked and counts[DETECTED] == 0 and counts[UNNAMED] == 0:
-            detection = f"the drift check is blind to every mutation (0 of {checked} detected)"
+            detection = f"the drift check missed every mutation it was run against (0 of {checked} detected)"
         return f"{head}: {detection}, {healed} healed{tail}"
 
     def profile(self) -> str | None:

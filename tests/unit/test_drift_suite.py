@@ -226,7 +226,7 @@ def test_a_check_that_always_passes_misses_every_mutation_and_is_called_blind() 
     assert outcomes(report) == [(MISSED, "yes")] * 2
     assert report.failures == report.rows
     assert report.summary() == (
-        "2 mutations on 1 machine: the drift check is blind to every mutation (0 of 2 detected), 2 healed"
+        "2 mutations on 1 machine: the drift check missed every mutation it was run against (0 of 2 detected), 2 healed"
     )
 
 
