@@ -18,7 +18,6 @@ from harness.checks import report as r
 from harness.checks.judged import report_findings
 from harness.checks.report import StepReport
 from harness.deployment import Applied, Deployment
-from harness.hosts.journal import RemoteCommand
 from harness.hygiene.commands import on_command_lines, windows
 from harness.hygiene.finder import SecretFinder
 from harness.hygiene.image import Baked, in_copied_files, in_metadata
@@ -76,14 +75,11 @@ def secrets_hygiene(deployment: Deployment) -> StepReport:
             findings.append(Finding("secret-readable", Path(path), None, message, FIX_READABLE, machine=machine))
     spec = deployment.spec
     kept = reported(findings, spec.lint, spec.folder)
-    sent = [c for _, applied in new for commands in applied.journal.values() for c in commands]
-    scripts = sum(c.script is not None for c in sent)
+    looked = sum(len(applied.journal.get(m, [])) for _, applied in new for m in applied.journal)
     report.add(
         r.SECRETS,
-        f"{len(finder.values)} secret value(s) looked for in {len(new)} apply(s), {len(sent)} remote "
-        f"command(s)"
-        + (f" ({scripts} with a script on stdin)" if scripts else "")
-        + f", their logs and the converged files: {sum(f.allowed is None for f in kept)} finding(s)"
+        f"{len(finder.values)} secret value(s) looked for in {len(new)} apply(s), {looked} remote "
+        f"command(s), their logs and the converged files: {sum(f.allowed is None for f in kept)} finding(s)"
         + (f", {declared} declared" if (declared := sum(f.allowed is not None for f in kept)) else ""),
     )
     report_findings(report, kept, spec.folder, "secrets")
@@ -159,8 +155,8 @@ def _windows(
                     f"holds a secret, and was readable by every local user {how_long}: written by command "
                     f"{window.written.number} of apply {number}, made private by command {window.closed.number}",
                     FIX_WINDOW,
-                    detail=f"command {window.written.number} wrote it: {_step(window.written, window.write, finder)}; "
-                    f"command {window.closed.number} made it private: {_step(window.closed, window.chmod, finder)}",
+                    detail=f"command {window.written.number} ran `{_shown(window.written.command, finder)}`; "
+                    f"command {window.closed.number} ran `{_shown(window.closed.command, finder)}`",
                     machine=machine,
                 )
             )
@@ -236,13 +232,6 @@ def _reachable(run: Callable[[str], tuple[int, bytes, bytes]], paths: list[str])
     script = f"set -- {' '.join(shlex.quote(p) for p in paths)}\n{REACHABLE_SCRIPT}"
     _, out, _ = run(script)
     return {path for path in out.decode(errors="replace").split("\0") if path}
-
-
-def _step(command: RemoteCommand, piece: str, finder: SecretFinder) -> str:
-    """What a command did, as its own text shows it, or as the script it read on stdin does."""
-    if command.script is not None and piece not in command.command:
-        return f"`{_shown(piece, finder)}`, in the script it read on stdin (`{_shown(command.command, finder)}`)"
-    return f"`{_shown(piece or command.command, finder)}`"
 
 
 def _shown(command: str, finder: SecretFinder) -> str:

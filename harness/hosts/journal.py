@@ -2,8 +2,7 @@
 
 sshd on the machines runs root's sessions through ``vms/debian-12/harness-shell`` (its ForceCommand), which
 records them while the folder ``JOURNAL`` exists: ssh's commands, the servers scp and sftp start, and sessions
-without a command (a login shell reading ``ssh host <<EOF``'s script); of a shell that reads its script on stdin
-(that one, or ``ssh host 'bash -s' < script``), the script too. Opening a journal makes the folder; closing
+without a command (a login shell reading ``ssh host <<EOF``'s script). Opening a journal makes the folder; closing
 it takes the folder away (later sessions run unrecorded) and reads it back in one round trip. The harness's own
 commands come over its own connection, which the opening names: the shell leaves them alone, and the reading
 leaves out any that came over a connection opened again since. Sessions of other users are not recorded.
@@ -27,7 +26,6 @@ ScriptRunner = Callable[[str], tuple[int, bytes, bytes]]  # a machine's shell ov
 JOURNAL = "/run/harness/journal"
 _DROP = f"rm -rf {JOURNAL} {JOURNAL}.*"  # the link, and every apply's folder
 HELD = "held"  # the command that hold-after names waits while this file is in the journal
-SCRIPT_LIMIT = 1 << 20  # of a script read on stdin, what the checks read (bytes)
 _SFTP_SERVERS = ("sftp-server", "internal-sftp")
 
 
@@ -40,7 +38,6 @@ class RemoteCommand:
     ended: float | None  # None: still running when the journal closed, or cut
     status: int | None  # its exit code; None as ``ended``
     cut: bool = False  # refused: its connection was dropped (a crash point)
-    script: str | None = None  # what a shell that reads its script on stdin was given (None: no such shell)
 
     @property
     def kind(self) -> str:
@@ -64,9 +61,6 @@ class RemoteCommand:
         command = mask(self.command)
         shown = command if len(command) <= 200 else command[:197] + "..."
         what = repr(shown) if self.command else "(a login shell reading its stdin)"
-        if self.script is not None:
-            lines = self.script.count("\n") + (not self.script.endswith("\n") and bool(self.script))
-            what += f" < a script of {lines} line{'' if lines == 1 else 's'}"
         return f"{self.number:>3} {self.kind:<5} [{self.client}] {status}{took}: {what}"
 
 
@@ -111,7 +105,7 @@ def close_journal(run: ScriptRunner, own_client: Callable[[], str | None]) -> li
 
 def parse_journal(archive: bytes) -> list[RemoteCommand]:
     """The journal folder as a tar archive: ``N.command``, ``N.start`` ("uptime client"), ``N.end``
-    ("uptime status", or "uptime cut"), ``N.stdin`` (the script a shell read on stdin)."""
+    ("uptime status", or "uptime cut")."""
     if not archive:
         return []
     files: dict[str, bytes] = {}
@@ -133,9 +127,7 @@ def _record(number: int, files: dict[str, bytes]) -> RemoteCommand:
     ended = _seconds(end[0]) if len(end) == 2 and not cut else None
     status = int(end[1]) if ended is not None and end[1].lstrip("-").isdigit() else None
     command = files[f"{number}.command"].decode(errors="replace")
-    script = files.get(f"{number}.stdin")
-    shown = script[:SCRIPT_LIMIT].decode(errors="replace") if script is not None else None
-    return RemoteCommand(number, command, client, started, ended, status, cut, shown)
+    return RemoteCommand(number, command, client, started, ended, status, cut)
 
 
 def _seconds(text: str) -> float:

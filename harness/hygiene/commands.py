@@ -5,10 +5,9 @@ that holds a secret but was readable by others for a while (written with `>` or 
 
 The window is found from the journal rather than by watching the paths: the journal has every command exactly as
 sent, with its order and times, and costs nothing more; a watcher would have to be started on paths nobody knows
-before the first apply, and polling could miss a window of milliseconds that the commands show plainly. A shell
-that reads its script on stdin (`ssh host 'bash -s' < script`, `ssh host <<EOF`) is judged by that script, which
-the journal keeps. What the journal cannot see is not judged: the mode an sftp or scp upload creates a file with
-(its source's, which the journal does not carry), and what a script run from a file on the host does."""
+before the first apply, and polling could miss a window of milliseconds that the commands show plainly. What the
+journal cannot see is not judged: the script a login shell reads on its stdin (`ssh host <<EOF`), and the mode
+an sftp or scp upload creates a file with (its source's, which the journal does not carry)."""
 
 from __future__ import annotations
 
@@ -29,15 +28,6 @@ class Window:
     written: RemoteCommand  # the command that wrote it, readable by others
     closed: RemoteCommand  # the command whose chmod made it private
     seconds: float | None  # from the write's end to the chmod's start (None: the same command)
-    write: str = ""  # the simple command that wrote it, in the command or its script
-    chmod: str = ""  # the one that made it private
-
-
-@dataclass(frozen=True)
-class Effect:
-    kind: str  # "write-readable" | "write-private" | "chmod" | "remove"
-    path: str
-    piece: str  # the simple command that has it
 
 
 def on_command_lines(commands: list[RemoteCommand], finder: SecretFinder) -> list[RemoteCommand]:
@@ -51,100 +41,59 @@ def windows(
     them are private after these commands. A file that was private before keeps its mode when `>` rewrites it: no
     window, unless it was removed first."""
     found: dict[str, Window] = {}
-    open_writes: dict[str, tuple[RemoteCommand, str]] = {}  # path -> what wrote it readable, not chmod'ed yet
+    open_writes: dict[str, RemoteCommand] = {}  # path -> the command that wrote it readable, not chmod'ed yet
     private = set(private_before)
     for command in commands:
-        if command.kind not in ("ssh", "shell"):
+        if command.kind != "ssh":
             continue
-        text = command.command if command.script is None else f"{command.command}\n{command.script}"
-        for effect in effects(text):
-            path, kind = effect.path, effect.kind
+        for kind, path in _effects(command.command):
             if path not in private_secret_files:
                 continue
             if kind == "remove":
                 private.discard(path)
             elif kind == "write-readable" and path not in private:
-                open_writes.setdefault(path, (command, effect.piece))
+                open_writes.setdefault(path, command)
             elif kind == "write-private":
                 open_writes.pop(path, None)
                 private.add(path)
             elif kind == "chmod" and path in open_writes and path not in found:
-                written, write = open_writes.pop(path)
+                written = open_writes.pop(path)
                 gap = None
                 if written is not command and written.ended is not None:
                     gap = round(max(command.started - written.ended, 0.0), 2)
-                found[path] = Window(path, written, command, gap, write, effect.piece)
+                found[path] = Window(path, written, command, gap)
             if kind == "chmod":
                 private.add(path)
     return list(found.values()), frozenset(private)
 
 
-def effects(text: str) -> list[Effect]:
-    """What a command (or a script) does to files, in order. Heredoc bodies are data, not commands; a variable
-    set earlier in the text (`ENV=/opt/app/.env`, `export`, or before the command) is read where it is used."""
-    found: list[Effect] = []
+def _effects(text: str) -> list[tuple[str, str]]:
+    """What a command does to files, in order: ("write-readable" | "write-private" | "chmod" | "remove", path)."""
+    effects: list[tuple[str, str]] = []
     cwd = "/root"
     umask = 0o022
-    variables: dict[str, str] = {}
-    for piece in _SEPARATORS.split(_without_heredoc_bodies(text)):
+    for piece in _SEPARATORS.split(text):
         try:
-            given = shlex.split(_expand(piece, variables), comments=True, posix=True)
-        except ValueError:  # a quote split by the separators: not a command
+            words = _command_words(shlex.split(piece, comments=True, posix=True))
+        except ValueError:  # a heredoc's body, a quote split by the separators: not a command
             continue
-        words = _command_words(given)
-        variables.update(_assignments(given[: len(given) - len(words)]))
-        if words and words[0] in ("export", "readonly", "local", "declare"):
-            variables.update(_assignments(words[1:]))
         if not words:
             continue
         program = words[0].rsplit("/", 1)[-1]
-        shown = piece.strip()
         if program == "cd" and len(words) > 1:
             cwd = posixpath.normpath(posixpath.join(cwd, words[1]))
         elif program == "umask" and len(words) > 1:
             umask = _umask(words[-1], umask)
         elif program == "rm":
-            found += [Effect("remove", _absolute(cwd, w), shown) for w in words[1:] if not w.startswith("-")]
+            effects += [("remove", _absolute(cwd, word)) for word in words[1:] if not word.startswith("-")]
         elif program == "chmod":
-            found += [Effect("chmod", _absolute(cwd, w), shown) for w in words[1:] if not _is_mode_or_option(w)]
+            effects += [("chmod", _absolute(cwd, word)) for word in words[1:] if not _is_mode_or_option(word)]
         elif program == "install" and any(w in ("-m", "--mode") or w.startswith(("-m", "--mode=")) for w in words):
-            found += [Effect("write-private", _absolute(cwd, words[-1]), shown)]  # created with its mode: no window
+            effects += [("write-private", _absolute(cwd, words[-1]))]  # created with its mode: no window
         kind = "write-private" if umask & 0o004 else "write-readable"
-        for target in _written_by(_expand(piece, variables), program, words):
-            found.append(Effect(kind, _absolute(cwd, target), shown))
-    return found
-
-
-_HEREDOC = re.compile(r"""(?<!<)<<(?!<)(-?)\s*(["']?)([A-Za-z_][A-Za-z0-9_]*)\2""")
-
-
-def _without_heredoc_bodies(text: str) -> str:
-    """The text with each heredoc's body left out (the line that opens it stays): its lines are a file's content
-    or a command's input, not commands of this shell."""
-    kept: list[str] = []
-    ends: list[tuple[str, bool]] = []  # delimiters still to come, in order, and whether tabs may precede them
-    for line in text.split("\n"):
-        if ends:
-            delimiter, tabs = ends[0]
-            if (line.lstrip("\t") if tabs else line) == delimiter:
-                ends.pop(0)
-            continue
-        kept.append(line)
-        ends += [(m.group(3), m.group(1) == "-") for m in _HEREDOC.finditer(line)]
-    return "\n".join(kept)
-
-
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _expand(piece: str, variables: dict[str, str]) -> str:
-    """``$NAME`` and ``${NAME}`` of the variables known here; any other stays as written."""
-    return _VARIABLE.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), piece)
-
-
-def _assignments(words: list[str]) -> dict[str, str]:
-    pairs = (word.split("=", 1) for word in words if "=" in word)
-    return {name: value for name, value in pairs if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)}
+        for target in _written_by(piece, program, words):
+            effects.append((kind, _absolute(cwd, target)))
+    return effects
 
 
 _RUNNERS = {"sudo", "doas", "env", "command", "exec", "nice", "nohup", "time"}  # run the command that follows

@@ -82,35 +82,6 @@ def test_a_session_without_a_command_is_recorded_as_a_shell_reading_its_stdin(ma
     assert status == 4
     assert machine.exec("cat /tmp/journal-heredoc")[1] == "from-stdin\n"
     assert [(c.kind, c.command, c.status) for c in commands] == [("shell", "", 4)]
-    assert commands[0].script == "echo from-stdin > /tmp/journal-heredoc\nexit 4\n"  # what the checks judge
-
-
-def test_a_shell_reading_its_script_on_stdin_is_recorded_with_it_and_runs_as_without_the_journal(
-    machine: Machine,
-) -> None:
-    """`ssh host 'bash -s' < script`: the script is kept beside the command. A command of the script that reads
-    stdin still gets the script's next line, as bash reads a script from a pipe; `bash -c` reads none."""
-    open_journal(machine.run_script)
-    ssh = client(machine)
-    script = b'umask 077\nread -r line\nthis line is data for read\necho "got: $line"\nexit 6\n'
-    try:
-        assert run(ssh, "A=1 bash -euo pipefail -s -- x", script) == (6, b"got: this line is data for read\n")
-        assert run(ssh, "bash -c 'cat'", b"data, not a script") == (0, b"data, not a script")
-        # A shell that ends while the client's stdin is still open ends its session, as without the journal.
-        stdin, stdout, _ = ssh.exec_command("sh -s")  # stdin kept: a file let go of closes it
-        stdin.write(b"exit 2\n")
-        stdin.flush()  # and stays open
-        assert stdout.channel.status_event.wait(10), "the session waits for the client's stdin to close"
-        assert stdout.channel.recv_exit_status() == 2
-    finally:
-        ssh.close()
-    commands = close_journal(machine.run_script, machine.own_client)
-    assert [(c.command, c.status, c.script) for c in commands] == [
-        ("A=1 bash -euo pipefail -s -- x", 6, script.decode()),
-        ("bash -c 'cat'", 0, None),
-        ("sh -s", 2, "exit 2\n"),
-    ]
-    assert commands[0].line(lambda text: text).endswith("'A=1 bash -euo pipefail -s -- x' < a script of 5 lines")
 
 
 def test_a_cut_after_the_nth_command_drops_the_connection_and_refuses_the_rest(machine: Machine) -> None:

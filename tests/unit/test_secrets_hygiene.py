@@ -8,7 +8,7 @@ import base64
 from pathlib import Path
 
 from harness.hosts.journal import RemoteCommand
-from harness.hygiene.commands import effects, on_command_lines, windows
+from harness.hygiene.commands import on_command_lines, windows
 from harness.hygiene.finder import SecretFinder
 from harness.hygiene.image import in_copied_files, in_metadata
 
@@ -143,39 +143,3 @@ def test_only_values_under_secret_keys_and_no_public_material_are_looked_for() -
     assert not finder.holds(certificate)  # public
     assert not finder.holds("-----BEGIN OPENSSH PRIVATE KEY-----\nother\n")  # its armour line alone is no secret
     assert finder.holds(key)
-
-
-def scripted(number: int, text: str, script: str | None, started: float) -> RemoteCommand:
-    return RemoteCommand(number, text, "192.0.2.1 40000", started, started + 0.5, 0, script=script)
-
-
-def test_a_shell_reading_its_script_on_stdin_is_judged_by_the_script() -> None:
-    script = 'set -e\nENV_FILE=/opt/app/.env\ncat > "$ENV_FILE" <<EOF\nTOKEN=x\nEOF\nchmod 600 ${ENV_FILE}\n'
-    (window,) = windows([scripted(1, "A=1 bash -s", script, 1.0)], SECRET_FILE)[0]
-    assert (window.path, window.seconds, window.write, window.chmod) == (
-        "/opt/app/.env",
-        None,
-        'cat > "$ENV_FILE" <<EOF',
-        "chmod 600 ${ENV_FILE}",
-    )
-    login = scripted(1, "", "cd /opt/app\ncat > .env\nchmod 600 .env\n", 1.0)  # `ssh host <<EOF`
-    assert [w.path for w in windows([login], SECRET_FILE)[0]] == ["/opt/app/.env"]
-    private = "umask 077\nexport ENV_FILE=/opt/app/.env\ncat > $ENV_FILE <<'END'\nTOKEN=x\nEND\nchmod 600 $ENV_FILE\n"
-    assert windows([scripted(1, "bash -s", private, 1.0)], SECRET_FILE) == ([], frozenset(SECRET_FILE))
-    # Without a script (it ran from a file on the host, or the journal kept none), there is nothing to judge.
-    assert windows([scripted(1, "bash /tmp/setup.sh", None, 1.0)], SECRET_FILE) == ([], frozenset())
-
-
-def test_a_heredoc_body_is_data_not_commands() -> None:
-    # The body writes a script for later; only the command that writes and the chmod after it run now.
-    text = "cat > /opt/app/run.sh <<-'EOS'\n\techo x > /opt/app/.env\n\tEOS\nchmod 600 /opt/app/.env"
-    assert [(e.kind, e.path) for e in effects(text)] == [
-        ("write-readable", "/opt/app/run.sh"),
-        ("chmod", "/opt/app/.env"),
-    ]
-    assert found(text) == []  # the body's write never ran: no window
-    # A here-string is no heredoc: the next line is a command.
-    assert [e.path for e in effects("cat <<< x > /opt/app/.env\nchmod 600 /opt/app/.env")] == [
-        "/opt/app/.env",
-        "/opt/app/.env",
-    ]
