@@ -92,7 +92,7 @@ def test_a_good_check_and_deployer_pass_every_derived_mutation(suite: Suite) -> 
     assert case["drift"] == [f"{MUTATIONS} mutations on 1 machine: {MUTATIONS} detected, {MUTATIONS} healed"]
 
 
-def test_a_check_that_always_passes_is_blind_to_every_mutation(suite: Suite) -> None:
+def test_a_check_that_always_passes_misses_every_mutation_it_is_run_against(suite: Suite) -> None:
     case = suite.cases["drift-blind"]
     assert case["outcome"] == ["failed"]
     assert {detected for detected, _ in matrix(case).values()} == {"MISSED"}

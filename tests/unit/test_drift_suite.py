@@ -220,7 +220,7 @@ def test_a_good_check_and_a_healing_apply_detect_and_heal_every_mutation() -> No
     assert lab.at_converged()
 
 
-def test_a_check_that_always_passes_misses_every_mutation_and_is_called_blind() -> None:
+def test_a_check_that_always_passes_misses_every_mutation_it_is_run_against() -> None:
     lab = Lab()
     report = lab.run([edit("/a"), delete("/b")], check=lambda machine: Check(True, "all good"))
     assert outcomes(report) == [(MISSED, "yes")] * 2
